@@ -1,0 +1,32 @@
+# Antaeus: the two commands an operator needs are `make run` and `make test`.
+CARGO ?= cargo
+
+.PHONY: run test fmt lint bench build clean
+
+## run: build (release) and serve on the SQLite file antaeus.db, seeding the original data if empty
+run:
+	$(CARGO) run --release --locked -p antaeus-app --bin antaeus -- serve
+
+## test: every test; PostgreSQL tests run when ANTAEUS_TEST_POSTGRES_URL is set
+test:
+	$(CARGO) test --workspace --locked
+
+## fmt: format the code
+fmt:
+	$(CARGO) fmt --all
+
+## lint: formatting check and clippy with warnings as errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## bench: the billing benchmark (arrives with the benchmark issue)
+bench:
+	@echo "make bench: no benchmark yet; it arrives with the billing engine and benchmark issues."
+
+## build: release binary at target/release/antaeus
+build:
+	$(CARGO) build --release --locked -p antaeus-app --bin antaeus
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,80 @@
+//! The `antaeus` command line.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Antaeus: charges your customers' invoices through a payment provider, once a month and
+/// whenever a retry is due.
+///
+/// Configuration comes from the environment: ANTAEUS_DATABASE_URL (default sqlite://antaeus.db),
+/// ANTAEUS_HTTP_ADDR (default 127.0.0.1:7000), RUST_LOG (default info). See the README.
+#[derive(Debug, Parser)]
+#[command(name = "antaeus", version)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, seed the original data if it is empty, and serve the REST API.
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Add customers and invoices by the original rule (random currency per customer, amounts
+    /// 10 to 500, each customer's first invoice PENDING and the rest PAID).
+    Seed(SeedArgs),
+}
+
+/// Options of `antaeus seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many customers to add.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
+    pub customers: u64,
+    /// How many invoices each customer gets.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub invoices_per_customer: u64,
+    /// Seed of the random generator, for reproducible data (random when omitted).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve() {
+        assert!(Cli::try_parse_from(["antaeus"]).unwrap().command.is_none());
+    }
+
+    #[test]
+    fn seed_counts_are_validated() {
+        let ok = Cli::try_parse_from([
+            "antaeus",
+            "seed",
+            "--customers",
+            "5",
+            "--invoices-per-customer",
+            "1",
+        ]);
+        assert!(ok.is_ok());
+        for bad in [
+            ["--customers", "-1"],
+            ["--customers", "x"],
+            ["--invoices-per-customer", "2000000"],
+        ] {
+            let args = ["antaeus", "seed", bad[0], bad[1]];
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}

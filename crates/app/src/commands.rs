@@ -1,0 +1,50 @@
+//! What each subcommand does.
+
+use anyhow::Context;
+
+use crate::cli::{Command, SeedArgs};
+use crate::seed::{self, SeedPlan};
+use crate::settings::Settings;
+use crate::startup::{self, Application};
+
+/// Runs `command` (serve when `None`) with `settings`.
+pub async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()> {
+    log::debug!("configuration: {settings:?}");
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&settings).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::Seed(args) => seed(&settings, args).await,
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    app.run_until_stopped()
+        .await
+        .context("the HTTP server failed")
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    startup::open_database(settings).await?;
+    println!("database {} is up to date", settings.database_url);
+    Ok(())
+}
+
+async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
+    let db = startup::open_database(settings).await?;
+    let plan = SeedPlan {
+        customers: args.customers,
+        invoices_per_customer: args.invoices_per_customer,
+        seed: args.seed.unwrap_or_else(rand::random),
+    };
+    let report = seed::seed(&db, plan).await.context("seeding failed")?;
+    let secs = report.elapsed.as_secs_f64();
+    println!(
+        "seeded {} customers and {} invoices in {secs:.1}s ({:.0} invoices/s, seed {})",
+        report.customers,
+        report.invoices,
+        report.invoices as f64 / secs.max(1e-9),
+        plan.seed
+    );
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The `antaeus` binary's parts: configuration, wiring, seeding, providers and commands.
+//! `main.rs` only parses the command line and reports errors.
+
+pub mod cli;
+pub mod commands;
+pub mod provider;
+pub mod seed;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,50 @@
+//! `antaeus`: parses the command line, runs the command, and reports any error on one line.
+
+use std::process::ExitCode;
+
+use antaeus_app::cli::Cli;
+use antaeus_app::settings::Settings;
+use antaeus_app::{commands, telemetry};
+use clap::Parser;
+use clap::error::ErrorKind;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let first = err.to_string();
+            let first = first.lines().next().unwrap_or("invalid command line");
+            eprintln!("{first} (see antaeus --help)");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging();
+    let outcome = Settings::from_env()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+        .and_then(|settings| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(commands::run(cli.command, settings))
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let line = format!("{err:#}");
+            eprintln!(
+                "error: {}",
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `spawn_app`: a fresh database, the real server on a random port, and an HTTP client.
+
+use std::collections::HashMap;
+
+use antaeus_app::settings::Settings;
+use antaeus_app::startup::Application;
+use antaeus_core::store::InvoiceStore;
+use antaeus_data::testing::TestDatabase;
+use antaeus_data::{Backend, NewInvoice};
+use antaeus_models::{Currency, Customer, Invoice, InvoiceStatus, Money};
+use antaeus_models::{InvoiceFilter, PageRequest};
+
+/// A running Antaeus and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The database behind the server, for arranging data and checking effects.
+    pub db: TestDatabase,
+    /// A client without redirects or proxies.
+    pub client: reqwest::Client,
+}
+
+/// Starts the service on a fresh database of `backend` (seeded with the original 100 customers
+/// and 1,000 invoices, as `serve` does on an empty database). `None` when PostgreSQL is not
+/// configured for tests.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let db = TestDatabase::new(backend).await?;
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("ANTAEUS_DATABASE_URL", db.url_string()),
+        ("ANTAEUS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
+        ("ANTAEUS_DB_POOL_SIZE", "4".to_owned()),
+    ]);
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+    let app = Application::build(&settings)
+        .await
+        .expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("http client");
+    Some(TestApp {
+        address,
+        db,
+        client,
+    })
+}
+
+impl TestApp {
+    /// GET `path` (with query), returning the response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Sends `method` to `path` with no body.
+    pub async fn request(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Adds a customer with one invoice of `minor` cents in `status`.
+    pub async fn add_invoice(
+        &self,
+        currency: Currency,
+        minor: i64,
+        status: InvoiceStatus,
+    ) -> (Customer, Invoice) {
+        let customer = self
+            .db
+            .db
+            .insert_customers(vec![currency])
+            .await
+            .unwrap()
+            .remove(0);
+        self.db
+            .db
+            .insert_invoices(vec![NewInvoice {
+                customer_id: customer.id,
+                amount: Money::from_minor(minor, currency).unwrap(),
+                status,
+            }])
+            .await
+            .unwrap();
+        let invoice = self
+            .db
+            .db
+            .list_invoices(
+                InvoiceFilter {
+                    customer_id: Some(customer.id),
+                    ..InvoiceFilter::default()
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        (customer, invoice)
+    }
+}
+
+/// Asserts an RFC 9457 problem response with `status`, returning its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["title"].is_string(), "{body}");
+    assert!(body["type"].is_string(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// For each `name`, generates `sqlite::name` and `postgres::name` tests that call the shared
+/// `async fn name(app: TestApp)` with a freshly spawned app on that backend.
+#[macro_export]
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::spawn_app(antaeus_data::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::spawn_app(antaeus_data::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,16 @@
+//! The heart of Antaeus: services and the traits they depend on.
+//!
+//! This crate knows nothing of databases, HTTP or web frameworks. It speaks in the domain types
+//! of `antaeus-models` and in traits ([`store::CustomerStore`], [`store::InvoiceStore`],
+//! [`PaymentProvider`], [`Clock`]) that adapters implement: `antaeus-data` for storage,
+//! `antaeus-app` for providers and configuration. Library users can plug in their own.
+
+pub mod clock;
+pub mod error_report;
+pub mod payment_provider;
+pub mod service;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use payment_provider::{ChargeDecision, PaymentProvider, ProviderError};
+pub use service::{CustomerService, InvoiceService, ServiceError};

@@ -1,0 +1,28 @@
+//! Antaeus storage on SQLite (the embedded default) and PostgreSQL (the scale-out engine).
+//!
+//! [`Database`] owns a connection pool for one of the two backends and implements the store
+//! traits of `antaeus-core`. Queries are written once: the [`with_conn!`] family of macros expands
+//! the same diesel code for each concrete connection type, which (unlike
+//! `#[derive(MultiConnection)]`) also covers multi-row inserts, `ON CONFLICT` and `RETURNING`.
+//! Blocking diesel calls run on tokio's blocking pool, never on the async workers.
+
+#[macro_use]
+mod pool;
+
+mod customers;
+mod database;
+mod error;
+mod invoices;
+mod migrate;
+mod rows;
+mod schema;
+mod seed;
+mod url;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use database::{Database, PoolOptions};
+pub use error::DataError;
+pub use seed::NewInvoice;
+pub use url::{Backend, DatabaseUrl};

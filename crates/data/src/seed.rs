@@ -1,0 +1,107 @@
+//! Bulk inserts for seeding: multi-row statements inside one transaction per call, so a million
+//! invoices go in quickly and memory holds only the batch the caller passes.
+
+use antaeus_core::store::StoreError;
+use antaeus_models::{Currency, Customer, CustomerId, InvoiceStatus, Money};
+use diesel::prelude::*;
+
+use crate::Database;
+use crate::rows::CustomerRow;
+use crate::schema::{customers, invoices};
+
+/// Rows per INSERT statement: below SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+const ROWS_PER_STATEMENT: usize = 4_000;
+
+/// An invoice to insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewInvoice {
+    /// Whose invoice it is.
+    pub customer_id: CustomerId,
+    /// The amount, in the invoice's currency.
+    pub amount: Money,
+    /// Its initial status.
+    pub status: InvoiceStatus,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = customers)]
+struct NewCustomerRow {
+    currency: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = invoices)]
+struct NewInvoiceRow {
+    customer_id: i64,
+    amount_minor: i64,
+    currency: &'static str,
+    status: &'static str,
+}
+
+impl Database {
+    /// Whether the database holds no customer yet (a fresh database to seed).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        self.run(|pools| {
+            with_conn!(pools, |c| customers::table
+                .select(customers::id)
+                .first::<i64>(c)
+                .optional()
+                .map(|first| first.is_none())
+                .map_err(crate::error::store_error))
+        })
+        .await
+    }
+
+    /// Inserts one customer per currency given, in one transaction; returns them with their ids.
+    pub async fn insert_customers(
+        &self,
+        currencies: Vec<Currency>,
+    ) -> Result<Vec<Customer>, StoreError> {
+        let rows: Vec<NewCustomerRow> = currencies
+            .into_iter()
+            .map(|c| NewCustomerRow { currency: c.code() })
+            .collect();
+        let inserted = self
+            .run(move |pools| {
+                write_txn!(pools, |c| {
+                    let mut out = Vec::with_capacity(rows.len());
+                    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                        out.extend(
+                            diesel::insert_into(customers::table)
+                                .values(chunk)
+                                .returning(CustomerRow::as_returning())
+                                .get_results::<CustomerRow>(c)?,
+                        );
+                    }
+                    Ok(out)
+                })
+            })
+            .await?;
+        inserted.into_iter().map(Customer::try_from).collect()
+    }
+
+    /// Inserts the invoices in one transaction; returns how many were inserted.
+    pub async fn insert_invoices(&self, invoices: Vec<NewInvoice>) -> Result<usize, StoreError> {
+        let rows: Vec<NewInvoiceRow> = invoices
+            .into_iter()
+            .map(|i| NewInvoiceRow {
+                customer_id: i.customer_id.get(),
+                amount_minor: i.amount.to_minor(),
+                currency: i.amount.currency().code(),
+                status: i.status.as_str(),
+            })
+            .collect();
+        self.run(move |pools| {
+            write_txn!(pools, |c| {
+                let mut inserted = 0;
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    inserted += diesel::insert_into(invoices::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+                Ok(inserted)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,169 @@
+//! Test support: a fresh, migrated database per test, on SQLite or PostgreSQL.
+//!
+//! PostgreSQL tests read the server URL from `ANTAEUS_TEST_POSTGRES_URL` (e.g.
+//! `postgres://postgres@127.0.0.1:5432/test`), create a database of their own on it, and drop
+//! it when done, so tests run in parallel without seeing each other's rows.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+use crate::{Backend, Database, DatabaseUrl, PoolOptions};
+
+/// The environment variable naming the PostgreSQL server tests may use.
+pub const POSTGRES_URL_VAR: &str = "ANTAEUS_TEST_POSTGRES_URL";
+
+/// A migrated database that exists for one test and is removed when dropped.
+pub struct TestDatabase {
+    /// The open database.
+    pub db: Database,
+    /// Its URL, for tests that start processes against it.
+    pub url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    /// The temporary directory holding the SQLite file.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    /// The server URL and the name of the database to drop.
+    Postgres { server_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A fresh database on `backend`, or `None` for PostgreSQL when
+    /// `ANTAEUS_TEST_POSTGRES_URL` is not set (the test is then skipped with a note).
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite().await),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A fresh SQLite file in a temporary directory.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("antaeus-test-")
+            .tempdir()
+            .expect("create temporary directory");
+        let url = DatabaseUrl::Sqlite(dir.path().join("antaeus-test.db"));
+        let db = open(&url).await;
+        Self {
+            db,
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server named by `ANTAEUS_TEST_POSTGRES_URL`.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(server_url) = std::env::var(POSTGRES_URL_VAR) else {
+            eprintln!("{POSTGRES_URL_VAR} is not set: skipping a PostgreSQL test");
+            return None;
+        };
+        let name = unique_name();
+        let create_on = server_url.clone();
+        let create_name = name.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut admin = PgConnection::establish(&create_on)
+                .unwrap_or_else(|e| panic!("cannot reach {POSTGRES_URL_VAR}: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE \"{create_name}\""))
+                .execute(&mut admin)
+                .expect("create test database");
+        })
+        .await
+        .expect("create test database");
+        let url = DatabaseUrl::Postgres(with_database(&server_url, &name));
+        let db = open(&url).await;
+        Some(Self {
+            db,
+            url,
+            cleanup: Cleanup::Postgres { server_url, name },
+        })
+    }
+}
+
+impl TestDatabase {
+    /// The URL as `ANTAEUS_DATABASE_URL` takes it (unredacted).
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { server_url, name } = &self.cleanup {
+            // Best effort: FORCE ends the pool's sessions; a leftover database is harmless.
+            if let Ok(mut admin) = PgConnection::establish(server_url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        }
+    }
+}
+
+async fn open(url: &DatabaseUrl) -> Database {
+    let options = PoolOptions {
+        max_connections: 4,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect(url, options)
+        .await
+        .expect("open test database");
+    db.migrate().await.expect("migrate test database");
+    db
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "antaeus_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// `postgres://u@h:5432/test?x=y` with the database replaced by `name`.
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (server_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_in_a_server_url() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/test?sslmode=disable", "x"),
+            "postgresql://u:p@h/x?sslmode=disable"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+use thiserror::Error;
+
+/// Why a raw value could not become a domain value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ModelError {
+    /// The text is not one of the supported ISO 4217 codes.
+    #[error("unknown currency {0:?}: expected one of EUR, USD, DKK, SEK, GBP")]
+    UnknownCurrency(String),
+    /// The text is not an invoice status.
+    #[error("unknown invoice status {0:?}: expected one of {expected}", expected = crate::InvoiceStatus::NAMES.join(", "))]
+    UnknownStatus(String),
+    /// Ids are positive 64-bit integers.
+    #[error("invalid id {0:?}: expected a positive integer")]
+    InvalidId(String),
+    /// An amount that does not fit the currency's minor unit or the storage range.
+    #[error("invalid amount {0}: {1}")]
+    InvalidAmount(String, &'static str),
+    /// An idempotency key that is empty, too long or not visible ASCII.
+    #[error("invalid idempotency key {0:?}: expected 1 to 255 visible ASCII characters")]
+    InvalidIdempotencyKey(String),
+    /// A page size outside `1..=PageLimit::MAX`.
+    #[error("invalid limit {0:?}: expected an integer from 1 to {max}", max = crate::PageLimit::MAX)]
+    InvalidLimit(String),
+}

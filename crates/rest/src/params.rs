@@ -1,0 +1,120 @@
+//! Parsing of path and query parameters into domain values, with errors that name the parameter.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use antaeus_models::{CustomerId, InvoiceFilter, PageLimit, PageRequest};
+
+use crate::ApiError;
+
+/// Parses a path segment such as the `{id}` of `/rest/v1/invoices/{id}`.
+pub fn path_id<Id: FromStr<Err = antaeus_models::ModelError>>(
+    name: &str,
+    raw: &str,
+) -> Result<Id, ApiError> {
+    raw.parse()
+        .map_err(|e| ApiError::BadRequest(format!("path parameter {name}: {e}")))
+}
+
+/// The query string as name → value; a repeated or undecodable parameter is a 400.
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    /// Decodes an `application/x-www-form-urlencoded` query string.
+    pub fn parse(query_string: &str) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query_string)
+            .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            if map.contains_key(&name) {
+                return Err(ApiError::BadRequest(format!(
+                    "query parameter {name} is given more than once"
+                )));
+            }
+            map.insert(name, value);
+        }
+        Ok(Self(map))
+    }
+
+    /// The parameter parsed as `T`, `None` when absent; present but invalid is a 400.
+    pub fn get<T>(&self, name: &str) -> Result<Option<T>, ApiError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.0
+            .get(name)
+            .map(|raw| {
+                raw.parse::<T>()
+                    .map_err(|e| ApiError::BadRequest(format!("query parameter {name}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The `limit` and `after` parameters of a keyset-paginated listing.
+    pub fn page<Id>(&self) -> Result<PageRequest<Id>, ApiError>
+    where
+        Id: FromStr,
+        Id::Err: std::fmt::Display,
+    {
+        Ok(PageRequest {
+            after: self.get("after")?,
+            limit: self.get::<PageLimit>("limit")?.unwrap_or_default(),
+        })
+    }
+
+    /// The `status` and `customerId` filters of the invoice listing.
+    pub fn invoice_filter(&self) -> Result<InvoiceFilter, ApiError> {
+        Ok(InvoiceFilter {
+            status: self.get("status")?,
+            customer_id: self.get::<CustomerId>("customerId")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use antaeus_models::{InvoiceId, InvoiceStatus};
+
+    use super::*;
+
+    #[test]
+    fn parses_filters_and_pages() {
+        let q = Query::parse("status=PAID&customerId=3&limit=10&after=20").unwrap();
+        let f = q.invoice_filter().unwrap();
+        assert_eq!(f.status, Some(InvoiceStatus::Paid));
+        assert_eq!(f.customer_id.unwrap().get(), 3);
+        let p = q.page::<InvoiceId>().unwrap();
+        assert_eq!(p.limit.get(), 10);
+        assert_eq!(p.after.unwrap().get(), 20);
+    }
+
+    #[test]
+    fn absent_parameters_take_defaults() {
+        let q = Query::parse("").unwrap();
+        assert_eq!(q.invoice_filter().unwrap(), InvoiceFilter::default());
+        assert_eq!(q.page::<InvoiceId>().unwrap(), PageRequest::default());
+    }
+
+    #[test]
+    fn invalid_or_repeated_parameters_name_the_parameter() {
+        for (qs, needle) in [
+            ("status=paid", "status"),
+            ("status=", "status"),
+            ("customerId=x", "customerId"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("after=-1", "after"),
+            ("limit=1&limit=2", "limit"),
+        ] {
+            let q = Query::parse(qs);
+            let err = q
+                .and_then(|q| {
+                    q.invoice_filter()?;
+                    q.page::<InvoiceId>()
+                })
+                .unwrap_err();
+            assert!(err.to_string().contains(needle), "{qs}: {err}");
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! RFC 9457 problem details, the body of every error response.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use antaeus_core::ServiceError;
+use antaeus_core::error_report::one_line;
+use antaeus_core::store::StoreError;
+use serde::Serialize;
+use thiserror::Error;
+
+/// The media type of problem bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// A URI reference naming the problem type; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the problem type (the status's reason phrase for `about:blank`).
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for a human.
+    pub detail: String,
+}
+
+impl Problem {
+    /// A problem of type `about:blank` with the status's reason phrase as title.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The problem as an HTTP response with the problem+json media type.
+    pub fn into_response(self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        response.json(self)
+    }
+}
+
+/// Every way a request can fail, mapped to a status code once, in [`ResponseError`].
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// The request is malformed: a bad id, query parameter or body.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The resource does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists but not for this method; `allow` lists the methods it takes.
+    #[error("{detail}")]
+    MethodNotAllowed {
+        /// What was asked.
+        detail: String,
+        /// The `Allow` header value, e.g. `"GET"`.
+        allow: &'static str,
+    },
+    /// A service call failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Service(
+                ServiceError::CustomerNotFound(_) | ServiceError::InvoiceNotFound(_),
+            ) => StatusCode::NOT_FOUND,
+            ApiError::Service(ServiceError::Store(StoreError::Unavailable(_))) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Service(ServiceError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = if status.is_server_error() {
+            // The chain may name tables or hosts: log it, answer in general terms.
+            log::error!("request failed: {}", one_line(self));
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                "the database is unavailable; try again shortly".to_owned()
+            } else {
+                "the server failed to complete the request".to_owned()
+            }
+        } else {
+            self.to_string()
+        };
+        let mut response = Problem::new(status, detail).into_response();
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
