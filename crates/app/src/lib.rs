@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod notify;
 pub mod provider;
 pub mod seed;
 pub mod settings;

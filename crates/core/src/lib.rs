@@ -5,12 +5,16 @@
 //! [`PaymentProvider`], [`Clock`]) that adapters implement: `antaeus-data` for storage,
 //! `antaeus-app` for providers and configuration. Library users can plug in their own.
 
+pub mod billing;
 pub mod clock;
 pub mod error_report;
+pub mod notify;
 pub mod payment_provider;
 pub mod service;
+mod shutdown;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use payment_provider::{ChargeDecision, PaymentProvider, ProviderError};
 pub use service::{CustomerService, InvoiceService, ServiceError};
+pub use shutdown::{Shutdown, ShutdownTrigger};

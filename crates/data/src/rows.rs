@@ -46,12 +46,11 @@ impl TryFrom<InvoiceRow> for Invoice {
 
     fn try_from(row: InvoiceRow) -> Result<Self, Self::Error> {
         let bad = |e| corrupt("invoices", row.id, e);
-        Ok(Invoice {
-            id: InvoiceId::new(row.id).map_err(bad)?,
-            customer_id: CustomerId::new(row.customer_id).map_err(bad)?,
-            amount: Money::from_minor(row.amount_minor, row.currency.parse().map_err(bad)?)
-                .map_err(bad)?,
-            status: row.status.parse().map_err(bad)?,
-        })
+        Ok(Invoice::new(
+            InvoiceId::new(row.id).map_err(bad)?,
+            CustomerId::new(row.customer_id).map_err(bad)?,
+            Money::from_minor(row.amount_minor, row.currency.parse().map_err(bad)?).map_err(bad)?,
+            row.status.parse().map_err(bad)?,
+        ))
     }
 }

@@ -59,7 +59,7 @@ impl Database {
     ) -> Result<Vec<Customer>, StoreError> {
         let rows: Vec<NewCustomerRow> = currencies
             .into_iter()
-            .map(|c| NewCustomerRow { currency: c.code() })
+            .map(|c| NewCustomerRow { currency: c.as_str() })
             .collect();
         let inserted = self
             .run(move |pools| {
@@ -87,7 +87,7 @@ impl Database {
             .map(|i| NewInvoiceRow {
                 customer_id: i.customer_id.get(),
                 amount_minor: i.amount.to_minor(),
-                currency: i.amount.currency().code(),
+                currency: i.amount.currency().as_str(),
                 status: i.status.as_str(),
             })
             .collect();

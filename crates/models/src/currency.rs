@@ -1,66 +1,23 @@
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-use crate::ModelError;
-
-/// The currencies Antaeus bills in (ISO 4217 codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Currency {
-    /// Euro.
-    EUR,
-    /// US dollar.
-    USD,
-    /// Danish krone.
-    DKK,
-    /// Swedish krona.
-    SEK,
-    /// Pound sterling.
-    GBP,
+string_enum! {
+    /// The currencies Antaeus bills in (ISO 4217 codes).
+    pub enum Currency ("currency") {
+        /// Euro.
+        EUR = "EUR",
+        /// US dollar.
+        USD = "USD",
+        /// Danish krone.
+        DKK = "DKK",
+        /// Swedish krona.
+        SEK = "SEK",
+        /// Pound sterling.
+        GBP = "GBP",
+    }
 }
 
 impl Currency {
-    /// Every supported currency, in the original Antaeus order.
-    pub const ALL: [Currency; 5] = [
-        Currency::EUR,
-        Currency::USD,
-        Currency::DKK,
-        Currency::SEK,
-        Currency::GBP,
-    ];
-
-    /// The ISO 4217 code, e.g. `"EUR"`.
-    pub const fn code(self) -> &'static str {
-        match self {
-            Currency::EUR => "EUR",
-            Currency::USD => "USD",
-            Currency::DKK => "DKK",
-            Currency::SEK => "SEK",
-            Currency::GBP => "GBP",
-        }
-    }
-
     /// Digits after the decimal point in the currency's minor unit (cents, øre, pence).
     pub const fn minor_unit_digits(self) -> u32 {
         2
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for Currency {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Currency::ALL
-            .into_iter()
-            .find(|c| c.code() == s)
-            .ok_or_else(|| ModelError::UnknownCurrency(s.to_owned()))
     }
 }
 
@@ -70,16 +27,25 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for c in Currency::ALL {
-            assert_eq!(c.code().parse::<Currency>(), Ok(c));
-            assert_eq!(c.to_string(), c.code());
+        for &c in Currency::ALL {
+            assert_eq!(c.as_str().parse::<Currency>(), Ok(c));
+            assert_eq!(c.to_string(), c.as_str());
+        }
+        assert_eq!(Currency::ALL.len(), 5);
+    }
+
+    #[test]
+    fn unknown_and_lowercase_codes_are_rejected_with_the_expected_list() {
+        for bad in ["eur", "JPY", ""] {
+            let err = bad.parse::<Currency>().unwrap_err().to_string();
+            assert!(err.contains("EUR, USD, DKK, SEK, GBP"), "{err}");
         }
     }
 
     #[test]
-    fn unknown_and_lowercase_codes_are_rejected() {
-        assert!("eur".parse::<Currency>().is_err());
-        assert!("JPY".parse::<Currency>().is_err());
-        assert!("".parse::<Currency>().is_err());
+    fn serde_uses_the_code() {
+        assert_eq!(serde_json::to_string(&Currency::DKK).unwrap(), "\"DKK\"");
+        assert_eq!(serde_json::from_str::<Currency>("\"SEK\"").unwrap(), Currency::SEK);
+        assert!(serde_json::from_str::<Currency>("\"sek\"").is_err());
     }
 }

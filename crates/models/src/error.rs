@@ -3,12 +3,16 @@ use thiserror::Error;
 /// Why a raw value could not become a domain value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ModelError {
-    /// The text is not one of the supported ISO 4217 codes.
-    #[error("unknown currency {0:?}: expected one of EUR, USD, DKK, SEK, GBP")]
-    UnknownCurrency(String),
-    /// The text is not an invoice status.
-    #[error("unknown invoice status {0:?}: expected one of {expected}", expected = crate::InvoiceStatus::NAMES.join(", "))]
-    UnknownStatus(String),
+    /// The text is not one of the names an enumeration accepts (a currency, a status, …).
+    #[error("unknown {what} {value:?}: expected one of {expected}")]
+    Unknown {
+        /// What was being parsed, e.g. `"currency"`.
+        what: &'static str,
+        /// The text given.
+        value: String,
+        /// The accepted names, comma-separated.
+        expected: String,
+    },
     /// Ids are positive 64-bit integers.
     #[error("invalid id {0:?}: expected a positive integer")]
     InvalidId(String),
@@ -18,6 +22,9 @@ pub enum ModelError {
     /// An idempotency key that is empty, too long or not visible ASCII.
     #[error("invalid idempotency key {0:?}: expected 1 to 255 visible ASCII characters")]
     InvalidIdempotencyKey(String),
+    /// An instance id that is empty, too long or not visible ASCII.
+    #[error("invalid instance id {0:?}: expected 1 to 100 visible ASCII characters")]
+    InvalidInstanceId(String),
     /// A page size outside `1..=PageLimit::MAX`.
     #[error("invalid limit {0:?}: expected an integer from 1 to {max}", max = crate::PageLimit::MAX)]
     InvalidLimit(String),

@@ -54,6 +54,10 @@ positive_id!(
     /// Identifies an invoice.
     InvoiceId
 );
+positive_id!(
+    /// Identifies a billing run.
+    RunId
+);
 
 #[cfg(test)]
 mod tests {

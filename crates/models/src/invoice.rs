@@ -1,50 +1,33 @@
-use std::fmt;
-use std::str::FromStr;
+use chrono::{DateTime, Utc};
 
-use serde::{Deserialize, Serialize};
+use crate::{CustomerId, InvoiceId, Money};
 
-use crate::{CustomerId, InvoiceId, ModelError, Money};
-
-/// Where an invoice is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum InvoiceStatus {
-    /// Not paid yet; due for charging.
-    Pending,
-    /// Charged successfully; never charged again.
-    Paid,
-}
-
-impl InvoiceStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [InvoiceStatus; 2] = [InvoiceStatus::Pending, InvoiceStatus::Paid];
-
-    /// The wire and storage names of [`InvoiceStatus::ALL`].
-    pub const NAMES: [&'static str; 2] = ["PENDING", "PAID"];
-
-    /// The wire and storage name, e.g. `"PENDING"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            InvoiceStatus::Pending => "PENDING",
-            InvoiceStatus::Paid => "PAID",
-        }
+string_enum! {
+    /// Where an invoice is in its life: PENDING → CHARGING → PAID | FAILED | PENDING again.
+    pub enum InvoiceStatus ("invoice status") {
+        /// Not paid yet: due when `next_attempt_at` is unset or has passed.
+        Pending = "PENDING",
+        /// Claimed by a billing instance that is charging it now.
+        Charging = "CHARGING",
+        /// Charged successfully; never charged again.
+        Paid = "PAID",
+        /// Given up on, with a reason; only an operator's retry makes it due again.
+        Failed = "FAILED",
     }
 }
 
-impl fmt::Display for InvoiceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for InvoiceStatus {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        InvoiceStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| ModelError::UnknownStatus(s.to_owned()))
+string_enum! {
+    /// Why an invoice was given up on (FAILED).
+    pub enum FailureReason ("failure reason") {
+        /// The provider does not know the customer.
+        CustomerNotFound = "customer_not_found",
+        /// The invoice's currency is not the customer's.
+        CurrencyMismatch = "currency_mismatch",
+        /// Declined on every attempt of the dunning schedule.
+        RetriesExhausted = "retries_exhausted",
+        /// The provider saw our idempotency key with another request: a bug to investigate
+        /// before anyone retries.
+        IdempotencyKeyReused = "idempotency_key_reused",
     }
 }
 
@@ -59,6 +42,27 @@ pub struct Invoice {
     pub amount: Money,
     /// Where the invoice is in its life.
     pub status: InvoiceStatus,
+    /// How many times the payment provider has been called for it.
+    pub attempts: u32,
+    /// When a PENDING invoice is next due; `None` means due now (never tried, or retried by hand).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why a FAILED invoice was given up on.
+    pub failure_reason: Option<FailureReason>,
+}
+
+impl Invoice {
+    /// A new invoice as the original Antaeus knew them: never attempted, nothing scheduled.
+    pub fn new(id: InvoiceId, customer_id: CustomerId, amount: Money, status: InvoiceStatus) -> Self {
+        Self {
+            id,
+            customer_id,
+            amount,
+            status,
+            attempts: 0,
+            next_attempt_at: None,
+            failure_reason: None,
+        }
+    }
 }
 
 /// Which invoices a listing returns; `None` fields do not filter.
@@ -75,11 +79,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_names_round_trip_and_match_the_names_table() {
-        for (st, name) in InvoiceStatus::ALL.into_iter().zip(InvoiceStatus::NAMES) {
-            assert_eq!(st.as_str(), name);
-            assert_eq!(name.parse::<InvoiceStatus>(), Ok(st));
+    fn status_names_round_trip() {
+        let names: Vec<_> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["PENDING", "CHARGING", "PAID", "FAILED"]);
+        for &st in InvoiceStatus::ALL {
+            assert_eq!(st.as_str().parse::<InvoiceStatus>(), Ok(st));
         }
-        assert!("pending".parse::<InvoiceStatus>().is_err());
+        let err = "pending".parse::<InvoiceStatus>().unwrap_err().to_string();
+        assert!(err.contains("PENDING, CHARGING, PAID, FAILED"), "{err}");
+    }
+
+    #[test]
+    fn failure_reasons_round_trip() {
+        for &r in FailureReason::ALL {
+            assert_eq!(r.as_str().parse::<FailureReason>(), Ok(r));
+        }
     }
 }

@@ -4,20 +4,29 @@
 //! [`InvoiceId`] or a [`Money`] that exists is valid, so the layers behind the edge never check
 //! again.
 
+#[macro_use]
+mod string_enum;
+
+mod billing;
 mod currency;
 mod customer;
 mod error;
 mod idempotency_key;
 mod ids;
+mod instance_id;
 mod invoice;
 mod money;
+mod notification;
 mod page;
 
+pub use billing::{AttemptOutcome, BillingRun, ChargeAttempt, RunCounts, RunStatus, RunTrigger};
 pub use currency::Currency;
 pub use customer::Customer;
 pub use error::ModelError;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{CustomerId, InvoiceId};
-pub use invoice::{Invoice, InvoiceFilter, InvoiceStatus};
+pub use ids::{CustomerId, InvoiceId, RunId};
+pub use instance_id::InstanceId;
+pub use invoice::{FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
+pub use notification::{EventData, EventKind, InvoiceEvent, Notification, RunEvent};
 pub use page::{PageLimit, PageRequest};

@@ -1,7 +1,8 @@
 //! The JSON shapes of the API, exactly as the original Antaeus served them (camelCase fields,
 //! amounts as exact JSON numbers).
 
-use antaeus_models::{Currency, Customer, Invoice, InvoiceStatus, Money};
+use antaeus_models::{Currency, Customer, FailureReason, Invoice, InvoiceStatus, Money};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -42,7 +43,8 @@ impl From<&Customer> for CustomerJson {
     }
 }
 
-/// `{"id":1,"customerId":1,"amount":{…},"status":"PENDING"}`.
+/// `{"id":1,"customerId":1,"amount":{…},"status":"PENDING","nextAttemptAt":null,"attempts":0,
+/// "failureReason":null}`: the original fields first, the billing fields after them.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceJson {
@@ -50,6 +52,9 @@ pub struct InvoiceJson {
     customer_id: i64,
     amount: MoneyJson,
     status: InvoiceStatus,
+    next_attempt_at: Option<DateTime<Utc>>,
+    attempts: u32,
+    failure_reason: Option<FailureReason>,
 }
 
 impl From<&Invoice> for InvoiceJson {
@@ -59,6 +64,9 @@ impl From<&Invoice> for InvoiceJson {
             customer_id: i.customer_id.get(),
             amount: MoneyJson::from(&i.amount),
             status: i.status,
+            next_attempt_at: i.next_attempt_at,
+            attempts: i.attempts,
+            failure_reason: i.failure_reason,
         }
     }
 }
@@ -71,16 +79,40 @@ mod tests {
 
     #[test]
     fn invoice_json_has_the_original_shape_with_exact_amounts() {
-        let invoice = Invoice {
-            id: InvoiceId::new(1).unwrap(),
-            customer_id: CustomerId::new(1).unwrap(),
-            amount: Money::from_minor(12_345, Currency::EUR).unwrap(),
-            status: InvoiceStatus::Pending,
-        };
+        let invoice = Invoice::new(
+            InvoiceId::new(1).unwrap(),
+            CustomerId::new(1).unwrap(),
+            Money::from_minor(12_345, Currency::EUR).unwrap(),
+            InvoiceStatus::Pending,
+        );
         assert_eq!(
             serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap(),
-            r#"{"id":1,"customerId":1,"amount":{"value":123.45,"currency":"EUR"},"status":"PENDING"}"#
+            r#"{"id":1,"customerId":1,"amount":{"value":123.45,"currency":"EUR"},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null}"#
         );
+    }
+
+    #[test]
+    fn billing_fields_are_added_after_the_original_ones() {
+        let mut invoice = Invoice::new(
+            InvoiceId::new(2).unwrap(),
+            CustomerId::new(1).unwrap(),
+            Money::from_minor(100, Currency::GBP).unwrap(),
+            InvoiceStatus::Failed,
+        );
+        invoice.attempts = 5;
+        invoice.failure_reason = Some(FailureReason::RetriesExhausted);
+        let json = serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap();
+        assert!(
+            json.ends_with(r#""status":"FAILED","nextAttemptAt":null,"attempts":5,"failureReason":"retries_exhausted"}"#),
+            "{json}"
+        );
+        invoice.status = InvoiceStatus::Pending;
+        invoice.failure_reason = None;
+        invoice.next_attempt_at = Some(
+            DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z").unwrap().to_utc(),
+        );
+        let json = serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap();
+        assert!(json.contains(r#""nextAttemptAt":"2026-12-02T00:00:00Z""#), "{json}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Payment providers Antaeus can charge through.
 
+mod http;
 mod profile;
 mod simulated;
+mod simulator_server;
 
 pub use profile::{Outcome, OutcomeMix, SimulationProfile};
 pub use simulated::{LedgerSummary, SimulatedPaymentProvider};

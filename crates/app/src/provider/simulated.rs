@@ -228,12 +228,12 @@ mod tests {
     use crate::provider::OutcomeMix;
 
     fn invoice(id: i64) -> Invoice {
-        Invoice {
-            id: InvoiceId::new(id).unwrap(),
-            customer_id: CustomerId::new(1).unwrap(),
-            amount: Money::from_minor(1_000, Currency::EUR).unwrap(),
-            status: InvoiceStatus::Pending,
-        }
+        Invoice::new(
+            InvoiceId::new(id).unwrap(),
+            CustomerId::new(1).unwrap(),
+            Money::from_minor(1_000, Currency::EUR).unwrap(),
+            InvoiceStatus::Pending,
+        )
     }
 
     fn key(s: &str) -> IdempotencyKey {

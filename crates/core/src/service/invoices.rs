@@ -43,12 +43,12 @@ mod tests {
     use crate::store::MockInvoiceStore;
 
     fn invoice(id: i64) -> Invoice {
-        Invoice {
-            id: InvoiceId::new(id).unwrap(),
-            customer_id: CustomerId::new(1).unwrap(),
-            amount: Money::from_minor(1000, Currency::EUR).unwrap(),
-            status: InvoiceStatus::Pending,
-        }
+        Invoice::new(
+            InvoiceId::new(id).unwrap(),
+            CustomerId::new(1).unwrap(),
+            Money::from_minor(1000, Currency::EUR).unwrap(),
+            InvoiceStatus::Pending,
+        )
     }
 
     #[tokio::test]

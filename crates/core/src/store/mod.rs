@@ -1,14 +1,33 @@
 //! The storage traits services depend on; `antaeus-data` implements them on SQLite and PostgreSQL.
 
+mod billing;
 mod customers;
 mod error;
+mod instances;
 mod invoices;
+mod outbox;
+mod runs;
 
+pub use billing::{
+    AttemptCompletion, AttemptEnd, Backlog, BillingStore, ClaimRequest, ClaimedInvoice,
+    JournalEntry, PlannedAttempt, RecordReport,
+};
 pub use customers::CustomerStore;
-pub use error::StoreError;
+pub use error::{BoxError, StoreError};
+pub use instances::InstanceStore;
 pub use invoices::InvoiceStore;
+pub use outbox::{OutboxEvent, OutboxStore};
+pub use runs::{NewRun, RunEnd, RunStore};
 
+#[cfg(any(test, feature = "mocks"))]
+pub use billing::MockBillingStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use customers::MockCustomerStore;
 #[cfg(any(test, feature = "mocks"))]
+pub use instances::MockInstanceStore;
+#[cfg(any(test, feature = "mocks"))]
 pub use invoices::MockInvoiceStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox::MockOutboxStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use runs::MockRunStore;

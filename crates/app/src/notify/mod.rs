@@ -1,0 +1,4 @@
+//! Notifiers: where billing events go.
+
+mod signature;
+mod webhook;

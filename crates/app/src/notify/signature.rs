@@ -1,0 +1,1 @@
+//! Webhook signatures. (Being written: see the helper's task.)

@@ -1,0 +1,1 @@
+//! The webhook notifier. (Being written: see the helper's task.)

@@ -1,0 +1,2 @@
+//! The simulated provider served over the HTTP protocol.
+//! (Being written: see the helper's task.)

@@ -1,0 +1,238 @@
+//! Charging one claimed invoice: the call, resends of an unknown outcome under the same key,
+//! and the journal entry that ends the claim.
+
+use std::sync::Arc;
+
+use antaeus_models::{
+    AttemptOutcome, EventData, IdempotencyKey, Invoice, InvoiceEvent, Notification, RunId,
+};
+use chrono::{DateTime, Utc};
+
+use super::journal_writer::{JournalWriter, WriteAck};
+use super::random::Randomness;
+use super::state_machine::{ChargeEvent, Transition, transition};
+use super::{BillingConfig, CircuitBreaker, Permit};
+use crate::store::{AttemptCompletion, AttemptEnd, ClaimedInvoice, JournalEntry};
+use crate::{ChargeDecision, Clock, PaymentProvider, ProviderError, Shutdown};
+
+/// What every charging task of a run shares.
+pub(crate) struct ChargeContext {
+    pub provider: Arc<dyn PaymentProvider>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Randomness>,
+    pub breaker: Arc<CircuitBreaker>,
+    pub writer: JournalWriter,
+    pub config: BillingConfig,
+    pub run: RunId,
+    pub shutdown: Shutdown,
+}
+
+/// One provider call's result, as the journal and the state machine see it.
+struct CallResult {
+    outcome: AttemptOutcome,
+    message: Option<String>,
+    event: ChargeEvent,
+    /// Worth resending under the same key within the run.
+    resend: bool,
+}
+
+fn classify(result: Result<Result<ChargeDecision, ProviderError>, tokio::time::error::Elapsed>) -> CallResult {
+    let called = |outcome, message: Option<String>, resend| CallResult {
+        outcome,
+        message,
+        event: ChargeEvent::Called(outcome),
+        resend,
+    };
+    match result {
+        Ok(Ok(ChargeDecision::Charged { charge_id })) => {
+            called(AttemptOutcome::Charged, Some(charge_id), false)
+        }
+        Ok(Ok(ChargeDecision::Declined)) => called(AttemptOutcome::Declined, None, false),
+        Ok(Ok(ChargeDecision::CustomerNotFound)) => {
+            called(AttemptOutcome::CustomerNotFound, None, false)
+        }
+        Ok(Ok(ChargeDecision::CurrencyMismatch)) => {
+            called(AttemptOutcome::CurrencyMismatch, None, false)
+        }
+        Ok(Err(err @ (ProviderError::Network(_) | ProviderError::InProgress))) => {
+            called(AttemptOutcome::NetworkError, Some(err.to_string()), true)
+        }
+        Ok(Err(err @ ProviderError::Timeout)) => {
+            called(AttemptOutcome::Timeout, Some(err.to_string()), true)
+        }
+        Err(_) => called(
+            AttemptOutcome::Timeout,
+            Some("no answer within the call timeout".into()),
+            true,
+        ),
+        Ok(Err(err @ ProviderError::Protocol(_))) => {
+            called(AttemptOutcome::ProtocolError, Some(err.to_string()), false)
+        }
+        Ok(Err(err @ ProviderError::IdempotencyKeyReused)) => CallResult {
+            outcome: AttemptOutcome::ProtocolError,
+            message: Some(err.to_string()),
+            event: ChargeEvent::KeyReused,
+            resend: false,
+        },
+    }
+}
+
+/// Charges `claimed` to the end of its claim: PAID, FAILED, or PENDING again.
+pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
+    let fence = claimed.fence();
+    let Some(planned) = claimed.attempt.clone() else {
+        debug_assert_ne!(claimed.invoice.amount.currency(), claimed.customer_currency);
+        finish(&ctx, &claimed, fence, AttemptEnd::None, ChargeEvent::CurrencyMismatchBeforeCall).await;
+        return;
+    };
+    let mut number = planned.number;
+    let mut call = 0_u32;
+    loop {
+        let permit = if ctx.shutdown.is_requested() {
+            Permit::Denied
+        } else {
+            ctx.breaker.permit()
+        };
+        if permit == Permit::Denied {
+            // Nothing was sent for this attempt: give the claim back unchanged.
+            finish(&ctx, &claimed, number, AttemptEnd::Unsent(number), ChargeEvent::ReleasedUnsent).await;
+            return;
+        }
+        call += 1;
+        let result = classify(
+            tokio::time::timeout(
+                ctx.config.call_timeout,
+                ctx.provider.charge(&claimed.invoice, &planned.key),
+            )
+            .await,
+        );
+        let transient = result.resend || result.outcome == AttemptOutcome::ProtocolError;
+        ctx.breaker.record(transient, permit == Permit::Probe);
+        if result.outcome == AttemptOutcome::ProtocolError {
+            log::error!(
+                "invoice {} attempt {number} key {}: {}",
+                claimed.invoice.id,
+                planned.key,
+                result.message.as_deref().unwrap_or("protocol error")
+            );
+        }
+        let completion = AttemptCompletion {
+            number,
+            outcome: result.outcome,
+            message: result.message,
+            finished_at: ctx.clock.now(),
+        };
+        let may_resend = result.resend
+            && call < ctx.config.resend.tries
+            && !ctx.shutdown.is_requested();
+        if !may_resend {
+            finish(&ctx, &claimed, number, AttemptEnd::Completed(completion), result.event).await;
+            return;
+        }
+        tokio::time::sleep(ctx.config.resend.delay(call, ctx.random.unit())).await;
+        if ctx.shutdown.is_requested() || ctx.breaker.state() != super::BreakerState::Closed {
+            // Stop resending; the outcome stays unknown and the key stays for the next run.
+            finish(&ctx, &claimed, number, AttemptEnd::Completed(completion), result.event).await;
+            return;
+        }
+        match resend(&ctx, &claimed, number, completion, &planned.key).await {
+            WriteAck::Applied => number += 1,
+            WriteAck::FencedOut => return,
+            WriteAck::Failed => {
+                // The intent of the resend could not be stored, so it must not be sent. The
+                // claim stays with this run's instance until it is taken over.
+                return;
+            }
+        }
+    }
+}
+
+async fn resend(
+    ctx: &ChargeContext,
+    claimed: &ClaimedInvoice,
+    number: u32,
+    completed: AttemptCompletion,
+    key: &IdempotencyKey,
+) -> WriteAck {
+    ctx.writer
+        .write_and_wait(JournalEntry::Resend {
+            invoice: claimed.invoice.id,
+            run: ctx.run,
+            fence: number,
+            completed,
+            key: key.clone(),
+            started_at: ctx.clock.now(),
+        })
+        .await
+}
+
+/// Ends the claim: the transition from the state machine, its event, and the attempt's end.
+async fn finish(
+    ctx: &ChargeContext,
+    claimed: &ClaimedInvoice,
+    fence: u32,
+    attempt: AttemptEnd,
+    event: ChargeEvent,
+) {
+    let now = ctx.clock.now();
+    let transition = transition(
+        claimed.state,
+        claimed.invoice.next_attempt_at,
+        event,
+        &ctx.config.retry,
+        now,
+    );
+    let attempts_after = match attempt {
+        AttemptEnd::Unsent(_) => fence.saturating_sub(1),
+        _ => fence,
+    };
+    let outcome = match &attempt {
+        AttemptEnd::Completed(c) => Some(c.outcome),
+        _ => None,
+    };
+    let notification = notification(&claimed.invoice, attempts_after, &transition, outcome, ctx.run, now);
+    ctx.writer
+        .write(JournalEntry::Finish {
+            invoice: claimed.invoice.id,
+            run: ctx.run,
+            fence,
+            attempt,
+            transition,
+            notification,
+        })
+        .await;
+}
+
+/// The event a transition announces, with the invoice as the transition leaves it.
+fn notification(
+    invoice: &Invoice,
+    attempts: u32,
+    transition: &Transition,
+    outcome: Option<AttemptOutcome>,
+    run: RunId,
+    now: DateTime<Utc>,
+) -> Option<Box<Notification>> {
+    let kind = transition.event?;
+    let after = Invoice {
+        status: transition.status,
+        attempts,
+        next_attempt_at: transition.next_attempt_at,
+        failure_reason: transition.failure_reason,
+        ..invoice.clone()
+    };
+    Some(Box::new(Notification {
+        id: format!(
+            "evt_{}_{}_{}_{}",
+            invoice.id,
+            attempts,
+            kind.as_str(),
+            now.timestamp_micros()
+        ),
+        kind,
+        created_at: now,
+        data: EventData {
+            invoice: Some(InvoiceEvent::of(&after, outcome, Some(run.get()))),
+            run: None,
+        },
+    }))
+}

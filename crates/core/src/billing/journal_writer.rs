@@ -1,0 +1,171 @@
+//! Batches journal entries into few transactions: the outcome writer of the pipeline.
+//!
+//! Charging tasks hand entries over a bounded channel; the writer gathers them for up to a
+//! flush interval or a batch size and applies each batch in one transaction. Resends wait for
+//! the acknowledgement, because their intent row must be stored before the call; finishes do not
+//! need to (a lost finish leaves the claim to be taken over and resent under the same key).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use antaeus_models::{InstanceId, InvoiceId};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::JournalConfig;
+use crate::error_report::one_line;
+use crate::store::{BillingStore, JournalEntry};
+
+/// What became of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteAck {
+    /// Stored.
+    Applied,
+    /// Not applied: another instance owns the invoice now.
+    FencedOut,
+    /// Storage kept failing; the entry is lost (the claim will be taken over).
+    Failed,
+}
+
+enum Command {
+    Write(JournalEntry, Option<oneshot::Sender<WriteAck>>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle charging tasks write through. Dropping every handle ends the writer after it
+/// has written what it holds.
+#[derive(Clone)]
+pub struct JournalWriter {
+    tx: mpsc::Sender<Command>,
+}
+
+impl JournalWriter {
+    /// Starts a writer for `instance`; returns the handle and the task, which ends once every
+    /// handle is dropped, returning `false` if some batch could not be written.
+    pub fn spawn(
+        store: Arc<dyn BillingStore>,
+        instance: InstanceId,
+        config: JournalConfig,
+    ) -> (Self, JoinHandle<bool>) {
+        let (tx, rx) = mpsc::channel(config.max_batch * 4);
+        let task = tokio::spawn(run(store, instance, config, rx));
+        (Self { tx }, task)
+    }
+
+    /// Queues `entry` without waiting for it to be stored.
+    pub async fn write(&self, entry: JournalEntry) {
+        // If the writer is gone the run is ending; the claim will be taken over.
+        let _ = self.tx.send(Command::Write(entry, None)).await;
+    }
+
+    /// Queues `entry` and waits until it is stored (or refused).
+    pub async fn write_and_wait(&self, entry: JournalEntry) -> WriteAck {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Command::Write(entry, Some(ack))).await.is_err() {
+            return WriteAck::Failed;
+        }
+        done.await.unwrap_or(WriteAck::Failed)
+    }
+
+    /// Waits until everything queued before this call is stored.
+    pub async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Command::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+async fn run(
+    store: Arc<dyn BillingStore>,
+    instance: InstanceId,
+    config: JournalConfig,
+    mut rx: mpsc::Receiver<Command>,
+) -> bool {
+    let mut failed = false;
+    let mut entries = Vec::with_capacity(config.max_batch);
+    let mut acks: Vec<(usize, oneshot::Sender<WriteAck>)> = Vec::new();
+    let mut flushes = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let deadline = Instant::now() + config.flush_interval;
+        let mut next = Some(first);
+        loop {
+            match next.take() {
+                Some(Command::Write(entry, ack)) => {
+                    if let Some(ack) = ack {
+                        acks.push((entries.len(), ack));
+                    }
+                    entries.push(entry);
+                }
+                Some(Command::Flush(done)) => {
+                    flushes.push(done);
+                    break;
+                }
+                None => {}
+            }
+            if entries.len() >= config.max_batch {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(cmd)) => next = Some(cmd),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if !entries.is_empty() {
+            let written =
+                write_batch(store.as_ref(), &instance, &entries, config.give_up_after).await;
+            failed |= written.is_none();
+            for (index, ack) in acks.drain(..) {
+                let result = match &written {
+                    None => WriteAck::Failed,
+                    Some(fenced) if fenced.contains(&entries[index].invoice()) => {
+                        WriteAck::FencedOut
+                    }
+                    Some(_) => WriteAck::Applied,
+                };
+                let _ = ack.send(result);
+            }
+            entries.clear();
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+    !failed
+}
+
+/// Writes one batch, retrying storage failures with backoff for up to `give_up_after`.
+/// Returns the fenced-out invoices, or `None` if the batch could not be written.
+async fn write_batch(
+    store: &dyn BillingStore,
+    instance: &InstanceId,
+    entries: &[JournalEntry],
+    give_up_after: Duration,
+) -> Option<Vec<InvoiceId>> {
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match store.record(instance, entries).await {
+            Ok(report) => {
+                for invoice in &report.fenced_out {
+                    log::warn!("invoice {invoice}: claim lost to another instance; its outcome stays with the new owner");
+                }
+                return Some(report.fenced_out);
+            }
+            Err(err) if started.elapsed() < give_up_after => {
+                log::warn!("recording {} billing outcomes failed, retrying in {wait:?}: {}", entries.len(), one_line(&err));
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => {
+                log::error!(
+                    "giving up recording {} billing outcomes: {}; their claims will be taken over and resent under the same keys",
+                    entries.len(),
+                    one_line(&err)
+                );
+                return None;
+            }
+        }
+    }
+}

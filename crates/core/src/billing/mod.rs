@@ -1,0 +1,26 @@
+//! The billing engine: concurrent, idempotent, crash-safe charging of due invoices.
+//!
+//! A run claims due invoices in batches (with the intent of each provider call written in the
+//! claim's transaction), charges them concurrently up to a bound, resends unknown outcomes
+//! under the same idempotency key, and hands every result to a journal writer that applies the
+//! state machine's transitions in batched transactions. See `docs` in the README and
+//! `../shared/billing-engine-notes.md` for the crash windows this closes.
+
+mod charge;
+mod charge_key;
+mod circuit_breaker;
+mod config;
+mod journal_writer;
+mod random;
+mod retry_policy;
+mod run_driver;
+mod service;
+mod state_machine;
+
+pub use charge_key::charge_key;
+pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit};
+pub use config::{BillingConfig, JournalConfig};
+pub use random::{Randomness, SeededRandom};
+pub use retry_policy::{ResendPolicy, RetryPolicy};
+pub use service::{BillingDeps, BillingError, BillingService};
+pub use state_machine::{ChargeEvent, ChargeState, RunResult, Transition, transition};

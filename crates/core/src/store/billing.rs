@@ -1,0 +1,169 @@
+//! Claiming due invoices and recording what charging them did: the billing engine's storage.
+
+use antaeus_models::{
+    AttemptOutcome, Currency, IdempotencyKey, InstanceId, Invoice, InvoiceId, Notification, RunId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::StoreError;
+use crate::billing::{ChargeState, Transition};
+
+/// A request to claim due invoices for one instance and run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRequest {
+    /// Who claims: the owner recorded on the invoices.
+    pub instance: InstanceId,
+    /// The run the attempts belong to.
+    pub run: RunId,
+    /// The current time: invoices due at or before it are claimed.
+    pub now: DateTime<Utc>,
+    /// The most invoices to claim.
+    pub limit: u32,
+    /// A claim whose owner has not heartbeated for this long is stale and may be taken over.
+    pub lease_timeout: TimeDelta,
+}
+
+/// The provider call a claim is about to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedAttempt {
+    /// The attempt's number (1-based, per invoice); its intent row is already written.
+    pub number: u32,
+    /// The key to send.
+    pub key: IdempotencyKey,
+}
+
+/// An invoice claimed by this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedInvoice {
+    /// The invoice, now CHARGING; `attempts` includes the planned attempt.
+    pub invoice: Invoice,
+    /// The currency of its customer, to check before any call.
+    pub customer_currency: Currency,
+    /// Its billing counters.
+    pub state: ChargeState,
+    /// The call to make, with its intent recorded in the same transaction as the claim. `None`
+    /// when the invoice's currency differs from its customer's: nothing may be sent.
+    pub attempt: Option<PlannedAttempt>,
+    /// Set when the claim was taken over from an instance that stopped heartbeating; its
+    /// unfinished attempt was recorded as abandoned and the planned one resends the same key.
+    pub taken_over_from: Option<InstanceId>,
+}
+
+impl ClaimedInvoice {
+    /// The `attempts` value that proves this instance still owns the claim (the fence).
+    pub fn fence(&self) -> u32 {
+        self.invoice.attempts
+    }
+}
+
+/// How a provider call ended, to complete its attempt row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptCompletion {
+    /// The attempt's number.
+    pub number: u32,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// The provider's charge id, or what went wrong.
+    pub message: Option<String>,
+    /// When the outcome arrived.
+    pub finished_at: DateTime<Utc>,
+}
+
+/// What became of the attempt a claim planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// The call was made; complete the row.
+    Completed(AttemptCompletion),
+    /// The call was never made: delete the intent row of attempt `number` and give the number
+    /// back, so the log keeps one row per real call.
+    Unsent(u32),
+    /// There was no attempt (currency mismatch found before calling).
+    None,
+}
+
+/// One write of the billing journal. Invoice changes are fenced: they apply only while the
+/// writing instance still owns the claim with the expected `attempts` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalEntry {
+    /// The claim ends: complete the attempt, persist the transition and its event.
+    Finish {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// The run that claimed it.
+        run: RunId,
+        /// The `attempts` value of the claim (see [`ClaimedInvoice::fence`]).
+        fence: u32,
+        /// What became of the attempt.
+        attempt: AttemptEnd,
+        /// The new state.
+        transition: Transition,
+        /// The event to put in the outbox with it.
+        notification: Option<Box<Notification>>,
+    },
+    /// About to resend the same key: complete attempt `fence` as unknown and record the intent
+    /// of attempt `fence + 1`, which must be persisted before the call.
+    Resend {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// The run that claimed it.
+        run: RunId,
+        /// The number of the attempt just made (the current `attempts` value).
+        fence: u32,
+        /// How that attempt ended.
+        completed: AttemptCompletion,
+        /// The key, unchanged.
+        key: IdempotencyKey,
+        /// When the resend starts.
+        started_at: DateTime<Utc>,
+    },
+}
+
+impl JournalEntry {
+    /// The invoice the entry is about.
+    pub fn invoice(&self) -> InvoiceId {
+        match self {
+            JournalEntry::Finish { invoice, .. } | JournalEntry::Resend { invoice, .. } => *invoice,
+        }
+    }
+}
+
+/// What a journal batch could not apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordReport {
+    /// Invoices whose fence failed: another instance owns them now. Their attempt rows were
+    /// still completed; their state was left to the new owner.
+    pub fenced_out: Vec<InvoiceId>,
+}
+
+/// What is left for billing to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Some PENDING invoice is due now.
+    pub due: bool,
+    /// CHARGING invoices, whatever their owner.
+    pub claimed: u64,
+}
+
+/// Claims and the billing journal.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait BillingStore: Send + Sync {
+    /// Claims up to `limit` invoices, atomically: due PENDING invoices (`next_attempt_at` unset
+    /// or passed) and stale claims (CHARGING, owner's heartbeat older than the lease timeout).
+    /// In the same transaction it marks them CHARGING for the instance and writes the intent
+    /// row of the attempt each will make (key `antaeus-<id>-<key_seq>`), except for invoices
+    /// whose currency is not their customer's. Two concurrent claims never return the same
+    /// invoice.
+    async fn claim(&self, request: &ClaimRequest) -> Result<Vec<ClaimedInvoice>, StoreError>;
+
+    /// Applies `batch` in one transaction, fenced per entry, and moves the run counters.
+    async fn record(
+        &self,
+        instance: &InstanceId,
+        batch: &[JournalEntry],
+    ) -> Result<RecordReport, StoreError>;
+
+    /// What is left to do at `now`.
+    async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError>;
+}

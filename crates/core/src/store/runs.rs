@@ -1,0 +1,47 @@
+//! Billing runs.
+
+use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunId, RunStatus, RunTrigger};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+
+/// A run to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    /// Names the run: creating a run with a key that exists returns the existing run.
+    pub idempotency_key: IdempotencyKey,
+    /// What starts it.
+    pub trigger: RunTrigger,
+    /// The instance that will drive it.
+    pub instance: InstanceId,
+    /// When it starts.
+    pub now: DateTime<Utc>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEnd {
+    /// COMPLETED or ABORTED.
+    pub status: RunStatus,
+    /// Why it was aborted.
+    pub abort_reason: Option<String>,
+    /// When it ended.
+    pub now: DateTime<Utc>,
+}
+
+/// Creates, ends and reads billing runs.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    /// Creates the run, or returns the run that already has its key; `true` when created.
+    /// Safe under concurrent calls with the same key: exactly one creates.
+    async fn create_run(&self, run: &NewRun) -> Result<(BillingRun, bool), StoreError>;
+
+    /// Ends a RUNNING run and, in the same transaction, puts its `run.completed` event in the
+    /// outbox. Ending a run that already ended changes nothing and returns it.
+    async fn finish_run(&self, id: RunId, end: &RunEnd) -> Result<BillingRun, StoreError>;
+
+    /// The run with this id, if any.
+    async fn fetch_run(&self, id: RunId) -> Result<Option<BillingRun>, StoreError>;
+}
