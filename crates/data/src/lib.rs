@@ -9,6 +9,7 @@
 #[macro_use]
 mod pool;
 
+mod billing;
 mod customers;
 mod database;
 mod error;
@@ -17,6 +18,7 @@ mod migrate;
 mod rows;
 mod schema;
 mod seed;
+mod time;
 mod url;
 
 #[cfg(feature = "test-support")]

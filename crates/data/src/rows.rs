@@ -2,9 +2,11 @@
 
 use antaeus_core::store::StoreError;
 use antaeus_models::{Customer, CustomerId, Invoice, InvoiceId, Money};
+use chrono::NaiveDateTime;
 use diesel::{Queryable, Selectable};
 
 use crate::schema::{customers, invoices};
+use crate::time::from_db;
 
 /// A `customers` row.
 #[derive(Debug, Queryable, Selectable)]
@@ -14,7 +16,7 @@ pub(crate) struct CustomerRow {
     pub currency: String,
 }
 
-/// An `invoices` row.
+/// An `invoices` row, as the API shows it.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = invoices, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct InvoiceRow {
@@ -23,21 +25,43 @@ pub(crate) struct InvoiceRow {
     pub amount_minor: i64,
     pub currency: String,
     pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub failure_reason: Option<String>,
 }
 
-fn corrupt(table: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(table: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{table} row {id}: {err}"))
+}
+
+/// A stored non-negative counter.
+pub(crate) fn count<T: TryFrom<i64>>(stored: impl Into<i64>) -> Result<T, String> {
+    let stored = stored.into();
+    T::try_from(stored).map_err(|_| format!("counter {stored} out of range"))
+}
+
+/// A counter as stored (saturating: counters never get near `i32::MAX`).
+pub(crate) fn stored(counter: u32) -> i32 {
+    i32::try_from(counter).unwrap_or(i32::MAX)
+}
+
+/// Renders a parse error for [`corrupt`].
+pub(crate) fn text(err: impl std::fmt::Display) -> String {
+    err.to_string()
 }
 
 impl TryFrom<CustomerRow> for Customer {
     type Error = StoreError;
 
     fn try_from(row: CustomerRow) -> Result<Self, Self::Error> {
-        let bad = |e| corrupt("customers", row.id, e);
-        Ok(Customer {
-            id: CustomerId::new(row.id).map_err(bad)?,
-            currency: row.currency.parse().map_err(bad)?,
-        })
+        let id = row.id;
+        let parse = || -> Result<Customer, String> {
+            Ok(Customer {
+                id: CustomerId::new(row.id).map_err(text)?,
+                currency: row.currency.parse().map_err(text)?,
+            })
+        };
+        parse().map_err(|e| corrupt("customers", id, e))
     }
 }
 
@@ -45,12 +69,24 @@ impl TryFrom<InvoiceRow> for Invoice {
     type Error = StoreError;
 
     fn try_from(row: InvoiceRow) -> Result<Self, Self::Error> {
-        let bad = |e| corrupt("invoices", row.id, e);
-        Ok(Invoice::new(
-            InvoiceId::new(row.id).map_err(bad)?,
-            CustomerId::new(row.customer_id).map_err(bad)?,
-            Money::from_minor(row.amount_minor, row.currency.parse().map_err(bad)?).map_err(bad)?,
-            row.status.parse().map_err(bad)?,
-        ))
+        let id = row.id;
+        parse_invoice(row).map_err(|e| corrupt("invoices", id, e))
     }
+}
+
+fn parse_invoice(row: InvoiceRow) -> Result<Invoice, String> {
+    Ok(Invoice {
+        id: InvoiceId::new(row.id).map_err(text)?,
+        customer_id: CustomerId::new(row.customer_id).map_err(text)?,
+        amount: Money::from_minor(row.amount_minor, row.currency.parse().map_err(text)?)
+            .map_err(text)?,
+        status: row.status.parse().map_err(text)?,
+        attempts: count(row.attempts)?,
+        next_attempt_at: row.next_attempt_at.map(from_db),
+        failure_reason: row
+            .failure_reason
+            .map(|r| r.parse())
+            .transpose()
+            .map_err(text)?,
+    })
 }

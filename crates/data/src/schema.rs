@@ -1,5 +1,5 @@
 //! Diesel's view of the tables, shared by SQLite and PostgreSQL (their migrations differ only in
-//! dialect).
+//! dialect). Timestamps are UTC, stored without a time zone.
 
 diesel::table! {
     customers (id) {
@@ -15,8 +15,81 @@ diesel::table! {
         amount_minor -> BigInt,
         currency -> Text,
         status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        failure_reason -> Nullable<Text>,
+        key_seq -> Integer,
+        declines -> Integer,
+        unknown_streak -> Integer,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    billing_runs (id) {
+        id -> BigInt,
+        idempotency_key -> Text,
+        triggered_by -> Text,
+        status -> Text,
+        instance_id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        abort_reason -> Nullable<Text>,
+        claimed -> BigInt,
+        paid -> BigInt,
+        declined -> BigInt,
+        failed -> BigInt,
+        retry_scheduled -> BigInt,
+        released -> BigInt,
+    }
+}
+
+diesel::table! {
+    charge_attempts (id) {
+        id -> BigInt,
+        invoice_id -> BigInt,
+        run_id -> Nullable<BigInt>,
+        attempt_number -> Integer,
+        idempotency_key -> Text,
+        instance_id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        message -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (seq) {
+        seq -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        available_at -> Timestamp,
+        failures -> Integer,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(invoices -> customers (customer_id));
-diesel::allow_tables_to_appear_in_same_query!(customers, invoices);
+diesel::joinable!(charge_attempts -> invoices (invoice_id));
+diesel::joinable!(charge_attempts -> billing_runs (run_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    customers,
+    invoices,
+    billing_runs,
+    charge_attempts,
+    instances,
+    outbox,
+);

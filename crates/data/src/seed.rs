@@ -59,7 +59,9 @@ impl Database {
     ) -> Result<Vec<Customer>, StoreError> {
         let rows: Vec<NewCustomerRow> = currencies
             .into_iter()
-            .map(|c| NewCustomerRow { currency: c.as_str() })
+            .map(|c| NewCustomerRow {
+                currency: c.as_str(),
+            })
             .collect();
         let inserted = self
             .run(move |pools| {

@@ -192,7 +192,7 @@ async fn invoices_page_by_id_with_filters(db: TestDatabase) {
 }
 
 async fn customers_page_by_id(db: TestDatabase) {
-    seed(&db, &Currency::ALL, 0).await;
+    seed(&db, Currency::ALL, 0).await;
     let first = db.db.list_customers(page(None, 2)).await.unwrap();
     assert_eq!(first.len(), 2);
     let rest = db

@@ -89,8 +89,9 @@ pub struct RunCounts {
 impl RunCounts {
     /// Claimed invoices without a result yet (in flight).
     pub fn in_flight(&self) -> u64 {
-        self.claimed
-            .saturating_sub(self.paid + self.declined + self.failed + self.retry_scheduled + self.released)
+        self.claimed.saturating_sub(
+            self.paid + self.declined + self.failed + self.retry_scheduled + self.released,
+        )
     }
 }
 
@@ -154,7 +155,12 @@ mod tests {
             .collect();
         assert_eq!(
             definitive,
-            ["charged", "declined", "customer_not_found", "currency_mismatch"]
+            [
+                "charged",
+                "declined",
+                "customer_not_found",
+                "currency_mismatch"
+            ]
         );
     }
 

@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn serde_uses_the_code() {
         assert_eq!(serde_json::to_string(&Currency::DKK).unwrap(), "\"DKK\"");
-        assert_eq!(serde_json::from_str::<Currency>("\"SEK\"").unwrap(), Currency::SEK);
+        assert_eq!(
+            serde_json::from_str::<Currency>("\"SEK\"").unwrap(),
+            Currency::SEK
+        );
         assert!(serde_json::from_str::<Currency>("\"sek\"").is_err());
     }
 }

@@ -52,7 +52,12 @@ pub struct Invoice {
 
 impl Invoice {
     /// A new invoice as the original Antaeus knew them: never attempted, nothing scheduled.
-    pub fn new(id: InvoiceId, customer_id: CustomerId, amount: Money, status: InvoiceStatus) -> Self {
+    pub fn new(
+        id: InvoiceId,
+        customer_id: CustomerId,
+        amount: Money,
+        status: InvoiceStatus,
+    ) -> Self {
         Self {
             id,
             customer_id,

@@ -149,16 +149,25 @@ mod tests {
         let event = Notification {
             id: "evt_17_5_retries_exhausted".into(),
             kind: EventKind::RetriesExhausted,
-            created_at: DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z").unwrap().to_utc(),
+            created_at: DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+                .unwrap()
+                .to_utc(),
             data: EventData {
-                invoice: Some(InvoiceEvent::of(&invoice, Some(AttemptOutcome::Declined), Some(2))),
+                invoice: Some(InvoiceEvent::of(
+                    &invoice,
+                    Some(AttemptOutcome::Declined),
+                    Some(2),
+                )),
                 run: None,
             },
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["type"], "invoice.retries_exhausted");
         assert_eq!(json["data"]["invoice"]["amount"], "123.45");
-        assert_eq!(json["data"]["invoice"]["failureReason"], "retries_exhausted");
+        assert_eq!(
+            json["data"]["invoice"]["failureReason"],
+            "retries_exhausted"
+        );
         assert_eq!(json["data"]["invoice"]["outcome"], "declined");
         assert!(json["data"].get("run").is_none());
         let back: Notification = serde_json::from_value(json).unwrap();

@@ -109,10 +109,15 @@ mod tests {
         invoice.status = InvoiceStatus::Pending;
         invoice.failure_reason = None;
         invoice.next_attempt_at = Some(
-            DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z").unwrap().to_utc(),
+            DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z")
+                .unwrap()
+                .to_utc(),
         );
         let json = serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap();
-        assert!(json.contains(r#""nextAttemptAt":"2026-12-02T00:00:00Z""#), "{json}");
+        assert!(
+            json.contains(r#""nextAttemptAt":"2026-12-02T00:00:00Z""#),
+            "{json}"
+        );
     }
 
     #[test]

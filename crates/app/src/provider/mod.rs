@@ -5,5 +5,7 @@ mod profile;
 mod simulated;
 mod simulator_server;
 
+pub use http::{HttpPaymentProvider, HttpProviderConfig, HttpProviderError};
 pub use profile::{Outcome, OutcomeMix, SimulationProfile};
 pub use simulated::{LedgerSummary, SimulatedPaymentProvider};
+pub use simulator_server::serve_simulator;

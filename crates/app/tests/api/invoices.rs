@@ -24,7 +24,7 @@ async fn an_invoice_has_the_original_json_shape_with_an_exact_amount(app: TestAp
     assert_eq!(
         response.text().await.unwrap(),
         format!(
-            r#"{{"id":{},"customerId":{},"amount":{{"value":123.45,"currency":"DKK"}},"status":"PENDING"}}"#,
+            r#"{{"id":{},"customerId":{},"amount":{{"value":123.45,"currency":"DKK"}},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null}}"#,
             invoice.id, customer.id
         )
     );
@@ -60,7 +60,10 @@ async fn the_original_data_set_is_served_in_one_default_page(app: TestApp) {
         let obj = invoice.as_object().unwrap();
         let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["amount", "customerId", "id", "status"]);
+        assert_eq!(
+            keys,
+            ["amount", "attempts", "customerId", "failureReason", "id", "nextAttemptAt", "status"]
+        );
         let value = invoice["amount"]["value"].as_f64().unwrap();
         assert!((10.0..=500.0).contains(&value), "{invoice}");
     }

@@ -36,7 +36,9 @@ struct CallResult {
     resend: bool,
 }
 
-fn classify(result: Result<Result<ChargeDecision, ProviderError>, tokio::time::error::Elapsed>) -> CallResult {
+fn classify(
+    result: Result<Result<ChargeDecision, ProviderError>, tokio::time::error::Elapsed>,
+) -> CallResult {
     let called = |outcome, message: Option<String>, resend| CallResult {
         outcome,
         message,
@@ -82,7 +84,14 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
     let fence = claimed.fence();
     let Some(planned) = claimed.attempt.clone() else {
         debug_assert_ne!(claimed.invoice.amount.currency(), claimed.customer_currency);
-        finish(&ctx, &claimed, fence, AttemptEnd::None, ChargeEvent::CurrencyMismatchBeforeCall).await;
+        finish(
+            &ctx,
+            &claimed,
+            fence,
+            AttemptEnd::None,
+            ChargeEvent::CurrencyMismatchBeforeCall,
+        )
+        .await;
         return;
     };
     let mut number = planned.number;
@@ -95,7 +104,14 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
         };
         if permit == Permit::Denied {
             // Nothing was sent for this attempt: give the claim back unchanged.
-            finish(&ctx, &claimed, number, AttemptEnd::Unsent(number), ChargeEvent::ReleasedUnsent).await;
+            finish(
+                &ctx,
+                &claimed,
+                number,
+                AttemptEnd::Unsent(number),
+                ChargeEvent::ReleasedUnsent,
+            )
+            .await;
             return;
         }
         call += 1;
@@ -122,17 +138,30 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             message: result.message,
             finished_at: ctx.clock.now(),
         };
-        let may_resend = result.resend
-            && call < ctx.config.resend.tries
-            && !ctx.shutdown.is_requested();
+        let may_resend =
+            result.resend && call < ctx.config.resend.tries && !ctx.shutdown.is_requested();
         if !may_resend {
-            finish(&ctx, &claimed, number, AttemptEnd::Completed(completion), result.event).await;
+            finish(
+                &ctx,
+                &claimed,
+                number,
+                AttemptEnd::Completed(completion),
+                result.event,
+            )
+            .await;
             return;
         }
         tokio::time::sleep(ctx.config.resend.delay(call, ctx.random.unit())).await;
         if ctx.shutdown.is_requested() || ctx.breaker.state() != super::BreakerState::Closed {
             // Stop resending; the outcome stays unknown and the key stays for the next run.
-            finish(&ctx, &claimed, number, AttemptEnd::Completed(completion), result.event).await;
+            finish(
+                &ctx,
+                &claimed,
+                number,
+                AttemptEnd::Completed(completion),
+                result.event,
+            )
+            .await;
             return;
         }
         match resend(&ctx, &claimed, number, completion, &planned.key).await {
@@ -190,7 +219,14 @@ async fn finish(
         AttemptEnd::Completed(c) => Some(c.outcome),
         _ => None,
     };
-    let notification = notification(&claimed.invoice, attempts_after, &transition, outcome, ctx.run, now);
+    let notification = notification(
+        &claimed.invoice,
+        attempts_after,
+        &transition,
+        outcome,
+        ctx.run,
+        now,
+    );
     ctx.writer
         .write(JournalEntry::Finish {
             invoice: claimed.invoice.id,

@@ -21,6 +21,9 @@ mod tests {
         let id = InvoiceId::new(17).unwrap();
         assert_eq!(charge_key(id, 3).as_str(), "antaeus-17-3");
         assert_ne!(charge_key(id, 3), charge_key(id, 4));
-        assert_ne!(charge_key(id, 1), charge_key(InvoiceId::new(1).unwrap(), 71));
+        assert_ne!(
+            charge_key(id, 1),
+            charge_key(InvoiceId::new(1).unwrap(), 71)
+        );
     }
 }

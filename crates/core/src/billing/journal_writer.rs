@@ -62,7 +62,12 @@ impl JournalWriter {
     /// Queues `entry` and waits until it is stored (or refused).
     pub async fn write_and_wait(&self, entry: JournalEntry) -> WriteAck {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Command::Write(entry, Some(ack))).await.is_err() {
+        if self
+            .tx
+            .send(Command::Write(entry, Some(ack)))
+            .await
+            .is_err()
+        {
             return WriteAck::Failed;
         }
         done.await.unwrap_or(WriteAck::Failed)
@@ -149,12 +154,18 @@ async fn write_batch(
         match store.record(instance, entries).await {
             Ok(report) => {
                 for invoice in &report.fenced_out {
-                    log::warn!("invoice {invoice}: claim lost to another instance; its outcome stays with the new owner");
+                    log::warn!(
+                        "invoice {invoice}: claim lost to another instance; its outcome stays with the new owner"
+                    );
                 }
                 return Some(report.fenced_out);
             }
             Err(err) if started.elapsed() < give_up_after => {
-                log::warn!("recording {} billing outcomes failed, retrying in {wait:?}: {}", entries.len(), one_line(&err));
+                log::warn!(
+                    "recording {} billing outcomes failed, retrying in {wait:?}: {}",
+                    entries.len(),
+                    one_line(&err)
+                );
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(5));
             }

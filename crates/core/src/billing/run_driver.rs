@@ -71,7 +71,9 @@ pub(crate) async fn drive(
             }
             BreakerState::HalfOpen if tasks.is_empty() => 1,
             BreakerState::HalfOpen | BreakerState::Open => {
-                let pause = breaker.until_probe().clamp(Duration::from_millis(10), config.drain_poll);
+                let pause = breaker
+                    .until_probe()
+                    .clamp(Duration::from_millis(10), config.drain_poll);
                 wait_for_task(&mut tasks, &mut shutdown, pause).await;
                 continue;
             }
@@ -90,7 +92,11 @@ pub(crate) async fn drive(
             }
             Err(err) => {
                 claim_failures += 1;
-                log::warn!("run {}: claiming failed ({claim_failures}): {}", run.id, one_line(&err));
+                log::warn!(
+                    "run {}: claiming failed ({claim_failures}): {}",
+                    run.id,
+                    one_line(&err)
+                );
                 if claim_failures >= CLAIM_FAILURES_BEFORE_ABORT {
                     break Some(format!("storage unavailable: {}", one_line(&err)));
                 }
@@ -113,7 +119,11 @@ pub(crate) async fn drive(
                     backlog.claimed,
                     backlog.due
                 ),
-                Err(err) => log::warn!("run {}: reading the backlog failed: {}", run.id, one_line(&err)),
+                Err(err) => log::warn!(
+                    "run {}: reading the backlog failed: {}",
+                    run.id,
+                    one_line(&err)
+                ),
             }
             wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
             continue;
@@ -130,7 +140,9 @@ pub(crate) async fn drive(
     let written = writer_task.await.unwrap_or(false);
     let abort_reason = match (abort_reason, written) {
         (Some(reason), _) => Some(reason),
-        (None, false) => Some("some outcomes could not be recorded; their claims will be taken over".into()),
+        (None, false) => {
+            Some("some outcomes could not be recorded; their claims will be taken over".into())
+        }
         (None, true) => None,
     };
     RunEnd {

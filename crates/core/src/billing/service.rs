@@ -49,7 +49,11 @@ pub struct BillingService {
 
 impl BillingService {
     /// A service whose runs are driven by instances named `<instance_prefix>-<suffix>`.
-    pub fn new(deps: BillingDeps, config: BillingConfig, instance_prefix: impl Into<String>) -> Self {
+    pub fn new(
+        deps: BillingDeps,
+        config: BillingConfig,
+        instance_prefix: impl Into<String>,
+    ) -> Self {
         let breaker = Arc::new(CircuitBreaker::new(config.breaker));
         Self {
             deps,
@@ -87,14 +91,28 @@ impl BillingService {
 
     /// Drives a RUNNING run to its end and returns it as it ended. A run that already ended is
     /// returned unchanged.
-    pub async fn execute(&self, run: BillingRun, shutdown: Shutdown) -> Result<BillingRun, BillingError> {
+    pub async fn execute(
+        &self,
+        run: BillingRun,
+        shutdown: Shutdown,
+    ) -> Result<BillingRun, BillingError> {
         if run.status != RunStatus::Running {
             return Ok(run);
         }
-        let worker = InstanceId::parse(run.instance_id.clone())
-            .unwrap_or_else(|_| self.new_worker_id());
-        log::info!("billing run {} ({}, key {}) started", run.id, run.trigger, run.idempotency_key);
-        let end = match self.deps.instances.heartbeat(&worker, self.deps.clock.now()).await {
+        let worker =
+            InstanceId::parse(run.instance_id.clone()).unwrap_or_else(|_| self.new_worker_id());
+        log::info!(
+            "billing run {} ({}, key {}) started",
+            run.id,
+            run.trigger,
+            run.idempotency_key
+        );
+        let end = match self
+            .deps
+            .instances
+            .heartbeat(&worker, self.deps.clock.now())
+            .await
+        {
             Err(err) => crate::store::RunEnd {
                 status: RunStatus::Aborted,
                 abort_reason: Some(format!("storage unavailable: {}", one_line(&err))),
@@ -102,24 +120,48 @@ impl BillingService {
             },
             Ok(()) => {
                 let heartbeat = self.spawn_heartbeat(worker.clone());
-                let end = run_driver::drive(&self.deps, &self.config, &self.breaker, &run, worker.clone(), shutdown).await;
+                let end = run_driver::drive(
+                    &self.deps,
+                    &self.config,
+                    &self.breaker,
+                    &run,
+                    worker.clone(),
+                    shutdown,
+                )
+                .await;
                 heartbeat.abort();
                 end
             }
         };
         if let Err(err) = self.deps.instances.retire(&worker).await {
-            log::warn!("could not retire instance {worker}: {}; it goes stale in {:?}", one_line(&err), self.config.lease_timeout);
+            log::warn!(
+                "could not retire instance {worker}: {}; it goes stale in {:?}",
+                one_line(&err),
+                self.config.lease_timeout
+            );
         }
         let ended = self.deps.runs.finish_run(run.id, &end).await?;
         let c = ended.counts;
         match &ended.abort_reason {
             None => log::info!(
                 "billing run {} completed: {} claimed, {} paid, {} declined, {} failed, {} retry scheduled, {} released",
-                ended.id, c.claimed, c.paid, c.declined, c.failed, c.retry_scheduled, c.released
+                ended.id,
+                c.claimed,
+                c.paid,
+                c.declined,
+                c.failed,
+                c.retry_scheduled,
+                c.released
             ),
             Some(reason) => log::warn!(
                 "billing run {} aborted ({reason}): {} claimed, {} paid, {} declined, {} failed, {} retry scheduled, {} released",
-                ended.id, c.claimed, c.paid, c.declined, c.failed, c.retry_scheduled, c.released
+                ended.id,
+                c.claimed,
+                c.paid,
+                c.declined,
+                c.failed,
+                c.retry_scheduled,
+                c.released
             ),
         }
         Ok(ended)
@@ -142,7 +184,11 @@ impl BillingService {
 
     fn new_worker_id(&self) -> InstanceId {
         let suffix = (self.deps.random.unit() * f64::from(u32::MAX)) as u32;
-        let prefix: String = self.instance_prefix.chars().take(InstanceId::MAX_LEN - 9).collect();
+        let prefix: String = self
+            .instance_prefix
+            .chars()
+            .take(InstanceId::MAX_LEN - 9)
+            .collect();
         InstanceId::parse(format!("{prefix}-{suffix:08x}"))
             .or_else(|_| InstanceId::parse(format!("antaeus-{suffix:08x}")))
             .expect("a hex suffix makes a valid instance id")
@@ -162,4 +208,3 @@ impl BillingService {
         })
     }
 }
-

@@ -118,19 +118,31 @@ pub fn transition(
                 ),
             }
         }
-        ChargeEvent::Called(AttemptOutcome::CustomerNotFound) => {
-            failed(FailureReason::CustomerNotFound, decided, EventKind::ChargeFailed)
-        }
-        ChargeEvent::Called(AttemptOutcome::CurrencyMismatch) => {
-            failed(FailureReason::CurrencyMismatch, decided, EventKind::ChargeFailed)
-        }
+        ChargeEvent::Called(AttemptOutcome::CustomerNotFound) => failed(
+            FailureReason::CustomerNotFound,
+            decided,
+            EventKind::ChargeFailed,
+        ),
+        ChargeEvent::Called(AttemptOutcome::CurrencyMismatch) => failed(
+            FailureReason::CurrencyMismatch,
+            decided,
+            EventKind::ChargeFailed,
+        ),
         ChargeEvent::CurrencyMismatchBeforeCall => {
             // Nothing was sent, so the key need not advance.
-            failed(FailureReason::CurrencyMismatch, state, EventKind::ChargeFailed)
+            failed(
+                FailureReason::CurrencyMismatch,
+                state,
+                EventKind::ChargeFailed,
+            )
         }
         ChargeEvent::KeyReused => {
             // Never move to a new key on our own: an operator must look first.
-            failed(FailureReason::IdempotencyKeyReused, state, EventKind::ChargeFailed)
+            failed(
+                FailureReason::IdempotencyKeyReused,
+                state,
+                EventKind::ChargeFailed,
+            )
         }
         ChargeEvent::Called(
             AttemptOutcome::NetworkError
@@ -190,7 +202,12 @@ mod tests {
     /// Every event from a spread of states: the outcome table of the design notes.
     #[test]
     fn every_event_from_every_kind_of_state() {
-        let states = [state(0, 0, 0), state(2, 2, 0), state(4, 3, 2), state(4, 4, 0)];
+        let states = [
+            state(0, 0, 0),
+            state(2, 2, 0),
+            state(4, 3, 2),
+            state(4, 4, 0),
+        ];
         let events = [
             ChargeEvent::Called(AttemptOutcome::Charged),
             ChargeEvent::Called(AttemptOutcome::Declined),
@@ -211,10 +228,16 @@ mod tests {
                 assert_ne!(t.status, InvoiceStatus::Charging, "{s:?} {e:?}");
                 // PENDING always comes with a time, unless released unsent (still due).
                 if t.status == InvoiceStatus::Pending && e != ChargeEvent::ReleasedUnsent {
-                    assert!(t.next_attempt_at.is_some_and(|at| at > now()), "{s:?} {e:?}");
+                    assert!(
+                        t.next_attempt_at.is_some_and(|at| at > now()),
+                        "{s:?} {e:?}"
+                    );
                 }
                 // FAILED always comes with a reason and an event.
-                assert_eq!(t.status == InvoiceStatus::Failed, t.failure_reason.is_some());
+                assert_eq!(
+                    t.status == InvoiceStatus::Failed,
+                    t.failure_reason.is_some()
+                );
                 if t.status == InvoiceStatus::Failed {
                     assert!(t.event.is_some());
                 }

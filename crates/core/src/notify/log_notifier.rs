@@ -21,7 +21,8 @@ impl FailureNotifier for LogNotifier {
                 i.status,
                 i.attempts,
                 i.failure_reason.map_or("-", |r| r.as_str()),
-                i.next_attempt_at.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                i.next_attempt_at
+                    .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
             ),
             (None, Some(r)) => format!("run {} {}: {:?}", r.id, r.status, r.counts),
             (None, None) => String::new(),

@@ -162,7 +162,9 @@ mod tests {
     use crate::store::{MockOutboxStore, OutboxEvent};
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z").unwrap().to_utc()
+        DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
     }
 
     fn event(seq: i64, failures: u32) -> OutboxEvent {
@@ -172,7 +174,10 @@ mod tests {
                 id: format!("evt_{seq}"),
                 kind: EventKind::ChargeFailed,
                 created_at: now(),
-                data: EventData { invoice: None, run: None },
+                data: EventData {
+                    invoice: None,
+                    run: None,
+                },
             },
             failures,
         }
@@ -185,11 +190,17 @@ mod tests {
             .expect_take_due_events()
             .times(1)
             .returning(|_, _, _| Ok(vec![event(1, 0), event(2, 3)]));
-        store.expect_mark_delivered().with(eq(1), eq(now())).times(1).returning(|_, _| Ok(()));
+        store
+            .expect_mark_delivered()
+            .with(eq(1), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
         // Fourth failure: 5 s × 2^3 = 40 s.
         store
             .expect_mark_failed()
-            .withf(|seq, err, at| *seq == 2 && err.contains("down") && *at == now() + TimeDelta::seconds(40))
+            .withf(|seq, err, at| {
+                *seq == 2 && err.contains("down") && *at == now() + TimeDelta::seconds(40)
+            })
             .times(1)
             .returning(|_, _, _| Ok(()));
         let mut notifier = MockFailureNotifier::new();
@@ -207,7 +218,13 @@ mod tests {
             OutboxConfig::default(),
         );
         let report = worker.try_deliver().await.unwrap();
-        assert_eq!(report, DeliveryReport { delivered: 1, failed: 1 });
+        assert_eq!(
+            report,
+            DeliveryReport {
+                delivered: 1,
+                failed: 1
+            }
+        );
     }
 
     #[test]

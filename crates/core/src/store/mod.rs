@@ -1,5 +1,6 @@
 //! The storage traits services depend on; `antaeus-data` implements them on SQLite and PostgreSQL.
 
+mod attempts;
 mod billing;
 mod customers;
 mod error;
@@ -8,6 +9,7 @@ mod invoices;
 mod outbox;
 mod runs;
 
+pub use attempts::AttemptStore;
 pub use billing::{
     AttemptCompletion, AttemptEnd, Backlog, BillingStore, ClaimRequest, ClaimedInvoice,
     JournalEntry, PlannedAttempt, RecordReport,
@@ -19,6 +21,8 @@ pub use invoices::InvoiceStore;
 pub use outbox::{OutboxEvent, OutboxStore};
 pub use runs::{NewRun, RunEnd, RunStore};
 
+#[cfg(any(test, feature = "mocks"))]
+pub use attempts::MockAttemptStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use billing::MockBillingStore;
 #[cfg(any(test, feature = "mocks"))]

@@ -1,0 +1,42 @@
+//! What is left for billing to do.
+
+use antaeus_core::store::{Backlog, StoreError};
+use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
+use diesel::prelude::*;
+
+use crate::error::store_error;
+use crate::pool::Pools;
+use crate::schema::invoices;
+use crate::time::to_db;
+
+/// Whether anything is due at `now`, and how many invoices are claimed.
+pub(crate) fn backlog(pools: &Pools, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
+    let now = to_db(now);
+    with_conn!(pools, |c| {
+        let fresh = diesel::select(exists(
+            invoices::table
+                .filter(invoices::status.eq("PENDING"))
+                .filter(invoices::next_attempt_at.is_null()),
+        ))
+        .get_result::<bool>(c)
+        .map_err(store_error)?;
+        let retry = fresh
+            || diesel::select(exists(
+                invoices::table
+                    .filter(invoices::status.eq("PENDING"))
+                    .filter(invoices::next_attempt_at.le(now)),
+            ))
+            .get_result::<bool>(c)
+            .map_err(store_error)?;
+        let claimed: i64 = invoices::table
+            .filter(invoices::status.eq("CHARGING"))
+            .count()
+            .get_result(c)
+            .map_err(store_error)?;
+        Ok(Backlog {
+            due: retry,
+            claimed: u64::try_from(claimed).unwrap_or(0),
+        })
+    })
+}

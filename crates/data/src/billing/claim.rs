@@ -1,0 +1,243 @@
+//! Claiming due and stale invoices, with the intent of each call, in one transaction.
+//!
+//! PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+//! share the table without waiting on each other; SQLite runs the whole claim inside one
+//! `BEGIN IMMEDIATE` transaction, which admits one writer at a time.
+
+use antaeus_core::billing::{ChargeState, charge_key};
+use antaeus_core::store::{ClaimRequest, ClaimedInvoice, PlannedAttempt, StoreError};
+use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus};
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+
+use super::rows::{ClaimRow, NewAttemptRow};
+use crate::error::{pool_unavailable, store_error};
+use crate::pool::Pools;
+use crate::rows::{corrupt, count, text};
+use crate::schema::{billing_runs, charge_attempts, customers, instances, invoices};
+use crate::time::to_db;
+
+/// Appends `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's immediate transaction already
+/// excludes other writers.
+macro_rules! locked {
+    (pg, $query:expr) => {
+        $query.for_update().skip_locked()
+    };
+    (sqlite, $query:expr) => {
+        $query
+    };
+}
+
+/// Picks the ids to claim: stale claims first, then retries that are due, then invoices never
+/// tried, up to the limit.
+macro_rules! candidate_ids {
+    ($c:ident, $req:ident, $backend:ident) => {{
+        let now = to_db($req.now);
+        let cutoff = to_db($req.now - $req.lease_timeout);
+        let limit = i64::from($req.limit);
+        let live_owner = instances::table
+            .filter(instances::id.nullable().eq(invoices::claimed_by))
+            .filter(instances::heartbeat_at.ge(cutoff));
+        let mut ids: Vec<i64> = locked!(
+            $backend,
+            invoices::table
+                .filter(invoices::status.eq("CHARGING"))
+                .filter(not(exists(live_owner)))
+                .select(invoices::id)
+                .order(invoices::id.asc())
+                .limit(limit)
+        )
+        .load($c)?;
+        if (ids.len() as i64) < limit {
+            ids.extend(
+                locked!(
+                    $backend,
+                    invoices::table
+                        .filter(invoices::status.eq("PENDING"))
+                        .filter(invoices::next_attempt_at.is_not_null())
+                        .filter(invoices::next_attempt_at.le(now))
+                        .select(invoices::id)
+                        .order((invoices::next_attempt_at.asc(), invoices::id.asc()))
+                        .limit(limit - ids.len() as i64)
+                )
+                .load::<i64>($c)?,
+            );
+        }
+        if (ids.len() as i64) < limit {
+            ids.extend(
+                locked!(
+                    $backend,
+                    invoices::table
+                        .filter(invoices::status.eq("PENDING"))
+                        .filter(invoices::next_attempt_at.is_null())
+                        .select(invoices::id)
+                        .order(invoices::id.asc())
+                        .limit(limit - ids.len() as i64)
+                )
+                .load::<i64>($c)?,
+            );
+        }
+        ids
+    }};
+}
+
+/// The whole claim on one backend; evaluates to `QueryResult<Vec<ClaimedInvoice>>`.
+macro_rules! claim_in_transaction {
+    ($c:ident, $req:ident, $backend:ident) => {{
+        let ids = candidate_ids!($c, $req, $backend);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(ClaimRow, String)> = invoices::table
+            .inner_join(customers::table)
+            .filter(invoices::id.eq_any(&ids))
+            .order(invoices::id.asc())
+            .select((ClaimRow::as_select(), customers::currency))
+            .load($c)?;
+        let claimed = rows
+            .into_iter()
+            .map(|(row, currency)| to_claimed(row, &currency))
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
+        write_claims!($c, $req, &claimed);
+        Ok(claimed)
+    }};
+}
+
+/// Marks the rows CHARGING for the instance, records the unfinished calls of taken-over claims
+/// as abandoned, writes the intent rows, and counts the claims on the run.
+macro_rules! write_claims {
+    ($c:ident, $req:ident, $claimed:expr) => {{
+        let claimed: &[ClaimedInvoice] = $claimed;
+        let now = to_db($req.now);
+        let owner = $req.instance.as_str();
+        let ids_where = |pick: &dyn Fn(&ClaimedInvoice) -> bool| -> Vec<i64> {
+            claimed
+                .iter()
+                .filter(|c| pick(c))
+                .map(|c| c.invoice.id.get())
+                .collect()
+        };
+        let stale_ids = ids_where(&|c| c.taken_over_from.is_some());
+        let send_ids = ids_where(&|c| c.attempt.is_some());
+        let hold_ids = ids_where(&|c| c.attempt.is_none());
+        if !stale_ids.is_empty() {
+            diesel::update(
+                charge_attempts::table
+                    .filter(charge_attempts::invoice_id.eq_any(&stale_ids))
+                    .filter(charge_attempts::outcome.is_null()),
+            )
+            .set((
+                charge_attempts::outcome.eq("abandoned"),
+                charge_attempts::finished_at.eq(now),
+                charge_attempts::message.eq(format!(
+                    "its instance stopped heartbeating; {owner} resent the same key"
+                )),
+            ))
+            .execute($c)?;
+        }
+        if !send_ids.is_empty() {
+            diesel::update(invoices::table.filter(invoices::id.eq_any(&send_ids)))
+                .set((
+                    invoices::status.eq("CHARGING"),
+                    invoices::claimed_by.eq(owner),
+                    invoices::claimed_at.eq(now),
+                    invoices::attempts.eq(invoices::attempts + 1),
+                ))
+                .execute($c)?;
+            let intents: Vec<NewAttemptRow> = claimed
+                .iter()
+                .filter_map(|c| c.attempt.as_ref().map(|a| (c, a)))
+                .map(|(c, attempt)| NewAttemptRow {
+                    invoice_id: c.invoice.id.get(),
+                    run_id: Some($req.run.get()),
+                    attempt_number: crate::rows::stored(attempt.number),
+                    idempotency_key: attempt.key.to_string(),
+                    instance_id: owner.to_owned(),
+                    started_at: now,
+                })
+                .collect();
+            diesel::insert_into(charge_attempts::table)
+                .values(&intents)
+                .execute($c)?;
+        }
+        if !hold_ids.is_empty() {
+            diesel::update(invoices::table.filter(invoices::id.eq_any(&hold_ids)))
+                .set((
+                    invoices::status.eq("CHARGING"),
+                    invoices::claimed_by.eq(owner),
+                    invoices::claimed_at.eq(now),
+                ))
+                .execute($c)?;
+        }
+        diesel::update(billing_runs::table.find($req.run.get()))
+            .set(billing_runs::claimed.eq(billing_runs::claimed + claimed.len() as i64))
+            .execute($c)?;
+    }};
+}
+
+/// Claims invoices for `request` (see `BillingStore::claim`).
+pub(crate) fn claim(
+    pools: &Pools,
+    request: &ClaimRequest,
+) -> Result<Vec<ClaimedInvoice>, StoreError> {
+    let result = match pools {
+        Pools::Sqlite(pool) => {
+            let mut conn = pool.get().map_err(pool_unavailable)?;
+            conn.immediate_transaction(|c| -> QueryResult<Vec<ClaimedInvoice>> {
+                claim_in_transaction!(c, request, sqlite)
+            })
+        }
+        Pools::Postgres(pool) => {
+            let mut conn = pool.get().map_err(pool_unavailable)?;
+            conn.transaction(|c| -> QueryResult<Vec<ClaimedInvoice>> {
+                claim_in_transaction!(c, request, pg)
+            })
+        }
+    };
+    result.map_err(|err| match err {
+        DieselError::DeserializationError(inner) => match inner.downcast::<StoreError>() {
+            Ok(store) => *store,
+            Err(other) => store_error(DieselError::DeserializationError(other)),
+        },
+        other => store_error(other),
+    })
+}
+
+/// The invoice as claimed: CHARGING, and with the attempt it will make when its currency is
+/// its customer's (the attempt number is the current count plus one; the key is unchanged
+/// since the last definitive decision, so a taken-over claim resends the same key).
+fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, StoreError> {
+    let id = row.invoice.id;
+    let bad = |e: String| corrupt("invoices", id, e);
+    let customer_currency: Currency = customer_currency.parse().map_err(text).map_err(bad)?;
+    let state = ChargeState {
+        key_seq: count(row.key_seq).map_err(bad)?,
+        declines: count(row.declines).map_err(bad)?,
+        unknown_streak: count(row.unknown_streak).map_err(bad)?,
+    };
+    let taken_over_from = row
+        .claimed_by
+        .as_deref()
+        .map(InstanceId::parse)
+        .transpose()
+        .map_err(text)
+        .map_err(bad)?;
+    let mut invoice = Invoice::try_from(row.invoice)?;
+    invoice.status = InvoiceStatus::Charging;
+    let attempt = (invoice.amount.currency() == customer_currency).then(|| {
+        invoice.attempts += 1;
+        PlannedAttempt {
+            number: invoice.attempts,
+            key: charge_key(invoice.id, state.key_seq),
+        }
+    });
+    Ok(ClaimedInvoice {
+        invoice,
+        customer_currency,
+        state,
+        attempt,
+        taken_over_from,
+    })
+}

@@ -1,0 +1,42 @@
+//! The billing engine's storage: claims, the journal, runs, instances and the outbox.
+
+mod attempts;
+mod backlog;
+mod claim;
+mod instances;
+mod journal;
+mod outbox;
+mod rows;
+mod runs;
+
+use antaeus_core::store::{
+    Backlog, BillingStore, ClaimRequest, ClaimedInvoice, JournalEntry, RecordReport, StoreError,
+};
+use antaeus_models::InstanceId;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::Database;
+
+#[async_trait]
+impl BillingStore for Database {
+    async fn claim(&self, request: &ClaimRequest) -> Result<Vec<ClaimedInvoice>, StoreError> {
+        let request = request.clone();
+        self.run(move |pools| claim::claim(pools, &request)).await
+    }
+
+    async fn record(
+        &self,
+        instance: &InstanceId,
+        batch: &[JournalEntry],
+    ) -> Result<RecordReport, StoreError> {
+        let instance = instance.clone();
+        let batch = batch.to_vec();
+        self.run(move |pools| journal::record(pools, &instance, &batch))
+            .await
+    }
+
+    async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
+        self.run(move |pools| backlog::backlog(pools, now)).await
+    }
+}

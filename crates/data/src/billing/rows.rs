@@ -1,0 +1,42 @@
+//! Rows the billing engine reads and writes.
+
+use chrono::NaiveDateTime;
+use diesel::{Insertable, Queryable, Selectable};
+
+use crate::rows::InvoiceRow;
+use crate::schema::{charge_attempts, invoices, outbox};
+
+/// An invoice with its billing counters, as a claim reads it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = invoices, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ClaimRow {
+    #[diesel(embed)]
+    pub invoice: InvoiceRow,
+    pub key_seq: i32,
+    pub declines: i32,
+    pub unknown_streak: i32,
+    pub claimed_by: Option<String>,
+}
+
+/// The intent row of a provider call.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = charge_attempts)]
+pub(crate) struct NewAttemptRow {
+    pub invoice_id: i64,
+    pub run_id: Option<i64>,
+    pub attempt_number: i32,
+    pub idempotency_key: String,
+    pub instance_id: String,
+    pub started_at: NaiveDateTime,
+}
+
+/// An event for the outbox.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub(crate) struct NewOutboxRow {
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+    pub available_at: NaiveDateTime,
+}

@@ -1,0 +1,157 @@
+//! [`RunStore`]: billing runs, created once per idempotency key.
+
+use antaeus_core::store::{NewRun, RunEnd, RunStore, StoreError};
+use antaeus_models::{
+    BillingRun, EventData, EventKind, IdempotencyKey, Notification, RunCounts, RunEvent, RunId,
+    RunStatus,
+};
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::journal::outbox_row;
+use crate::Database;
+use crate::error::store_error;
+use crate::rows::{corrupt, count, text};
+use crate::schema::{billing_runs, outbox};
+use crate::time::{from_db, to_db};
+
+/// A `billing_runs` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = billing_runs, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct RunRow {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub triggered_by: String,
+    pub status: String,
+    pub instance_id: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub abort_reason: Option<String>,
+    pub claimed: i64,
+    pub paid: i64,
+    pub declined: i64,
+    pub failed: i64,
+    pub retry_scheduled: i64,
+    pub released: i64,
+}
+
+impl TryFrom<RunRow> for BillingRun {
+    type Error = StoreError;
+
+    fn try_from(row: RunRow) -> Result<Self, Self::Error> {
+        let id = row.id;
+        let parse = move || -> Result<BillingRun, String> {
+            Ok(BillingRun {
+                id: RunId::new(row.id).map_err(text)?,
+                idempotency_key: IdempotencyKey::parse(row.idempotency_key).map_err(text)?,
+                trigger: row.triggered_by.parse().map_err(text)?,
+                status: row.status.parse().map_err(text)?,
+                instance_id: row.instance_id,
+                started_at: from_db(row.started_at),
+                finished_at: row.finished_at.map(from_db),
+                abort_reason: row.abort_reason,
+                counts: RunCounts {
+                    claimed: count(row.claimed)?,
+                    paid: count(row.paid)?,
+                    declined: count(row.declined)?,
+                    failed: count(row.failed)?,
+                    retry_scheduled: count(row.retry_scheduled)?,
+                    released: count(row.released)?,
+                },
+            })
+        };
+        parse().map_err(|e| corrupt("billing_runs", id, e))
+    }
+}
+
+#[async_trait]
+impl RunStore for Database {
+    async fn create_run(&self, run: &NewRun) -> Result<(BillingRun, bool), StoreError> {
+        let run = run.clone();
+        let (row, created) = self
+            .run(move |pools| {
+                write_txn!(pools, |c| {
+                    let inserted = diesel::insert_into(billing_runs::table)
+                        .values((
+                            billing_runs::idempotency_key.eq(run.idempotency_key.as_str()),
+                            billing_runs::triggered_by.eq(run.trigger.as_str()),
+                            billing_runs::status.eq(RunStatus::Running.as_str()),
+                            billing_runs::instance_id.eq(run.instance.as_str()),
+                            billing_runs::started_at.eq(to_db(run.now)),
+                        ))
+                        .on_conflict(billing_runs::idempotency_key)
+                        .do_nothing()
+                        .execute(c)?;
+                    let row = billing_runs::table
+                        .filter(billing_runs::idempotency_key.eq(run.idempotency_key.as_str()))
+                        .select(RunRow::as_select())
+                        .first(c)?;
+                    Ok((row, inserted == 1))
+                })
+            })
+            .await?;
+        Ok((BillingRun::try_from(row)?, created))
+    }
+
+    async fn finish_run(&self, id: RunId, end: &RunEnd) -> Result<BillingRun, StoreError> {
+        let end = end.clone();
+        let row = self
+            .run(move |pools| {
+                write_txn!(pools, |c| {
+                    let ended = diesel::update(
+                        billing_runs::table
+                            .find(id.get())
+                            .filter(billing_runs::status.eq(RunStatus::Running.as_str())),
+                    )
+                    .set((
+                        billing_runs::status.eq(end.status.as_str()),
+                        billing_runs::finished_at.eq(to_db(end.now)),
+                        billing_runs::abort_reason.eq(end.abort_reason.as_deref()),
+                    ))
+                    .execute(c)?
+                        == 1;
+                    let row: RunRow = billing_runs::table
+                        .find(id.get())
+                        .select(RunRow::as_select())
+                        .first(c)?;
+                    if ended {
+                        let run = BillingRun::try_from(row.clone()).map_err(|e| {
+                            diesel::result::Error::DeserializationError(Box::new(e))
+                        })?;
+                        let event = Notification {
+                            id: format!("evt_run_{}_completed", run.id),
+                            kind: EventKind::RunCompleted,
+                            created_at: end.now,
+                            data: EventData {
+                                invoice: None,
+                                run: Some(RunEvent::from(&run)),
+                            },
+                        };
+                        diesel::insert_into(outbox::table)
+                            .values(outbox_row(&event)?)
+                            .on_conflict(outbox::event_id)
+                            .do_nothing()
+                            .execute(c)?;
+                    }
+                    Ok(row)
+                })
+            })
+            .await?;
+        BillingRun::try_from(row)
+    }
+
+    async fn fetch_run(&self, id: RunId) -> Result<Option<BillingRun>, StoreError> {
+        let row = self
+            .run(move |pools| {
+                with_conn!(pools, |c| billing_runs::table
+                    .find(id.get())
+                    .select(RunRow::as_select())
+                    .first(c)
+                    .optional()
+                    .map_err(store_error))
+            })
+            .await?;
+        row.map(BillingRun::try_from).transpose()
+    }
+}

@@ -1,0 +1,702 @@
+//! The billing engine's storage, on SQLite and PostgreSQL: claims, fences, the journal, runs,
+//! heartbeats and the outbox.
+
+mod common;
+
+use std::collections::HashSet;
+
+use antaeus_core::billing::{ChargeEvent, ChargeState, RetryPolicy, transition};
+use antaeus_core::store::{
+    AttemptCompletion, AttemptEnd, AttemptStore, BillingStore, ClaimRequest, ClaimedInvoice,
+    InstanceStore, InvoiceStore, JournalEntry, NewRun, OutboxStore, RunEnd, RunStore,
+};
+use antaeus_data::NewInvoice;
+use antaeus_data::testing::TestDatabase;
+use antaeus_models::{
+    AttemptOutcome, BillingRun, Currency, EventData, EventKind, FailureReason, IdempotencyKey,
+    InstanceId, Invoice, InvoiceEvent, InvoiceId, InvoiceStatus, Money, Notification, RunStatus,
+    RunTrigger,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+
+on_every_backend!(
+    a_claim_marks_invoices_charging_and_records_the_intent_of_each_call,
+    concurrent_claims_never_share_an_invoice,
+    only_due_pending_invoices_are_claimed,
+    a_currency_mismatch_is_claimed_without_an_intent,
+    a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not,
+    finishing_applies_the_transition_and_its_event_once,
+    a_finish_from_a_lost_claim_is_fenced_out_but_its_call_is_logged,
+    a_resend_records_a_new_intent_under_the_same_key,
+    an_unsent_attempt_is_removed_and_the_invoice_released,
+    runs_are_created_once_per_key_and_finish_with_an_event,
+    the_outbox_leases_reschedules_and_settles_events,
+    backlog_reports_due_and_claimed_invoices,
+);
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn instance(name: &str) -> InstanceId {
+    InstanceId::parse(name).unwrap()
+}
+
+/// `n` customers in EUR with one PENDING invoice each; returns the invoice ids.
+async fn pending_invoices(db: &TestDatabase, n: usize) -> Vec<InvoiceId> {
+    let customers = db
+        .db
+        .insert_customers(vec![Currency::EUR; n])
+        .await
+        .unwrap();
+    let invoices = customers
+        .iter()
+        .map(|c| NewInvoice {
+            customer_id: c.id,
+            amount: Money::from_minor(1_000, Currency::EUR).unwrap(),
+            status: InvoiceStatus::Pending,
+        })
+        .collect();
+    db.db.insert_invoices(invoices).await.unwrap();
+    all_invoices(db).await.iter().map(|i| i.id).collect()
+}
+
+async fn all_invoices(db: &TestDatabase) -> Vec<Invoice> {
+    db.db
+        .list_invoices(Default::default(), Default::default())
+        .await
+        .unwrap()
+}
+
+async fn invoice(db: &TestDatabase, id: InvoiceId) -> Invoice {
+    db.db.fetch_invoice(id).await.unwrap().unwrap()
+}
+
+async fn new_run(db: &TestDatabase, key: &str, now: DateTime<Utc>) -> BillingRun {
+    db.db
+        .create_run(&NewRun {
+            idempotency_key: IdempotencyKey::parse(key).unwrap(),
+            trigger: RunTrigger::Cli,
+            instance: instance("creator"),
+            now,
+        })
+        .await
+        .unwrap()
+        .0
+}
+
+async fn claim(
+    db: &TestDatabase,
+    who: &InstanceId,
+    run: &BillingRun,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Vec<ClaimedInvoice> {
+    db.db.heartbeat(who, now).await.unwrap();
+    db.db
+        .claim(&ClaimRequest {
+            instance: who.clone(),
+            run: run.id,
+            now,
+            limit,
+            lease_timeout: TimeDelta::seconds(30),
+        })
+        .await
+        .unwrap()
+}
+
+/// The journal entry that ends `claimed`'s attempt with `outcome` at `now`.
+fn finish(
+    claimed: &ClaimedInvoice,
+    run: &BillingRun,
+    outcome: AttemptOutcome,
+    now: DateTime<Utc>,
+) -> JournalEntry {
+    let t = transition(
+        claimed.state,
+        claimed.invoice.next_attempt_at,
+        ChargeEvent::Called(outcome),
+        &RetryPolicy::default(),
+        now,
+    );
+    let notification = t.event.map(|kind| {
+        Box::new(Notification {
+            id: format!("evt_{}_{}", claimed.invoice.id, claimed.fence()),
+            kind,
+            created_at: now,
+            data: EventData {
+                invoice: Some(InvoiceEvent::of(
+                    &claimed.invoice,
+                    Some(outcome),
+                    Some(run.id.get()),
+                )),
+                run: None,
+            },
+        })
+    });
+    JournalEntry::Finish {
+        invoice: claimed.invoice.id,
+        run: run.id,
+        fence: claimed.fence(),
+        attempt: AttemptEnd::Completed(AttemptCompletion {
+            number: claimed.attempt.as_ref().unwrap().number,
+            outcome,
+            message: Some(format!("{outcome}")),
+            finished_at: now,
+        }),
+        transition: t,
+        notification,
+    }
+}
+
+async fn a_claim_marks_invoices_charging_and_records_the_intent_of_each_call(db: TestDatabase) {
+    let ids = pending_invoices(&db, 3).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 10).await;
+    assert_eq!(claimed.len(), 3);
+    for c in &claimed {
+        assert_eq!(c.invoice.status, InvoiceStatus::Charging);
+        assert_eq!(c.invoice.attempts, 1);
+        assert_eq!(c.state, ChargeState::default());
+        assert_eq!(c.taken_over_from, None);
+        let planned = c.attempt.as_ref().unwrap();
+        assert_eq!(planned.number, 1);
+        assert_eq!(planned.key.as_str(), format!("antaeus-{}-0", c.invoice.id));
+        // The intent is stored before any call.
+        let log = db.db.list_attempts(c.invoice.id).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].idempotency_key, planned.key);
+        assert_eq!(log[0].run_id, Some(run.id));
+        assert_eq!(log[0].instance_id, "worker-a");
+        assert_eq!(log[0].outcome, None);
+        assert_eq!(log[0].started_at, t0());
+        assert_eq!(
+            invoice(&db, c.invoice.id).await.status,
+            InvoiceStatus::Charging
+        );
+    }
+    let got: HashSet<_> = claimed.iter().map(|c| c.invoice.id).collect();
+    assert_eq!(got, ids.into_iter().collect());
+    assert_eq!(
+        db.db
+            .fetch_run(run.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .counts
+            .claimed,
+        3
+    );
+    assert!(
+        claim(&db, &me, &run, t0(), 10).await.is_empty(),
+        "nothing left to claim"
+    );
+}
+
+async fn concurrent_claims_never_share_an_invoice(db: TestDatabase) {
+    let ids = pending_invoices(&db, 300).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let mut claimers = Vec::new();
+    for n in 0..6 {
+        let store = db.db.clone();
+        let run = run.clone();
+        claimers.push(tokio::spawn(async move {
+            let me = instance(&format!("worker-{n}"));
+            store.heartbeat(&me, t0()).await.unwrap();
+            let mut mine = Vec::new();
+            loop {
+                let got = store
+                    .claim(&ClaimRequest {
+                        instance: me.clone(),
+                        run: run.id,
+                        now: t0(),
+                        limit: 7,
+                        lease_timeout: TimeDelta::seconds(30),
+                    })
+                    .await
+                    .unwrap();
+                if got.is_empty() {
+                    break mine;
+                }
+                mine.extend(got.into_iter().map(|c| c.invoice.id));
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    for claimer in claimers {
+        for id in claimer.await.unwrap() {
+            assert!(seen.insert(id), "invoice {id} claimed twice");
+        }
+    }
+    assert_eq!(seen, ids.into_iter().collect::<HashSet<_>>());
+}
+
+async fn only_due_pending_invoices_are_claimed(db: TestDatabase) {
+    pending_invoices(&db, 4).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 10).await;
+    // One is charged (PAID), one declined (due in a day), one fails, one's outcome is unknown (30 s).
+    let outcomes = [
+        AttemptOutcome::Charged,
+        AttemptOutcome::Declined,
+        AttemptOutcome::CustomerNotFound,
+        AttemptOutcome::Timeout,
+    ];
+    let batch: Vec<_> = claimed
+        .iter()
+        .zip(outcomes)
+        .map(|(c, o)| finish(c, &run, o, t0()))
+        .collect();
+    let report = db.db.record(&me, &batch).await.unwrap();
+    assert!(report.fenced_out.is_empty());
+    assert!(
+        claim(&db, &me, &run, t0() + TimeDelta::seconds(29), 10)
+            .await
+            .is_empty()
+    );
+    let retry = claim(&db, &me, &run, t0() + TimeDelta::seconds(31), 10).await;
+    assert_eq!(retry.len(), 1, "the unknown outcome is due after 30 s");
+    assert_eq!(retry[0].invoice.id, claimed[3].invoice.id);
+    assert_eq!(retry[0].state.unknown_streak, 1);
+    assert_eq!(
+        retry[0].attempt.as_ref().unwrap().key,
+        claimed[3].attempt.as_ref().unwrap().key,
+        "an unknown outcome is retried under the same key"
+    );
+    let declined = claim(&db, &me, &run, t0() + TimeDelta::days(1), 10).await;
+    assert_eq!(declined.len(), 1, "the decline is due after a day");
+    assert_eq!(declined[0].invoice.id, claimed[1].invoice.id);
+    assert_eq!(
+        declined[0].attempt.as_ref().unwrap().key.as_str(),
+        format!("antaeus-{}-1", claimed[1].invoice.id),
+        "a decline moves to a new key"
+    );
+    assert_eq!(declined[0].invoice.attempts, 2);
+}
+
+async fn a_currency_mismatch_is_claimed_without_an_intent(db: TestDatabase) {
+    let customer = db
+        .db
+        .insert_customers(vec![Currency::DKK])
+        .await
+        .unwrap()
+        .remove(0);
+    db.db
+        .insert_invoices(vec![NewInvoice {
+            customer_id: customer.id,
+            amount: Money::from_minor(500, Currency::EUR).unwrap(),
+            status: InvoiceStatus::Pending,
+        }])
+        .await
+        .unwrap();
+    let run = new_run(&db, "run-1", t0()).await;
+    let claimed = claim(&db, &instance("worker-a"), &run, t0(), 10).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].attempt, None);
+    assert_eq!(claimed[0].customer_currency, Currency::DKK);
+    assert_eq!(claimed[0].invoice.attempts, 0);
+    assert!(
+        db.db
+            .list_attempts(claimed[0].invoice.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db: TestDatabase) {
+    pending_invoices(&db, 2).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let (a, b) = (instance("worker-a"), instance("worker-b"));
+    let by_a = claim(&db, &a, &run, t0(), 1).await;
+    assert_eq!(by_a.len(), 1);
+    // Within the lease, and while `a` heartbeats, `b` cannot take it.
+    let by_b = claim(&db, &b, &run, t0() + TimeDelta::seconds(20), 10).await;
+    assert_eq!(by_b.len(), 1, "only the other, unclaimed invoice");
+    assert_ne!(by_b[0].invoice.id, by_a[0].invoice.id);
+    db.db
+        .heartbeat(&a, t0() + TimeDelta::seconds(25))
+        .await
+        .unwrap();
+    assert!(
+        claim(&db, &b, &run, t0() + TimeDelta::seconds(50), 10)
+            .await
+            .is_empty()
+    );
+    // `a` stops heartbeating: 30 s after its last beat its claim is stale.
+    let taken = claim(&db, &b, &run, t0() + TimeDelta::seconds(56), 10).await;
+    let ids: Vec<_> = taken.iter().map(|c| c.invoice.id).collect();
+    assert!(ids.contains(&by_a[0].invoice.id), "{ids:?}");
+    let takeover = taken
+        .iter()
+        .find(|c| c.invoice.id == by_a[0].invoice.id)
+        .unwrap();
+    assert_eq!(takeover.taken_over_from, Some(a.clone()));
+    let planned = takeover.attempt.as_ref().unwrap();
+    assert_eq!(planned.number, 2);
+    assert_eq!(
+        planned.key,
+        by_a[0].attempt.as_ref().unwrap().key,
+        "same key: a resend"
+    );
+    let log = db.db.list_attempts(takeover.invoice.id).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::Abandoned));
+    assert_eq!(log[0].instance_id, "worker-a");
+    assert_eq!(log[1].outcome, None);
+    assert_eq!(log[1].instance_id, "worker-b");
+    // A retired instance's claims are stale at once.
+    let c = claim(&db, &a, &run, t0() + TimeDelta::seconds(57), 10).await;
+    assert!(c.is_empty());
+}
+
+async fn finishing_applies_the_transition_and_its_event_once(db: TestDatabase) {
+    pending_invoices(&db, 2).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 10).await;
+    let later = t0() + TimeDelta::seconds(1);
+    let batch = vec![
+        finish(&claimed[0], &run, AttemptOutcome::Charged, later),
+        finish(&claimed[1], &run, AttemptOutcome::CustomerNotFound, later),
+    ];
+    assert!(
+        db.db
+            .record(&me, &batch)
+            .await
+            .unwrap()
+            .fenced_out
+            .is_empty()
+    );
+
+    let paid = invoice(&db, claimed[0].invoice.id).await;
+    assert_eq!(paid.status, InvoiceStatus::Paid);
+    assert_eq!(paid.attempts, 1);
+    let failed = invoice(&db, claimed[1].invoice.id).await;
+    assert_eq!(failed.status, InvoiceStatus::Failed);
+    assert_eq!(failed.failure_reason, Some(FailureReason::CustomerNotFound));
+    let log = db.db.list_attempts(claimed[0].invoice.id).await.unwrap();
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::Charged));
+    assert_eq!(log[0].finished_at, Some(later));
+    let counts = db.db.fetch_run(run.id).await.unwrap().unwrap().counts;
+    assert_eq!((counts.claimed, counts.paid, counts.failed), (2, 1, 1));
+    // The failure's event is in the outbox, once.
+    let events = db
+        .db
+        .take_due_events(later, 10, TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].notification.kind, EventKind::ChargeFailed);
+    // Replaying the batch changes nothing: the claims are over, so the fence refuses it.
+    let again = db.db.record(&me, &batch).await.unwrap();
+    assert_eq!(again.fenced_out.len(), 2);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 1);
+    assert_eq!(
+        db.db.fetch_run(run.id).await.unwrap().unwrap().counts.paid,
+        1
+    );
+}
+
+async fn a_finish_from_a_lost_claim_is_fenced_out_but_its_call_is_logged(db: TestDatabase) {
+    pending_invoices(&db, 1).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let (a, b) = (instance("worker-a"), instance("worker-b"));
+    let by_a = claim(&db, &a, &run, t0(), 1).await;
+    db.db.retire(&a).await.unwrap();
+    let by_b = claim(&db, &b, &run, t0() + TimeDelta::seconds(1), 1).await;
+    assert_eq!(by_b.len(), 1);
+    // `a` was only slow: its answer arrives now. Its invoice change is refused...
+    let report = db
+        .db
+        .record(
+            &a,
+            &[finish(
+                &by_a[0],
+                &run,
+                AttemptOutcome::Declined,
+                t0() + TimeDelta::seconds(2),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.fenced_out, vec![by_a[0].invoice.id]);
+    let now = invoice(&db, by_a[0].invoice.id).await;
+    assert_eq!(now.status, InvoiceStatus::Charging, "b still owns it");
+    // ...but the log keeps what the provider said to `a`, over the "abandoned" guess.
+    let log = db.db.list_attempts(by_a[0].invoice.id).await.unwrap();
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::Declined));
+    // `b` resends the same key; the provider replays "declined"; b's finish applies.
+    let report = db
+        .db
+        .record(
+            &b,
+            &[finish(
+                &by_b[0],
+                &run,
+                AttemptOutcome::Declined,
+                t0() + TimeDelta::seconds(3),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(report.fenced_out.is_empty());
+    let done = invoice(&db, by_a[0].invoice.id).await;
+    assert_eq!(done.status, InvoiceStatus::Pending);
+    assert_eq!(done.attempts, 2);
+    assert!(done.next_attempt_at.is_some());
+}
+
+async fn a_resend_records_a_new_intent_under_the_same_key(db: TestDatabase) {
+    pending_invoices(&db, 1).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 1).await.remove(0);
+    let key = claimed.attempt.as_ref().unwrap().key.clone();
+    let resend = JournalEntry::Resend {
+        invoice: claimed.invoice.id,
+        run: run.id,
+        fence: 1,
+        completed: AttemptCompletion {
+            number: 1,
+            outcome: AttemptOutcome::NetworkError,
+            message: Some("reset".into()),
+            finished_at: t0(),
+        },
+        key: key.clone(),
+        started_at: t0() + TimeDelta::milliseconds(200),
+    };
+    assert!(
+        db.db
+            .record(&me, std::slice::from_ref(&resend))
+            .await
+            .unwrap()
+            .fenced_out
+            .is_empty()
+    );
+    let log = db.db.list_attempts(claimed.invoice.id).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::NetworkError));
+    assert_eq!(log[1].attempt_number, 2);
+    assert_eq!(log[1].idempotency_key, key);
+    assert_eq!(log[1].outcome, None);
+    assert_eq!(invoice(&db, claimed.invoice.id).await.attempts, 2);
+    // The same resend again is fenced out (the attempt count moved on).
+    assert_eq!(
+        db.db.record(&me, &[resend]).await.unwrap().fenced_out.len(),
+        1
+    );
+    assert_eq!(
+        db.db.list_attempts(claimed.invoice.id).await.unwrap().len(),
+        2
+    );
+}
+
+async fn an_unsent_attempt_is_removed_and_the_invoice_released(db: TestDatabase) {
+    pending_invoices(&db, 1).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 1).await.remove(0);
+    let t = transition(
+        claimed.state,
+        None,
+        ChargeEvent::ReleasedUnsent,
+        &RetryPolicy::default(),
+        t0(),
+    );
+    let entry = JournalEntry::Finish {
+        invoice: claimed.invoice.id,
+        run: run.id,
+        fence: claimed.fence(),
+        attempt: AttemptEnd::Unsent(1),
+        transition: t,
+        notification: None,
+    };
+    db.db.record(&me, &[entry]).await.unwrap();
+    let released = invoice(&db, claimed.invoice.id).await;
+    assert_eq!(released.status, InvoiceStatus::Pending);
+    assert_eq!(released.attempts, 0);
+    assert_eq!(released.next_attempt_at, None);
+    assert!(
+        db.db
+            .list_attempts(claimed.invoice.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.db
+            .fetch_run(run.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .counts
+            .released,
+        1
+    );
+    let again = claim(&db, &me, &run, t0(), 1).await;
+    assert_eq!(
+        again[0].attempt.as_ref().unwrap().number,
+        1,
+        "the number is reused"
+    );
+}
+
+async fn runs_are_created_once_per_key_and_finish_with_an_event(db: TestDatabase) {
+    let key = IdempotencyKey::parse("2026-12-01T00:00:00Z").unwrap();
+    let mut creators = Vec::new();
+    for n in 0..8 {
+        let store = db.db.clone();
+        let key = key.clone();
+        creators.push(tokio::spawn(async move {
+            store
+                .create_run(&NewRun {
+                    idempotency_key: key,
+                    trigger: RunTrigger::Scheduler,
+                    instance: instance(&format!("i{n}")),
+                    now: t0(),
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for c in creators {
+        let (run, new) = c.await.unwrap();
+        created += usize::from(new);
+        ids.insert(run.id);
+        assert_eq!(run.status, RunStatus::Running);
+        assert_eq!(run.trigger, RunTrigger::Scheduler);
+    }
+    assert_eq!(created, 1, "exactly one creator");
+    assert_eq!(ids.len(), 1, "everyone sees the same run");
+    let id = *ids.iter().next().unwrap();
+    let end = RunEnd {
+        status: RunStatus::Completed,
+        abort_reason: None,
+        now: t0() + TimeDelta::minutes(1),
+    };
+    let ended = db.db.finish_run(id, &end).await.unwrap();
+    assert_eq!(ended.status, RunStatus::Completed);
+    assert_eq!(ended.finished_at, Some(end.now));
+    // Finishing again changes nothing and adds no second event.
+    let aborted = RunEnd {
+        status: RunStatus::Aborted,
+        abort_reason: Some("late".into()),
+        now: t0() + TimeDelta::minutes(2),
+    };
+    assert_eq!(db.db.finish_run(id, &aborted).await.unwrap(), ended);
+    let events = db
+        .db
+        .take_due_events(end.now, 10, TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].notification.kind, EventKind::RunCompleted);
+    assert_eq!(
+        events[0].notification.data.run.as_ref().unwrap().id,
+        id.get()
+    );
+}
+
+async fn the_outbox_leases_reschedules_and_settles_events(db: TestDatabase) {
+    let run = new_run(&db, "run-1", t0()).await;
+    db.db
+        .finish_run(
+            run.id,
+            &RunEnd {
+                status: RunStatus::Completed,
+                abort_reason: None,
+                now: t0(),
+            },
+        )
+        .await
+        .unwrap();
+    let lease = TimeDelta::minutes(1);
+    let taken = db.db.take_due_events(t0(), 10, lease).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].failures, 0);
+    assert!(
+        db.db
+            .take_due_events(t0(), 10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    // A failed delivery comes back when its retry is due.
+    db.db
+        .mark_failed(taken[0].seq, "receiver down", t0() + TimeDelta::seconds(5))
+        .await
+        .unwrap();
+    assert!(
+        db.db
+            .take_due_events(t0() + TimeDelta::seconds(4), 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = db
+        .db
+        .take_due_events(t0() + TimeDelta::seconds(5), 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].failures, 1);
+    assert_eq!(again[0].notification, taken[0].notification);
+    // An expired lease makes it due again (the worker died mid-delivery).
+    let after_lease = t0() + TimeDelta::seconds(5) + lease;
+    assert_eq!(
+        db.db
+            .take_due_events(after_lease, 10, lease)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    db.db
+        .mark_delivered(again[0].seq, after_lease)
+        .await
+        .unwrap();
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
+    assert!(
+        db.db
+            .take_due_events(after_lease + TimeDelta::days(1), 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn backlog_reports_due_and_claimed_invoices(db: TestDatabase) {
+    let before = db.db.backlog(t0()).await.unwrap();
+    assert!(!before.due);
+    assert_eq!(before.claimed, 0);
+    pending_invoices(&db, 2).await;
+    assert!(db.db.backlog(t0()).await.unwrap().due);
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 10).await;
+    let mid = db.db.backlog(t0()).await.unwrap();
+    assert!(!mid.due);
+    assert_eq!(mid.claimed, 2);
+    let batch: Vec<_> = claimed
+        .iter()
+        .map(|c| finish(c, &run, AttemptOutcome::Declined, t0()))
+        .collect();
+    db.db.record(&me, &batch).await.unwrap();
+    let after = db.db.backlog(t0()).await.unwrap();
+    assert_eq!(after.claimed, 0);
+    assert!(!after.due, "declines are due tomorrow");
+    assert!(db.db.backlog(t0() + TimeDelta::days(1)).await.unwrap().due);
+    let all = all_invoices(&db).await;
+    assert!(
+        all.iter()
+            .all(|i| i.status == InvoiceStatus::Pending && i.next_attempt_at.is_some())
+    );
+}
