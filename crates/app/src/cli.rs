@@ -25,6 +25,30 @@ pub enum Command {
     /// Add customers and invoices by the original rule (random currency per customer, amounts
     /// 10 to 500, each customer's first invoice PENDING and the rest PAID).
     Seed(SeedArgs),
+    /// Run billing once to completion: charge every due invoice, take over the claims of dead
+    /// instances, and print a summary. Exits 0 when the run completed.
+    Bill(BillArgs),
+    /// Serve the simulated payment provider over the HTTP provider protocol (for local runs
+    /// and tests of ANTAEUS_PAYMENT_PROVIDER=http). Configured by ANTAEUS_SIMULATED_* and,
+    /// optionally, ANTAEUS_PROVIDER_TOKEN.
+    SimulateProvider(SimulateProviderArgs),
+}
+
+/// Options of `antaeus bill`.
+#[derive(Debug, Args)]
+pub struct BillArgs {
+    /// Names the run: a key that names an existing run prints that run and charges nothing.
+    /// A new key is generated when omitted.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// Options of `antaeus simulate-provider`.
+#[derive(Debug, Args)]
+pub struct SimulateProviderArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub addr: std::net::SocketAddr,
 }
 
 /// Options of `antaeus seed`.

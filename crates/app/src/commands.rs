@@ -1,5 +1,8 @@
 //! What each subcommand does.
 
+mod bill;
+mod simulate_provider;
+
 use anyhow::Context;
 
 use crate::cli::{Command, SeedArgs};
@@ -14,6 +17,8 @@ pub async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result
         Command::Serve => serve(&settings).await,
         Command::Migrate => migrate(&settings).await,
         Command::Seed(args) => seed(&settings, args).await,
+        Command::Bill(args) => bill::bill(&settings, args).await,
+        Command::SimulateProvider(args) => simulate_provider::simulate_provider(args).await,
     }
 }
 

@@ -7,5 +7,7 @@ pub mod notify;
 pub mod provider;
 pub mod seed;
 pub mod settings;
+pub mod signals;
 pub mod startup;
 pub mod telemetry;
+pub mod wiring;

@@ -349,9 +349,27 @@ async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db:
     assert_eq!(log[0].instance_id, "worker-a");
     assert_eq!(log[1].outcome, None);
     assert_eq!(log[1].instance_id, "worker-b");
-    // A retired instance's claims are stale at once.
-    let c = claim(&db, &a, &run, t0() + TimeDelta::seconds(57), 10).await;
-    assert!(c.is_empty());
+    // An instance never takes over its own claims, however late its heartbeat (a slow
+    // heartbeat must not make it race itself)...
+    let late = t0() + TimeDelta::hours(1);
+    let mine = db
+        .db
+        .claim(&ClaimRequest {
+            instance: b.clone(),
+            run: run.id,
+            now: late,
+            limit: 10,
+            lease_timeout: TimeDelta::seconds(30),
+        })
+        .await
+        .unwrap();
+    assert!(
+        mine.is_empty(),
+        "b's own claims are not stale to b: {mine:?}"
+    );
+    // ...but another instance takes them once b's heartbeat is old.
+    let taken = claim(&db, &instance("worker-c"), &run, late, 10).await;
+    assert_eq!(taken.len(), 2);
 }
 
 async fn finishing_applies_the_transition_and_its_event_once(db: TestDatabase) {
@@ -674,26 +692,38 @@ async fn the_outbox_leases_reschedules_and_settles_events(db: TestDatabase) {
 }
 
 async fn backlog_reports_due_and_claimed_invoices(db: TestDatabase) {
-    let before = db.db.backlog(t0()).await.unwrap();
-    assert!(!before.due);
-    assert_eq!(before.claimed, 0);
-    pending_invoices(&db, 2).await;
-    assert!(db.db.backlog(t0()).await.unwrap().due);
-    let run = new_run(&db, "run-1", t0()).await;
     let me = instance("worker-a");
+    let other = instance("worker-b");
+    let before = db.db.backlog(t0(), &me).await.unwrap();
+    assert!(!before.due);
+    assert_eq!((before.claimed_here, before.claimed_elsewhere), (0, 0));
+    pending_invoices(&db, 2).await;
+    assert!(db.db.backlog(t0(), &me).await.unwrap().due);
+    let run = new_run(&db, "run-1", t0()).await;
     let claimed = claim(&db, &me, &run, t0(), 10).await;
-    let mid = db.db.backlog(t0()).await.unwrap();
+    let mid = db.db.backlog(t0(), &me).await.unwrap();
     assert!(!mid.due);
-    assert_eq!(mid.claimed, 2);
+    assert_eq!((mid.claimed_here, mid.claimed_elsewhere), (2, 0));
+    let seen_by_other = db.db.backlog(t0(), &other).await.unwrap();
+    assert_eq!(
+        (seen_by_other.claimed_here, seen_by_other.claimed_elsewhere),
+        (0, 2)
+    );
     let batch: Vec<_> = claimed
         .iter()
         .map(|c| finish(c, &run, AttemptOutcome::Declined, t0()))
         .collect();
     db.db.record(&me, &batch).await.unwrap();
-    let after = db.db.backlog(t0()).await.unwrap();
-    assert_eq!(after.claimed, 0);
+    let after = db.db.backlog(t0(), &me).await.unwrap();
+    assert_eq!((after.claimed_here, after.claimed_elsewhere), (0, 0));
     assert!(!after.due, "declines are due tomorrow");
-    assert!(db.db.backlog(t0() + TimeDelta::days(1)).await.unwrap().due);
+    assert!(
+        db.db
+            .backlog(t0() + TimeDelta::days(1), &me)
+            .await
+            .unwrap()
+            .due
+    );
     let all = all_invoices(&db).await;
     assert!(
         all.iter()

@@ -95,6 +95,30 @@ impl RunCounts {
     }
 }
 
+/// A run's provider calls by outcome, from the charge-attempt log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// Completed calls per outcome, in [`AttemptOutcome::ALL`] order, zeros omitted.
+    pub by_outcome: Vec<(AttemptOutcome, u64)>,
+    /// Calls whose outcome is not recorded yet.
+    pub in_flight: u64,
+}
+
+impl CallCounts {
+    /// Every call, finished or not.
+    pub fn total(&self) -> u64 {
+        self.in_flight + self.by_outcome.iter().map(|(_, n)| n).sum::<u64>()
+    }
+
+    /// Calls that ended with `outcome`.
+    pub fn of(&self, outcome: AttemptOutcome) -> u64 {
+        self.by_outcome
+            .iter()
+            .find(|(o, _)| *o == outcome)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// One billing run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillingRun {

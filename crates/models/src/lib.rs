@@ -19,7 +19,9 @@ mod money;
 mod notification;
 mod page;
 
-pub use billing::{AttemptOutcome, BillingRun, ChargeAttempt, RunCounts, RunStatus, RunTrigger};
+pub use billing::{
+    AttemptOutcome, BillingRun, CallCounts, ChargeAttempt, RunCounts, RunStatus, RunTrigger,
+};
 pub use currency::Currency;
 pub use customer::Customer;
 pub use error::ModelError;

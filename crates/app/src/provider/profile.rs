@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::settings::{SettingsError, parse_in_range};
+use crate::settings::{Env, SettingsError};
 
 /// What one simulated provider call does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,26 +150,24 @@ pub struct SimulationProfile {
 }
 
 impl SimulationProfile {
-    /// Reads the profile from `lookup`, with defaults for what is unset.
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let get =
-            |var: &'static str, default: &str| lookup(var).unwrap_or_else(|| default.to_owned());
+    /// Reads the profile from `ANTAEUS_SIMULATED_*`, with defaults for what is unset.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, SettingsError> {
         let outcomes =
-            OutcomeMix::parse(&get("ANTAEUS_SIMULATED_OUTCOMES", OutcomeMix::DEFAULT_SPEC))
+            OutcomeMix::parse(&env.string("ANTAEUS_SIMULATED_OUTCOMES", OutcomeMix::DEFAULT_SPEC))
                 .map_err(|reason| SettingsError {
                     var: "ANTAEUS_SIMULATED_OUTCOMES",
                     reason,
                 })?;
-        let latency = parse_in_range(&get, "ANTAEUS_SIMULATED_LATENCY_MS", "50", 0, 60_000)?;
-        let jitter = parse_in_range(&get, "ANTAEUS_SIMULATED_JITTER_MS", "10", 0, 60_000)?;
-        let seed = match lookup("ANTAEUS_SIMULATED_SEED") {
-            Some(_) => parse_in_range(&get, "ANTAEUS_SIMULATED_SEED", "0", 0, u64::MAX)?,
+        let latency = env.millis("ANTAEUS_SIMULATED_LATENCY_MS", 50, 0, 60_000)?;
+        let jitter = env.millis("ANTAEUS_SIMULATED_JITTER_MS", 10, 0, 60_000)?;
+        let seed = match env.optional("ANTAEUS_SIMULATED_SEED") {
+            Some(_) => env.integer("ANTAEUS_SIMULATED_SEED", 0, 0, u64::MAX)?,
             None => rand::random(),
         };
         Ok(Self {
             outcomes,
-            latency: Duration::from_millis(latency),
-            jitter: Duration::from_millis(jitter.min(latency)),
+            latency,
+            jitter: jitter.min(latency),
             seed,
         })
     }

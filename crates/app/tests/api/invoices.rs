@@ -62,7 +62,15 @@ async fn the_original_data_set_is_served_in_one_default_page(app: TestApp) {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["amount", "attempts", "customerId", "failureReason", "id", "nextAttemptAt", "status"]
+            [
+                "amount",
+                "attempts",
+                "customerId",
+                "failureReason",
+                "id",
+                "nextAttemptAt",
+                "status"
+            ]
         );
         let value = invoice["amount"]["value"].as_f64().unwrap();
         assert!((10.0..=500.0).contains(&value), "{invoice}");

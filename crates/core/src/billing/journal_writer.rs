@@ -6,6 +6,7 @@
 //! need to (a lost finish leaves the claim to be taken over and resent under the same key).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use antaeus_models::{InstanceId, InvoiceId};
@@ -38,6 +39,7 @@ enum Command {
 #[derive(Clone)]
 pub struct JournalWriter {
     tx: mpsc::Sender<Command>,
+    failed: Arc<AtomicBool>,
 }
 
 impl JournalWriter {
@@ -49,8 +51,15 @@ impl JournalWriter {
         config: JournalConfig,
     ) -> (Self, JoinHandle<bool>) {
         let (tx, rx) = mpsc::channel(config.max_batch * 4);
-        let task = tokio::spawn(run(store, instance, config, rx));
-        (Self { tx }, task)
+        let failed = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(store, instance, config, rx, failed.clone()));
+        (Self { tx, failed }, task)
+    }
+
+    /// Whether some batch could not be written: the run must stop, so that its claims go
+    /// stale and are taken over.
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
     /// Queues `entry` without waiting for it to be stored.
@@ -87,6 +96,7 @@ async fn run(
     instance: InstanceId,
     config: JournalConfig,
     mut rx: mpsc::Receiver<Command>,
+    failed_flag: Arc<AtomicBool>,
 ) -> bool {
     let mut failed = false;
     let mut entries = Vec::with_capacity(config.max_batch);
@@ -120,7 +130,10 @@ async fn run(
         if !entries.is_empty() {
             let written =
                 write_batch(store.as_ref(), &instance, &entries, config.give_up_after).await;
-            failed |= written.is_none();
+            if written.is_none() {
+                failed = true;
+                failed_flag.store(true, Ordering::SeqCst);
+            }
             for (index, ack) in acks.drain(..) {
                 let result = match &written {
                     None => WriteAck::Failed,

@@ -16,6 +16,8 @@ mod retry_policy;
 mod run_driver;
 mod service;
 mod state_machine;
+#[cfg(test)]
+mod tests;
 
 pub use charge_key::charge_key;
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit};

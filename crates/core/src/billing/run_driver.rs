@@ -45,12 +45,21 @@ pub(crate) async fn drive(
     let batch_goal = (config.concurrency / 8).clamp(1, config.max_claim as usize);
     let mut claim_failures = 0;
 
+    let mut panicked = false;
     let abort_reason: Option<String> = loop {
         while let Some(done) = tasks.try_join_next() {
-            log_task_end(done);
+            panicked |= log_task_end(done);
         }
         if shutdown.is_requested() {
             break Some("shutdown requested".into());
+        }
+        if writer.has_failed() {
+            break Some(
+                "outcomes could not be recorded; the run's claims will be taken over".into(),
+            );
+        }
+        if panicked {
+            break Some("a charging task failed; the run's claims will be taken over".into());
         }
         if let Some(outage) = breaker.outage_duration()
             && outage > config.max_outage
@@ -64,7 +73,7 @@ pub(crate) async fn drive(
             BreakerState::Closed => {
                 let free = config.concurrency.saturating_sub(tasks.len());
                 if free < batch_goal && !tasks.is_empty() {
-                    wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
+                    panicked |= wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
                     continue;
                 }
                 free.min(config.max_claim as usize)
@@ -74,7 +83,7 @@ pub(crate) async fn drive(
                 let pause = breaker
                     .until_probe()
                     .clamp(Duration::from_millis(10), config.drain_poll);
-                wait_for_task(&mut tasks, &mut shutdown, pause).await;
+                panicked |= wait_for_task(&mut tasks, &mut shutdown, pause).await;
                 continue;
             }
         };
@@ -100,23 +109,31 @@ pub(crate) async fn drive(
                 if claim_failures >= CLAIM_FAILURES_BEFORE_ABORT {
                     break Some(format!("storage unavailable: {}", one_line(&err)));
                 }
-                wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
+                panicked |= wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
                 continue;
             }
         };
         if claimed.is_empty() {
             if !tasks.is_empty() {
-                wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
+                panicked |= wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
                 continue;
             }
             // Make our own finished claims visible before judging what is left.
             writer.flush().await;
-            match deps.billing.backlog(deps.clock.now()).await {
-                Ok(backlog) if !backlog.due && backlog.claimed == 0 => break None,
+            match deps.billing.backlog(deps.clock.now(), &worker).await {
+                Ok(backlog) if backlog.claimed_here > 0 => {
+                    // Nothing is in flight here, so these claims lost their charge (a failed
+                    // write): stop, and let whoever comes next take them over.
+                    break Some(format!(
+                        "{} claims of this run have no charge in flight",
+                        backlog.claimed_here
+                    ));
+                }
+                Ok(backlog) if !backlog.due && backlog.claimed_elsewhere == 0 => break None,
                 Ok(backlog) => log::debug!(
                     "run {}: waiting for {} claims held elsewhere (due left: {})",
                     run.id,
-                    backlog.claimed,
+                    backlog.claimed_elsewhere,
                     backlog.due
                 ),
                 Err(err) => log::warn!(
@@ -125,7 +142,7 @@ pub(crate) async fn drive(
                     one_line(&err)
                 ),
             }
-            wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
+            panicked |= wait_for_task(&mut tasks, &mut shutdown, config.drain_poll).await;
             continue;
         }
         for invoice in claimed {
@@ -156,12 +173,13 @@ pub(crate) async fn drive(
     }
 }
 
-/// Waits for a charging task to end, for `pause`, or for shutdown, whichever comes first.
-async fn wait_for_task(tasks: &mut JoinSet<()>, shutdown: &mut Shutdown, pause: Duration) {
+/// Waits for a charging task to end, for `pause`, or for shutdown, whichever comes first;
+/// returns whether a task panicked.
+async fn wait_for_task(tasks: &mut JoinSet<()>, shutdown: &mut Shutdown, pause: Duration) -> bool {
     tokio::select! {
         Some(done) = tasks.join_next(), if !tasks.is_empty() => log_task_end(done),
-        () = tokio::time::sleep(pause) => {}
-        () = shutdown.requested() => {}
+        () = tokio::time::sleep(pause) => false,
+        () = shutdown.requested() => false,
     }
 }
 
@@ -177,7 +195,9 @@ async fn finish_tasks(tasks: &mut JoinSet<()>, stopping: bool, grace: Duration) 
     let deadline = tokio::time::Instant::now() + grace;
     while !tasks.is_empty() {
         match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-            Ok(Some(done)) => log_task_end(done),
+            Ok(Some(done)) => {
+                log_task_end(done);
+            }
             Ok(None) => break,
             Err(_) => {
                 log::warn!(
@@ -192,10 +212,13 @@ async fn finish_tasks(tasks: &mut JoinSet<()>, stopping: bool, grace: Duration) 
     }
 }
 
-fn log_task_end(done: Result<(), tokio::task::JoinError>) {
-    if let Err(err) = done
-        && err.is_panic()
-    {
-        log::error!("a charging task panicked: {err}; its claim will be taken over");
+/// Logs a task that panicked; returns whether it did.
+fn log_task_end(done: Result<(), tokio::task::JoinError>) -> bool {
+    match done {
+        Err(err) if err.is_panic() => {
+            log::error!("a charging task panicked: {err}; its claim will be taken over");
+            true
+        }
+        _ => false,
     }
 }

@@ -141,8 +141,10 @@ pub struct RecordReport {
 pub struct Backlog {
     /// Some PENDING invoice is due now.
     pub due: bool,
-    /// CHARGING invoices, whatever their owner.
-    pub claimed: u64,
+    /// CHARGING invoices held by other instances (live, or waiting to be found stale).
+    pub claimed_elsewhere: u64,
+    /// CHARGING invoices held by the asking instance.
+    pub claimed_here: u64,
 }
 
 /// Claims and the billing journal.
@@ -164,6 +166,10 @@ pub trait BillingStore: Send + Sync {
         batch: &[JournalEntry],
     ) -> Result<RecordReport, StoreError>;
 
-    /// What is left to do at `now`.
-    async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError>;
+    /// What is left to do at `now`, as `instance` sees it.
+    async fn backlog(
+        &self,
+        now: DateTime<Utc>,
+        instance: &InstanceId,
+    ) -> Result<Backlog, StoreError>;
 }

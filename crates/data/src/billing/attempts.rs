@@ -1,7 +1,7 @@
 //! [`AttemptStore`]: the charge-attempt log.
 
 use antaeus_core::store::{AttemptStore, StoreError};
-use antaeus_models::{ChargeAttempt, IdempotencyKey, InvoiceId, RunId};
+use antaeus_models::{AttemptOutcome, CallCounts, ChargeAttempt, IdempotencyKey, InvoiceId, RunId};
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -64,5 +64,33 @@ impl AttemptStore for Database {
             })
             .await?;
         rows.into_iter().map(ChargeAttempt::try_from).collect()
+    }
+
+    async fn run_calls(&self, run: RunId) -> Result<CallCounts, StoreError> {
+        let rows: Vec<(Option<String>, i64)> = self
+            .run(move |pools| {
+                with_conn!(pools, |c| charge_attempts::table
+                    .filter(charge_attempts::run_id.eq(run.get()))
+                    .group_by(charge_attempts::outcome)
+                    .select((charge_attempts::outcome, diesel::dsl::count_star()))
+                    .load(c)
+                    .map_err(store_error))
+            })
+            .await?;
+        let mut counts = CallCounts::default();
+        for (outcome, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match outcome {
+                None => counts.in_flight += n,
+                Some(text) => {
+                    let outcome: AttemptOutcome = text
+                        .parse()
+                        .map_err(|e| corrupt("charge_attempts", run.get(), e))?;
+                    counts.by_outcome.push((outcome, n));
+                }
+            }
+        }
+        counts.by_outcome.sort();
+        Ok(counts)
     }
 }

@@ -1,6 +1,7 @@
 //! What is left for billing to do.
 
 use antaeus_core::store::{Backlog, StoreError};
+use antaeus_models::InstanceId;
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -10,8 +11,13 @@ use crate::pool::Pools;
 use crate::schema::invoices;
 use crate::time::to_db;
 
-/// Whether anything is due at `now`, and how many invoices are claimed.
-pub(crate) fn backlog(pools: &Pools, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
+/// Whether anything is due at `now`, and how many invoices are claimed, by `instance` and by
+/// others.
+pub(crate) fn backlog(
+    pools: &Pools,
+    now: DateTime<Utc>,
+    instance: &InstanceId,
+) -> Result<Backlog, StoreError> {
     let now = to_db(now);
     with_conn!(pools, |c| {
         let fresh = diesel::select(exists(
@@ -34,9 +40,16 @@ pub(crate) fn backlog(pools: &Pools, now: DateTime<Utc>) -> Result<Backlog, Stor
             .count()
             .get_result(c)
             .map_err(store_error)?;
+        let here: i64 = invoices::table
+            .filter(invoices::status.eq("CHARGING"))
+            .filter(invoices::claimed_by.eq(instance.as_str()))
+            .count()
+            .get_result(c)
+            .map_err(store_error)?;
         Ok(Backlog {
             due: retry,
-            claimed: u64::try_from(claimed).unwrap_or(0),
+            claimed_elsewhere: u64::try_from(claimed - here).unwrap_or(0),
+            claimed_here: u64::try_from(here).unwrap_or(0),
         })
     })
 }

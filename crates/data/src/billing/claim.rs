@@ -39,10 +39,13 @@ macro_rules! candidate_ids {
         let live_owner = instances::table
             .filter(instances::id.nullable().eq(invoices::claimed_by))
             .filter(instances::heartbeat_at.ge(cutoff));
+        // Never our own claims: those are in flight here (a slow heartbeat must not make an
+        // instance race itself).
         let mut ids: Vec<i64> = locked!(
             $backend,
             invoices::table
                 .filter(invoices::status.eq("CHARGING"))
+                .filter(invoices::claimed_by.ne($req.instance.as_str()))
                 .filter(not(exists(live_owner)))
                 .select(invoices::id)
                 .order(invoices::id.asc())

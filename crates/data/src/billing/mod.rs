@@ -36,7 +36,13 @@ impl BillingStore for Database {
             .await
     }
 
-    async fn backlog(&self, now: DateTime<Utc>) -> Result<Backlog, StoreError> {
-        self.run(move |pools| backlog::backlog(pools, now)).await
+    async fn backlog(
+        &self,
+        now: DateTime<Utc>,
+        instance: &InstanceId,
+    ) -> Result<Backlog, StoreError> {
+        let instance = instance.clone();
+        self.run(move |pools| backlog::backlog(pools, now, &instance))
+            .await
     }
 }

@@ -1,0 +1,116 @@
+//! `antaeus bill`: one billing run to completion, with a summary.
+
+use std::time::{Duration, Instant};
+
+use antaeus_core::Shutdown;
+use antaeus_core::notify::OutboxWorker;
+use antaeus_core::store::AttemptStore;
+use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunStatus, RunTrigger};
+use anyhow::{Context, bail};
+
+use crate::cli::BillArgs;
+use crate::settings::Settings;
+use crate::{signals, startup, wiring};
+
+/// How long `bill` keeps delivering events after the run before leaving them to a server.
+const FINAL_DELIVERY: Duration = Duration::from_secs(5);
+
+/// Runs billing once and prints what it did; fails when the run was aborted.
+pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
+    let key = match args.idempotency_key {
+        Some(key) => IdempotencyKey::parse(key).context("invalid --idempotency-key")?,
+        None => generated_key(),
+    };
+    let db = startup::open_database(settings).await?;
+    let clock = wiring::system_clock();
+    let provider = wiring::provider(&settings.provider)?;
+    let outbox = wiring::outbox_worker(&db, settings, clock.clone())?;
+    let billing = wiring::billing_service(&db, &provider, settings, clock);
+
+    let (stop_outbox, outbox_signal) = Shutdown::new();
+    let delivering = tokio::spawn(outbox.clone().run(outbox_signal));
+    let started = Instant::now();
+    let (run, created) = billing.create_run(key, RunTrigger::Cli).await?;
+    let run = if created {
+        billing.execute(run, signals::shutdown_on_signals()).await?
+    } else {
+        println!(
+            "run {} already exists for this key: nothing charged",
+            run.id
+        );
+        run
+    };
+    let elapsed = started.elapsed();
+    stop_outbox.trigger();
+    let _ = delivering.await;
+    deliver_remaining(&outbox).await;
+
+    let calls = db.run_calls(run.id).await?;
+    print_summary(&run, &calls, elapsed);
+    if let Some(simulated) = &provider.simulated {
+        let ledger = simulated.summary();
+        println!(
+            "simulated provider ledger: {} calls, {} charges, {} invoices charged twice",
+            ledger.calls,
+            ledger.charges,
+            ledger.double_charged.len()
+        );
+    }
+    if run.status == RunStatus::Aborted {
+        bail!(
+            "billing run {} aborted: {}",
+            run.id,
+            run.abort_reason.as_deref().unwrap_or("unknown reason")
+        );
+    }
+    Ok(())
+}
+
+/// `cli-<UTC time>-<random>`: a new run per invocation.
+fn generated_key() -> IdempotencyKey {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    IdempotencyKey::parse(format!("cli-{stamp}-{:08x}", rand::random::<u32>()))
+        .expect("the generated key is visible ASCII")
+}
+
+/// Delivers what the run left in the outbox, for a few seconds at most.
+async fn deliver_remaining(outbox: &OutboxWorker) {
+    let deadline = Instant::now() + FINAL_DELIVERY;
+    while Instant::now() < deadline {
+        match outbox.try_deliver().await {
+            Ok(report) if report.delivered > 0 && report.failed == 0 => {}
+            _ => break,
+        }
+    }
+}
+
+fn print_summary(run: &BillingRun, calls: &CallCounts, elapsed: Duration) {
+    let c = run.counts;
+    println!(
+        "billing run {} {} in {:.1}s (key {}, trigger {})",
+        run.id,
+        run.status,
+        elapsed.as_secs_f64(),
+        run.idempotency_key,
+        run.trigger
+    );
+    println!(
+        "invoices: {} claimed, {} paid, {} declined (dunning retry scheduled), {} failed, {} retry scheduled (outcome unknown), {} released unsent",
+        c.claimed, c.paid, c.declined, c.failed, c.retry_scheduled, c.released
+    );
+    let by_outcome: Vec<String> = calls
+        .by_outcome
+        .iter()
+        .map(|(outcome, n)| format!("{outcome} {n}"))
+        .collect();
+    println!(
+        "provider calls: {} ({}{})",
+        calls.total(),
+        by_outcome.join(", "),
+        if calls.in_flight > 0 {
+            format!(", unrecorded {}", calls.in_flight)
+        } else {
+            String::new()
+        }
+    );
+}

@@ -1,0 +1,195 @@
+//! Configuration: one typed struct, loaded once from the environment, validated at start-up.
+
+mod billing;
+mod env;
+mod notifier;
+mod provider;
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use antaeus_core::billing::BillingConfig;
+use antaeus_data::DatabaseUrl;
+use thiserror::Error;
+
+pub use billing::DEFAULT_DUNNING;
+pub use env::Env;
+pub use notifier::NotifierSettings;
+pub use provider::ProviderSettings;
+
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://antaeus.db";
+/// The default listen address, as the original Antaeus.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:7000";
+
+/// Everything the service reads from its environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// `ANTAEUS_DATABASE_URL`: `sqlite://<path>` or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// `ANTAEUS_HTTP_ADDR`: where the REST API listens.
+    pub http_addr: SocketAddr,
+    /// `ANTAEUS_DB_POOL_SIZE`: most database connections per process.
+    pub db_pool_size: u32,
+    /// `ANTAEUS_PAYMENT_PROVIDER` and its variables.
+    pub provider: ProviderSettings,
+    /// `ANTAEUS_WEBHOOK_*`: where billing events go.
+    pub notifier: NotifierSettings,
+    /// `ANTAEUS_CONCURRENCY`, `ANTAEUS_LEASE_TIMEOUT_S`, `ANTAEUS_DUNNING_SCHEDULE`, …
+    pub billing: BillingConfig,
+}
+
+/// A setting that is present but invalid; the message names the variable.
+#[derive(Debug, Error)]
+#[error("{var}: {reason}")]
+pub struct SettingsError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// Why its value is refused.
+    pub reason: String,
+}
+
+impl Settings {
+    /// Loads the settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Loads the settings from `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let env = Env::new(&lookup);
+        let database_url = env
+            .string("ANTAEUS_DATABASE_URL", DEFAULT_DATABASE_URL)
+            .parse()
+            .map_err(|e: antaeus_data::DataError| {
+                env::invalid("ANTAEUS_DATABASE_URL", e.to_string())
+            })?;
+        let http_addr = env
+            .string("ANTAEUS_HTTP_ADDR", DEFAULT_HTTP_ADDR)
+            .parse()
+            .map_err(|e| {
+                env::invalid(
+                    "ANTAEUS_HTTP_ADDR",
+                    format!("{e} (expected host:port, e.g. {DEFAULT_HTTP_ADDR})"),
+                )
+            })?;
+        Ok(Self {
+            database_url,
+            http_addr,
+            db_pool_size: env.integer("ANTAEUS_DB_POOL_SIZE", 10, 1, 1_000)? as u32,
+            provider: provider::provider_settings(&env)?,
+            notifier: notifier::notifier_settings(&env)?,
+            billing: billing::billing_config(&env)?,
+        })
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets print redacted: the database password, the provider token, the webhook secret.
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.redacted())
+            .field("http_addr", &self.http_addr)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("provider", &self.provider)
+            .field("notifier", &self.notifier)
+            .field("billing", &self.billing)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use antaeus_data::Backend;
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_original_antaeus_with_the_documented_billing_defaults() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.database_url.backend(), Backend::Sqlite);
+        assert_eq!(s.database_url.redacted(), "sqlite://antaeus.db");
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:7000");
+        assert!(matches!(s.provider, ProviderSettings::Simulated(_)));
+        assert!(matches!(s.notifier, NotifierSettings::Log));
+        assert_eq!(s.billing.concurrency, 256);
+        assert_eq!(s.billing.lease_timeout, Duration::from_secs(30));
+        assert_eq!(
+            s.billing.retry.dunning,
+            [1, 3, 5, 7].map(TimeDelta::days).to_vec()
+        );
+        assert_eq!(s.billing.resend.tries, 3);
+        assert_eq!(s.billing.resend.base, Duration::from_millis(200));
+        assert_eq!(s.billing.resend.cap, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = load(&[
+            ("ANTAEUS_DATABASE_URL", "postgres://u:hunter2@db/antaeus"),
+            ("ANTAEUS_PAYMENT_PROVIDER", "http"),
+            ("ANTAEUS_PAYMENT_PROVIDER_URL", "https://pay.example/v1"),
+            ("ANTAEUS_PROVIDER_TOKEN", "tok_s3cr3t"),
+            ("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in"),
+            ("ANTAEUS_WEBHOOK_SECRET", "whsec_s3cr3t"),
+        ])
+        .unwrap();
+        assert_eq!(s.database_url.backend(), Backend::Postgres);
+        let shown = format!("{s:?}");
+        for secret in ["hunter2", "tok_s3cr3t", "whsec_s3cr3t"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
+    #[test]
+    fn billing_settings_are_read() {
+        let s = load(&[
+            ("ANTAEUS_CONCURRENCY", "1024"),
+            ("ANTAEUS_LEASE_TIMEOUT_S", "5"),
+            ("ANTAEUS_DUNNING_SCHEDULE", "12h, 2d"),
+        ])
+        .unwrap();
+        assert_eq!(s.billing.concurrency, 1024);
+        assert_eq!(s.billing.lease_timeout, Duration::from_secs(5));
+        assert_eq!(
+            s.billing.retry.dunning,
+            vec![TimeDelta::hours(12), TimeDelta::days(2)]
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for vars in [
+            &[("ANTAEUS_DATABASE_URL", "mysql://x")][..],
+            &[("ANTAEUS_HTTP_ADDR", "localhost")],
+            &[("ANTAEUS_DB_POOL_SIZE", "0")],
+            &[("ANTAEUS_SIMULATED_LATENCY_MS", "fast")],
+            &[("ANTAEUS_CONCURRENCY", "0")],
+            &[("ANTAEUS_LEASE_TIMEOUT_S", "-1")],
+            &[("ANTAEUS_DUNNING_SCHEDULE", "1d,soon")],
+            &[("ANTAEUS_PAYMENT_PROVIDER", "paypal")],
+            &[("ANTAEUS_PAYMENT_PROVIDER", "http")],
+            &[("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in")],
+        ] {
+            let err = load(vars).unwrap_err();
+            let var = vars[0].0;
+            let named = err.var == var
+                || (var == "ANTAEUS_PAYMENT_PROVIDER" && err.var == "ANTAEUS_PAYMENT_PROVIDER_URL")
+                || (var == "ANTAEUS_WEBHOOK_URL" && err.var == "ANTAEUS_WEBHOOK_SECRET");
+            assert!(named, "{vars:?}: {err}");
+            assert!(err.to_string().starts_with(err.var), "{err}");
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! The billing service against mocked storage and provider: every outcome and error path.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use antaeus_models::{
+    AttemptOutcome, BillingRun, Currency, CustomerId, EventKind, FailureReason, IdempotencyKey,
+    InstanceId, Invoice, InvoiceId, InvoiceStatus, Money, RunCounts, RunId, RunStatus, RunTrigger,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::*;
+use crate::payment_provider::MockPaymentProvider;
+use crate::store::{
+    AttemptEnd, Backlog, ClaimedInvoice, JournalEntry, MockBillingStore, MockInstanceStore,
+    MockRunStore, PlannedAttempt, RecordReport, StoreError,
+};
+use crate::{ChargeDecision, ManualClock, ProviderError, Shutdown};
+
+type Answer = Result<ChargeDecision, ProviderError>;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn id(n: i64) -> InvoiceId {
+    InvoiceId::new(n).unwrap()
+}
+
+/// A claimed invoice in EUR; `customer` is the customer's currency.
+fn claimed(n: i64, customer: Currency, state: ChargeState) -> ClaimedInvoice {
+    let mut invoice = Invoice::new(
+        id(n),
+        CustomerId::new(n).unwrap(),
+        Money::from_minor(10_000, Currency::EUR).unwrap(),
+        InvoiceStatus::Charging,
+    );
+    let sendable = customer == Currency::EUR;
+    invoice.attempts = u32::from(sendable);
+    ClaimedInvoice {
+        attempt: sendable.then(|| PlannedAttempt {
+            number: 1,
+            key: charge_key(id(n), state.key_seq),
+        }),
+        invoice,
+        customer_currency: customer,
+        state,
+        taken_over_from: None,
+    }
+}
+
+fn charged() -> Answer {
+    Ok(ChargeDecision::Charged {
+        charge_id: "ch_1".into(),
+    })
+}
+
+/// What a test arranges and what it observes.
+#[derive(Default)]
+struct World {
+    claims: Mutex<VecDeque<Result<Vec<ClaimedInvoice>, StoreError>>>,
+    answers: Mutex<HashMap<InvoiceId, VecDeque<Answer>>>,
+    calls: Mutex<Vec<(InvoiceId, IdempotencyKey)>>,
+    journal: Mutex<Vec<JournalEntry>>,
+    /// Invoices whose resend is fenced out.
+    lost: Mutex<Vec<InvoiceId>>,
+    /// Claims held by other instances, reported by successive backlog reads.
+    held_elsewhere: Mutex<VecDeque<u64>>,
+    record_failures: Mutex<u32>,
+    /// Offered by every claim once the scripted claims are used up (due invoices that keep
+    /// coming back, as released ones do).
+    endless: Mutex<Vec<ClaimedInvoice>>,
+}
+
+impl World {
+    fn claims(self: &Arc<Self>, batches: Vec<Vec<ClaimedInvoice>>) -> Arc<Self> {
+        self.claims
+            .lock()
+            .unwrap()
+            .extend(batches.into_iter().map(Ok));
+        self.clone()
+    }
+
+    fn answers(self: &Arc<Self>, invoice: i64, answers: Vec<Answer>) -> Arc<Self> {
+        self.answers
+            .lock()
+            .unwrap()
+            .insert(id(invoice), answers.into());
+        self.clone()
+    }
+
+    fn calls(&self) -> Vec<(InvoiceId, IdempotencyKey)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn journal(&self) -> Vec<JournalEntry> {
+        self.journal.lock().unwrap().clone()
+    }
+
+    /// The entry that ended `invoice`'s claim.
+    fn finish_of(&self, invoice: i64) -> (AttemptEnd, Transition, Option<EventKind>) {
+        self.journal()
+            .into_iter()
+            .find_map(|e| match e {
+                JournalEntry::Finish {
+                    invoice: i,
+                    attempt,
+                    transition,
+                    notification,
+                    ..
+                } if i == id(invoice) => Some((attempt, transition, notification.map(|n| n.kind))),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("invoice {invoice} was never finished: {:?}", self.journal()))
+    }
+}
+
+fn config() -> BillingConfig {
+    BillingConfig {
+        concurrency: 8,
+        drain_poll: Duration::from_millis(10),
+        journal: JournalConfig {
+            give_up_after: Duration::from_millis(300),
+            ..JournalConfig::default()
+        },
+        breaker: BreakerConfig {
+            window: 10,
+            min_calls: 4,
+            failure_ratio: 0.5,
+            cool_down: Duration::from_secs(30),
+        },
+        max_outage: Duration::from_secs(120),
+        ..BillingConfig::default()
+    }
+}
+
+fn run_of(status: RunStatus, reason: Option<String>) -> BillingRun {
+    BillingRun {
+        id: RunId::new(1).unwrap(),
+        idempotency_key: IdempotencyKey::parse("k").unwrap(),
+        trigger: RunTrigger::Cli,
+        status,
+        instance_id: "test-00000001".into(),
+        started_at: t0(),
+        finished_at: None,
+        abort_reason: reason,
+        counts: RunCounts::default(),
+    }
+}
+
+fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> BillingService {
+    let mut billing = MockBillingStore::new();
+    let w = world.clone();
+    billing.expect_claim().returning(move |request| {
+        let scripted = w.claims.lock().unwrap().pop_front();
+        scripted.unwrap_or_else(|| {
+            let endless = w.endless.lock().unwrap();
+            Ok(endless
+                .iter()
+                .take(request.limit as usize)
+                .cloned()
+                .collect())
+        })
+    });
+    let w = world.clone();
+    billing.expect_record().returning(move |_, batch| {
+        let mut failures = w.record_failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(StoreError::Unavailable("database is locked".into()));
+        }
+        w.journal.lock().unwrap().extend(batch.iter().cloned());
+        let lost = w.lost.lock().unwrap();
+        Ok(RecordReport {
+            fenced_out: batch
+                .iter()
+                .filter(|e| matches!(e, JournalEntry::Resend { .. }) && lost.contains(&e.invoice()))
+                .map(JournalEntry::invoice)
+                .collect(),
+        })
+    });
+    let w = world.clone();
+    billing.expect_backlog().returning(move |_, _| {
+        let held = w.held_elsewhere.lock().unwrap().pop_front().unwrap_or(0);
+        Ok(Backlog {
+            due: false,
+            claimed_elsewhere: held,
+            claimed_here: 0,
+        })
+    });
+    let mut runs = MockRunStore::new();
+    runs.expect_create_run()
+        .returning(move |_| Ok((run_of(RunStatus::Running, None), !existing)));
+    runs.expect_finish_run().returning(|_, end| {
+        Ok(BillingRun {
+            finished_at: Some(end.now),
+            ..run_of(end.status, end.abort_reason.clone())
+        })
+    });
+    let mut instances = MockInstanceStore::new();
+    instances.expect_heartbeat().returning(|_, _| Ok(()));
+    instances.expect_retire().returning(|_| Ok(()));
+    let mut provider = MockPaymentProvider::new();
+    let w = world.clone();
+    provider.expect_charge().returning(move |invoice, key| {
+        w.calls.lock().unwrap().push((invoice.id, key.clone()));
+        w.answers
+            .lock()
+            .unwrap()
+            .get_mut(&invoice.id)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or_else(charged)
+    });
+    let deps = BillingDeps {
+        billing: Arc::new(billing),
+        runs: Arc::new(runs),
+        instances: Arc::new(instances),
+        provider: Arc::new(provider),
+        clock: Arc::new(ManualClock::new(t0())),
+        random: Arc::new(SeededRandom::new(1)),
+    };
+    BillingService::new(deps, config, "test")
+}
+
+async fn bill(world: &Arc<World>) -> BillingRun {
+    bill_with(world, config(), Shutdown::never()).await
+}
+
+async fn bill_with(world: &Arc<World>, config: BillingConfig, shutdown: Shutdown) -> BillingRun {
+    service(world, config, false)
+        .bill(
+            IdempotencyKey::parse("k").unwrap(),
+            RunTrigger::Cli,
+            shutdown,
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_definitive_answer_ends_its_claim_as_the_state_machine_says() {
+    let s = ChargeState::default();
+    let last_dunning = ChargeState {
+        key_seq: 4,
+        declines: 4,
+        unknown_streak: 0,
+    };
+    let world = Arc::new(World::default())
+        .claims(vec![vec![
+            claimed(1, Currency::EUR, s),
+            claimed(2, Currency::EUR, s),
+            claimed(3, Currency::EUR, s),
+            claimed(4, Currency::EUR, s),
+            claimed(5, Currency::EUR, last_dunning),
+        ]])
+        .answers(2, vec![Ok(ChargeDecision::Declined)])
+        .answers(3, vec![Ok(ChargeDecision::CustomerNotFound)])
+        .answers(4, vec![Ok(ChargeDecision::CurrencyMismatch)])
+        .answers(5, vec![Ok(ChargeDecision::Declined)]);
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(world.calls().len(), 5, "one call each");
+
+    let (attempt, t, event) = world.finish_of(1);
+    assert!(
+        matches!(attempt, AttemptEnd::Completed(c) if c.outcome == AttemptOutcome::Charged && c.message.as_deref() == Some("ch_1"))
+    );
+    assert_eq!((t.status, event), (InvoiceStatus::Paid, None));
+
+    let (_, t, event) = world.finish_of(2);
+    assert_eq!(t.status, InvoiceStatus::Pending);
+    assert_eq!(t.next_attempt_at, Some(t0() + TimeDelta::days(1)));
+    assert_eq!(t.state.key_seq, 1);
+    assert_eq!(event, Some(EventKind::ChargeDeclined));
+
+    let (_, t, event) = world.finish_of(3);
+    assert_eq!(t.failure_reason, Some(FailureReason::CustomerNotFound));
+    assert_eq!(event, Some(EventKind::ChargeFailed));
+    let (_, t, _) = world.finish_of(4);
+    assert_eq!(t.failure_reason, Some(FailureReason::CurrencyMismatch));
+
+    let (_, t, event) = world.finish_of(5);
+    assert_eq!(t.failure_reason, Some(FailureReason::RetriesExhausted));
+    assert_eq!(event, Some(EventKind::RetriesExhausted));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_network_error_is_resent_under_the_same_key_after_its_intent_is_stored() {
+    let world = Arc::new(World::default())
+        .claims(vec![vec![claimed(
+            7,
+            Currency::EUR,
+            ChargeState::default(),
+        )]])
+        .answers(
+            7,
+            vec![
+                Err(ProviderError::Network("reset".into())),
+                Err(ProviderError::Timeout),
+                charged(),
+            ],
+        );
+    bill(&world).await;
+    let calls = world.calls();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls.iter().all(|(_, key)| key.as_str() == "antaeus-7-0"),
+        "{calls:?}"
+    );
+    let journal = world.journal();
+    let resends: Vec<_> = journal
+        .iter()
+        .filter_map(|e| match e {
+            JournalEntry::Resend {
+                fence,
+                completed,
+                key,
+                ..
+            } => Some((*fence, completed.outcome, key.as_str().to_owned())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        resends,
+        [
+            (1, AttemptOutcome::NetworkError, "antaeus-7-0".to_owned()),
+            (2, AttemptOutcome::Timeout, "antaeus-7-0".to_owned())
+        ]
+    );
+    let (attempt, t, _) = world.finish_of(7);
+    assert!(matches!(attempt, AttemptEnd::Completed(c) if c.number == 3));
+    assert_eq!(t.status, InvoiceStatus::Paid);
+    // Resend intents are journaled before the finish.
+    assert!(matches!(journal.last(), Some(JournalEntry::Finish { .. })));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outcome_still_unknown_after_every_try_keeps_the_key_for_a_later_run() {
+    let world = Arc::new(World::default())
+        .claims(vec![vec![claimed(
+            8,
+            Currency::EUR,
+            ChargeState {
+                key_seq: 2,
+                declines: 2,
+                unknown_streak: 1,
+            },
+        )]])
+        .answers(8, vec![Err(ProviderError::Timeout); 3]);
+    let mut cfg = config();
+    cfg.breaker.min_calls = 50;
+    let run = bill_with(&world, cfg, Shutdown::never()).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(world.calls().len(), 3, "the default tries");
+    let (attempt, t, event) = world.finish_of(8);
+    assert!(
+        matches!(attempt, AttemptEnd::Completed(c) if c.outcome == AttemptOutcome::Timeout && c.number == 3)
+    );
+    assert_eq!(t.status, InvoiceStatus::Pending);
+    assert_eq!(t.state.key_seq, 2, "same key next time");
+    assert_eq!(t.state.unknown_streak, 2);
+    assert_eq!(t.next_attempt_at, Some(t0() + TimeDelta::seconds(60)));
+    assert_eq!(event, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn protocol_errors_are_not_resent_and_a_reused_key_fails_the_invoice() {
+    let world = Arc::new(World::default())
+        .claims(vec![vec![
+            claimed(1, Currency::EUR, ChargeState::default()),
+            claimed(2, Currency::EUR, ChargeState::default()),
+        ]])
+        .answers(1, vec![Err(ProviderError::Protocol("HTTP 400".into()))])
+        .answers(2, vec![Err(ProviderError::IdempotencyKeyReused)]);
+    bill(&world).await;
+    assert_eq!(world.calls().len(), 2);
+    let (attempt, t, _) = world.finish_of(1);
+    assert!(
+        matches!(attempt, AttemptEnd::Completed(c) if c.outcome == AttemptOutcome::ProtocolError)
+    );
+    assert_eq!(t.status, InvoiceStatus::Pending);
+    assert_eq!(t.state.key_seq, 0);
+    let (attempt, t, event) = world.finish_of(2);
+    assert!(
+        matches!(attempt, AttemptEnd::Completed(c) if c.outcome == AttemptOutcome::ProtocolError)
+    );
+    assert_eq!(t.failure_reason, Some(FailureReason::IdempotencyKeyReused));
+    assert_eq!(t.state.key_seq, 0, "never a new key on our own");
+    assert_eq!(event, Some(EventKind::ChargeFailed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_currency_mismatch_is_failed_without_calling_the_provider() {
+    let world = Arc::new(World::default()).claims(vec![vec![claimed(
+        3,
+        Currency::DKK,
+        ChargeState::default(),
+    )]]);
+    bill(&world).await;
+    assert!(world.calls().is_empty());
+    let (attempt, t, event) = world.finish_of(3);
+    assert_eq!(attempt, AttemptEnd::None);
+    assert_eq!(t.failure_reason, Some(FailureReason::CurrencyMismatch));
+    assert_eq!(event, Some(EventKind::ChargeFailed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_claim_stops_resending() {
+    let world = Arc::new(World::default())
+        .claims(vec![vec![claimed(
+            4,
+            Currency::EUR,
+            ChargeState::default(),
+        )]])
+        .answers(
+            4,
+            vec![Err(ProviderError::Network("reset".into())), charged()],
+        );
+    world.lost.lock().unwrap().push(id(4));
+    bill(&world).await;
+    assert_eq!(
+        world.calls().len(),
+        1,
+        "no call after the resend was refused"
+    );
+    assert!(
+        !world
+            .journal()
+            .iter()
+            .any(|e| matches!(e, JournalEntry::Finish { .. }))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_provider_outage_opens_the_breaker_releases_unsent_claims_and_aborts_the_run() {
+    let world = Arc::new(World::default());
+    *world.endless.lock().unwrap() = (1..=8)
+        .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+        .collect();
+    for n in 1..=8 {
+        world.answers(n, vec![Err(ProviderError::Network("down".into())); 1_000]);
+    }
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert!(run.abort_reason.unwrap().contains("payment provider"));
+    // Four calls opened the breaker; after that only one probe per cool-down went out
+    // (120 s of outage, 30 s cool-down), instead of every invoice burning its retries.
+    let calls = world.calls();
+    assert!(
+        calls.len() <= 4 + 4 + 5,
+        "{} calls during the outage",
+        calls.len()
+    );
+    let journal = world.journal();
+    let unsent = journal
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                JournalEntry::Finish {
+                    attempt: AttemptEnd::Unsent(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(
+        unsent > 0,
+        "claims the breaker stopped were released unsent"
+    );
+    for entry in journal {
+        if let JournalEntry::Finish {
+            attempt: AttemptEnd::Unsent(_),
+            transition,
+            ..
+        } = entry
+        {
+            assert_eq!(transition.result, RunResult::Released);
+            assert_eq!(
+                transition.state,
+                ChargeState::default(),
+                "no penalty when unsent"
+            );
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_stops_claiming_and_releases_what_was_not_sent() {
+    let (trigger, shutdown) = Shutdown::new();
+    trigger.trigger();
+    let world = Arc::new(World::default()).claims(vec![vec![claimed(
+        1,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    let run = bill_with(&world, config(), shutdown).await;
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert_eq!(run.abort_reason.as_deref(), Some("shutdown requested"));
+    assert!(world.calls().is_empty());
+    assert_eq!(world.claims.lock().unwrap().len(), 1, "nothing was claimed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_run_key_starts_nothing() {
+    let world = Arc::new(World::default()).claims(vec![vec![claimed(
+        1,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    let run = service(&world, config(), true)
+        .bill(
+            IdempotencyKey::parse("k").unwrap(),
+            RunTrigger::Api,
+            Shutdown::never(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    assert!(world.calls().is_empty());
+    assert!(world.journal().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_draining_run_waits_for_claims_held_elsewhere_then_takes_what_becomes_due() {
+    let world = Arc::new(World::default());
+    // First claim finds nothing; other instances hold 2 claims for two polls; then one of
+    // them is stale and the next claim takes it over.
+    world.claims.lock().unwrap().extend([
+        Ok(vec![]),
+        Ok(vec![]),
+        Ok(vec![ClaimedInvoice {
+            taken_over_from: Some(InstanceId::parse("dead-1").unwrap()),
+            ..claimed(9, Currency::EUR, ChargeState::default())
+        }]),
+    ]);
+    world.held_elsewhere.lock().unwrap().extend([2, 1]);
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(world.calls().len(), 1);
+    assert_eq!(world.finish_of(9).1.status, InvoiceStatus::Paid);
+}
+
+#[tokio::test(start_paused = true)]
+async fn storage_failures_abort_the_run_and_leave_claims_to_be_taken_over() {
+    let world = Arc::new(World::default());
+    world
+        .claims
+        .lock()
+        .unwrap()
+        .extend((0..20).map(|_| Err(StoreError::Unavailable("down".into()))));
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert!(run.abort_reason.unwrap().starts_with("storage unavailable"));
+
+    let world = Arc::new(World::default()).claims(vec![vec![claimed(
+        1,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    *world.record_failures.lock().unwrap() = 1_000;
+    let run = bill(&world).await;
+    assert_eq!(
+        run.status,
+        RunStatus::Aborted,
+        "an outcome that could not be stored aborts"
+    );
+    assert_eq!(world.calls().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_journal_failure_is_retried_without_losing_outcomes() {
+    let world = Arc::new(World::default()).claims(vec![vec![claimed(
+        1,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    *world.record_failures.lock().unwrap() = 2;
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(world.finish_of(1).1.status, InvoiceStatus::Paid);
+}
