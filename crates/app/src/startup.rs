@@ -4,13 +4,15 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use antaeus_core::{CustomerService, InvoiceService};
+use antaeus_core::notify::OutboxWorker;
+use antaeus_core::{CustomerService, InvoiceService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
 use antaeus_rest::ApiState;
 use anyhow::Context;
 
 use crate::seed::{self, ORIGINAL_CUSTOMERS, ORIGINAL_INVOICES_PER_CUSTOMER, SeedPlan};
 use crate::settings::Settings;
+use crate::wiring;
 
 /// Opens the configured database and applies pending migrations.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
@@ -31,6 +33,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Database,
+    outbox: OutboxWorker,
 }
 
 impl Application {
@@ -65,10 +68,16 @@ impl Application {
             customers: CustomerService::new(store.clone()),
             invoices: InvoiceService::new(store),
         };
+        let outbox = wiring::outbox_worker(&db, settings, wiring::system_clock())?;
         let server = antaeus_rest::serve(listener, state)
             .with_context(|| format!("cannot serve on {}", settings.http_addr))?;
         log::info!("listening on http://{}:{port}", settings.http_addr.ip());
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            outbox,
+        })
     }
 
     /// The port the API listens on.
@@ -81,8 +90,13 @@ impl Application {
         &self.db
     }
 
-    /// Serves until the server is stopped (SIGINT or SIGTERM).
+    /// Serves, and delivers billing events, until the server is stopped (SIGINT or SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, signal) = Shutdown::new();
+        let delivering = tokio::spawn(self.outbox.run(signal));
+        let served = self.server.await;
+        stop.trigger();
+        let _ = delivering.await;
+        served
     }
 }

@@ -5,5 +5,6 @@ mod helpers;
 
 mod crash;
 mod multi_instance;
+mod shutdown;
 mod stress;
 mod webhook_delivery;
