@@ -1,14 +1,16 @@
 //! [`InvoiceStore`] on SQLite and PostgreSQL.
 
-use antaeus_core::store::{InvoiceStore, StoreError};
-use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, PageRequest};
+use antaeus_core::store::{InvoiceStore, RetryOutcome, StoreError};
+use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::Database;
 use crate::error::store_error;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
+use crate::time::to_db;
 
 #[async_trait]
 impl InvoiceStore for Database {
@@ -53,5 +55,83 @@ impl InvoiceStore for Database {
             })
             .await?;
         rows.into_iter().map(Invoice::try_from).collect()
+    }
+
+    async fn retry_invoice(&self, id: InvoiceId) -> Result<RetryOutcome, StoreError> {
+        let outcome = self
+            .run(move |pools| {
+                write_txn!(pools, |c| {
+                    let Some(row) = invoices::table
+                        .find(id.get())
+                        .select(InvoiceRow::as_select())
+                        .first(c)
+                        .optional()?
+                    else {
+                        return Ok(None);
+                    };
+                    let due_now = row.status == "PENDING" && row.next_attempt_at.is_none();
+                    if matches!(row.status.as_str(), "FAILED" | "PENDING") && !due_now {
+                        let row = diesel::update(invoices::table.find(id.get()))
+                            .set((
+                                invoices::status.eq("PENDING"),
+                                invoices::next_attempt_at.eq(None::<NaiveDateTime>),
+                                invoices::failure_reason.eq(None::<String>),
+                            ))
+                            .returning(InvoiceRow::as_returning())
+                            .get_result(c)?;
+                        return Ok(Some((row, true)));
+                    }
+                    Ok(Some((row, false)))
+                })
+            })
+            .await?;
+        let Some((row, changed)) = outcome else {
+            return Ok(RetryOutcome::NotFound);
+        };
+        let invoice = Invoice::try_from(row)?;
+        Ok(match (invoice.status, changed) {
+            (_, true) => RetryOutcome::MadeDue(invoice),
+            (InvoiceStatus::Charging, _) => RetryOutcome::Charging,
+            (InvoiceStatus::Paid, _) => RetryOutcome::Paid,
+            _ => RetryOutcome::AlreadyDue(invoice),
+        })
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(InvoiceStatus, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = self
+            .run(|pools| {
+                with_conn!(pools, |c| invoices::table
+                    .group_by(invoices::status)
+                    .select((invoices::status, diesel::dsl::count_star()))
+                    .load(c)
+                    .map_err(store_error))
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(status, n)| {
+                let status = status
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("invoice status: {e}")))?;
+                Ok((status, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn count_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let now = to_db(now);
+        self.run(move |pools| {
+            with_conn!(pools, |c| invoices::table
+                .filter(invoices::status.eq("PENDING"))
+                .filter(
+                    invoices::next_attempt_at
+                        .is_null()
+                        .or(invoices::next_attempt_at.le(now))
+                )
+                .count()
+                .get_result::<i64>(c)
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(store_error))
+        })
+        .await
     }
 }

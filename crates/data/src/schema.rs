@@ -42,6 +42,7 @@ diesel::table! {
         failed -> BigInt,
         retry_scheduled -> BigInt,
         released -> BigInt,
+        request_fingerprint -> Nullable<Text>,
     }
 }
 

@@ -32,6 +32,7 @@ on_every_backend!(
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
     backlog_reports_due_and_claimed_invoices,
+    concurrent_takeovers_of_the_same_stale_claims_never_share_one,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -81,6 +82,7 @@ async fn new_run(db: &TestDatabase, key: &str, now: DateTime<Utc>) -> BillingRun
             trigger: RunTrigger::Cli,
             instance: instance("creator"),
             now,
+            request_fingerprint: "test".into(),
         })
         .await
         .unwrap()
@@ -503,15 +505,26 @@ async fn a_resend_records_a_new_intent_under_the_same_key(db: TestDatabase) {
     assert_eq!(log[1].idempotency_key, key);
     assert_eq!(log[1].outcome, None);
     assert_eq!(invoice(&db, claimed.invoice.id).await.attempts, 2);
-    // The same resend again is fenced out (the attempt count moved on).
-    assert_eq!(
-        db.db.record(&me, &[resend]).await.unwrap().fenced_out.len(),
-        1
-    );
+    // Replaying the batch (its commit was never acknowledged) changes nothing and is no loss
+    // of the claim.
+    let replay = db
+        .db
+        .record(&me, std::slice::from_ref(&resend))
+        .await
+        .unwrap();
+    assert!(replay.fenced_out.is_empty());
     assert_eq!(
         db.db.list_attempts(claimed.invoice.id).await.unwrap().len(),
         2
     );
+    assert_eq!(invoice(&db, claimed.invoice.id).await.attempts, 2);
+    // From another instance, the same entry is fenced out.
+    let other = db
+        .db
+        .record(&instance("worker-z"), std::slice::from_ref(&resend))
+        .await
+        .unwrap();
+    assert_eq!(other.fenced_out, vec![claimed.invoice.id]);
 }
 
 async fn an_unsent_attempt_is_removed_and_the_invoice_released(db: TestDatabase) {
@@ -577,6 +590,7 @@ async fn runs_are_created_once_per_key_and_finish_with_an_event(db: TestDatabase
                     trigger: RunTrigger::Scheduler,
                     instance: instance(&format!("i{n}")),
                     now: t0(),
+                    request_fingerprint: "test".into(),
                 })
                 .await
                 .unwrap()
@@ -729,4 +743,49 @@ async fn backlog_reports_due_and_claimed_invoices(db: TestDatabase) {
         all.iter()
             .all(|i| i.status == InvoiceStatus::Pending && i.next_attempt_at.is_some())
     );
+}
+
+async fn concurrent_takeovers_of_the_same_stale_claims_never_share_one(db: TestDatabase) {
+    pending_invoices(&db, 40).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let dead = instance("worker-dead");
+    assert_eq!(claim(&db, &dead, &run, t0(), 40).await.len(), 40);
+    db.db.retire(&dead).await.unwrap();
+    let later = t0() + TimeDelta::seconds(1);
+    let mut racers = Vec::new();
+    for n in 0..5 {
+        let store = db.db.clone();
+        racers.push(tokio::spawn(async move {
+            let me = instance(&format!("worker-{n}"));
+            store.heartbeat(&me, later).await.unwrap();
+            store
+                .claim(&ClaimRequest {
+                    instance: me,
+                    run: run.id,
+                    now: later,
+                    limit: 15,
+                    lease_timeout: TimeDelta::seconds(30),
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut seen = HashSet::new();
+    for racer in racers {
+        for c in racer.await.unwrap() {
+            assert_eq!(c.taken_over_from, Some(dead.clone()));
+            assert_eq!(c.attempt.as_ref().unwrap().number, 2);
+            assert!(
+                seen.insert(c.invoice.id),
+                "{} taken over twice",
+                c.invoice.id
+            );
+        }
+    }
+    assert_eq!(seen.len(), 40);
+    for id in seen {
+        let log = db.db.list_attempts(id).await.unwrap();
+        assert_eq!(log.len(), 2, "exactly one takeover: {log:?}");
+        assert_eq!(log[0].outcome, Some(AttemptOutcome::Abandoned));
+    }
 }

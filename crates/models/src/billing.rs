@@ -140,6 +140,9 @@ pub struct BillingRun {
     pub abort_reason: Option<String>,
     /// What it did so far.
     pub counts: RunCounts,
+    /// Identifies the request that created it (a hash), to refuse a reused key with another
+    /// request; `None` for runs created before this was recorded.
+    pub request_fingerprint: Option<String>,
 }
 
 /// One provider call, as the audit log keeps it: the intent is written before the call and

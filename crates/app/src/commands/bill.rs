@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use antaeus_core::Shutdown;
+use antaeus_core::billing::RunRequest;
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::store::AttemptStore;
 use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunStatus, RunTrigger};
@@ -30,7 +31,12 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     let (stop_outbox, outbox_signal) = Shutdown::new();
     let delivering = tokio::spawn(outbox.clone().run(outbox_signal));
     let started = Instant::now();
-    let (run, created) = billing.create_run(key, RunTrigger::Cli).await?;
+    let request = RunRequest {
+        key,
+        trigger: RunTrigger::Cli,
+        fingerprint: "cli".into(),
+    };
+    let (run, created) = billing.create_run(&request).await?;
     let run = if created {
         billing.execute(run, signals::shutdown_on_signals()).await?
     } else {

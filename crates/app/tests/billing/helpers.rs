@@ -13,6 +13,18 @@ use antaeus_models::{
     PageLimit, PageRequest,
 };
 
+/// A request for the run named `key`.
+pub fn run_request(
+    key: impl Into<String>,
+    trigger: antaeus_models::RunTrigger,
+) -> antaeus_core::billing::RunRequest {
+    antaeus_core::billing::RunRequest {
+        key: antaeus_models::IdempotencyKey::parse(key).unwrap(),
+        trigger,
+        fingerprint: format!("test:{trigger}"),
+    }
+}
+
 /// A mix with every kind of outcome, transient failures included.
 pub fn hostile_mix() -> OutcomeMix {
     OutcomeMix::parse(

@@ -9,11 +9,13 @@ use antaeus_core::billing::{
 };
 use antaeus_core::{ManualClock, Shutdown};
 use antaeus_data::{Backend, Database};
-use antaeus_models::{IdempotencyKey, InvoiceStatus, RunStatus, RunTrigger};
+use antaeus_models::{InvoiceStatus, RunStatus, RunTrigger};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing_tests;
-use crate::helpers::{assert_invariants, database, hostile_mix, seed_due_invoices, simulated};
+use crate::helpers::{
+    assert_invariants, database, hostile_mix, run_request, seed_due_invoices, simulated,
+};
 
 billing_tests!(concurrent_runs_against_a_hostile_provider_keep_every_invariant);
 
@@ -71,8 +73,7 @@ async fn concurrent_runs_against_a_hostile_provider_keep_every_invariant(backend
         runs.push(tokio::spawn(async move {
             billing
                 .bill(
-                    IdempotencyKey::parse(format!("stress-{n}")).unwrap(),
-                    RunTrigger::Api,
+                    &run_request(format!("stress-{n}"), RunTrigger::Api),
                     Shutdown::never(),
                 )
                 .await
@@ -115,8 +116,7 @@ async fn concurrent_runs_against_a_hostile_provider_keep_every_invariant(backend
         clock.advance(TimeDelta::hours(1));
         let run = service(&db, provider.clone(), clock.clone(), 10 + rounds)
             .bill(
-                IdempotencyKey::parse(format!("retry-{rounds}")).unwrap(),
-                RunTrigger::Scheduler,
+                &run_request(format!("retry-{rounds}"), RunTrigger::Scheduler),
                 Shutdown::never(),
             )
             .await
@@ -135,8 +135,7 @@ async fn concurrent_runs_against_a_hostile_provider_keep_every_invariant(backend
     clock.advance(TimeDelta::days(1));
     service(&db, provider.clone(), clock.clone(), 99)
         .bill(
-            IdempotencyKey::parse("dunning-1").unwrap(),
-            RunTrigger::Scheduler,
+            &run_request("dunning-1", RunTrigger::Scheduler),
             Shutdown::never(),
         )
         .await

@@ -16,11 +16,11 @@ use antaeus_core::notify::{OutboxConfig, OutboxWorker};
 use antaeus_core::store::OutboxStore;
 use antaeus_core::{Clock, ManualClock, Shutdown};
 use antaeus_data::Backend;
-use antaeus_models::{EventKind, IdempotencyKey, Notification, RunTrigger};
+use antaeus_models::{EventKind, Notification, RunTrigger};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing_tests;
-use crate::helpers::{database, seed_due_invoices, simulated};
+use crate::helpers::{database, run_request, seed_due_invoices, simulated};
 
 billing_tests!(a_receiver_that_was_down_receives_every_event_once_it_is_back);
 
@@ -111,8 +111,7 @@ async fn a_receiver_that_was_down_receives_every_event_once_it_is_back(backend: 
     );
     let run = billing
         .bill(
-            IdempotencyKey::parse("monthly").unwrap(),
-            RunTrigger::Scheduler,
+            &run_request("monthly", RunTrigger::Scheduler),
             Shutdown::never(),
         )
         .await

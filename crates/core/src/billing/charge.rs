@@ -8,6 +8,7 @@ use antaeus_models::{
 };
 use chrono::{DateTime, Utc};
 
+use super::circuit_breaker::ProbeGuard;
 use super::journal_writer::{JournalWriter, WriteAck};
 use super::random::Randomness;
 use super::state_machine::{ChargeEvent, Transition, transition};
@@ -115,6 +116,7 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             return;
         }
         call += 1;
+        let probe = ProbeGuard::new(&ctx.breaker, permit);
         let result = classify(
             tokio::time::timeout(
                 ctx.config.call_timeout,
@@ -122,8 +124,7 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             )
             .await,
         );
-        let transient = result.resend || result.outcome == AttemptOutcome::ProtocolError;
-        ctx.breaker.record(transient, permit == Permit::Probe);
+        probe.record(result.resend || result.outcome == AttemptOutcome::ProtocolError);
         if result.outcome == AttemptOutcome::ProtocolError {
             log::error!(
                 "invoice {} attempt {number} key {}: {}",

@@ -56,8 +56,13 @@ pub enum Permit {
 #[derive(Debug)]
 enum Phase {
     Closed,
-    Open { until: Instant },
-    HalfOpen { probing: bool },
+    Open {
+        until: Instant,
+    },
+    /// `probe`: when the current probe was handed out, if one is out.
+    HalfOpen {
+        probe: Option<Instant>,
+    },
 }
 
 #[derive(Debug)]
@@ -95,15 +100,18 @@ impl CircuitBreaker {
     /// Asks to call the provider now.
     pub fn permit(&self) -> Permit {
         let mut inner = self.lock();
+        let now = Instant::now();
+        let probe_overdue =
+            |started: Instant| now.saturating_duration_since(started) >= self.config.cool_down;
         match inner.phase {
             Phase::Closed => Permit::Call,
-            Phase::Open { until } if Instant::now() >= until => {
-                inner.phase = Phase::HalfOpen { probing: true };
-                Permit::Probe
-            }
-            Phase::Open { .. } | Phase::HalfOpen { probing: true } => Permit::Denied,
-            Phase::HalfOpen { probing: false } => {
-                inner.phase = Phase::HalfOpen { probing: true };
+            Phase::Open { until } if now < until => Permit::Denied,
+            // A probe that never reported (its task was cancelled) does not block forever.
+            Phase::HalfOpen {
+                probe: Some(started),
+            } if !probe_overdue(started) => Permit::Denied,
+            Phase::Open { .. } | Phase::HalfOpen { .. } => {
+                inner.phase = Phase::HalfOpen { probe: Some(now) };
                 Permit::Probe
             }
         }
@@ -148,8 +156,8 @@ impl CircuitBreaker {
     /// A probe that was permitted but not made (the caller stopped): let another probe go.
     pub fn probe_abandoned(&self) {
         let mut inner = self.lock();
-        if matches!(inner.phase, Phase::HalfOpen { probing: true }) {
-            inner.phase = Phase::HalfOpen { probing: false };
+        if matches!(inner.phase, Phase::HalfOpen { .. }) {
+            inner.phase = Phase::HalfOpen { probe: None };
         }
     }
 
@@ -172,6 +180,37 @@ impl CircuitBreaker {
         match self.lock().phase {
             Phase::Open { until } => until.saturating_duration_since(Instant::now()),
             _ => Duration::ZERO,
+        }
+    }
+}
+
+/// Reports a probe as abandoned if it is dropped before its outcome was recorded (the task
+/// was cancelled or panicked), so the breaker can hand out another.
+pub(crate) struct ProbeGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    armed: bool,
+}
+
+impl<'a> ProbeGuard<'a> {
+    /// Guards the call made under `permit`.
+    pub(crate) fn new(breaker: &'a CircuitBreaker, permit: Permit) -> Self {
+        Self {
+            breaker,
+            armed: permit == Permit::Probe,
+        }
+    }
+
+    /// Records the call's outcome with the breaker.
+    pub(crate) fn record(mut self, transient: bool) {
+        self.breaker.record(transient, self.armed);
+        self.armed = false;
+    }
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.breaker.probe_abandoned();
         }
     }
 }
@@ -223,6 +262,26 @@ mod tests {
             b.record(i % 3 == 1, false);
         }
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_dropped_unrecorded_or_overdue_does_not_block_the_breaker() {
+        let b = breaker();
+        for _ in 0..4 {
+            b.record(true, false);
+        }
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let permit = b.permit();
+        assert_eq!(permit, Permit::Probe);
+        drop(ProbeGuard::new(&b, permit));
+        assert_eq!(
+            b.permit(),
+            Permit::Probe,
+            "the dropped probe was given back"
+        );
+        assert_eq!(b.permit(), Permit::Denied);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert_eq!(b.permit(), Permit::Probe, "an overdue probe is replaced");
     }
 
     #[tokio::test(start_paused = true)]

@@ -64,8 +64,11 @@ impl JournalWriter {
 
     /// Queues `entry` without waiting for it to be stored.
     pub async fn write(&self, entry: JournalEntry) {
-        // If the writer is gone the run is ending; the claim will be taken over.
-        let _ = self.tx.send(Command::Write(entry, None)).await;
+        if self.tx.send(Command::Write(entry, None)).await.is_err() {
+            // The writer is gone: the entry is lost, so the run must stop and let its claims
+            // be taken over.
+            self.failed.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Queues `entry` and waits until it is stored (or refused).

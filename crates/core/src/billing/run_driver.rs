@@ -9,6 +9,7 @@ use chrono::TimeDelta;
 use tokio::task::JoinSet;
 
 use super::charge::{ChargeContext, charge};
+use super::heartbeat::HeartbeatStatus;
 use super::journal_writer::JournalWriter;
 use super::service::BillingDeps;
 use super::{BillingConfig, BreakerState, CircuitBreaker};
@@ -26,6 +27,7 @@ pub(crate) async fn drive(
     breaker: &Arc<CircuitBreaker>,
     run: &BillingRun,
     worker: InstanceId,
+    heartbeat: &HeartbeatStatus,
     mut shutdown: Shutdown,
 ) -> RunEnd {
     let lease_timeout = TimeDelta::from_std(config.lease_timeout).unwrap_or(TimeDelta::seconds(30));
@@ -46,6 +48,7 @@ pub(crate) async fn drive(
     let mut claim_failures = 0;
 
     let mut panicked = false;
+    let started = tokio::time::Instant::now();
     let abort_reason: Option<String> = loop {
         while let Some(done) = tasks.try_join_next() {
             panicked |= log_task_end(done);
@@ -61,7 +64,15 @@ pub(crate) async fn drive(
         if panicked {
             break Some("a charging task failed; the run's claims will be taken over".into());
         }
-        if let Some(outage) = breaker.outage_duration()
+        if heartbeat.age() > config.lease_timeout {
+            // Others may take our claims over now: stop dispatching and let them.
+            break Some(
+                "heartbeats are failing; stopping so that others take the claims over".into(),
+            );
+        }
+        // An outage counts from this run's start: a breaker left open by an earlier run gets
+        // its probe before this run gives up.
+        if let Some(outage) = breaker.outage_duration().map(|o| o.min(started.elapsed()))
             && outage > config.max_outage
         {
             break Some(format!(

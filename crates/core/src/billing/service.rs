@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunStatus, RunTrigger};
+use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunId, RunStatus, RunTrigger};
+use chrono::TimeDelta;
 use thiserror::Error;
 
+use super::heartbeat::Heartbeat;
 use super::random::Randomness;
 use super::{BillingConfig, BreakerState, CircuitBreaker, run_driver};
 use crate::error_report::one_line;
@@ -34,6 +36,28 @@ pub enum BillingError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The instance is shutting down and starts no run.
+    #[error("this instance is shutting down")]
+    ShuttingDown,
+    /// The idempotency key names a run that another request created.
+    #[error("idempotency key {key} was already used by a different request (run {run})")]
+    KeyReused {
+        /// The key.
+        key: IdempotencyKey,
+        /// The run it names.
+        run: RunId,
+    },
+}
+
+/// A request to start a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    /// Names the run: the same key always names the same run.
+    pub key: IdempotencyKey,
+    /// What starts it.
+    pub trigger: RunTrigger,
+    /// Identifies the request, so that a key reused by a different request is refused.
+    pub fingerprint: String,
 }
 
 /// Charges every due invoice, once per run, keeping the billing invariants: an invoice is
@@ -73,20 +97,58 @@ impl BillingService {
         &self.config
     }
 
-    /// Creates the run named by `key`, or returns the run that already has it (`false`).
+    /// Creates the run `request` names, or returns the run that already has its key (`false`);
+    /// a key created by a different request is [`BillingError::KeyReused`].
     pub async fn create_run(
         &self,
-        key: IdempotencyKey,
-        trigger: RunTrigger,
+        request: &RunRequest,
     ) -> Result<(BillingRun, bool), BillingError> {
-        let worker = self.new_worker_id();
         let new = NewRun {
-            idempotency_key: key,
-            trigger,
-            instance: worker,
+            idempotency_key: request.key.clone(),
+            trigger: request.trigger,
+            instance: self.new_worker_id(),
             now: self.deps.clock.now(),
+            request_fingerprint: request.fingerprint.clone(),
         };
-        Ok(self.deps.runs.create_run(&new).await?)
+        let (run, created) = self.deps.runs.create_run(&new).await?;
+        if !created
+            && run
+                .request_fingerprint
+                .as_ref()
+                .is_some_and(|stored| *stored != request.fingerprint)
+        {
+            return Err(BillingError::KeyReused {
+                key: request.key.clone(),
+                run: run.id,
+            });
+        }
+        Ok((run, created))
+    }
+
+    /// Takes over a RUNNING run whose instance stopped heartbeating, so that a redelivered
+    /// trigger finishes what a crashed instance started; `None` when the run is not abandoned.
+    pub async fn adopt_if_abandoned(
+        &self,
+        run: &BillingRun,
+    ) -> Result<Option<BillingRun>, BillingError> {
+        if run.status != RunStatus::Running {
+            return Ok(None);
+        }
+        let lease =
+            TimeDelta::from_std(self.config.lease_timeout).unwrap_or(TimeDelta::seconds(30));
+        let adopted = self
+            .deps
+            .runs
+            .adopt_run(run.id, &self.new_worker_id(), self.deps.clock.now(), lease)
+            .await?;
+        if let Some(run) = &adopted {
+            log::warn!(
+                "billing run {} was abandoned by its instance; resuming it as {}",
+                run.id,
+                run.instance_id
+            );
+        }
+        Ok(adopted)
     }
 
     /// Drives a RUNNING run to its end and returns it as it ended. A run that already ended is
@@ -119,17 +181,23 @@ impl BillingService {
                 now: self.deps.clock.now(),
             },
             Ok(()) => {
-                let heartbeat = self.spawn_heartbeat(worker.clone());
+                let heartbeat = Heartbeat::start(
+                    self.deps.instances.clone(),
+                    self.deps.clock.clone(),
+                    worker.clone(),
+                    self.config.heartbeat_interval(),
+                );
                 let end = run_driver::drive(
                     &self.deps,
                     &self.config,
                     &self.breaker,
                     &run,
                     worker.clone(),
+                    heartbeat.status(),
                     shutdown,
                 )
                 .await;
-                heartbeat.abort();
+                heartbeat.stop().await;
                 end
             }
         };
@@ -167,19 +235,24 @@ impl BillingService {
         Ok(ended)
     }
 
-    /// Creates the run named by `key` and drives it; a key that names an existing run returns
-    /// that run and starts nothing.
+    /// Creates the run `request` names and drives it to its end; a key that names an existing
+    /// run returns that run and starts nothing.
     pub async fn bill(
         &self,
-        key: IdempotencyKey,
-        trigger: RunTrigger,
+        request: &RunRequest,
         shutdown: Shutdown,
     ) -> Result<BillingRun, BillingError> {
-        let (run, created) = self.create_run(key, trigger).await?;
+        let (run, created) = self.create_run(request).await?;
         if !created {
             return Ok(run);
         }
         self.execute(run, shutdown).await
+    }
+
+    /// Swaps the payment provider (tests that script the provider after building the service).
+    #[cfg(test)]
+    pub(crate) fn replace_provider_for_tests(&mut self, provider: Arc<dyn PaymentProvider>) {
+        self.deps.provider = provider;
     }
 
     fn new_worker_id(&self) -> InstanceId {
@@ -192,19 +265,5 @@ impl BillingService {
         InstanceId::parse(format!("{prefix}-{suffix:08x}"))
             .or_else(|_| InstanceId::parse(format!("antaeus-{suffix:08x}")))
             .expect("a hex suffix makes a valid instance id")
-    }
-
-    fn spawn_heartbeat(&self, worker: InstanceId) -> tokio::task::JoinHandle<()> {
-        let instances = self.deps.instances.clone();
-        let clock = self.deps.clock.clone();
-        let every = self.config.heartbeat_interval();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(err) = instances.heartbeat(&worker, clock.now()).await {
-                    log::warn!("heartbeat of {worker} failed: {}", one_line(&err));
-                }
-            }
-        })
     }
 }

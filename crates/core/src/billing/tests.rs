@@ -69,6 +69,10 @@ struct World {
     lost: Mutex<Vec<InvoiceId>>,
     /// Claims held by other instances, reported by successive backlog reads.
     held_elsewhere: Mutex<VecDeque<u64>>,
+    /// Whether something is due, reported by successive backlog reads (then: nothing).
+    due_reads: Mutex<VecDeque<bool>>,
+    /// Claims of the asking run, reported by every backlog read.
+    held_here: Mutex<u64>,
     record_failures: Mutex<u32>,
     /// Offered by every claim once the scripted claims are used up (due invoices that keep
     /// coming back, as released ones do).
@@ -148,6 +152,15 @@ fn run_of(status: RunStatus, reason: Option<String>) -> BillingRun {
         finished_at: None,
         abort_reason: reason,
         counts: RunCounts::default(),
+        request_fingerprint: Some("test".into()),
+    }
+}
+
+fn request() -> RunRequest {
+    RunRequest {
+        key: IdempotencyKey::parse("k").unwrap(),
+        trigger: RunTrigger::Cli,
+        fingerprint: "test".into(),
     }
 }
 
@@ -186,9 +199,9 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
     billing.expect_backlog().returning(move |_, _| {
         let held = w.held_elsewhere.lock().unwrap().pop_front().unwrap_or(0);
         Ok(Backlog {
-            due: false,
+            due: w.due_reads.lock().unwrap().pop_front().unwrap_or(false),
             claimed_elsewhere: held,
-            claimed_here: 0,
+            claimed_here: *w.held_here.lock().unwrap(),
         })
     });
     let mut runs = MockRunStore::new();
@@ -231,11 +244,7 @@ async fn bill(world: &Arc<World>) -> BillingRun {
 
 async fn bill_with(world: &Arc<World>, config: BillingConfig, shutdown: Shutdown) -> BillingRun {
     service(world, config, false)
-        .bill(
-            IdempotencyKey::parse("k").unwrap(),
-            RunTrigger::Cli,
-            shutdown,
-        )
+        .bill(&request(), shutdown)
         .await
         .unwrap()
 }
@@ -512,16 +521,26 @@ async fn an_existing_run_key_starts_nothing() {
         ChargeState::default(),
     )]]);
     let run = service(&world, config(), true)
-        .bill(
-            IdempotencyKey::parse("k").unwrap(),
-            RunTrigger::Api,
-            Shutdown::never(),
-        )
+        .bill(&request(), Shutdown::never())
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Running);
     assert!(world.calls().is_empty());
     assert!(world.journal().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_key_from_a_different_request_is_refused() {
+    let world = Arc::new(World::default());
+    let other = RunRequest {
+        fingerprint: "another request".into(),
+        ..request()
+    };
+    let err = service(&world, config(), true)
+        .bill(&other, Shutdown::never())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BillingError::KeyReused { .. }), "{err}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -582,4 +601,94 @@ async fn a_transient_journal_failure_is_retried_without_losing_outcomes() {
     let run = bill(&world).await;
     assert_eq!(run.status, RunStatus::Completed);
     assert_eq!(world.finish_of(1).1.status, InvoiceStatus::Paid);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_does_not_end_while_something_is_due() {
+    // The first claim comes back empty (rows locked by a concurrent claim), yet something is due:
+    // the run looks again instead of ending.
+    let world = Arc::new(World::default());
+    world.claims.lock().unwrap().extend([
+        Ok(vec![]),
+        Ok(vec![claimed(5, Currency::EUR, ChargeState::default())]),
+    ]);
+    world.due_reads.lock().unwrap().push_back(true);
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(world.finish_of(5).1.status, InvoiceStatus::Paid);
+}
+
+#[tokio::test(start_paused = true)]
+async fn claims_of_this_run_without_a_charge_in_flight_abort_it() {
+    let world = Arc::new(World::default());
+    *world.held_here.lock().unwrap() = 2;
+    let run = bill(&world).await;
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert!(run.abort_reason.unwrap().contains("no charge in flight"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_mid_run_finishes_the_call_in_flight_and_releases_the_rest() {
+    let (trigger, shutdown) = Shutdown::new();
+    let world = Arc::new(World::default()).claims(vec![
+        (1..=6)
+            .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+            .collect(),
+    ]);
+    let trigger = Arc::new(Mutex::new(Some(trigger)));
+    let mut billing = service(&world, config(), false);
+    // The provider's first answer comes with a SIGTERM.
+    let w = world.clone();
+    let mut provider = MockPaymentProvider::new();
+    provider.expect_charge().returning(move |invoice, key| {
+        w.calls.lock().unwrap().push((invoice.id, key.clone()));
+        if let Some(t) = trigger.lock().unwrap().take() {
+            t.trigger();
+        }
+        charged()
+    });
+    billing.replace_provider_for_tests(Arc::new(provider));
+    let run = billing.bill(&request(), shutdown).await.unwrap();
+    assert_eq!(run.status, RunStatus::Aborted);
+    let calls = world.calls();
+    assert_eq!(calls.len(), 1, "nothing is sent after the signal");
+    let (attempt, t, _) = world.finish_of(calls[0].0.get());
+    assert!(
+        matches!(attempt, AttemptEnd::Completed(_)),
+        "the call in flight is recorded"
+    );
+    assert_eq!(t.status, InvoiceStatus::Paid);
+    for n in (1..=6).filter(|n| *n != calls[0].0.get()) {
+        let (attempt, t, _) = world.finish_of(n);
+        assert_eq!(attempt, AttemptEnd::Unsent(1), "invoice {n}");
+        assert_eq!(t.result, RunResult::Released);
+        assert_eq!(t.status, InvoiceStatus::Pending);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_breaker_left_open_by_an_outage_lets_the_next_run_probe_and_recover() {
+    let world = Arc::new(World::default());
+    *world.endless.lock().unwrap() = (1..=8)
+        .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+        .collect();
+    for n in 1..=8 {
+        world.answers(n, vec![Err(ProviderError::Network("down".into())); 1_000]);
+    }
+    let billing = service(&world, config(), false);
+    let first = billing.bill(&request(), Shutdown::never()).await.unwrap();
+    assert_eq!(first.status, RunStatus::Aborted);
+
+    // An hour later the provider is back.
+    tokio::time::advance(Duration::from_secs(3_600)).await;
+    world.answers.lock().unwrap().clear();
+    *world.endless.lock().unwrap() = Vec::new();
+    world.claims(vec![vec![claimed(
+        20,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    let second = billing.bill(&request(), Shutdown::never()).await.unwrap();
+    assert_eq!(second.status, RunStatus::Completed, "{second:?}");
+    assert_eq!(world.finish_of(20).1.status, InvoiceStatus::Paid);
 }

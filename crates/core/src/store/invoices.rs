@@ -1,9 +1,25 @@
-use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, PageRequest};
+use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::StoreError;
 
-/// Reads invoices.
+/// What asking to retry an invoice did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryOutcome {
+    /// A FAILED or retry-scheduled invoice is now due.
+    MadeDue(Invoice),
+    /// It was due already; nothing changed.
+    AlreadyDue(Invoice),
+    /// It is being charged now.
+    Charging,
+    /// It is paid.
+    Paid,
+    /// No invoice has this id.
+    NotFound,
+}
+
+/// Reads invoices, and makes them due again on request.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
@@ -16,4 +32,15 @@ pub trait InvoiceStore: Send + Sync {
         filter: InvoiceFilter,
         page: PageRequest<InvoiceId>,
     ) -> Result<Vec<Invoice>, StoreError>;
+
+    /// Makes a FAILED or retry-scheduled invoice due now (status PENDING, no next attempt, no
+    /// failure reason), atomically; its key sequence is untouched, so the next attempt uses the
+    /// key its last outcome calls for.
+    async fn retry_invoice(&self, id: InvoiceId) -> Result<RetryOutcome, StoreError>;
+
+    /// How many invoices are in each status.
+    async fn count_by_status(&self) -> Result<Vec<(InvoiceStatus, u64)>, StoreError>;
+
+    /// How many PENDING invoices are due at `now`.
+    async fn count_due(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

@@ -17,7 +17,7 @@ pub use billing::{
 pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};
 pub use instances::InstanceStore;
-pub use invoices::InvoiceStore;
+pub use invoices::{InvoiceStore, RetryOutcome};
 pub use outbox::{OutboxEvent, OutboxStore};
 pub use runs::{NewRun, RunEnd, RunStore};
 

@@ -1,8 +1,10 @@
 //! Billing runs.
 
-use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunId, RunStatus, RunTrigger};
+use antaeus_models::{
+    BillingRun, IdempotencyKey, InstanceId, PageRequest, RunId, RunStatus, RunTrigger,
+};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::StoreError;
 
@@ -13,10 +15,12 @@ pub struct NewRun {
     pub idempotency_key: IdempotencyKey,
     /// What starts it.
     pub trigger: RunTrigger,
-    /// The instance that will drive it.
+    /// The instance that will drive it (registered as alive in the same transaction).
     pub instance: InstanceId,
     /// When it starts.
     pub now: DateTime<Utc>,
+    /// Identifies the request (see [`BillingRun::request_fingerprint`]).
+    pub request_fingerprint: String,
 }
 
 /// How a run ended.
@@ -44,4 +48,18 @@ pub trait RunStore: Send + Sync {
 
     /// The run with this id, if any.
     async fn fetch_run(&self, id: RunId) -> Result<Option<BillingRun>, StoreError>;
+
+    /// One page of runs, newest first: with `page.after`, only runs older than that one.
+    async fn list_runs(&self, page: PageRequest<RunId>) -> Result<Vec<BillingRun>, StoreError>;
+
+    /// Hands a RUNNING run whose instance stopped heartbeating (for `lease_timeout`) to
+    /// `instance`, registering it as alive; `None` if the run is not RUNNING or its instance
+    /// is alive. Two instances adopting at once: one wins.
+    async fn adopt_run(
+        &self,
+        id: RunId,
+        instance: &InstanceId,
+        now: DateTime<Utc>,
+        lease_timeout: TimeDelta,
+    ) -> Result<Option<BillingRun>, StoreError>;
 }

@@ -20,21 +20,9 @@ pub(crate) fn backlog(
 ) -> Result<Backlog, StoreError> {
     let now = to_db(now);
     with_conn!(pools, |c| {
-        let fresh = diesel::select(exists(
-            invoices::table
-                .filter(invoices::status.eq("PENDING"))
-                .filter(invoices::next_attempt_at.is_null()),
-        ))
-        .get_result::<bool>(c)
-        .map_err(store_error)?;
-        let retry = fresh
-            || diesel::select(exists(
-                invoices::table
-                    .filter(invoices::status.eq("PENDING"))
-                    .filter(invoices::next_attempt_at.le(now)),
-            ))
-            .get_result::<bool>(c)
-            .map_err(store_error)?;
+        // Claims first, then what is due: an invoice released between the two reads is seen
+        // as due; one claimed between them is someone's to finish. Either way nothing due is
+        // missed by a run deciding whether to end.
         let claimed: i64 = invoices::table
             .filter(invoices::status.eq("CHARGING"))
             .count()
@@ -46,8 +34,22 @@ pub(crate) fn backlog(
             .count()
             .get_result(c)
             .map_err(store_error)?;
+        let due = diesel::select(exists(
+            invoices::table
+                .filter(invoices::status.eq("PENDING"))
+                .filter(invoices::next_attempt_at.is_null()),
+        ))
+        .get_result::<bool>(c)
+        .map_err(store_error)?
+            || diesel::select(exists(
+                invoices::table
+                    .filter(invoices::status.eq("PENDING"))
+                    .filter(invoices::next_attempt_at.le(now)),
+            ))
+            .get_result::<bool>(c)
+            .map_err(store_error)?;
         Ok(Backlog {
-            due: retry,
+            due,
             claimed_elsewhere: u64::try_from(claimed - here).unwrap_or(0),
             claimed_here: u64::try_from(here).unwrap_or(0),
         })

@@ -92,14 +92,41 @@ macro_rules! claim_in_transaction {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        // Re-read the locked rows, and their owners' heartbeats, with fresh statements: under
+        // PostgreSQL's READ COMMITTED, a row locked after a concurrent claim committed was
+        // re-checked against this statement's older snapshot of `instances`, in which the new
+        // owner may not have heartbeated yet. Whatever is not still due or stale is left alone.
         let rows: Vec<(ClaimRow, String)> = invoices::table
             .inner_join(customers::table)
             .filter(invoices::id.eq_any(&ids))
             .order(invoices::id.asc())
             .select((ClaimRow::as_select(), customers::currency))
             .load($c)?;
+        let owners: Vec<&str> = rows
+            .iter()
+            .filter_map(|(row, _)| row.claimed_by.as_deref())
+            .collect();
+        let live: Vec<String> = if owners.is_empty() {
+            Vec::new()
+        } else {
+            instances::table
+                .filter(instances::id.eq_any(&owners))
+                .filter(instances::heartbeat_at.ge(to_db($req.now - $req.lease_timeout)))
+                .select(instances::id)
+                .load($c)?
+        };
+        let now = to_db($req.now);
         let claimed = rows
             .into_iter()
+            .filter(
+                |(row, _)| match (row.invoice.status.as_str(), row.claimed_by.as_deref()) {
+                    ("PENDING", _) => row.invoice.next_attempt_at.is_none_or(|at| at <= now),
+                    ("CHARGING", Some(owner)) => {
+                        owner != $req.instance.as_str() && !live.iter().any(|l| l == owner)
+                    }
+                    _ => false,
+                },
+            )
             .map(|(row, currency)| to_claimed(row, &currency))
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;

@@ -5,12 +5,33 @@ use antaeus_models::InstanceId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use crate::Database;
 use crate::error::store_error;
 use crate::schema::instances;
 use crate::time::to_db;
+
+/// Upserts the heartbeat of instance `$id` at `$now` on connection `$c` (inside a query
+/// closure returning `QueryResult`).
+macro_rules! heartbeat {
+    ($c:ident, $id:expr, $now:expr) => {
+        diesel::insert_into($crate::schema::instances::table)
+            .values((
+                $crate::schema::instances::id.eq($id),
+                $crate::schema::instances::started_at.eq($now),
+                $crate::schema::instances::heartbeat_at.eq($now),
+            ))
+            .on_conflict($crate::schema::instances::id)
+            .do_update()
+            .set(
+                $crate::schema::instances::heartbeat_at.eq(diesel::upsert::excluded(
+                    $crate::schema::instances::heartbeat_at,
+                )),
+            )
+            .execute($c)?
+    };
+}
+pub(crate) use heartbeat;
 
 #[async_trait]
 impl InstanceStore for Database {
@@ -18,18 +39,10 @@ impl InstanceStore for Database {
         let id = instance.to_string();
         let now = to_db(now);
         self.run(move |pools| {
-            with_conn!(pools, |c| diesel::insert_into(instances::table)
-                .values((
-                    instances::id.eq(&id),
-                    instances::started_at.eq(now),
-                    instances::heartbeat_at.eq(now),
-                ))
-                .on_conflict(instances::id)
-                .do_update()
-                .set(instances::heartbeat_at.eq(excluded(instances::heartbeat_at)))
-                .execute(c)
-                .map(|_| ())
-                .map_err(store_error))
+            write_txn!(pools, |c| {
+                heartbeat!(c, id.as_str(), now);
+                Ok(())
+            })
         })
         .await
     }

@@ -71,6 +71,14 @@ macro_rules! apply_batch {
                         .execute($c)?
                         == 1;
                     complete_attempt!($c, invoice, completed);
+                    // A replay of a resend already applied (its commit was acknowledged to
+                    // nobody) finds the claim one attempt further, still ours: nothing to do.
+                    let replayed = !owned
+                        && diesel::select(diesel::dsl::exists(fenced!(invoice, owner, fence + 1)))
+                            .get_result::<bool>($c)?;
+                    if replayed {
+                        continue;
+                    }
                     if owned {
                         diesel::insert_into(charge_attempts::table)
                             .values(NewAttemptRow {

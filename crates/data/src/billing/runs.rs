@@ -2,18 +2,20 @@
 
 use antaeus_core::store::{NewRun, RunEnd, RunStore, StoreError};
 use antaeus_models::{
-    BillingRun, EventData, EventKind, IdempotencyKey, Notification, RunCounts, RunEvent, RunId,
-    RunStatus,
+    BillingRun, EventData, EventKind, IdempotencyKey, InstanceId, Notification, PageRequest,
+    RunCounts, RunEvent, RunId, RunStatus,
 };
 use async_trait::async_trait;
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
+use super::instances::heartbeat;
 use super::journal::outbox_row;
 use crate::Database;
 use crate::error::store_error;
 use crate::rows::{corrupt, count, text};
-use crate::schema::{billing_runs, outbox};
+use crate::schema::{billing_runs, instances, outbox};
 use crate::time::{from_db, to_db};
 
 /// A `billing_runs` row.
@@ -34,6 +36,7 @@ pub(crate) struct RunRow {
     pub failed: i64,
     pub retry_scheduled: i64,
     pub released: i64,
+    pub request_fingerprint: Option<String>,
 }
 
 impl TryFrom<RunRow> for BillingRun {
@@ -59,6 +62,7 @@ impl TryFrom<RunRow> for BillingRun {
                     retry_scheduled: count(row.retry_scheduled)?,
                     released: count(row.released)?,
                 },
+                request_fingerprint: row.request_fingerprint,
             })
         };
         parse().map_err(|e| corrupt("billing_runs", id, e))
@@ -79,10 +83,15 @@ impl RunStore for Database {
                             billing_runs::status.eq(RunStatus::Running.as_str()),
                             billing_runs::instance_id.eq(run.instance.as_str()),
                             billing_runs::started_at.eq(to_db(run.now)),
+                            billing_runs::request_fingerprint.eq(&run.request_fingerprint),
                         ))
                         .on_conflict(billing_runs::idempotency_key)
                         .do_nothing()
                         .execute(c)?;
+                    if inserted == 1 {
+                        // Alive from the start: nobody may adopt the run before it heartbeats.
+                        heartbeat!(c, run.instance.as_str(), to_db(run.now));
+                    }
                     let row = billing_runs::table
                         .filter(billing_runs::idempotency_key.eq(run.idempotency_key.as_str()))
                         .select(RunRow::as_select())
@@ -150,6 +159,61 @@ impl RunStore for Database {
                     .first(c)
                     .optional()
                     .map_err(store_error))
+            })
+            .await?;
+        row.map(BillingRun::try_from).transpose()
+    }
+
+    async fn list_runs(&self, page: PageRequest<RunId>) -> Result<Vec<BillingRun>, StoreError> {
+        let before = page.after.map_or(i64::MAX, RunId::get);
+        let limit = i64::from(page.limit.get());
+        let rows = self
+            .run(move |pools| {
+                with_conn!(pools, |c| billing_runs::table
+                    .filter(billing_runs::id.lt(before))
+                    .order(billing_runs::id.desc())
+                    .limit(limit)
+                    .select(RunRow::as_select())
+                    .load(c)
+                    .map_err(store_error))
+            })
+            .await?;
+        rows.into_iter().map(BillingRun::try_from).collect()
+    }
+
+    async fn adopt_run(
+        &self,
+        id: RunId,
+        instance: &InstanceId,
+        now: DateTime<Utc>,
+        lease_timeout: TimeDelta,
+    ) -> Result<Option<BillingRun>, StoreError> {
+        let owner = instance.to_string();
+        let (now, cutoff) = (to_db(now), to_db(now - lease_timeout));
+        let row = self
+            .run(move |pools| {
+                write_txn!(pools, |c| {
+                    let live_owner = instances::table
+                        .filter(instances::id.eq(billing_runs::instance_id))
+                        .filter(instances::heartbeat_at.ge(cutoff));
+                    let adopted = diesel::update(
+                        billing_runs::table
+                            .find(id.get())
+                            .filter(billing_runs::status.eq(RunStatus::Running.as_str()))
+                            .filter(not(exists(live_owner))),
+                    )
+                    .set(billing_runs::instance_id.eq(&owner))
+                    .execute(c)?;
+                    if adopted == 0 {
+                        return Ok(None);
+                    }
+                    heartbeat!(c, owner.as_str(), now);
+                    billing_runs::table
+                        .find(id.get())
+                        .select(RunRow::as_select())
+                        .first(c)
+                        .map(Some)
+                })
             })
             .await?;
         row.map(BillingRun::try_from).transpose()

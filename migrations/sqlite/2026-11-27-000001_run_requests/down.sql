@@ -1,0 +1,1 @@
+ALTER TABLE billing_runs DROP COLUMN request_fingerprint;
