@@ -1,7 +1,8 @@
 # Antaeus: the two commands an operator needs are `make run` and `make test`.
 CARGO ?= cargo
+COMPOSE ?= docker compose -f docker/docker-compose.yml
 
-.PHONY: run test fmt lint bench build clean
+.PHONY: run test fmt lint bench build clean start stop
 
 ## run: build (release) and serve on the SQLite file antaeus.db, seeding the original data if empty
 run:
@@ -30,3 +31,11 @@ build:
 
 clean:
 	$(CARGO) clean
+
+## start: build the image and run Antaeus on PostgreSQL in Docker (http://127.0.0.1:7000)
+start:
+	$(COMPOSE) up --build -d
+
+## stop: stop the Docker stack; the database volume is kept (`$(COMPOSE) down --volumes` drops it)
+stop:
+	$(COMPOSE) down

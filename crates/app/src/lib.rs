@@ -3,7 +3,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod cron_schedule;
 pub mod notify;
+pub mod observability;
 pub mod provider;
 pub mod seed;
 pub mod settings;

@@ -27,10 +27,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init_logging();
     let outcome = Settings::from_env()
         .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
         .and_then(|settings| {
+            telemetry::init_logging(settings.log_format);
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?

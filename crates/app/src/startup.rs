@@ -1,17 +1,21 @@
-//! Builds the running service from settings: database, services, HTTP server.
+//! Builds the running service from settings: database, services, scheduler, HTTP server.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use antaeus_core::billing::RunExecutor;
 use antaeus_core::notify::OutboxWorker;
-use antaeus_core::{CustomerService, InvoiceService, Shutdown};
+use antaeus_core::scheduler::{ScheduledRuns, Scheduler};
+use antaeus_core::{Clock, CustomerService, InvoiceService, RunService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
 use antaeus_rest::ApiState;
 use anyhow::Context;
+use chrono::TimeDelta;
 
+use crate::observability::{DatabaseReadiness, ServiceMetrics, prometheus};
 use crate::seed::{self, ORIGINAL_CUSTOMERS, ORIGINAL_INVOICES_PER_CUSTOMER, SeedPlan};
-use crate::settings::Settings;
+use crate::settings::{SchedulerSettings, Settings};
 use crate::wiring;
 
 /// Opens the configured database and applies pending migrations.
@@ -34,41 +38,57 @@ pub struct Application {
     server: Server,
     db: Database,
     outbox: OutboxWorker,
+    executor: Arc<RunExecutor>,
+    scheduler: Option<Scheduler>,
 }
 
 impl Application {
-    /// Opens and migrates the database, seeds the original data set into an empty one, and
-    /// binds the HTTP listener (port 0 picks a free port, as tests do).
+    /// Opens and migrates the database, seeds the original data set into an empty one, wires
+    /// billing, and binds the HTTP listener (port 0 picks a free port, as tests do).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, wiring::system_clock()).await
+    }
+
+    /// [`Application::build`] with an injected clock (tests of schedules).
+    pub async fn build_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         // Bind first: a port in use is reported before any database work is done.
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let db = open_database(settings).await?;
         log::info!("configuration: {settings:?}");
-        if db.is_empty().await? {
-            let report = seed::seed(
-                &db,
-                SeedPlan {
-                    customers: ORIGINAL_CUSTOMERS,
-                    invoices_per_customer: ORIGINAL_INVOICES_PER_CUSTOMER,
-                    seed: rand::random(),
-                },
-            )
-            .await
-            .context("cannot seed the initial data")?;
-            log::info!(
-                "empty database: seeded {} customers and {} invoices",
-                report.customers,
-                report.invoices
-            );
-        }
+        seed_if_empty(&db).await?;
+
+        let provider = wiring::provider(&settings.provider)?;
+        let billing = wiring::billing_service(&db, &provider, settings, clock.clone());
+        let executor = Arc::new(RunExecutor::new(billing.clone()));
+        let outbox = wiring::outbox_worker(&db, settings, clock.clone())?;
+        let scheduler = settings
+            .scheduler
+            .enabled
+            .then(|| scheduler(&settings.scheduler, executor.clone(), clock.clone()));
         let store = Arc::new(db.clone());
         let state = ApiState {
             customers: CustomerService::new(store.clone()),
-            invoices: InvoiceService::new(store),
+            invoices: InvoiceService::new(store.clone(), store.clone()),
+            runs: RunService::new(store.clone(), store.clone(), store, executor.clone(), clock),
+            tokens: settings.tokens.clone(),
+            readiness: Arc::new(DatabaseReadiness(db.clone())),
+            metrics: Arc::new(ServiceMetrics {
+                handle: prometheus(),
+                db: db.clone(),
+                billing,
+                executor: executor.clone(),
+            }),
         };
-        let outbox = wiring::outbox_worker(&db, settings, wiring::system_clock())?;
+        if settings.tokens.write.is_none() {
+            log::warn!(
+                "ANTAEUS_API_TOKEN is not set: billing triggers and invoice retries answer 403"
+            );
+        }
         let server = antaeus_rest::serve(listener, state)
             .with_context(|| format!("cannot serve on {}", settings.http_addr))?;
         log::info!("listening on http://{}:{port}", settings.http_addr.ip());
@@ -77,6 +97,8 @@ impl Application {
             server,
             db,
             outbox,
+            executor,
+            scheduler,
         })
     }
 
@@ -90,13 +112,73 @@ impl Application {
         &self.db
     }
 
-    /// Serves, and delivers billing events, until the server is stopped (SIGINT or SIGTERM).
+    /// The executor of billing runs.
+    pub fn executor(&self) -> Arc<RunExecutor> {
+        self.executor.clone()
+    }
+
+    /// Serves, delivers billing events and fires schedules until the server is stopped
+    /// (SIGINT or SIGTERM); then lets billing runs stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, signal) = Shutdown::new();
-        let delivering = tokio::spawn(self.outbox.run(signal));
+        let delivering = tokio::spawn(self.outbox.run(signal.clone()));
+        let scheduling = self
+            .scheduler
+            .map(|scheduler| tokio::spawn(scheduler.run(signal)));
         let served = self.server.await;
         stop.trigger();
+        self.executor.stop().await;
         let _ = delivering.await;
+        if let Some(scheduling) = scheduling {
+            let _ = scheduling.await;
+        }
         served
     }
+}
+
+async fn seed_if_empty(db: &Database) -> anyhow::Result<()> {
+    if !db.is_empty().await? {
+        return Ok(());
+    }
+    let report = seed::seed(
+        db,
+        SeedPlan {
+            customers: ORIGINAL_CUSTOMERS,
+            invoices_per_customer: ORIGINAL_INVOICES_PER_CUSTOMER,
+            seed: rand::random(),
+        },
+    )
+    .await
+    .context("cannot seed the initial data")?;
+    log::info!(
+        "empty database: seeded {} customers and {} invoices",
+        report.customers,
+        report.invoices
+    );
+    Ok(())
+}
+
+/// The monthly run and the retry sweep.
+pub fn scheduler(
+    settings: &SchedulerSettings,
+    executor: Arc<RunExecutor>,
+    clock: Arc<dyn Clock>,
+) -> Scheduler {
+    let schedules = vec![
+        ScheduledRuns {
+            name: "monthly".into(),
+            schedule: Arc::new(settings.monthly.clone()),
+        },
+        ScheduledRuns {
+            name: "retry".into(),
+            schedule: Arc::new(settings.retry.clone()),
+        },
+    ];
+    log::info!(
+        "scheduler on: monthly run at `{}`, retry sweep at `{}` (UTC)",
+        settings.monthly.expression(),
+        settings.retry.expression()
+    );
+    let catch_up = TimeDelta::from_std(settings.catch_up).unwrap_or(TimeDelta::hours(1));
+    Scheduler::new(executor, schedules, clock, catch_up)
 }

@@ -10,11 +10,12 @@ pub mod clock;
 pub mod error_report;
 pub mod notify;
 pub mod payment_provider;
+pub mod scheduler;
 pub mod service;
 mod shutdown;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use payment_provider::{ChargeDecision, PaymentProvider, ProviderError};
-pub use service::{CustomerService, InvoiceService, ServiceError};
+pub use service::{CustomerService, InvoiceService, RunService, RunView, ServiceError};
 pub use shutdown::{Shutdown, ShutdownTrigger};

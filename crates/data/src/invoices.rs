@@ -58,34 +58,39 @@ impl InvoiceStore for Database {
     }
 
     async fn retry_invoice(&self, id: InvoiceId) -> Result<RetryOutcome, StoreError> {
-        let outcome = self
+        let (row, changed) = self
             .run(move |pools| {
                 write_txn!(pools, |c| {
-                    let Some(row) = invoices::table
+                    // One conditional update: a claim racing with the retry either happens
+                    // first (the row is CHARGING and nothing changes) or after.
+                    let retried = diesel::update(
+                        invoices::table.find(id.get()).filter(
+                            invoices::status.eq("FAILED").or(invoices::status
+                                .eq("PENDING")
+                                .and(invoices::next_attempt_at.is_not_null())),
+                        ),
+                    )
+                    .set((
+                        invoices::status.eq("PENDING"),
+                        invoices::next_attempt_at.eq(None::<NaiveDateTime>),
+                        invoices::failure_reason.eq(None::<String>),
+                    ))
+                    .returning(InvoiceRow::as_returning())
+                    .get_result(c)
+                    .optional()?;
+                    if let Some(row) = retried {
+                        return Ok((Some(row), true));
+                    }
+                    let row = invoices::table
                         .find(id.get())
                         .select(InvoiceRow::as_select())
                         .first(c)
-                        .optional()?
-                    else {
-                        return Ok(None);
-                    };
-                    let due_now = row.status == "PENDING" && row.next_attempt_at.is_none();
-                    if matches!(row.status.as_str(), "FAILED" | "PENDING") && !due_now {
-                        let row = diesel::update(invoices::table.find(id.get()))
-                            .set((
-                                invoices::status.eq("PENDING"),
-                                invoices::next_attempt_at.eq(None::<NaiveDateTime>),
-                                invoices::failure_reason.eq(None::<String>),
-                            ))
-                            .returning(InvoiceRow::as_returning())
-                            .get_result(c)?;
-                        return Ok(Some((row, true)));
-                    }
-                    Ok(Some((row, false)))
+                        .optional()?;
+                    Ok((row, false))
                 })
             })
             .await?;
-        let Some((row, changed)) = outcome else {
+        let Some(row) = row else {
             return Ok(RetryOutcome::NotFound);
         };
         let invoice = Invoice::try_from(row)?;

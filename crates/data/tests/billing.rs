@@ -8,10 +8,11 @@ use std::collections::HashSet;
 use antaeus_core::billing::{ChargeEvent, ChargeState, RetryPolicy, transition};
 use antaeus_core::store::{
     AttemptCompletion, AttemptEnd, AttemptStore, BillingStore, ClaimRequest, ClaimedInvoice,
-    InstanceStore, InvoiceStore, JournalEntry, NewRun, OutboxStore, RunEnd, RunStore,
+    InstanceStore, InvoiceStore, JournalEntry, NewRun, OutboxStore, RetryOutcome, RunEnd, RunStore,
 };
 use antaeus_data::NewInvoice;
 use antaeus_data::testing::TestDatabase;
+use antaeus_models::PageRequest;
 use antaeus_models::{
     AttemptOutcome, BillingRun, Currency, EventData, EventKind, FailureReason, IdempotencyKey,
     InstanceId, Invoice, InvoiceEvent, InvoiceId, InvoiceStatus, Money, Notification, RunStatus,
@@ -33,6 +34,9 @@ on_every_backend!(
     the_outbox_leases_reschedules_and_settles_events,
     backlog_reports_due_and_claimed_invoices,
     concurrent_takeovers_of_the_same_stale_claims_never_share_one,
+    an_abandoned_run_is_adopted_once_and_a_live_one_never,
+    runs_are_listed_newest_first,
+    retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -788,4 +792,139 @@ async fn concurrent_takeovers_of_the_same_stale_claims_never_share_one(db: TestD
         assert_eq!(log.len(), 2, "exactly one takeover: {log:?}");
         assert_eq!(log[0].outcome, Some(AttemptOutcome::Abandoned));
     }
+}
+
+async fn an_abandoned_run_is_adopted_once_and_a_live_one_never(db: TestDatabase) {
+    let run = new_run(&db, "run-1", t0()).await;
+    let lease = TimeDelta::seconds(30);
+    // Its creator registered as alive when creating it: not adoptable within the lease.
+    let early = db
+        .db
+        .adopt_run(run.id, &instance("b"), t0() + TimeDelta::seconds(10), lease)
+        .await
+        .unwrap();
+    assert_eq!(early, None);
+    // The creator is gone: several adopters race, one wins.
+    let later = t0() + TimeDelta::minutes(5);
+    let mut racers = Vec::new();
+    for n in 0..4 {
+        let store = db.db.clone();
+        racers.push(tokio::spawn(async move {
+            store
+                .adopt_run(run.id, &instance(&format!("adopter-{n}")), later, lease)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut adopted = Vec::new();
+    for r in racers {
+        adopted.extend(r.await.unwrap());
+    }
+    assert_eq!(adopted.len(), 1, "{adopted:?}");
+    assert!(adopted[0].instance_id.starts_with("adopter-"));
+    // The adopter is alive now: nobody else adopts it.
+    assert_eq!(
+        db.db
+            .adopt_run(run.id, &instance("late"), later, lease)
+            .await
+            .unwrap(),
+        None
+    );
+    // An ended run is never adopted.
+    db.db
+        .finish_run(
+            run.id,
+            &RunEnd {
+                status: RunStatus::Completed,
+                abort_reason: None,
+                now: later,
+            },
+        )
+        .await
+        .unwrap();
+    let much_later = later + TimeDelta::hours(1);
+    assert_eq!(
+        db.db
+            .adopt_run(run.id, &instance("late"), much_later, lease)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn runs_are_listed_newest_first(db: TestDatabase) {
+    for n in 0..5 {
+        new_run(&db, &format!("run-{n}"), t0()).await;
+    }
+    let page = |after: Option<i64>, limit: u16| PageRequest {
+        after: after.map(|a| antaeus_models::RunId::new(a).unwrap()),
+        limit: antaeus_models::PageLimit::new(limit).unwrap(),
+    };
+    let first = db.db.list_runs(page(None, 2)).await.unwrap();
+    let ids: Vec<i64> = first.iter().map(|r| r.id.get()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] > ids[1]);
+    let rest = db.db.list_runs(page(Some(ids[1]), 10)).await.unwrap();
+    assert_eq!(rest.len(), 3);
+    assert!(rest.iter().all(|r| r.id.get() < ids[1]));
+    assert_eq!(first[0].request_fingerprint.as_deref(), Some("test"));
+}
+
+async fn retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest(db: TestDatabase) {
+    pending_invoices(&db, 4).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 3).await;
+    let batch = vec![
+        finish(&claimed[0], &run, AttemptOutcome::Charged, t0()),
+        finish(&claimed[1], &run, AttemptOutcome::CustomerNotFound, t0()),
+    ];
+    db.db.record(&me, &batch).await.unwrap();
+    let (paid, failed, charging) = (
+        claimed[0].invoice.id,
+        claimed[1].invoice.id,
+        claimed[2].invoice.id,
+    );
+    let due = all_invoices(&db)
+        .await
+        .into_iter()
+        .find(|i| i.attempts == 0)
+        .unwrap()
+        .id;
+    assert_eq!(db.db.retry_invoice(paid).await.unwrap(), RetryOutcome::Paid);
+    assert_eq!(
+        db.db.retry_invoice(charging).await.unwrap(),
+        RetryOutcome::Charging
+    );
+    assert!(matches!(
+        db.db.retry_invoice(due).await.unwrap(),
+        RetryOutcome::AlreadyDue(_)
+    ));
+    assert_eq!(
+        db.db
+            .retry_invoice(InvoiceId::new(424_242).unwrap())
+            .await
+            .unwrap(),
+        RetryOutcome::NotFound
+    );
+    let RetryOutcome::MadeDue(retried) = db.db.retry_invoice(failed).await.unwrap() else {
+        panic!("a FAILED invoice is made due")
+    };
+    assert_eq!(retried.status, InvoiceStatus::Pending);
+    assert_eq!(
+        (retried.failure_reason, retried.next_attempt_at),
+        (None, None)
+    );
+    // It is claimable again, under the next key (the failure was a definitive answer).
+    let again = claim(&db, &me, &run, t0(), 10).await;
+    let planned = again
+        .iter()
+        .find(|c| c.invoice.id == failed)
+        .unwrap()
+        .attempt
+        .clone()
+        .unwrap();
+    assert_eq!(planned.key.as_str(), format!("antaeus-{failed}-1"));
+    let counts = db.db.count_by_status().await.unwrap();
+    assert!(counts.contains(&(InvoiceStatus::Paid, 1)), "{counts:?}");
 }

@@ -1,14 +1,20 @@
 //! Antaeus' REST API.
 //!
 //! The original Antaeus paths and JSON shapes (`/rest/health`, `/rest/v1/invoices`,
-//! `/rest/v1/customers`), with keyset pagination added, and every error answered as an RFC 9457
+//! `/rest/v1/customers`), with pagination, billing runs, charge attempts, retries, readiness,
+//! metrics and an OpenAPI document added; every error is an RFC 9457
 //! `application/problem+json` body. Handlers call `antaeus-core` services only.
 
+mod auth;
 mod json;
+mod ops;
 mod params;
 mod problem;
 mod routes;
 mod server;
 
-pub use problem::{ApiError, Problem};
-pub use server::{ApiState, configure, serve};
+pub use auth::ApiTokens;
+pub use ops::{MetricsSource, Readiness};
+pub use problem::{ApiError, PROBLEM_JSON, Problem};
+pub use routes::openapi::ApiDoc;
+pub use server::{ApiState, BODY_LIMIT, ROUTES, configure, serve};

@@ -57,8 +57,17 @@ impl Query {
         Id: FromStr,
         Id::Err: std::fmt::Display,
     {
+        self.page_with_cursor("after")
+    }
+
+    /// The `limit` parameter and the cursor parameter named `cursor` (e.g. `before`).
+    pub fn page_with_cursor<Id>(&self, cursor: &str) -> Result<PageRequest<Id>, ApiError>
+    where
+        Id: FromStr,
+        Id::Err: std::fmt::Display,
+    {
         Ok(PageRequest {
-            after: self.get("after")?,
+            after: self.get(cursor)?,
             limit: self.get::<PageLimit>("limit")?.unwrap_or_default(),
         })
     }

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use antaeus_core::ServiceError;
+use antaeus_core::billing::BillingError;
 use antaeus_core::error_report::one_line;
 use antaeus_core::store::StoreError;
 use serde::Serialize;
@@ -13,7 +14,7 @@ use thiserror::Error;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem details object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI reference naming the problem type; `about:blank` when the status says it all.
     #[serde(rename = "type")]
@@ -58,6 +59,21 @@ pub enum ApiError {
     /// The resource does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// No valid token was presented.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The endpoint is disabled (no token configured).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request conflicts with the resource's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// An idempotency key reused with a different request.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// An unexpected failure (a bug); logged, answered in general terms.
+    #[error("{0}")]
+    Internal(String),
     /// The path exists but not for this method; `allow` lists the methods it takes.
     #[error("{detail}")]
     MethodNotAllowed {
@@ -77,22 +93,35 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Service(
-                ServiceError::CustomerNotFound(_) | ServiceError::InvoiceNotFound(_),
-            ) => StatusCode::NOT_FOUND,
-            ApiError::Service(ServiceError::Store(StoreError::Unavailable(_))) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ApiError::Service(ServiceError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(err) => service_status(err),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let ApiError::Unauthorized(_) = self {
+            let mut response =
+                Problem::new(StatusCode::UNAUTHORIZED, self.to_string()).into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"antaeus\""),
+            );
+            return response;
+        }
         let status = self.status_code();
         let detail = if status.is_server_error() {
             // The chain may name tables or hosts: log it, answer in general terms.
             log::error!("request failed: {}", one_line(self));
-            if status == StatusCode::SERVICE_UNAVAILABLE {
+            if matches!(
+                self,
+                ApiError::Service(ServiceError::Billing(BillingError::ShuttingDown))
+            ) {
+                "this instance is shutting down; try again".to_owned()
+            } else if status == StatusCode::SERVICE_UNAVAILABLE {
                 "the database is unavailable; try again shortly".to_owned()
             } else {
                 "the server failed to complete the request".to_owned()
@@ -107,5 +136,23 @@ impl ResponseError for ApiError {
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
+    }
+}
+
+fn service_status(err: &ServiceError) -> StatusCode {
+    match err {
+        ServiceError::CustomerNotFound(_)
+        | ServiceError::InvoiceNotFound(_)
+        | ServiceError::RunNotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::InvoiceCharging(_) | ServiceError::InvoicePaid(_) => StatusCode::CONFLICT,
+        ServiceError::Billing(BillingError::KeyReused { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Billing(BillingError::ShuttingDown)
+        | ServiceError::Store(StoreError::Unavailable(_))
+        | ServiceError::Billing(BillingError::Store(StoreError::Unavailable(_))) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        ServiceError::Store(_) | ServiceError::Billing(BillingError::Store(_)) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }

@@ -4,16 +4,71 @@ use std::sync::Arc;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::{App, test, web};
-use antaeus_core::store::{MockCustomerStore, MockInvoiceStore, StoreError};
-use antaeus_core::{CustomerService, InvoiceService};
-use antaeus_rest::{ApiState, configure};
+use antaeus_core::billing::{
+    BillingConfig, BillingDeps, BillingService, RunExecutor, SeededRandom,
+};
+use antaeus_core::payment_provider::MockPaymentProvider;
+use antaeus_core::store::{
+    MockAttemptStore, MockBillingStore, MockCustomerStore, MockInstanceStore, MockInvoiceStore,
+    MockRunStore, StoreError,
+};
+use antaeus_core::{CustomerService, InvoiceService, ManualClock, RunService};
+use antaeus_rest::{ApiState, ApiTokens, MetricsSource, Readiness, configure};
+use async_trait::async_trait;
+
+struct Ready;
+
+#[async_trait]
+impl Readiness for Ready {
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct NoMetrics;
+
+#[async_trait]
+impl MetricsSource for NoMetrics {
+    async fn render(&self) -> String {
+        String::new()
+    }
+}
+
+/// The API on `invoices`, with every other dependency mocked and unused.
+fn state(invoices: MockInvoiceStore) -> ApiState {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let billing = BillingService::new(
+        BillingDeps {
+            billing: Arc::new(MockBillingStore::new()),
+            runs: Arc::new(MockRunStore::new()),
+            instances: Arc::new(MockInstanceStore::new()),
+            provider: Arc::new(MockPaymentProvider::new()),
+            clock: clock.clone(),
+            random: Arc::new(SeededRandom::new(1)),
+        },
+        BillingConfig::default(),
+        "test",
+    );
+    let invoices = Arc::new(invoices);
+    ApiState {
+        customers: CustomerService::new(Arc::new(MockCustomerStore::new())),
+        invoices: InvoiceService::new(invoices.clone(), Arc::new(MockAttemptStore::new())),
+        runs: RunService::new(
+            Arc::new(MockRunStore::new()),
+            Arc::new(MockAttemptStore::new()),
+            invoices,
+            Arc::new(RunExecutor::new(billing)),
+            clock,
+        ),
+        tokens: ApiTokens::default(),
+        readiness: Arc::new(Ready),
+        metrics: Arc::new(NoMetrics),
+    }
+}
 
 /// GETs `uri` from the API built on `invoices`.
 async fn get(invoices: MockInvoiceStore, uri: &str) -> ServiceResponse {
-    let state = ApiState {
-        customers: CustomerService::new(Arc::new(MockCustomerStore::new())),
-        invoices: InvoiceService::new(Arc::new(invoices)),
-    };
+    let state = state(invoices);
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(state))

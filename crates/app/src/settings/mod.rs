@@ -3,6 +3,7 @@
 mod billing;
 mod env;
 mod notifier;
+mod operations;
 mod provider;
 
 use std::fmt;
@@ -15,6 +16,9 @@ use thiserror::Error;
 pub use billing::DEFAULT_DUNNING;
 pub use env::Env;
 pub use notifier::NotifierSettings;
+pub use operations::{
+    ApiTokens, DEFAULT_RETRY_SCHEDULE, DEFAULT_SCHEDULE, LogFormat, SchedulerSettings,
+};
 pub use provider::ProviderSettings;
 
 /// The default database: a SQLite file in the working directory.
@@ -37,6 +41,12 @@ pub struct Settings {
     pub notifier: NotifierSettings,
     /// `ANTAEUS_CONCURRENCY`, `ANTAEUS_LEASE_TIMEOUT_S`, `ANTAEUS_DUNNING_SCHEDULE`, …
     pub billing: BillingConfig,
+    /// `ANTAEUS_SCHEDULER`, `ANTAEUS_SCHEDULE`, `ANTAEUS_RETRY_SCHEDULE`.
+    pub scheduler: SchedulerSettings,
+    /// `ANTAEUS_API_TOKEN`, `ANTAEUS_READ_TOKEN`.
+    pub tokens: ApiTokens,
+    /// `ANTAEUS_LOG_FORMAT`.
+    pub log_format: LogFormat,
 }
 
 /// A setting that is present but invalid; the message names the variable.
@@ -80,6 +90,9 @@ impl Settings {
             provider: provider::provider_settings(&env)?,
             notifier: notifier::notifier_settings(&env)?,
             billing: billing::billing_config(&env)?,
+            scheduler: operations::scheduler_settings(&env)?,
+            tokens: operations::api_tokens(&env)?,
+            log_format: operations::log_format(&env)?,
         })
     }
 }
@@ -94,6 +107,9 @@ impl fmt::Debug for Settings {
             .field("provider", &self.provider)
             .field("notifier", &self.notifier)
             .field("billing", &self.billing)
+            .field("scheduler", &self.scheduler)
+            .field("tokens", &self.tokens)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -133,6 +149,11 @@ mod tests {
         assert_eq!(s.billing.resend.tries, 3);
         assert_eq!(s.billing.resend.base, Duration::from_millis(200));
         assert_eq!(s.billing.resend.cap, Duration::from_secs(5));
+        assert!(s.scheduler.enabled);
+        assert_eq!(s.scheduler.monthly.expression(), "0 0 1 * *");
+        assert_eq!(s.scheduler.retry.expression(), "0 * * * *");
+        assert_eq!(s.tokens, ApiTokens::default());
+        assert_eq!(s.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -144,11 +165,19 @@ mod tests {
             ("ANTAEUS_PROVIDER_TOKEN", "tok_s3cr3t"),
             ("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in"),
             ("ANTAEUS_WEBHOOK_SECRET", "whsec_s3cr3t"),
+            ("ANTAEUS_API_TOKEN", "api_s3cr3t"),
+            ("ANTAEUS_READ_TOKEN", "read_s3cr3t"),
         ])
         .unwrap();
         assert_eq!(s.database_url.backend(), Backend::Postgres);
         let shown = format!("{s:?}");
-        for secret in ["hunter2", "tok_s3cr3t", "whsec_s3cr3t"] {
+        for secret in [
+            "hunter2",
+            "tok_s3cr3t",
+            "whsec_s3cr3t",
+            "api_s3cr3t",
+            "read_s3cr3t",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }
@@ -182,6 +211,11 @@ mod tests {
             &[("ANTAEUS_PAYMENT_PROVIDER", "paypal")],
             &[("ANTAEUS_PAYMENT_PROVIDER", "http")],
             &[("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in")],
+            &[("ANTAEUS_SCHEDULER", "sometimes")],
+            &[("ANTAEUS_SCHEDULE", "monthly")],
+            &[("ANTAEUS_RETRY_SCHEDULE", "* * *")],
+            &[("ANTAEUS_API_TOKEN", "has space")],
+            &[("ANTAEUS_LOG_FORMAT", "xml")],
         ] {
             let err = load(vars).unwrap_err();
             let var = vars[0].0;

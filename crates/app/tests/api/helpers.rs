@@ -10,6 +10,9 @@ use antaeus_data::{Backend, NewInvoice};
 use antaeus_models::{Currency, Customer, Invoice, InvoiceStatus, Money};
 use antaeus_models::{InvoiceFilter, PageRequest};
 
+/// The API token test apps are configured with.
+pub const API_TOKEN: &str = "test-api-token-0123456789";
+
 /// A running Antaeus and what a test needs to talk to it.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -24,12 +27,26 @@ pub struct TestApp {
 /// and 1,000 invoices, as `serve` does on an empty database). `None` when PostgreSQL is not
 /// configured for tests.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// [`spawn_app`] with environment variables added or replaced.
+pub async fn spawn_app_with(
+    backend: Backend,
+    overrides: &[(&'static str, &str)],
+) -> Option<TestApp> {
     let db = TestDatabase::new(backend).await?;
-    let vars: HashMap<&str, String> = HashMap::from([
+    let mut vars: HashMap<&str, String> = HashMap::from([
         ("ANTAEUS_DATABASE_URL", db.url_string()),
         ("ANTAEUS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
         ("ANTAEUS_DB_POOL_SIZE", "4".to_owned()),
+        ("ANTAEUS_SCHEDULER", "off".to_owned()),
+        ("ANTAEUS_API_TOKEN", API_TOKEN.to_owned()),
+        ("ANTAEUS_SIMULATED_LATENCY_MS", "1".to_owned()),
     ]);
+    for (name, value) in overrides {
+        vars.insert(name, (*value).to_owned());
+    }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
     let app = Application::build(&settings)
         .await
@@ -56,6 +73,42 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// POSTs `body` (raw) to `path` with the API token and optional extra headers.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("x-api-key", API_TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Waits until run `id` has ended and returns its JSON.
+    pub async fn wait_for_run(&self, id: i64) -> serde_json::Value {
+        for _ in 0..400 {
+            let run: serde_json::Value = self
+                .get(&format!("/rest/v1/billing/runs/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if run["status"] != "RUNNING" {
+                return run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("run {id} did not end");
     }
 
     /// Sends `method` to `path` with no body.

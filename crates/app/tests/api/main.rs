@@ -2,7 +2,13 @@
 
 mod helpers;
 
+mod auth;
+mod billing_runs;
 mod customers;
 mod errors;
 mod health;
+mod invoice_retry;
 mod invoices;
+mod malformed;
+mod operations;
+mod scheduler;

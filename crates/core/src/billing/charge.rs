@@ -117,6 +117,7 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
         }
         call += 1;
         let probe = ProbeGuard::new(&ctx.breaker, permit);
+        let started = tokio::time::Instant::now();
         let result = classify(
             tokio::time::timeout(
                 ctx.config.call_timeout,
@@ -124,6 +125,10 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             )
             .await,
         );
+        metrics::histogram!("antaeus_charge_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("antaeus_charges_total", "outcome" => result.outcome.as_str())
+            .increment(1);
         probe.record(result.resend || result.outcome == AttemptOutcome::ProtocolError);
         if result.outcome == AttemptOutcome::ProtocolError {
             log::error!(

@@ -169,6 +169,8 @@ impl BillingService {
             run.trigger,
             run.idempotency_key
         );
+        metrics::counter!("antaeus_runs_started_total", "trigger" => run.trigger.as_str())
+            .increment(1);
         let end = match self
             .deps
             .instances
@@ -201,6 +203,9 @@ impl BillingService {
                 end
             }
         };
+        // End the run before retiring its instance: a RUNNING run without a live instance is
+        // one a redelivered trigger would adopt.
+        let ended = self.deps.runs.finish_run(run.id, &end).await;
         if let Err(err) = self.deps.instances.retire(&worker).await {
             log::warn!(
                 "could not retire instance {worker}: {}; it goes stale in {:?}",
@@ -208,7 +213,9 @@ impl BillingService {
                 self.config.lease_timeout
             );
         }
-        let ended = self.deps.runs.finish_run(run.id, &end).await?;
+        let ended = ended?;
+        metrics::counter!("antaeus_runs_completed_total", "status" => ended.status.as_str())
+            .increment(1);
         let c = ended.counts;
         match &ended.abort_reason {
             None => log::info!(

@@ -77,6 +77,8 @@ struct World {
     /// Offered by every claim once the scripted claims are used up (due invoices that keep
     /// coming back, as released ones do).
     endless: Mutex<Vec<ClaimedInvoice>>,
+    /// Whether an existing run is adoptable (its instance died).
+    abandoned: Mutex<bool>,
 }
 
 impl World {
@@ -207,6 +209,13 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
     let mut runs = MockRunStore::new();
     runs.expect_create_run()
         .returning(move |_| Ok((run_of(RunStatus::Running, None), !existing)));
+    let w = world.clone();
+    runs.expect_adopt_run().returning(move |_, instance, _, _| {
+        Ok((*w.abandoned.lock().unwrap()).then(|| BillingRun {
+            instance_id: instance.to_string(),
+            ..run_of(RunStatus::Running, None)
+        }))
+    });
     runs.expect_finish_run().returning(|_, end| {
         Ok(BillingRun {
             finished_at: Some(end.now),
@@ -691,4 +700,72 @@ async fn a_breaker_left_open_by_an_outage_lets_the_next_run_probe_and_recover() 
     let second = billing.bill(&request(), Shutdown::never()).await.unwrap();
     assert_eq!(second.status, RunStatus::Completed, "{second:?}");
     assert_eq!(world.finish_of(20).1.status, InvoiceStatus::Paid);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_executor_starts_new_runs_resumes_abandoned_ones_and_leaves_live_ones_alone() {
+    let world = Arc::new(World::default());
+    world.claims(vec![vec![claimed(
+        1,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    let started = RunExecutor::new(service(&world, config(), false));
+    assert!(matches!(
+        started.trigger(&request()).await.unwrap(),
+        Triggered::Started(_)
+    ));
+    wait_idle(&started).await;
+    assert_eq!(
+        world.finish_of(1).1.status,
+        InvoiceStatus::Paid,
+        "the run was driven"
+    );
+
+    let world = Arc::new(World::default());
+    let existing = RunExecutor::new(service(&world, config(), true));
+    assert!(matches!(
+        existing.trigger(&request()).await.unwrap(),
+        Triggered::Existing(_)
+    ));
+    assert_eq!(existing.active(), 0, "nothing started for a live run");
+
+    *world.abandoned.lock().unwrap() = true;
+    world.claims(vec![vec![claimed(
+        2,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    let resumed = existing.trigger(&request()).await.unwrap();
+    assert!(matches!(resumed, Triggered::Resumed(ref run) if run.instance_id.starts_with("test-")));
+    wait_idle(&existing).await;
+    assert_eq!(
+        world.finish_of(2).1.status,
+        InvoiceStatus::Paid,
+        "the adopted run was driven"
+    );
+
+    let other = RunRequest {
+        fingerprint: "different".into(),
+        ..request()
+    };
+    assert!(matches!(
+        existing.trigger(&other).await,
+        Err(BillingError::KeyReused { .. })
+    ));
+    existing.stop().await;
+    assert!(matches!(
+        existing.trigger(&request()).await,
+        Err(BillingError::ShuttingDown)
+    ));
+}
+
+async fn wait_idle(executor: &RunExecutor) {
+    for _ in 0..1_000 {
+        if executor.active() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the run never ended");
 }

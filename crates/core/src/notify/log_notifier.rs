@@ -3,8 +3,8 @@ use async_trait::async_trait;
 
 use super::{FailureNotifier, NotifyError};
 
-/// Writes each event to the log: failures as warnings, declines at debug level (a monthly run
-/// can decline thousands), run ends at info.
+/// Writes each event to the log: run ends at info; invoice events at debug level (the billing
+/// engine already logs one line per failed invoice, and a monthly run can decline thousands).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogNotifier;
 
@@ -28,10 +28,9 @@ impl FailureNotifier for LogNotifier {
             (None, None) => String::new(),
         };
         match event.kind {
-            EventKind::ChargeFailed | EventKind::RetriesExhausted => {
-                log::warn!("{}: {subject}", event.kind)
+            EventKind::ChargeFailed | EventKind::RetriesExhausted | EventKind::ChargeDeclined => {
+                log::debug!("{}: {subject}", event.kind)
             }
-            EventKind::ChargeDeclined => log::debug!("{}: {subject}", event.kind),
             EventKind::RunCompleted => log::info!("{}: {subject}", event.kind),
         }
         Ok(())

@@ -1,4 +1,4 @@
-use antaeus_models::{CustomerId, InvoiceId};
+use antaeus_models::{CustomerId, InvoiceId, RunId};
 use thiserror::Error;
 
 use crate::store::StoreError;
@@ -12,6 +12,18 @@ pub enum ServiceError {
     /// No invoice has this id.
     #[error("invoice {0} not found")]
     InvoiceNotFound(InvoiceId),
+    /// No billing run has this id.
+    #[error("billing run {0} not found")]
+    RunNotFound(RunId),
+    /// The invoice is being charged right now; try again when the charge has ended.
+    #[error("invoice {0} is being charged right now; retry it once the charge has ended")]
+    InvoiceCharging(InvoiceId),
+    /// The invoice is paid: there is nothing to retry.
+    #[error("invoice {0} is paid; there is nothing to retry")]
+    InvoicePaid(InvoiceId),
+    /// Starting a run failed.
+    #[error(transparent)]
+    Billing(#[from] crate::billing::BillingError),
     /// Storage failed; the operation may succeed later.
     #[error(transparent)]
     Store(#[from] StoreError),

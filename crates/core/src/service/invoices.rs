@@ -1,20 +1,42 @@
 use std::sync::Arc;
 
-use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, PageRequest};
+use antaeus_models::{ChargeAttempt, Invoice, InvoiceFilter, InvoiceId, PageRequest};
 
 use super::ServiceError;
-use crate::store::InvoiceStore;
+use crate::store::{AttemptStore, InvoiceStore, RetryOutcome};
 
-/// Looks up invoices.
+/// Looks up invoices and their charge attempts; makes failed invoices due again.
 #[derive(Clone)]
 pub struct InvoiceService {
     store: Arc<dyn InvoiceStore>,
+    attempts: Arc<dyn AttemptStore>,
 }
 
 impl InvoiceService {
-    /// A service reading from `store`.
-    pub fn new(store: Arc<dyn InvoiceStore>) -> Self {
-        Self { store }
+    /// A service reading invoices from `store` and their attempts from `attempts`.
+    pub fn new(store: Arc<dyn InvoiceStore>, attempts: Arc<dyn AttemptStore>) -> Self {
+        Self { store, attempts }
+    }
+
+    /// Every charge attempt of the invoice, oldest first.
+    pub async fn attempts(&self, id: InvoiceId) -> Result<Vec<ChargeAttempt>, ServiceError> {
+        self.fetch(id).await?;
+        Ok(self.attempts.list_attempts(id).await?)
+    }
+
+    /// Makes a FAILED or retry-scheduled invoice due now; retrying one that is due already
+    /// changes nothing. Refused while it is being charged, and once it is paid.
+    pub async fn retry(&self, id: InvoiceId) -> Result<Invoice, ServiceError> {
+        match self.store.retry_invoice(id).await? {
+            RetryOutcome::MadeDue(invoice) => {
+                log::info!("invoice {id} made due again by an operator");
+                Ok(invoice)
+            }
+            RetryOutcome::AlreadyDue(invoice) => Ok(invoice),
+            RetryOutcome::Charging => Err(ServiceError::InvoiceCharging(id)),
+            RetryOutcome::Paid => Err(ServiceError::InvoicePaid(id)),
+            RetryOutcome::NotFound => Err(ServiceError::InvoiceNotFound(id)),
+        }
     }
 
     /// The invoice with this id, or [`ServiceError::InvoiceNotFound`].
@@ -40,7 +62,11 @@ mod tests {
     use antaeus_models::{Currency, CustomerId, InvoiceStatus, Money, PageLimit};
 
     use super::*;
-    use crate::store::MockInvoiceStore;
+    use crate::store::{MockAttemptStore, MockInvoiceStore};
+
+    fn service(store: MockInvoiceStore) -> InvoiceService {
+        InvoiceService::new(Arc::new(store), Arc::new(MockAttemptStore::new()))
+    }
 
     fn invoice(id: i64) -> Invoice {
         Invoice::new(
@@ -55,7 +81,7 @@ mod tests {
     async fn fetch_of_an_unknown_id_is_invoice_not_found() {
         let mut store = MockInvoiceStore::new();
         store.expect_fetch_invoice().returning(|_| Ok(None));
-        let err = InvoiceService::new(Arc::new(store))
+        let err = service(store)
             .fetch(InvoiceId::new(3).unwrap())
             .await
             .unwrap_err();
@@ -77,10 +103,55 @@ mod tests {
             .expect_list_invoices()
             .withf(move |f, p| *f == filter && *p == page)
             .returning(|_, _| Ok(vec![invoice(11), invoice(12)]));
-        let got = InvoiceService::new(Arc::new(store))
-            .list(filter, page)
-            .await
-            .unwrap();
+        let got = service(store).list(filter, page).await.unwrap();
         assert_eq!(got.iter().map(|i| i.id.get()).collect::<Vec<_>>(), [11, 12]);
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use antaeus_models::{Currency, CustomerId, InvoiceStatus, Money};
+
+    use super::*;
+    use crate::store::{MockAttemptStore, MockInvoiceStore};
+
+    fn retried(outcome: RetryOutcome) -> Result<Invoice, ServiceError> {
+        let mut store = MockInvoiceStore::new();
+        store
+            .expect_retry_invoice()
+            .return_once(move |_| Ok(outcome));
+        let service = InvoiceService::new(Arc::new(store), Arc::new(MockAttemptStore::new()));
+        futures_lite_block_on(service.retry(InvoiceId::new(4).unwrap()))
+    }
+
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn retry_refuses_charging_and_paid_invoices_and_reports_unknown_ones() {
+        let invoice = Invoice::new(
+            InvoiceId::new(4).unwrap(),
+            CustomerId::new(1).unwrap(),
+            Money::from_minor(100, Currency::EUR).unwrap(),
+            InvoiceStatus::Pending,
+        );
+        assert!(retried(RetryOutcome::MadeDue(invoice.clone())).is_ok());
+        assert!(retried(RetryOutcome::AlreadyDue(invoice)).is_ok());
+        assert!(matches!(
+            retried(RetryOutcome::Charging),
+            Err(ServiceError::InvoiceCharging(_))
+        ));
+        assert!(matches!(
+            retried(RetryOutcome::Paid),
+            Err(ServiceError::InvoicePaid(_))
+        ));
+        assert!(matches!(
+            retried(RetryOutcome::NotFound),
+            Err(ServiceError::InvoiceNotFound(_))
+        ));
     }
 }

@@ -3,7 +3,9 @@
 mod customers;
 mod error;
 mod invoices;
+mod runs;
 
 pub use customers::CustomerService;
 pub use error::ServiceError;
 pub use invoices::InvoiceService;
+pub use runs::{RunService, RunView};

@@ -7,7 +7,7 @@ use antaeus_models::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
-use diesel::dsl::{exists, not};
+use diesel::dsl::exists;
 use diesel::prelude::*;
 
 use super::instances::heartbeat;
@@ -193,14 +193,33 @@ impl RunStore for Database {
         let row = self
             .run(move |pools| {
                 write_txn!(pools, |c| {
-                    let live_owner = instances::table
-                        .filter(instances::id.eq(billing_runs::instance_id))
-                        .filter(instances::heartbeat_at.ge(cutoff));
+                    // Read the owner, check its heartbeat, then compare-and-set on that owner:
+                    // an adopter that lost a race finds the owner changed and updates nothing
+                    // (re-checking liveness inside the UPDATE would use a stale snapshot of
+                    // `instances` under PostgreSQL's READ COMMITTED).
+                    let Some(current) = billing_runs::table
+                        .find(id.get())
+                        .filter(billing_runs::status.eq(RunStatus::Running.as_str()))
+                        .select(billing_runs::instance_id)
+                        .first::<String>(c)
+                        .optional()?
+                    else {
+                        return Ok(None);
+                    };
+                    let alive = diesel::select(exists(
+                        instances::table
+                            .filter(instances::id.eq(&current))
+                            .filter(instances::heartbeat_at.ge(cutoff)),
+                    ))
+                    .get_result::<bool>(c)?;
+                    if alive {
+                        return Ok(None);
+                    }
                     let adopted = diesel::update(
                         billing_runs::table
                             .find(id.get())
                             .filter(billing_runs::status.eq(RunStatus::Running.as_str()))
-                            .filter(not(exists(live_owner))),
+                            .filter(billing_runs::instance_id.eq(&current)),
                     )
                     .set(billing_runs::instance_id.eq(&owner))
                     .execute(c)?;

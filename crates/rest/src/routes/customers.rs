@@ -4,12 +4,30 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::CustomerId;
 
 use super::next_page;
+use crate::auth::ReadAccess;
 use crate::json::CustomerJson;
 use crate::params::{Query, path_id};
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, Problem};
 
-/// One page of customers ordered by id (`?limit=`, `?after=`).
-pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+/// One page of customers ordered by id.
+#[utoipa::path(
+    get,
+    path = "/rest/v1/customers",
+    tag = "customers",
+    params(
+        ("limit" = Option<u16>, Query, description = "Page size, 1 to 1000 (default 1000)"),
+        ("after" = Option<i64>, Query, description = "Only customers with a greater id"),
+    ),
+    responses(
+        (status = 200, description = "Customers ordered by id", body = [CustomerJson]),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    _: ReadAccess,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
     let page = Query::parse(req.query_string())?.page::<CustomerId>()?;
     let customers = state.customers.list(page).await?;
     Ok(next_page::page_response(
@@ -22,7 +40,19 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
 }
 
 /// One customer.
+#[utoipa::path(
+    get,
+    path = "/rest/v1/customers/{id}",
+    tag = "customers",
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, body = CustomerJson),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
+    _: ReadAccess,
     id: web::Path<String>,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {

@@ -4,12 +4,32 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::InvoiceId;
 
 use super::next_page;
+use crate::auth::ReadAccess;
 use crate::json::InvoiceJson;
 use crate::params::{Query, path_id};
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, Problem};
 
-/// One page of invoices ordered by id (`?status=`, `?customerId=`, `?limit=`, `?after=`).
-pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+/// One page of invoices ordered by id.
+#[utoipa::path(
+    get,
+    path = "/rest/v1/invoices",
+    tag = "invoices",
+    params(
+        ("status" = Option<String>, Query, description = "PENDING, CHARGING, PAID or FAILED"),
+        ("customerId" = Option<i64>, Query, description = "Only this customer's invoices"),
+        ("limit" = Option<u16>, Query, description = "Page size, 1 to 1000 (default 1000)"),
+        ("after" = Option<i64>, Query, description = "Only invoices with a greater id"),
+    ),
+    responses(
+        (status = 200, description = "Invoices ordered by id; a full page has a `Link: rel=\"next\"` header", body = [InvoiceJson]),
+        (status = 400, description = "A malformed query parameter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    _: ReadAccess,
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
     let query = Query::parse(req.query_string())?;
     let filter = query.invoice_filter()?;
     let page = query.page::<InvoiceId>()?;
@@ -24,7 +44,19 @@ pub async fn list(req: HttpRequest, state: web::Data<ApiState>) -> Result<HttpRe
 }
 
 /// One invoice.
+#[utoipa::path(
+    get,
+    path = "/rest/v1/invoices/{id}",
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Invoice id")),
+    responses(
+        (status = 200, body = InvoiceJson),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
+    _: ReadAccess,
     id: web::Path<String>,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {

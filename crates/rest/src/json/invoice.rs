@@ -1,59 +1,23 @@
-//! The JSON shapes of the API, exactly as the original Antaeus served them (camelCase fields,
-//! amounts as exact JSON numbers).
-
-use antaeus_models::{Currency, Customer, FailureReason, Invoice, InvoiceStatus, Money};
+use antaeus_models::{FailureReason, Invoice, InvoiceStatus};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
-/// `{"value":123.45,"currency":"EUR"}`.
-#[derive(Debug, Serialize)]
-pub struct MoneyJson {
-    /// The decimal written verbatim as a JSON number, so no digit passes through a float.
-    value: Box<RawValue>,
-    currency: Currency,
-}
-
-impl From<&Money> for MoneyJson {
-    fn from(money: &Money) -> Self {
-        // `Money` keeps exactly the minor-unit digits, so this prints e.g. `10.00`, a valid
-        // JSON number (no exponent, no sign).
-        let value = RawValue::from_string(money.value().to_string())
-            .expect("a non-negative decimal is a valid JSON number");
-        Self {
-            value,
-            currency: money.currency(),
-        }
-    }
-}
-
-/// `{"id":1,"currency":"EUR"}`.
-#[derive(Debug, Serialize)]
-pub struct CustomerJson {
-    id: i64,
-    currency: Currency,
-}
-
-impl From<&Customer> for CustomerJson {
-    fn from(c: &Customer) -> Self {
-        Self {
-            id: c.id.get(),
-            currency: c.currency,
-        }
-    }
-}
+use super::MoneyJson;
 
 /// `{"id":1,"customerId":1,"amount":{…},"status":"PENDING","nextAttemptAt":null,"attempts":0,
 /// "failureReason":null}`: the original fields first, the billing fields after them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceJson {
     id: i64,
     customer_id: i64,
     amount: MoneyJson,
+    #[schema(value_type = String, example = "PENDING")]
     status: InvoiceStatus,
     next_attempt_at: Option<DateTime<Utc>>,
     attempts: u32,
+    #[schema(value_type = Option<String>, example = "retries_exhausted")]
     failure_reason: Option<FailureReason>,
 }
 
@@ -73,7 +37,7 @@ impl From<&Invoice> for InvoiceJson {
 
 #[cfg(test)]
 mod tests {
-    use antaeus_models::{CustomerId, InvoiceId};
+    use antaeus_models::{Currency, CustomerId, InvoiceId, Money};
 
     use super::*;
 
@@ -117,23 +81,6 @@ mod tests {
         assert!(
             json.contains(r#""nextAttemptAt":"2026-12-02T00:00:00Z""#),
             "{json}"
-        );
-    }
-
-    #[test]
-    fn whole_and_huge_amounts_keep_two_decimals_and_every_digit() {
-        let json = |minor| {
-            serde_json::to_string(&MoneyJson::from(
-                &Money::from_minor(minor, Currency::USD).unwrap(),
-            ))
-            .unwrap()
-        };
-        assert_eq!(json(1000), r#"{"value":10.00,"currency":"USD"}"#);
-        assert_eq!(json(5), r#"{"value":0.05,"currency":"USD"}"#);
-        // Beyond f64's 15-16 significant digits.
-        assert_eq!(
-            json(i64::MAX),
-            r#"{"value":92233720368547758.07,"currency":"USD"}"#
         );
     }
 }

@@ -1,0 +1,89 @@
+//! Readiness and Prometheus metrics for the REST API.
+
+use std::sync::{Arc, OnceLock};
+
+use antaeus_core::billing::{BillingService, BreakerState, RunExecutor};
+use antaeus_core::error_report::one_line;
+use antaeus_core::store::{InvoiceStore, OutboxStore};
+use antaeus_data::Database;
+use antaeus_rest::{MetricsSource, Readiness};
+use async_trait::async_trait;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Buckets of the charge latency histogram, in seconds.
+const CHARGE_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("antaeus_charge_duration_seconds".into()),
+                    CHARGE_SECONDS,
+                )
+                .expect("the bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder (a test harness) may be installed already; ours still renders
+            // what is recorded through it where it is the global one.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Ready when the database answers and every migration is applied.
+pub struct DatabaseReadiness(pub Database);
+
+#[async_trait]
+impl Readiness for DatabaseReadiness {
+    async fn check(&self) -> Result<(), String> {
+        match self.0.is_migrated().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("database migrations are pending".into()),
+            Err(err) => Err(format!("database unreachable: {}", one_line(&err))),
+        }
+    }
+}
+
+/// Renders the metrics after refreshing the gauges that are read from storage at scrape time.
+pub struct ServiceMetrics {
+    /// The recorder's handle.
+    pub handle: PrometheusHandle,
+    /// Where invoices and the outbox live.
+    pub db: Database,
+    /// For the circuit breaker's state.
+    pub billing: BillingService,
+    /// For the number of runs in progress.
+    pub executor: Arc<RunExecutor>,
+}
+
+#[async_trait]
+impl MetricsSource for ServiceMetrics {
+    async fn render(&self) -> String {
+        match self.db.count_by_status().await {
+            Ok(counts) => {
+                for (status, n) in counts {
+                    metrics::gauge!("antaeus_invoices", "status" => status.as_str()).set(n as f64);
+                }
+            }
+            Err(err) => log::warn!("metrics: counting invoices failed: {}", one_line(&err)),
+        }
+        match self.db.outbox_backlog().await {
+            Ok(n) => metrics::gauge!("antaeus_outbox_backlog").set(n as f64),
+            Err(err) => log::warn!("metrics: reading the outbox failed: {}", one_line(&err)),
+        }
+        let breaker = match self.billing.breaker_state() {
+            BreakerState::Closed => 0.0,
+            BreakerState::HalfOpen => 1.0,
+            BreakerState::Open => 2.0,
+        };
+        metrics::gauge!("antaeus_circuit_breaker_state").set(breaker);
+        metrics::gauge!("antaeus_runs_active").set(self.executor.active() as f64);
+        self.handle.render()
+    }
+}

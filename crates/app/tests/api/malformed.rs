@@ -1,0 +1,133 @@
+//! A table of malformed requests: each gets a 4xx with a problem body, never a 5xx.
+
+use reqwest::Method;
+
+use crate::api_tests;
+use crate::helpers::{API_TOKEN, TestApp, assert_problem};
+
+api_tests!(malformed_requests_get_a_4xx_problem_and_never_a_5xx);
+
+struct Case {
+    method: Method,
+    path: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    status: u16,
+}
+
+fn case(method: Method, path: &'static str, status: u16) -> Case {
+    Case {
+        method,
+        path,
+        headers: Vec::new(),
+        body: Vec::new(),
+        status,
+    }
+}
+
+/// A POST to the trigger with the token and `body`.
+fn trigger(body: &[u8], status: u16) -> Case {
+    Case {
+        headers: vec![("x-api-key", API_TOKEN.into())],
+        body: body.to_vec(),
+        ..case(Method::POST, "/rest/v1/billing/runs", status)
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let authed = |mut c: Case| {
+        c.headers.push(("x-api-key", API_TOKEN.into()));
+        c
+    };
+    let with_header = |mut c: Case, name: &'static str, value: String| {
+        c.headers.push((name, value));
+        c
+    };
+    vec![
+        case(Method::GET, "/rest/v1/invoices/abc", 400),
+        case(Method::GET, "/rest/v1/invoices/0", 400),
+        case(Method::GET, "/rest/v1/invoices/-1", 400),
+        case(Method::GET, "/rest/v1/invoices/99999999999999999999", 400),
+        case(Method::GET, "/rest/v1/invoices/%00", 400),
+        case(Method::GET, "/rest/v1/invoices?limit=0", 400),
+        case(Method::GET, "/rest/v1/invoices?limit=abc", 400),
+        case(Method::GET, "/rest/v1/invoices?limit=1001", 400),
+        case(Method::GET, "/rest/v1/invoices?status=paid", 400),
+        case(Method::GET, "/rest/v1/invoices?customerId=x", 400),
+        case(Method::GET, "/rest/v1/invoices?after=1.5", 400),
+        case(Method::GET, "/rest/v1/invoices?limit=1&limit=2", 400),
+        case(Method::GET, "/rest/v1/invoices?status=%FF", 400),
+        case(Method::GET, "/rest/v1/customers/abc", 400),
+        case(Method::GET, "/rest/v1/customers?after=-3", 400),
+        case(Method::GET, "/rest/v1/billing/runs/abc", 400),
+        case(Method::GET, "/rest/v1/billing/runs?before=x", 400),
+        case(Method::GET, "/rest/v1/billing/runs?limit=5000", 400),
+        case(Method::GET, "/rest/v1/invoices/abc/attempts", 400),
+        authed(case(Method::POST, "/rest/v1/invoices/abc/retry", 400)),
+        authed(case(Method::POST, "/rest/v1/invoices/999999/retry", 404)),
+        trigger(b"{", 400),
+        trigger(b"[]", 400),
+        trigger(b"\"run\"", 400),
+        trigger(b"12", 400),
+        trigger(br#"{"idempotencyKey":5}"#, 400),
+        trigger(br#"{"idempotencyKey":""}"#, 400),
+        trigger(br#"{"idempotencyKey":"has space"}"#, 400),
+        trigger(br#"{"idempotencyKey":["a"]}"#, 400),
+        trigger(
+            br#"{"id":5,"detail-type":"Scheduled Event","source":"aws.events"}"#,
+            400,
+        ),
+        trigger(&[0xff, 0xfe, 0x00], 400),
+        trigger(&vec![b' '; 2 * 1024 * 1024], 413),
+        with_header(trigger(b"", 400), "idempotency-key", "a".repeat(300)),
+        with_header(trigger(b"", 400), "idempotency-key", String::new()),
+        case(Method::POST, "/rest/v1/billing/runs", 401),
+        with_header(
+            case(Method::POST, "/rest/v1/billing/runs", 401),
+            "authorization",
+            "Bearer nope".into(),
+        ),
+        case(Method::DELETE, "/rest/v1/billing/runs", 405),
+        case(Method::PUT, "/rest/v1/invoices/1", 405),
+        case(Method::PATCH, "/rest/v1/invoices/1/retry", 405),
+        case(Method::GET, "/rest/v1/invoices/1/retry", 405),
+        case(Method::POST, "/rest/health", 405),
+        case(Method::GET, "/rest/v1/nope", 404),
+        case(Method::GET, "/rest/v1/billing", 404),
+    ]
+}
+
+async fn malformed_requests_get_a_4xx_problem_and_never_a_5xx(app: TestApp) {
+    let cases = cases();
+    assert!(cases.len() >= 30);
+    for c in cases {
+        let mut request = app
+            .client
+            .request(c.method.clone(), format!("{}{}", app.address, c.path))
+            .body(c.body.clone());
+        for (name, value) in &c.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        assert!(status < 500, "{} {} answered {status}", c.method, c.path);
+        assert_eq!(
+            status,
+            c.status,
+            "{} {} (body {} bytes)",
+            c.method,
+            c.path,
+            c.body.len()
+        );
+        assert_problem(response, c.status).await;
+    }
+    // Unknown fields are ignored.
+    let lenient = app
+        .post(
+            "/rest/v1/billing/runs",
+            r#"{"idempotencyKey":"lenient","color":"blue"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(lenient.status(), 202);
+}

@@ -1,0 +1,163 @@
+//! Bearer-token and API-key authentication for the API.
+//!
+//! Mutating endpoints need `ANTAEUS_API_TOKEN` as `Authorization: Bearer <token>` or
+//! `x-api-key: <token>` (EventBridge connections send an API-key header). Reads are open, as in
+//! the original Antaeus, unless `ANTAEUS_READ_TOKEN` is set; then they need it (or the write
+//! token). Tokens are compared in constant time and never logged.
+
+use std::fmt;
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::{ApiError, ApiState};
+
+/// The tokens guarding the API. `Debug` never shows them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ApiTokens {
+    /// Required by mutating endpoints; without it they answer 403.
+    pub write: Option<String>,
+    /// When set, required by reads too (the write token also reads).
+    pub read: Option<String>,
+}
+
+impl fmt::Debug for ApiTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |t: &Option<String>| if t.is_some() { "[set]" } else { "[unset]" };
+        f.debug_struct("ApiTokens")
+            .field("write", &shown(&self.write))
+            .field("read", &shown(&self.read))
+            .finish()
+    }
+}
+
+/// Proof that the request may change state; extracting it enforces the write token.
+pub struct WriteAccess;
+
+/// Proof that the request may read; extracting it enforces the read token when one is set.
+pub struct ReadAccess;
+
+impl FromRequest for WriteAccess {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(tokens(req).and_then(|t| match &t.write {
+            None => Err(ApiError::Forbidden(
+                "this endpoint is disabled until an API token is configured: set ANTAEUS_API_TOKEN and send it as `Authorization: Bearer <token>` or `x-api-key: <token>`".into(),
+            )),
+            Some(expected) if presented(req.headers()).is_some_and(|p| same(p, expected)) => Ok(WriteAccess),
+            Some(_) => Err(unauthorized()),
+        }))
+    }
+}
+
+impl FromRequest for ReadAccess {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(tokens(req).and_then(|t| match &t.read {
+            None => Ok(ReadAccess),
+            Some(read) => {
+                let given = presented(req.headers());
+                let ok = given.is_some_and(|p| {
+                    same(p, read) | t.write.as_deref().is_some_and(|w| same(p, w))
+                });
+                if ok {
+                    Ok(ReadAccess)
+                } else {
+                    Err(unauthorized())
+                }
+            }
+        }))
+    }
+}
+
+fn tokens(req: &HttpRequest) -> Result<ApiTokens, ApiError> {
+    req.app_data::<web::Data<ApiState>>()
+        .map(|state| state.tokens.clone())
+        .ok_or_else(|| ApiError::Internal("API state missing".into()))
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::Unauthorized(
+        "a valid token is required: send `Authorization: Bearer <token>` or `x-api-key: <token>`"
+            .into(),
+    )
+}
+
+/// The token the request presents: the bearer token, else the `x-api-key` header.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    bearer.or_else(|| {
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    })
+}
+
+/// Compares without an early exit, so the time taken says nothing about how much matched.
+fn same(given: &str, expected: &str) -> bool {
+    let (given, expected) = (given.as_bytes(), expected.as_bytes());
+    let mut diff = u8::from(given.len() != expected.len());
+    for (i, e) in expected.iter().enumerate() {
+        diff |= e ^ given.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn equal_tokens_match_and_anything_else_does_not() {
+        assert!(same("s3cret-token", "s3cret-token"));
+        for other in [
+            "",
+            "s3cret",
+            "s3cret-token2",
+            "S3cret-token",
+            "s3cret-tokem",
+        ] {
+            assert!(!same(other, "s3cret-token"), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_bearer_token_wins_and_the_api_key_is_the_fallback() {
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.insert(
+            "x-api-key".parse().unwrap(),
+            HeaderValue::from_static("xyz"),
+        );
+        assert_eq!(presented(&h), Some("abc"));
+        h.remove(AUTHORIZATION);
+        assert_eq!(presented(&h), Some("xyz"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(presented(&h), Some("xyz"), "other schemes are not tokens");
+        assert!(
+            !format!(
+                "{:?}",
+                ApiTokens {
+                    write: Some("abc".into()),
+                    read: None
+                }
+            )
+            .contains("abc")
+        );
+    }
+}

@@ -1,0 +1,108 @@
+use antaeus_core::RunView;
+use antaeus_models::{BillingRun, CallCounts, RunStatus, RunTrigger};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A billing run.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunJson {
+    id: i64,
+    idempotency_key: String,
+    /// `scheduler`, `api`, `eventbridge` or `cli`.
+    #[schema(value_type = String, example = "eventbridge")]
+    trigger: RunTrigger,
+    /// `RUNNING`, `COMPLETED` or `ABORTED`.
+    #[schema(value_type = String, example = "RUNNING")]
+    status: RunStatus,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    abort_reason: Option<String>,
+    counts: RunCountsJson,
+    /// Provider calls by outcome (single-run view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_calls: Option<CallsJson>,
+}
+
+/// What a run did, by invoice.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunCountsJson {
+    claimed: u64,
+    paid: u64,
+    declined: u64,
+    failed: u64,
+    retry_scheduled: u64,
+    released: u64,
+    /// Claimed and not finished yet.
+    in_flight: u64,
+    /// While RUNNING (single-run view): invoices due and not yet claimed; otherwise `null`.
+    remaining: Option<u64>,
+}
+
+/// Provider calls by outcome.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallsJson {
+    total: u64,
+    /// Calls whose outcome is not recorded yet.
+    in_flight: u64,
+    /// Outcome name → calls.
+    #[schema(value_type = Object)]
+    by_outcome: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RunJson {
+    /// The run as listed: counts only.
+    pub fn summary(run: &BillingRun) -> Self {
+        Self::new(run, None, None)
+    }
+
+    /// The run as fetched alone: live counts and provider calls.
+    pub fn detailed(view: &RunView) -> Self {
+        Self::new(
+            &view.run,
+            view.remaining,
+            Some(CallsJson::from(&view.calls)),
+        )
+    }
+
+    fn new(run: &BillingRun, remaining: Option<u64>, calls: Option<CallsJson>) -> Self {
+        let c = run.counts;
+        Self {
+            id: run.id.get(),
+            idempotency_key: run.idempotency_key.to_string(),
+            trigger: run.trigger,
+            status: run.status,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            abort_reason: run.abort_reason.clone(),
+            counts: RunCountsJson {
+                claimed: c.claimed,
+                paid: c.paid,
+                declined: c.declined,
+                failed: c.failed,
+                retry_scheduled: c.retry_scheduled,
+                released: c.released,
+                in_flight: c.in_flight(),
+                remaining,
+            },
+            provider_calls: calls,
+        }
+    }
+}
+
+impl From<&CallCounts> for CallsJson {
+    fn from(calls: &CallCounts) -> Self {
+        Self {
+            total: calls.total(),
+            in_flight: calls.in_flight,
+            by_outcome: calls
+                .by_outcome
+                .iter()
+                .map(|(o, n)| (o.as_str().to_owned(), (*n).into()))
+                .collect(),
+        }
+    }
+}

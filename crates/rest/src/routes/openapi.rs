@@ -1,0 +1,75 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 description, generated from the handlers.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{billing_runs, customers, health, invoice_attempts, invoice_retry, invoices, metrics};
+use crate::Problem;
+use crate::json::{
+    AttemptJson, CallsJson, CustomerJson, InvoiceJson, MoneyJson, RunCountsJson, RunJson,
+};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Antaeus",
+        description = "Self-hostable billing: customers, invoices, billing runs and charge attempts."
+    ),
+    paths(
+        health::get,
+        health::ready,
+        invoices::list,
+        invoices::get,
+        invoice_attempts::list,
+        invoice_retry::post,
+        customers::list,
+        customers::get,
+        billing_runs::post,
+        billing_runs::list,
+        billing_runs::get,
+        metrics::get,
+        get,
+    ),
+    components(schemas(
+        Problem, InvoiceJson, MoneyJson, CustomerJson, AttemptJson, RunJson, RunCountsJson, CallsJson
+    )),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+/// Declares the two ways to present the API token.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object))
+)]
+pub async fn get() -> HttpResponse {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(json),
+        Err(err) => actix_web::ResponseError::error_response(&crate::ApiError::Internal(format!(
+            "cannot render the OpenAPI document: {err}"
+        ))),
+    }
+}
