@@ -21,9 +21,11 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-## bench: the billing benchmark (arrives with the benchmark issue)
+## bench: the billing benchmark in release mode (BENCH_ARGS="--invoices 100000" for a quick run;
+##        ANTAEUS_BENCH_POSTGRES_URL=postgres://… adds PostgreSQL)
+BENCH_ARGS ?=
 bench:
-	@echo "make bench: no benchmark yet; it arrives with the billing engine and benchmark issues."
+	$(CARGO) run --release --locked -p antaeus-app --bin antaeus -- bench $(BENCH_ARGS)
 
 ## build: release binary at target/release/antaeus
 build:

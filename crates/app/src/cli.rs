@@ -32,6 +32,56 @@ pub enum Command {
     /// and tests of ANTAEUS_PAYMENT_PROVIDER=http). Configured by ANTAEUS_SIMULATED_* and,
     /// optionally, ANTAEUS_PROVIDER_TOKEN.
     SimulateProvider(SimulateProviderArgs),
+    /// Benchmark billing: a million due invoices (by default) on SQLite and, when
+    /// ANTAEUS_BENCH_POSTGRES_URL is set, PostgreSQL, against the provider and storage ceilings.
+    /// Prints a table and appends a JSON line per store to target/bench/results.jsonl.
+    Bench(BenchArgs),
+    /// One benchmark scenario in this process (run by `antaeus bench`).
+    #[command(hide = true)]
+    BenchScenario(BenchScenarioArgs),
+}
+
+/// Options of `antaeus bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Due invoices per scenario.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub invoices: u64,
+    /// Provider latency L of the real-provider scenario, in milliseconds.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub latency_ms: u64,
+    /// Provider latency jitter, in milliseconds (uniform, either way).
+    #[arg(long, default_value_t = 10)]
+    pub jitter_ms: u64,
+    /// Concurrent provider calls C.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub concurrency: u64,
+    /// Where results.jsonl is appended.
+    #[arg(long, default_value = "target/bench")]
+    pub out_dir: std::path::PathBuf,
+}
+
+/// Options of `antaeus bench-scenario`.
+#[derive(Debug, Args)]
+pub struct BenchScenarioArgs {
+    /// `sqlite` or `postgres` (the server in ANTAEUS_BENCH_POSTGRES_URL).
+    #[arg(long)]
+    pub store: String,
+    /// `storage` or `engine`.
+    #[arg(long)]
+    pub mode: String,
+    /// Due invoices.
+    #[arg(long)]
+    pub invoices: u64,
+    /// Provider latency in milliseconds.
+    #[arg(long)]
+    pub latency_ms: u64,
+    /// Provider latency jitter in milliseconds.
+    #[arg(long)]
+    pub jitter_ms: u64,
+    /// Concurrent provider calls.
+    #[arg(long)]
+    pub concurrency: u64,
 }
 
 /// Options of `antaeus bill`.

@@ -1,5 +1,6 @@
 //! What each subcommand does.
 
+mod bench;
 mod bill;
 mod simulate_provider;
 
@@ -19,6 +20,8 @@ pub async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result
         Command::Seed(args) => seed(&settings, args).await,
         Command::Bill(args) => bill::bill(&settings, args).await,
         Command::SimulateProvider(args) => simulate_provider::simulate_provider(args).await,
+        Command::Bench(args) => bench::bench(args).await,
+        Command::BenchScenario(args) => bench::scenario(args).await,
     }
 }
 
@@ -41,6 +44,7 @@ async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
         customers: args.customers,
         invoices_per_customer: args.invoices_per_customer,
         seed: args.seed.unwrap_or_else(rand::random),
+        all_pending: false,
     };
     let report = seed::seed(&db, plan).await.context("seeding failed")?;
     let secs = report.elapsed.as_secs_f64();

@@ -1,6 +1,7 @@
 //! The `antaeus` binary's parts: configuration, wiring, seeding, providers and commands.
 //! `main.rs` only parses the command line and reports errors.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod cron_schedule;

@@ -31,6 +31,8 @@ pub struct SeedPlan {
     pub invoices_per_customer: u64,
     /// Seed of the random generator; the same seed gives the same data on a fresh database.
     pub seed: u64,
+    /// Every invoice PENDING (for benchmarks), instead of the original rule.
+    pub all_pending: bool,
 }
 
 /// What seeding did.
@@ -68,7 +70,7 @@ pub async fn seed(db: &Database, plan: SeedPlan) -> Result<SeedReport, StoreErro
                     customer_id: customer.id,
                     amount: Money::from_minor(cents, customer.currency)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    status: if n == 0 {
+                    status: if n == 0 || plan.all_pending {
                         InvoiceStatus::Pending
                     } else {
                         InvoiceStatus::Paid
@@ -113,6 +115,7 @@ mod tests {
             customers: 7,
             invoices_per_customer: 3,
             seed: 1,
+            all_pending: false,
         };
         let report = seed(&t.db, plan).await.unwrap();
         assert_eq!((report.customers, report.invoices), (7, 21));
@@ -157,6 +160,7 @@ mod tests {
             customers: 1_500,
             invoices_per_customer: 1,
             seed: 2,
+            all_pending: false,
         };
         seed(&t.db, plan).await.unwrap();
         let paid =

@@ -146,6 +146,7 @@ async fn seed_if_empty(db: &Database) -> anyhow::Result<()> {
             customers: ORIGINAL_CUSTOMERS,
             invoices_per_customer: ORIGINAL_INVOICES_PER_CUSTOMER,
             seed: rand::random(),
+            all_pending: false,
         },
     )
     .await

@@ -5,7 +5,7 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::error::one_line;
-use crate::pool::{Pools, SqlitePragmas};
+use crate::pool::{Pools, SqlitePool, SqlitePragmas};
 use crate::{Backend, DataError, DatabaseUrl};
 
 /// Connection pool settings.
@@ -73,7 +73,7 @@ impl Database {
                     .connection_customizer(Box::new(pragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path))
                     .map_err(|e| open_error(one_line(&e)))?;
-                Pools::Sqlite(pool)
+                Pools::Sqlite(SqlitePool::new(pool))
             }
             DatabaseUrl::Postgres(conn_url) => {
                 PgConnection::establish(conn_url).map_err(|e| open_error(one_line(&e)))?;

@@ -9,6 +9,7 @@
 #[macro_use]
 mod pool;
 
+pub mod admin;
 mod billing;
 mod customers;
 mod database;

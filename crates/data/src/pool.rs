@@ -2,15 +2,56 @@
 
 use std::time::Duration;
 
+use std::sync::{Arc, Mutex};
+
+use antaeus_core::store::StoreError;
+use diesel::QueryResult;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 
 /// A pool of connections to one database, SQLite or PostgreSQL.
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Sqlite(SqlitePool),
     Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// SQLite connections, and a lock that lets one of this process's writers in at a time.
+///
+/// SQLite admits one writer; a second one waits in its busy handler, which sleeps 1, 2, 5,
+/// 10 … ms between tries. Queueing writers of the same process on a mutex instead hands the
+/// database over the moment it is free (the busy timeout still covers other processes).
+#[derive(Clone)]
+pub(crate) struct SqlitePool {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+    writer: Arc<Mutex<()>>,
+}
+
+impl SqlitePool {
+    pub(crate) fn new(pool: Pool<ConnectionManager<SqliteConnection>>) -> Self {
+        Self {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// A pooled connection (for reads).
+    pub(crate) fn get(
+        &self,
+    ) -> Result<PooledConnection<ConnectionManager<SqliteConnection>>, PoolError> {
+        self.pool.get()
+    }
+
+    /// Runs `work` in a `BEGIN IMMEDIATE` transaction, after this process's other writers.
+    pub(crate) fn immediate<T>(
+        &self,
+        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
+    ) -> Result<QueryResult<T>, StoreError> {
+        let mut conn = self.pool.get().map_err(crate::error::pool_unavailable)?;
+        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn.immediate_transaction(work))
+    }
 }
 
 /// Runs `$body` with `$c` bound to a pooled connection of whichever backend `$pools` holds.
@@ -42,12 +83,9 @@ macro_rules! with_conn {
 macro_rules! write_txn {
     ($pools:expr, |$c:ident| $body:expr) => {
         match $pools {
-            $crate::pool::Pools::Sqlite(pool) => {
-                let mut pooled = pool.get().map_err($crate::error::pool_unavailable)?;
-                let conn: &mut ::diesel::SqliteConnection = &mut pooled;
-                conn.immediate_transaction(|$c| $body)
-                    .map_err($crate::error::store_error)
-            }
+            $crate::pool::Pools::Sqlite(pool) => pool
+                .immediate(|$c| $body)?
+                .map_err($crate::error::store_error),
             $crate::pool::Pools::Postgres(pool) => {
                 let mut pooled = pool.get().map_err($crate::error::pool_unavailable)?;
                 let conn: &mut ::diesel::PgConnection = &mut pooled;

@@ -6,9 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
-
-use crate::{Backend, Database, DatabaseUrl, PoolOptions};
+use crate::{Backend, Database, DatabaseUrl, PoolOptions, admin};
 
 /// The environment variable naming the PostgreSQL server tests may use.
 pub const POSTGRES_URL_VAR: &str = "ANTAEUS_TEST_POSTGRES_URL";
@@ -61,18 +59,10 @@ impl TestDatabase {
             return None;
         };
         let name = unique_name();
-        let create_on = server_url.clone();
-        let create_name = name.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut admin = PgConnection::establish(&create_on)
-                .unwrap_or_else(|e| panic!("cannot reach {POSTGRES_URL_VAR}: {e}"));
-            diesel::sql_query(format!("CREATE DATABASE \"{create_name}\""))
-                .execute(&mut admin)
-                .expect("create test database");
-        })
-        .await
-        .expect("create test database");
-        let url = DatabaseUrl::Postgres(with_database(&server_url, &name));
+        admin::recreate_database(&server_url, &name)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create a test database ({POSTGRES_URL_VAR}): {e}"));
+        let url = DatabaseUrl::Postgres(admin::with_database(&server_url, &name));
         let db = open(&url).await;
         Some(Self {
             db,
@@ -95,12 +85,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Cleanup::Postgres { server_url, name } = &self.cleanup {
-            // Best effort: FORCE ends the pool's sessions; a leftover database is harmless.
-            if let Ok(mut admin) = PgConnection::establish(server_url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut admin);
-            }
+            admin::drop_database(server_url, name);
         }
     }
 }
@@ -128,42 +113,4 @@ fn unique_name() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         nanos
     )
-}
-
-/// `postgres://u@h:5432/test?x=y` with the database replaced by `name`.
-fn with_database(server_url: &str, name: &str) -> String {
-    let (base, query) = match server_url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (server_url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database_in_a_server_url() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgresql://u:p@h/test?sslmode=disable", "x"),
-            "postgresql://u:p@h/x?sslmode=disable"
-        );
-    }
 }

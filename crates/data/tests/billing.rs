@@ -108,6 +108,8 @@ async fn claim(
             now,
             limit,
             lease_timeout: TimeDelta::seconds(30),
+            fresh_after: None,
+            include_stale: true,
         })
         .await
         .unwrap()
@@ -221,6 +223,8 @@ async fn concurrent_claims_never_share_an_invoice(db: TestDatabase) {
                         now: t0(),
                         limit: 7,
                         lease_timeout: TimeDelta::seconds(30),
+                        fresh_after: None,
+                        include_stale: true,
                     })
                     .await
                     .unwrap();
@@ -366,6 +370,8 @@ async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db:
             now: late,
             limit: 10,
             lease_timeout: TimeDelta::seconds(30),
+            fresh_after: None,
+            include_stale: true,
         })
         .await
         .unwrap();
@@ -769,6 +775,8 @@ async fn concurrent_takeovers_of_the_same_stale_claims_never_share_one(db: TestD
                     now: later,
                     limit: 15,
                     lease_timeout: TimeDelta::seconds(30),
+                    fresh_after: None,
+                    include_stale: true,
                 })
                 .await
                 .unwrap()

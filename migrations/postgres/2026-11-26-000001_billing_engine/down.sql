@@ -2,9 +2,7 @@ DROP TABLE outbox;
 DROP TABLE instances;
 DROP TABLE charge_attempts;
 DROP TABLE billing_runs;
-DROP INDEX invoices_fresh_due;
-DROP INDEX invoices_retry_due;
-DROP INDEX invoices_claimed;
+DROP INDEX invoices_due;
 UPDATE invoices SET status = 'PENDING' WHERE status IN ('CHARGING', 'FAILED');
 ALTER TABLE invoices
     DROP CONSTRAINT invoices_claim_check,

@@ -33,12 +33,10 @@ ALTER TABLE invoices_next RENAME TO invoices;
 
 CREATE INDEX invoices_customer_id_id ON invoices (customer_id, id);
 CREATE INDEX invoices_status_id ON invoices (status, id);
--- Claiming: never-tried due invoices in id order, retries in due order, claims by owner.
-CREATE INDEX invoices_fresh_due ON invoices (id)
-    WHERE status = 'PENDING' AND next_attempt_at IS NULL;
-CREATE INDEX invoices_retry_due ON invoices (next_attempt_at, id)
-    WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL;
-CREATE INDEX invoices_claimed ON invoices (claimed_by, id) WHERE status = 'CHARGING';
+-- Claiming: one composite index serves never-tried invoices (status, NULL, in id order), due
+-- retries (status, next_attempt_at <= now) and claims (status 'CHARGING'), with the status as a
+-- bound parameter (which partial indexes cannot serve).
+CREATE INDEX invoices_due ON invoices (status, next_attempt_at, id);
 
 CREATE TABLE billing_runs (
     id INTEGER PRIMARY KEY,
@@ -54,15 +52,19 @@ CREATE TABLE billing_runs (
     declined INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
     retry_scheduled INTEGER NOT NULL DEFAULT 0,
-    released INTEGER NOT NULL DEFAULT 0
+    released INTEGER NOT NULL DEFAULT 0,
+    -- Identifies the request that created the run: a reused key with another request is refused.
+    request_fingerprint TEXT
 );
 CREATE INDEX billing_runs_started_at ON billing_runs (started_at, id);
 
--- One row per provider call: written before the call (intent), completed after it.
+-- One row per provider call: written before the call (intent), completed after it. No foreign
+-- keys: on this hot path they would lock the invoice row of every insert while claims update it;
+-- rows are written only in the transactions that hold the invoice's claim.
 CREATE TABLE charge_attempts (
     id INTEGER PRIMARY KEY,
-    invoice_id INTEGER NOT NULL REFERENCES invoices (id),
-    run_id INTEGER REFERENCES billing_runs (id),
+    invoice_id INTEGER NOT NULL,
+    run_id INTEGER,
     attempt_number INTEGER NOT NULL CHECK (attempt_number > 0),
     idempotency_key TEXT NOT NULL,
     instance_id TEXT NOT NULL,
@@ -73,8 +75,7 @@ CREATE TABLE charge_attempts (
     message TEXT,
     UNIQUE (invoice_id, attempt_number)
 );
-CREATE INDEX charge_attempts_run_id ON charge_attempts (run_id, outcome);
-CREATE INDEX charge_attempts_idempotency_key ON charge_attempts (idempotency_key);
+CREATE INDEX charge_attempts_run_id ON charge_attempts (run_id);
 
 -- Instances driving billing runs; a claim is stale once its owner's heartbeat is too old.
 CREATE TABLE instances (

@@ -103,6 +103,8 @@ async fn an_invoice_being_charged_cannot_be_retried(app: TestApp) {
             now: Utc::now(),
             limit: 1,
             lease_timeout: TimeDelta::seconds(30),
+            fresh_after: None,
+            include_stale: true,
         })
         .await
         .unwrap();

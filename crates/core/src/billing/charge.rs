@@ -2,6 +2,7 @@
 //! and the journal entry that ends the claim.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use antaeus_models::{
     AttemptOutcome, EventData, IdempotencyKey, Invoice, InvoiceEvent, Notification, RunId,
@@ -26,6 +27,15 @@ pub(crate) struct ChargeContext {
     pub config: BillingConfig,
     pub run: RunId,
     pub shutdown: Shutdown,
+    /// Set when the run stops early for any reason: no new call is made.
+    pub stopping: AtomicBool,
+}
+
+impl ChargeContext {
+    /// Whether calls should stop: shutdown, or the run is aborting.
+    fn stopping(&self) -> bool {
+        self.shutdown.is_requested() || self.stopping.load(Ordering::SeqCst)
+    }
 }
 
 /// One provider call's result, as the journal and the state machine see it.
@@ -82,12 +92,18 @@ fn classify(
 
 /// Charges `claimed` to the end of its claim: PAID, FAILED, or PENDING again.
 pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
+    let started = tokio::time::Instant::now();
+    charge_to_the_end(&ctx, &claimed).await;
+    metrics::histogram!("antaeus_invoice_seconds").record(started.elapsed().as_secs_f64());
+}
+
+async fn charge_to_the_end(ctx: &ChargeContext, claimed: &ClaimedInvoice) {
     let fence = claimed.fence();
     let Some(planned) = claimed.attempt.clone() else {
         debug_assert_ne!(claimed.invoice.amount.currency(), claimed.customer_currency);
         finish(
-            &ctx,
-            &claimed,
+            ctx,
+            claimed,
             fence,
             AttemptEnd::None,
             ChargeEvent::CurrencyMismatchBeforeCall,
@@ -98,7 +114,7 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
     let mut number = planned.number;
     let mut call = 0_u32;
     loop {
-        let permit = if ctx.shutdown.is_requested() {
+        let permit = if ctx.stopping() {
             Permit::Denied
         } else {
             ctx.breaker.permit()
@@ -106,8 +122,8 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
         if permit == Permit::Denied {
             // Nothing was sent for this attempt: give the claim back unchanged.
             finish(
-                &ctx,
-                &claimed,
+                ctx,
+                claimed,
                 number,
                 AttemptEnd::Unsent(number),
                 ChargeEvent::ReleasedUnsent,
@@ -144,12 +160,11 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             message: result.message,
             finished_at: ctx.clock.now(),
         };
-        let may_resend =
-            result.resend && call < ctx.config.resend.tries && !ctx.shutdown.is_requested();
+        let may_resend = result.resend && call < ctx.config.resend.tries && !ctx.stopping();
         if !may_resend {
             finish(
-                &ctx,
-                &claimed,
+                ctx,
+                claimed,
                 number,
                 AttemptEnd::Completed(completion),
                 result.event,
@@ -158,11 +173,11 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             return;
         }
         tokio::time::sleep(ctx.config.resend.delay(call, ctx.random.unit())).await;
-        if ctx.shutdown.is_requested() || ctx.breaker.state() != super::BreakerState::Closed {
+        if ctx.stopping() || ctx.breaker.state() != super::BreakerState::Closed {
             // Stop resending; the outcome stays unknown and the key stays for the next run.
             finish(
-                &ctx,
-                &claimed,
+                ctx,
+                claimed,
                 number,
                 AttemptEnd::Completed(completion),
                 result.event,
@@ -170,7 +185,7 @@ pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
             .await;
             return;
         }
-        match resend(&ctx, &claimed, number, completion, &planned.key).await {
+        match resend(ctx, claimed, number, completion, &planned.key).await {
             WriteAck::Applied => number += 1,
             WriteAck::FencedOut => return,
             WriteAck::Failed => {

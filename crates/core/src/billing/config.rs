@@ -59,9 +59,9 @@ impl BillingConfig {
 /// Batching of journal writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JournalConfig {
-    /// Most entries per transaction. Default 500.
+    /// Most entries per transaction. Default 1000.
     pub max_batch: usize,
-    /// Longest an entry waits for its batch. Default 5 ms.
+    /// Longest an entry waits for its batch. Default 10 ms.
     pub flush_interval: Duration,
     /// How long a failing write is retried before the run gives up. Default 30 s.
     pub give_up_after: Duration,
@@ -70,8 +70,8 @@ pub struct JournalConfig {
 impl Default for JournalConfig {
     fn default() -> Self {
         Self {
-            max_batch: 500,
-            flush_interval: Duration::from_millis(5),
+            max_batch: 1_000,
+            flush_interval: Duration::from_millis(10),
             give_up_after: Duration::from_secs(30),
         }
     }

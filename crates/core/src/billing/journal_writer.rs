@@ -102,6 +102,7 @@ async fn run(
     failed_flag: Arc<AtomicBool>,
 ) -> bool {
     let mut failed = false;
+    let (mut batches, mut written_entries, mut writing) = (0_usize, 0_usize, Duration::ZERO);
     let mut entries = Vec::with_capacity(config.max_batch);
     let mut acks: Vec<(usize, oneshot::Sender<WriteAck>)> = Vec::new();
     let mut flushes = Vec::new();
@@ -131,8 +132,12 @@ async fn run(
             }
         }
         if !entries.is_empty() {
+            let write_started = Instant::now();
             let written =
                 write_batch(store.as_ref(), &instance, &entries, config.give_up_after).await;
+            batches += 1;
+            written_entries += entries.len();
+            writing += write_started.elapsed();
             if written.is_none() {
                 failed = true;
                 failed_flag.store(true, Ordering::SeqCst);
@@ -153,6 +158,10 @@ async fn run(
             let _ = done.send(());
         }
     }
+    log::debug!(
+        "journal of {instance}: {batches} batches of {:.0} entries on average, {writing:?} writing",
+        written_entries as f64 / batches.max(1) as f64
+    );
     !failed
 }
 

@@ -22,6 +22,13 @@ pub struct ClaimRequest {
     pub limit: u32,
     /// A claim whose owner has not heartbeated for this long is stale and may be taken over.
     pub lease_timeout: TimeDelta,
+    /// Never-tried invoices are looked for after this id first (where the previous claim of
+    /// the run stopped), then from the start: a scan from the start would walk every entry
+    /// already claimed (PostgreSQL keeps dead index entries until vacuum).
+    pub fresh_after: Option<InvoiceId>,
+    /// Whether to look for stale claims to take over (a scan of every claim, so runs do it
+    /// now and then, and whenever due work runs short).
+    pub include_stale: bool,
 }
 
 /// The provider call a claim is about to make.

@@ -41,17 +41,21 @@ macro_rules! candidate_ids {
             .filter(instances::heartbeat_at.ge(cutoff));
         // Never our own claims: those are in flight here (a slow heartbeat must not make an
         // instance race itself).
-        let mut ids: Vec<i64> = locked!(
-            $backend,
-            invoices::table
-                .filter(invoices::status.eq("CHARGING"))
-                .filter(invoices::claimed_by.ne($req.instance.as_str()))
-                .filter(not(exists(live_owner)))
-                .select(invoices::id)
-                .order(invoices::id.asc())
-                .limit(limit)
-        )
-        .load($c)?;
+        let mut ids: Vec<i64> = if $req.include_stale {
+            locked!(
+                $backend,
+                invoices::table
+                    .filter(invoices::status.eq("CHARGING"))
+                    .filter(invoices::claimed_by.ne($req.instance.as_str()))
+                    .filter(not(exists(live_owner)))
+                    .select(invoices::id)
+                    .order(invoices::id.asc())
+                    .limit(limit)
+            )
+            .load($c)?
+        } else {
+            Vec::new()
+        };
         if (ids.len() as i64) < limit {
             ids.extend(
                 locked!(
@@ -67,13 +71,17 @@ macro_rules! candidate_ids {
                 .load::<i64>($c)?,
             );
         }
-        if (ids.len() as i64) < limit {
+        for after in fresh_cursors($req) {
+            if (ids.len() as i64) >= limit {
+                break;
+            }
             ids.extend(
                 locked!(
                     $backend,
                     invoices::table
                         .filter(invoices::status.eq("PENDING"))
                         .filter(invoices::next_attempt_at.is_null())
+                        .filter(invoices::id.gt(after))
                         .select(invoices::id)
                         .order(invoices::id.asc())
                         .limit(limit - ids.len() as i64)
@@ -85,10 +93,21 @@ macro_rules! candidate_ids {
     }};
 }
 
+/// The candidate ids on each backend: PostgreSQL plans the DSL queries well; SQLite, without
+/// statistics, would pick the status index and sort, so it gets the due index by name.
+macro_rules! candidates {
+    ($c:ident, $req:ident, pg) => {
+        candidate_ids!($c, $req, pg)
+    };
+    ($c:ident, $req:ident, sqlite) => {
+        sqlite_candidate_ids($c, $req)?
+    };
+}
+
 /// The whole claim on one backend; evaluates to `QueryResult<Vec<ClaimedInvoice>>`.
 macro_rules! claim_in_transaction {
     ($c:ident, $req:ident, $backend:ident) => {{
-        let ids = candidate_ids!($c, $req, $backend);
+        let ids = candidates!($c, $req, $backend);
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -207,18 +226,90 @@ macro_rules! write_claims {
     }};
 }
 
+/// Where to look for never-tried invoices: after the run's cursor, then from the start.
+fn fresh_cursors(req: &ClaimRequest) -> Vec<i64> {
+    match req.fresh_after {
+        Some(after) => vec![after.get(), 0],
+        None => vec![0],
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct CandidateId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// [`candidate_ids!`] for SQLite: the same three queries, on `invoices_due` by name.
+fn sqlite_candidate_ids(
+    c: &mut diesel::SqliteConnection,
+    req: &ClaimRequest,
+) -> QueryResult<Vec<i64>> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    let now = to_db(req.now);
+    let cutoff = to_db(req.now - req.lease_timeout);
+    let limit = i64::from(req.limit);
+    let mut ids: Vec<i64> = Vec::new();
+    if req.include_stale {
+        ids.extend(
+            diesel::sql_query(
+                "SELECT id FROM invoices INDEXED BY invoices_due \
+                 WHERE status = 'CHARGING' AND claimed_by <> ? AND NOT EXISTS ( \
+                     SELECT 1 FROM instances WHERE instances.id = invoices.claimed_by \
+                     AND instances.heartbeat_at >= ?) \
+                 ORDER BY id LIMIT ?",
+            )
+            .bind::<Text, _>(req.instance.as_str())
+            .bind::<Timestamp, _>(cutoff)
+            .bind::<BigInt, _>(limit)
+            .load::<CandidateId>(c)?
+            .into_iter()
+            .map(|r| r.id),
+        );
+    }
+    if (ids.len() as i64) < limit {
+        ids.extend(
+            diesel::sql_query(
+                "SELECT id FROM invoices INDEXED BY invoices_due \
+                 WHERE status = 'PENDING' AND next_attempt_at <= ? \
+                 ORDER BY next_attempt_at, id LIMIT ?",
+            )
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit - ids.len() as i64)
+            .load::<CandidateId>(c)?
+            .into_iter()
+            .map(|r| r.id),
+        );
+    }
+    for after in fresh_cursors(req) {
+        if (ids.len() as i64) >= limit {
+            break;
+        }
+        ids.extend(
+            diesel::sql_query(
+                "SELECT id FROM invoices INDEXED BY invoices_due \
+                 WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > ? \
+                 ORDER BY id LIMIT ?",
+            )
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(limit - ids.len() as i64)
+            .load::<CandidateId>(c)?
+            .into_iter()
+            .map(|r| r.id),
+        );
+    }
+    Ok(ids)
+}
+
 /// Claims invoices for `request` (see `BillingStore::claim`).
 pub(crate) fn claim(
     pools: &Pools,
     request: &ClaimRequest,
 ) -> Result<Vec<ClaimedInvoice>, StoreError> {
     let result = match pools {
-        Pools::Sqlite(pool) => {
-            let mut conn = pool.get().map_err(pool_unavailable)?;
-            conn.immediate_transaction(|c| -> QueryResult<Vec<ClaimedInvoice>> {
-                claim_in_transaction!(c, request, sqlite)
-            })
-        }
+        Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<ClaimedInvoice>> {
+            claim_in_transaction!(c, request, sqlite)
+        })?,
         Pools::Postgres(pool) => {
             let mut conn = pool.get().map_err(pool_unavailable)?;
             conn.transaction(|c| -> QueryResult<Vec<ClaimedInvoice>> {

@@ -1,13 +1,13 @@
 //! Applying a batch of billing journal entries in one transaction, fenced per entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use antaeus_core::billing::RunResult;
 use antaeus_core::store::{AttemptCompletion, AttemptEnd, JournalEntry, RecordReport, StoreError};
 use antaeus_models::{InstanceId, InvoiceId, Notification, RunCounts};
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::batch::{BatchWrites, CompletionRow, FinishRow};
 use super::rows::{NewAttemptRow, NewOutboxRow};
 use crate::error::{pool_unavailable, store_error};
 use crate::pool::Pools;
@@ -26,128 +26,99 @@ macro_rules! fenced {
     };
 }
 
-/// Records how a call ended. A call's outcome is recorded even when the claim was lost, and
-/// replaces "abandoned" if a takeover got there first: the log keeps what really happened.
-macro_rules! complete_attempt {
-    ($c:ident, $invoice:expr, $done:expr) => {{
-        let done: &AttemptCompletion = $done;
-        diesel::update(
-            charge_attempts::table
-                .filter(charge_attempts::invoice_id.eq($invoice.get()))
-                .filter(charge_attempts::attempt_number.eq(stored(done.number)))
-                .filter(
-                    charge_attempts::outcome
-                        .is_null()
-                        .or(charge_attempts::outcome.eq("abandoned")),
-                ),
-        )
-        .set((
-            charge_attempts::outcome.eq(done.outcome.as_str()),
-            charge_attempts::message.eq(done.message.as_deref()),
-            charge_attempts::finished_at.eq(to_db(done.finished_at)),
-        ))
-        .execute($c)?;
-    }};
-}
-
-/// Applies every entry; evaluates to `QueryResult<(fenced-out invoices, run counters)>`.
+/// Applies every entry with a few set-based statements; evaluates to
+/// `QueryResult<Vec<InvoiceId>>` (the fenced-out invoices).
 macro_rules! apply_batch {
-    ($c:ident, $owner:expr, $batch:expr) => {{
+    ($c:ident, $owner:expr, $batch:expr, $plan:expr) => {{
         let owner: &str = $owner;
+        let batch: &[JournalEntry] = $batch;
+        let plan: &Plan = $plan;
+        // Resends first: move each claim to its next attempt, if still ours.
+        let moved: HashSet<i64> = BatchWrites::advance_attempts($c, owner, &plan.resends)?
+            .into_iter()
+            .collect();
+        let finished: HashSet<i64> = BatchWrites::finish_claims($c, owner, &plan.finishes)?
+            .into_iter()
+            .collect();
+        // Every call's outcome is recorded, owned or not, over an "abandoned" guess: the log
+        // keeps what really happened.
+        BatchWrites::complete_attempts($c, &plan.completions)?;
+
         let mut fenced_out = Vec::new();
+        let mut intents = Vec::new();
+        let mut events = Vec::new();
         let mut counts: BTreeMap<i64, RunCounts> = BTreeMap::new();
-        for entry in $batch {
+        for entry in batch {
             match entry {
                 JournalEntry::Resend {
                     invoice,
                     run,
                     fence,
-                    completed,
                     key,
                     started_at,
+                    ..
                 } => {
-                    let owned = diesel::update(fenced!(invoice, owner, *fence))
-                        .set(invoices::attempts.eq(stored(fence + 1)))
-                        .execute($c)?
-                        == 1;
-                    complete_attempt!($c, invoice, completed);
-                    // A replay of a resend already applied (its commit was acknowledged to
-                    // nobody) finds the claim one attempt further, still ours: nothing to do.
-                    let replayed = !owned
-                        && diesel::select(diesel::dsl::exists(fenced!(invoice, owner, fence + 1)))
-                            .get_result::<bool>($c)?;
-                    if replayed {
-                        continue;
-                    }
-                    if owned {
-                        diesel::insert_into(charge_attempts::table)
-                            .values(NewAttemptRow {
-                                invoice_id: invoice.get(),
-                                run_id: Some(run.get()),
-                                attempt_number: stored(fence + 1),
-                                idempotency_key: key.to_string(),
-                                instance_id: owner.to_owned(),
-                                started_at: to_db(*started_at),
-                            })
-                            .execute($c)?;
-                    } else {
+                    if moved.contains(&invoice.get()) {
+                        intents.push(NewAttemptRow {
+                            invoice_id: invoice.get(),
+                            run_id: Some(run.get()),
+                            attempt_number: stored(fence + 1),
+                            idempotency_key: key.to_string(),
+                            instance_id: owner.to_owned(),
+                            started_at: to_db(*started_at),
+                        });
+                    } else if !diesel::select(diesel::dsl::exists(fenced!(
+                        invoice,
+                        owner,
+                        fence + 1
+                    )))
+                    .get_result::<bool>($c)?
+                    {
+                        // Not a replay of a resend already applied: the claim is someone else's.
                         fenced_out.push(*invoice);
                     }
                 }
                 JournalEntry::Finish {
                     invoice,
                     run,
-                    fence,
                     attempt,
                     transition,
                     notification,
+                    ..
                 } => {
-                    let attempts_after = match attempt {
-                        AttemptEnd::Unsent(_) => fence.saturating_sub(1),
-                        _ => *fence,
-                    };
-                    let owned = diesel::update(fenced!(invoice, owner, *fence))
-                        .set((
-                            invoices::status.eq(transition.status.as_str()),
-                            invoices::next_attempt_at.eq(transition.next_attempt_at.map(to_db)),
-                            invoices::failure_reason
-                                .eq(transition.failure_reason.map(|r| r.as_str())),
-                            invoices::key_seq.eq(stored(transition.state.key_seq)),
-                            invoices::declines.eq(stored(transition.state.declines)),
-                            invoices::unknown_streak.eq(stored(transition.state.unknown_streak)),
-                            invoices::attempts.eq(stored(attempts_after)),
-                            invoices::claimed_by.eq(None::<String>),
-                            invoices::claimed_at.eq(None::<NaiveDateTime>),
-                        ))
-                        .execute($c)?
-                        == 1;
-                    match attempt {
-                        AttemptEnd::Completed(done) => complete_attempt!($c, invoice, done),
-                        AttemptEnd::Unsent(number) if owned => {
-                            diesel::delete(
-                                charge_attempts::table
-                                    .filter(charge_attempts::invoice_id.eq(invoice.get()))
-                                    .filter(charge_attempts::attempt_number.eq(stored(*number)))
-                                    .filter(charge_attempts::outcome.is_null()),
-                            )
-                            .execute($c)?;
-                        }
-                        AttemptEnd::Unsent(_) | AttemptEnd::None => {}
-                    }
-                    if owned {
-                        if let Some(event) = notification {
-                            diesel::insert_into(outbox::table)
-                                .values(outbox_row(event)?)
-                                .on_conflict(outbox::event_id)
-                                .do_nothing()
-                                .execute($c)?;
-                        }
-                        count_result(counts.entry(run.get()).or_default(), transition.result);
-                    } else {
+                    if !finished.contains(&invoice.get()) {
                         fenced_out.push(*invoice);
+                        continue;
                     }
+                    if let AttemptEnd::Unsent(number) = attempt {
+                        diesel::delete(
+                            charge_attempts::table
+                                .filter(charge_attempts::invoice_id.eq(invoice.get()))
+                                .filter(charge_attempts::attempt_number.eq(stored(*number)))
+                                .filter(charge_attempts::outcome.is_null()),
+                        )
+                        .execute($c)?;
+                    }
+                    if notification.is_some()
+                        && let Some(row) = plan.events.get(&invoice.get())
+                    {
+                        events.push(row);
+                    }
+                    count_result(counts.entry(run.get()).or_default(), transition.result);
                 }
             }
+        }
+        if !intents.is_empty() {
+            diesel::insert_into(charge_attempts::table)
+                .values(&intents)
+                .execute($c)?;
+        }
+        // Event ids name the invoice, attempt and instant, and a claim ends once: no conflict.
+        for chunk in events.chunks(1_000) {
+            let rows: Vec<&NewOutboxRow> = chunk.to_vec();
+            diesel::insert_into(outbox::table)
+                .values(rows)
+                .execute($c)?;
         }
         for (run, delta) in &counts {
             diesel::update(billing_runs::table.find(*run))
@@ -165,6 +136,79 @@ macro_rules! apply_batch {
     }};
 }
 
+/// A batch sorted into the rows of the set-based statements, prepared before the transaction
+/// so that the write lock is held for the writes alone.
+struct Plan {
+    resends: Vec<(i64, i32)>,
+    finishes: Vec<FinishRow>,
+    completions: Vec<CompletionRow>,
+    /// Outbox rows of the events, by invoice (written only if the invoice's finish applies).
+    events: HashMap<i64, NewOutboxRow>,
+}
+
+impl Plan {
+    fn of(batch: &[JournalEntry]) -> Result<Self, StoreError> {
+        let mut plan = Plan {
+            resends: Vec::new(),
+            finishes: Vec::new(),
+            completions: Vec::with_capacity(batch.len()),
+            events: HashMap::new(),
+        };
+        let completion = |invoice: InvoiceId, done: &AttemptCompletion| CompletionRow {
+            invoice_id: invoice.get(),
+            attempt_number: stored(done.number),
+            outcome: done.outcome.as_str(),
+            message: done.message.clone(),
+            finished_at: to_db(done.finished_at),
+        };
+        for entry in batch {
+            match entry {
+                JournalEntry::Resend {
+                    invoice,
+                    fence,
+                    completed,
+                    ..
+                } => {
+                    plan.resends.push((invoice.get(), stored(*fence)));
+                    plan.completions.push(completion(*invoice, completed));
+                }
+                JournalEntry::Finish {
+                    invoice,
+                    fence,
+                    attempt,
+                    transition,
+                    notification,
+                    ..
+                } => {
+                    if let Some(event) = notification {
+                        plan.events
+                            .insert(invoice.get(), outbox_row(event).map_err(store_error)?);
+                    }
+                    let attempts_after = match attempt {
+                        AttemptEnd::Unsent(_) => fence.saturating_sub(1),
+                        _ => *fence,
+                    };
+                    if let AttemptEnd::Completed(done) = attempt {
+                        plan.completions.push(completion(*invoice, done));
+                    }
+                    plan.finishes.push(FinishRow {
+                        id: invoice.get(),
+                        fence: stored(*fence),
+                        attempts_after: stored(attempts_after),
+                        status: transition.status.as_str(),
+                        next_attempt_at: transition.next_attempt_at.map(to_db),
+                        failure_reason: transition.failure_reason.map(|r| r.as_str()),
+                        key_seq: stored(transition.state.key_seq),
+                        declines: stored(transition.state.declines),
+                        unknown_streak: stored(transition.state.unknown_streak),
+                    });
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
+
 /// Applies `batch` for `instance` (see `BillingStore::record`).
 pub(crate) fn record(
     pools: &Pools,
@@ -172,16 +216,21 @@ pub(crate) fn record(
     batch: &[JournalEntry],
 ) -> Result<RecordReport, StoreError> {
     let owner = instance.as_str();
+    let plan = Plan::of(batch)?;
     let fenced_out = match pools {
-        Pools::Sqlite(pool) => {
-            let mut conn = pool.get().map_err(pool_unavailable)?;
-            conn.immediate_transaction(|c| -> QueryResult<Vec<InvoiceId>> {
-                apply_batch!(c, owner, batch)
-            })
-        }
+        Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<InvoiceId>> {
+            apply_batch!(c, owner, batch, &plan)
+        })?,
         Pools::Postgres(pool) => {
-            let mut conn = pool.get().map_err(pool_unavailable)?;
-            conn.transaction(|c| -> QueryResult<Vec<InvoiceId>> { apply_batch!(c, owner, batch) })
+            let mut pooled = pool.get().map_err(pool_unavailable)?;
+            let conn: &mut diesel::PgConnection = &mut pooled;
+            conn.transaction(|c| -> QueryResult<Vec<InvoiceId>> {
+                // The batch statements join an `unnest` of the batch with the tables. Statistics
+                // lag behind a run (every claimed row looks rare), and a nested loop would then
+                // re-read the whole batch for every row: quadratic. Hash joins stay linear.
+                diesel::sql_query("SET LOCAL enable_nestloop = off").execute(c)?;
+                apply_batch!(c, owner, batch, &plan)
+            })
         }
     }
     .map_err(store_error)?;

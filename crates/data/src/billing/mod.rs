@@ -2,6 +2,7 @@
 
 mod attempts;
 mod backlog;
+mod batch;
 mod claim;
 mod instances;
 mod journal;

@@ -60,10 +60,9 @@ impl OutboxStore for Database {
             .run(move |pools| {
                 match pools {
                     Pools::Sqlite(pool) => {
-                        let mut conn = pool.get().map_err(pool_unavailable)?;
-                        conn.immediate_transaction(|c| -> QueryResult<Vec<(i64, String, i32)>> {
+                        pool.immediate(|c| -> QueryResult<Vec<(i64, String, i32)>> {
                             take_due!(c, sqlite, now_db, limit, until)
-                        })
+                        })?
                     }
                     Pools::Postgres(pool) => {
                         let mut conn = pool.get().map_err(pool_unavailable)?;

@@ -1,0 +1,224 @@
+//! Set-based statements for the journal's hot path: one statement per batch instead of one per
+//! invoice. PostgreSQL passes the batch as arrays to `unnest` (a fixed number of parameters, so
+//! one cached plan), with `id = ANY(ids)` so that the planner probes the primary key instead of
+//! hashing every claimed row its statistics may not know about; SQLite as a `VALUES` list joined
+//! with `UPDATE … FROM`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::{PgConnection, SqliteConnection};
+
+/// The new state of one invoice whose claim ends.
+#[derive(Debug, Clone)]
+pub(crate) struct FinishRow {
+    pub id: i64,
+    pub fence: i32,
+    pub attempts_after: i32,
+    pub status: &'static str,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub failure_reason: Option<&'static str>,
+    pub key_seq: i32,
+    pub declines: i32,
+    pub unknown_streak: i32,
+}
+
+/// How one provider call ended.
+#[derive(Debug, Clone)]
+pub(crate) struct CompletionRow {
+    pub invoice_id: i64,
+    pub attempt_number: i32,
+    pub outcome: &'static str,
+    pub message: Option<String>,
+    pub finished_at: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The batch statements, one implementation per backend.
+pub(crate) trait BatchWrites {
+    /// Ends the claims `owner` still holds at the given fences; returns the invoices updated.
+    fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>>;
+
+    /// Moves each claim `owner` holds at `fence` to `fence + 1`; returns the invoices moved.
+    fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>>;
+
+    /// Records how calls ended, over an unknown or "abandoned" outcome.
+    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()>;
+}
+
+fn ids(rows: Vec<IdRow>) -> Vec<i64> {
+    rows.into_iter().map(|r| r.id).collect()
+}
+
+impl BatchWrites for SqliteConnection {
+    fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>> {
+        let mut updated = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(SQLITE_ROWS) {
+            let sql = format!(
+                "WITH data(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
+                 AS (VALUES {}) \
+                 UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
+                 failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
+                 unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
+                 claimed_by = NULL, claimed_at = NULL \
+                 FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+                 AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
+                 RETURNING invoices.id AS id",
+                values_list(chunk.len(), 9)
+            );
+            let mut query = diesel::sql_query(sql).into_boxed();
+            for r in chunk {
+                query = query
+                    .bind::<BigInt, _>(r.id)
+                    .bind::<Integer, _>(r.fence)
+                    .bind::<Integer, _>(r.attempts_after)
+                    .bind::<Text, _>(r.status)
+                    .bind::<Nullable<Timestamp>, _>(r.next_attempt_at)
+                    .bind::<Nullable<Text>, _>(r.failure_reason)
+                    .bind::<Integer, _>(r.key_seq)
+                    .bind::<Integer, _>(r.declines)
+                    .bind::<Integer, _>(r.unknown_streak);
+            }
+            updated.extend(ids(query.bind::<Text, _>(owner).load(self)?));
+        }
+        Ok(updated)
+    }
+
+    fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>> {
+        let mut updated = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(SQLITE_ROWS) {
+            let sql = format!(
+                "WITH data(id, fence) AS (VALUES {}) \
+                 UPDATE invoices SET attempts = data.fence + 1 FROM data \
+                 WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+                 AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
+                 RETURNING invoices.id AS id",
+                values_list(chunk.len(), 2)
+            );
+            let mut query = diesel::sql_query(sql).into_boxed();
+            for (id, fence) in chunk {
+                query = query.bind::<BigInt, _>(*id).bind::<Integer, _>(*fence);
+            }
+            updated.extend(ids(query.bind::<Text, _>(owner).load(self)?));
+        }
+        Ok(updated)
+    }
+
+    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()> {
+        for chunk in rows.chunks(SQLITE_ROWS) {
+            let sql = format!(
+                "WITH data(invoice_id, attempt_number, outcome, message, finished_at) AS (VALUES {}) \
+                 UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
+                 finished_at = data.finished_at FROM data \
+                 WHERE charge_attempts.invoice_id = data.invoice_id \
+                 AND charge_attempts.attempt_number = data.attempt_number \
+                 AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned')",
+                values_list(chunk.len(), 5)
+            );
+            let mut query = diesel::sql_query(sql).into_boxed();
+            for r in chunk {
+                query = query
+                    .bind::<BigInt, _>(r.invoice_id)
+                    .bind::<Integer, _>(r.attempt_number)
+                    .bind::<Text, _>(r.outcome)
+                    .bind::<Nullable<Text>, _>(r.message.clone())
+                    .bind::<Timestamp, _>(r.finished_at);
+            }
+            query.execute(self)?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows per SQLite statement: 9 parameters each, under SQLite's 32,766.
+const SQLITE_ROWS: usize = 2_000;
+
+/// `(?, ?, …), (?, ?, …), …`: `rows` tuples of `columns` parameters.
+fn values_list(rows: usize, columns: usize) -> String {
+    let tuple = format!("({})", vec!["?"; columns].join(", "));
+    vec![tuple; rows].join(", ")
+}
+
+impl BatchWrites for PgConnection {
+    fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let col = |f: fn(&FinishRow) -> i32| rows.iter().map(f).collect::<Vec<i32>>();
+        let found = diesel::sql_query(
+            "UPDATE invoices AS i SET status = d.status, next_attempt_at = d.next_attempt_at, \
+             failure_reason = d.failure_reason, key_seq = d.key_seq, declines = d.declines, \
+             unknown_streak = d.unknown_streak, attempts = d.attempts_after, \
+             claimed_by = NULL, claimed_at = NULL \
+             FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::timestamp[], $6::text[], \
+                         $7::int[], $8::int[], $9::int[]) \
+                  AS d(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
+             WHERE i.id = ANY($1) AND i.id = d.id AND i.status = 'CHARGING' AND i.claimed_by = $10 \
+             AND i.attempts = d.fence RETURNING i.id AS id",
+        )
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<i64>>())
+        .bind::<Array<Integer>, _>(col(|r| r.fence))
+        .bind::<Array<Integer>, _>(col(|r| r.attempts_after))
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.status).collect::<Vec<&str>>())
+        .bind::<Array<Nullable<Timestamp>>, _>(
+            rows.iter().map(|r| r.next_attempt_at).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            rows.iter().map(|r| r.failure_reason).collect::<Vec<Option<&str>>>(),
+        )
+        .bind::<Array<Integer>, _>(col(|r| r.key_seq))
+        .bind::<Array<Integer>, _>(col(|r| r.declines))
+        .bind::<Array<Integer>, _>(col(|r| r.unknown_streak))
+        .bind::<Text, _>(owner)
+        .load(self)?;
+        Ok(ids(found))
+    }
+
+    fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = diesel::sql_query(
+            "UPDATE invoices AS i SET attempts = d.fence + 1 \
+             FROM unnest($1::bigint[], $2::int[]) AS d(id, fence) \
+             WHERE i.id = ANY($1) AND i.id = d.id AND i.status = 'CHARGING' AND i.claimed_by = $3 \
+             AND i.attempts = d.fence RETURNING i.id AS id",
+        )
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.1).collect::<Vec<i32>>())
+        .bind::<Text, _>(owner)
+        .load(self)?;
+        Ok(ids(found))
+    }
+
+    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        diesel::sql_query(
+            "UPDATE charge_attempts AS a SET outcome = d.outcome, message = d.message, \
+             finished_at = d.finished_at \
+             FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::timestamp[]) \
+                  AS d(invoice_id, attempt_number, outcome, message, finished_at) \
+             WHERE a.invoice_id = ANY($1) AND a.invoice_id = d.invoice_id \
+             AND a.attempt_number = d.attempt_number \
+             AND (a.outcome IS NULL OR a.outcome = 'abandoned')",
+        )
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.invoice_id).collect::<Vec<i64>>())
+        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.attempt_number).collect::<Vec<i32>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.outcome).collect::<Vec<&str>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            rows.iter()
+                .map(|r| r.message.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        )
+        .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
+        .execute(self)?;
+        Ok(())
+    }
+}

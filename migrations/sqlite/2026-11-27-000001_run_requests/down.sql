@@ -1,1 +1,0 @@
-ALTER TABLE billing_runs DROP COLUMN request_fingerprint;
