@@ -28,12 +28,33 @@ pub fn prometheus() -> PrometheusHandle {
                 .expect("the bucket list is not empty")
                 .build_recorder();
             let handle = recorder.handle();
+            spawn_upkeep(handle.clone());
             // Another recorder (a test harness) may be installed already; ours still renders
             // what is recorded through it where it is the global one.
             let _ = metrics::set_global_recorder(recorder);
             handle
         })
         .clone()
+}
+
+/// How often histogram samples are folded into their summaries.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the recorder's raw histogram samples into its summaries every few seconds, on a
+/// thread of its own. A recorder built with `build_recorder` keeps every sample until the next
+/// scrape or upkeep: without this, a process that nobody scrapes grows by 8 bytes per charge.
+pub fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(err) = spawned {
+        log::warn!("metrics: cannot start the upkeep thread: {err}");
+    }
 }
 
 /// Ready when the database answers and every migration is applied.

@@ -88,6 +88,7 @@ pub async fn seed(db: &Database, plan: SeedPlan) -> Result<SeedReport, StoreErro
             report.invoices
         );
     }
+    db.refresh_statistics().await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }

@@ -71,9 +71,9 @@ impl Database {
                     .min_idle(Some(1))
                     .connection_timeout(options.acquire_timeout)
                     .connection_customizer(Box::new(pragmas))
-                    .build(ConnectionManager::<SqliteConnection>::new(path))
+                    .build(ConnectionManager::<SqliteConnection>::new(path.clone()))
                     .map_err(|e| open_error(one_line(&e)))?;
-                Pools::Sqlite(SqlitePool::new(pool))
+                Pools::Sqlite(SqlitePool::new(pool, &path, pragmas))
             }
             DatabaseUrl::Postgres(conn_url) => {
                 PgConnection::establish(conn_url).map_err(|e| open_error(one_line(&e)))?;

@@ -10,6 +10,7 @@ use crate::Database;
 use crate::error::store_error;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
+use crate::status_filter::status_is;
 use crate::time::to_db;
 
 #[async_trait]
@@ -45,7 +46,7 @@ impl InvoiceStore for Database {
                         .select(InvoiceRow::as_select())
                         .into_boxed();
                     if let Some(status) = filter.status {
-                        query = query.filter(invoices::status.eq(status.as_str()));
+                        query = query.filter(status_is(status));
                     }
                     if let Some(customer) = filter.customer_id {
                         query = query.filter(invoices::customer_id.eq(customer.get()));
@@ -126,7 +127,7 @@ impl InvoiceStore for Database {
         let now = to_db(now);
         self.run(move |pools| {
             with_conn!(pools, |c| invoices::table
-                .filter(invoices::status.eq("PENDING"))
+                .filter(status_is(InvoiceStatus::Pending))
                 .filter(
                     invoices::next_attempt_at
                         .is_null()

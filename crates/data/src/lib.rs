@@ -19,6 +19,7 @@ mod migrate;
 mod rows;
 mod schema;
 mod seed;
+mod status_filter;
 mod time;
 mod url;
 

@@ -5,9 +5,9 @@ use std::time::Duration;
 use std::sync::{Arc, Mutex};
 
 use antaeus_core::store::StoreError;
-use diesel::QueryResult;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, PooledConnection};
+use diesel::{Connection, QueryResult};
 use diesel::{PgConnection, SqliteConnection};
 
 /// A pool of connections to one database, SQLite or PostgreSQL.
@@ -17,22 +17,32 @@ pub(crate) enum Pools {
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
 
-/// SQLite connections, and a lock that lets one of this process's writers in at a time.
+/// SQLite connections for reads, and one dedicated connection for this process's writes.
 ///
 /// SQLite admits one writer; a second one waits in its busy handler, which sleeps 1, 2, 5,
-/// 10 … ms between tries. Queueing writers of the same process on a mutex instead hands the
-/// database over the moment it is free (the busy timeout still covers other processes).
+/// 10 … ms between tries. Queueing this process's writers on a mutex instead hands the
+/// database over the moment it is free (the busy timeout still covers other processes). And
+/// writing through one connection keeps its page cache warm: a connection that finds the
+/// database changed by another connection starts its transaction with an empty cache.
 #[derive(Clone)]
 pub(crate) struct SqlitePool {
     pool: Pool<ConnectionManager<SqliteConnection>>,
-    writer: Arc<Mutex<()>>,
+    writer: Arc<Mutex<Option<SqliteConnection>>>,
+    path: Arc<str>,
+    pragmas: SqlitePragmas,
 }
 
 impl SqlitePool {
-    pub(crate) fn new(pool: Pool<ConnectionManager<SqliteConnection>>) -> Self {
+    pub(crate) fn new(
+        pool: Pool<ConnectionManager<SqliteConnection>>,
+        path: &str,
+        pragmas: SqlitePragmas,
+    ) -> Self {
         Self {
             pool,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Mutex::new(None)),
+            path: path.into(),
+            pragmas,
         }
     }
 
@@ -43,14 +53,34 @@ impl SqlitePool {
         self.pool.get()
     }
 
-    /// Runs `work` in a `BEGIN IMMEDIATE` transaction, after this process's other writers.
+    /// Runs `work` in a `BEGIN IMMEDIATE` transaction on the writer connection, after this
+    /// process's other writers.
     pub(crate) fn immediate<T>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
     ) -> Result<QueryResult<T>, StoreError> {
-        let mut conn = self.pool.get().map_err(crate::error::pool_unavailable)?;
-        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(conn.immediate_transaction(work))
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if writer.is_none() {
+            *writer = Some(self.open_writer()?);
+        }
+        let Some(conn) = writer.as_mut() else {
+            unreachable!("the writer connection was opened above");
+        };
+        let result = conn.immediate_transaction(work);
+        if result.is_err() {
+            // Whatever went wrong, the next write starts from a fresh connection.
+            *writer = None;
+        }
+        Ok(result)
+    }
+
+    fn open_writer(&self) -> Result<SqliteConnection, StoreError> {
+        let mut conn = SqliteConnection::establish(&self.path)
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        self.pragmas
+            .apply(&mut conn)
+            .map_err(crate::error::store_error)?;
+        Ok(conn)
     }
 }
 

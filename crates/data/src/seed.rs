@@ -82,6 +82,24 @@ impl Database {
         inserted.into_iter().map(Customer::try_from).collect()
     }
 
+    /// After a bulk load: refreshes the planner's statistics on PostgreSQL (a server without
+    /// autovacuum would otherwise plan the billing queries for empty tables). SQLite plans its
+    /// hot queries by index name and needs nothing.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        self.run(|pools| match pools {
+            crate::pool::Pools::Sqlite(_) => Ok(()),
+            crate::pool::Pools::Postgres(pool) => {
+                let mut conn = pool.get().map_err(crate::error::pool_unavailable)?;
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut *conn,
+                    "ANALYZE customers, invoices",
+                )
+                .map_err(crate::error::store_error)
+            }
+        })
+        .await
+    }
+
     /// Inserts the invoices in one transaction; returns how many were inserted.
     pub async fn insert_invoices(&self, invoices: Vec<NewInvoice>) -> Result<usize, StoreError> {
         let rows: Vec<NewInvoiceRow> = invoices

@@ -3,8 +3,8 @@
 //! For each store (SQLite, and PostgreSQL when `ANTAEUS_BENCH_POSTGRES_URL` is set) it runs three
 //! scenarios, each in a fresh child process on a freshly seeded database, so that peak RSS and
 //! latency figures belong to that scenario alone:
-//! - **storage ceiling**: the same claim, intent and outcome writes with no provider at all, in a
-//!   tight loop — how fast the store can go;
+//! - **storage ceiling**: the same claim, intent and outcome writes with no provider at all, a
+//!   claimer and a recorder overlapping as in the engine — how fast the store can go;
 //! - **instant provider** (L = 0): the engine with a provider that answers at once;
 //! - **real provider** (L = 50 ms with jitter by default): the engine at concurrency C, whose
 //!   ceiling is C / L.

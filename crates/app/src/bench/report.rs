@@ -26,9 +26,20 @@ impl<'a> Summary<'a> {
         }
     }
 
-    /// The provider ceiling, C / L, in invoices per second.
+    /// The provider ceiling, C / L: provider calls per second.
     fn provider_ceiling(&self) -> f64 {
         self.plan.concurrency as f64 / (self.plan.latency_ms.max(1) as f64 / 1_000.0)
+    }
+
+    /// The real-provider scenario's calls per second against the provider ceiling: how busy it
+    /// kept the C slots. Invoices whose outcome was unknown needed more than one call, so the
+    /// invoice rate against C / L is lower by the calls per invoice.
+    fn call_ratio(&self) -> f64 {
+        calls_per_second(self.real) / self.provider_ceiling()
+    }
+
+    fn invoice_ratio(&self) -> f64 {
+        self.real.invoices_per_second / self.provider_ceiling()
     }
 
     /// A human-readable table.
@@ -42,7 +53,7 @@ impl<'a> Summary<'a> {
             self.storage.invoices_per_second
         );
         out.push_str(
-            "scenario              seconds  invoices/s  ratio            p50 ms   p99 ms  peak RSS MB  provider calls  check\n",
+            "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls  check\n",
         );
         for (label, r, ratio) in [
             ("storage ceiling", self.storage, String::from("-")),
@@ -57,23 +68,31 @@ impl<'a> Summary<'a> {
             (
                 "engine, L = real",
                 self.real,
-                format!(
-                    "{:.0}% of provider",
-                    100.0 * self.real.invoices_per_second / self.provider_ceiling()
-                ),
+                format!("{:.0}% of C/L", 100.0 * self.call_ratio()),
             ),
         ] {
             out.push_str(&format!(
-                "{label:<20} {:>8.1} {:>11.0}  {ratio:<16} {:>7.1} {:>8.1} {:>12.1} {:>15}  {}\n",
+                "{label:<20} {:>8.1} {:>11.0} {:>8.0}  {ratio:<16} {:>7.1} {:>8.1} {:>12.1} {:>10.1} {:>15}  {}\n",
                 r.seconds,
                 r.invoices_per_second,
+                calls_per_second(r),
                 r.p50_ms,
                 r.p99_ms,
                 r.peak_rss_mb,
+                r.provider_ledger_mb,
                 r.provider_calls,
                 r.check_failure.as_deref().unwrap_or("ok")
             ));
         }
+        out.push_str(
+            "peak RSS includes the simulated provider's ledger (\"ledger MB\"), which lives in this process only because the provider does\n",
+        );
+        out.push_str(&format!(
+            "L = real: the provider's slots were {:.0}% busy (calls/s against C/L); invoices/s is {:.0}% of C/L, at {:.3} calls per invoice\n",
+            100.0 * self.call_ratio(),
+            100.0 * self.invoice_ratio(),
+            self.real.provider_calls as f64 / self.real.invoices.max(1) as f64
+        ));
         out
     }
 
@@ -86,9 +105,11 @@ impl<'a> Summary<'a> {
                 "jitter_ms": r.jitter_ms,
                 "seconds": r.seconds,
                 "invoices_per_second": r.invoices_per_second,
+                "calls_per_second": calls_per_second(r),
                 "p50_ms": r.p50_ms,
                 "p99_ms": r.p99_ms,
                 "peak_rss_mb": r.peak_rss_mb,
+                "provider_ledger_mb": r.provider_ledger_mb,
                 "provider_calls": r.provider_calls,
                 "charges": r.charges,
                 "check": r.check_failure.as_deref().unwrap_or("ok"),
@@ -102,9 +123,15 @@ impl<'a> Summary<'a> {
             "provider_ceiling_per_second": self.provider_ceiling(),
             "storage_ceiling_per_second": self.storage.invoices_per_second,
             "instant_ratio_of_storage": self.instant.invoices_per_second / self.storage.invoices_per_second,
-            "real_ratio_of_provider": self.real.invoices_per_second / self.provider_ceiling(),
+            "real_call_ratio_of_provider": self.call_ratio(),
+            "real_invoice_ratio_of_provider": self.invoice_ratio(),
             "scenarios": [scenario(self.storage), scenario(self.instant), scenario(self.real)],
         })
         .to_string()
     }
+}
+
+/// Provider calls per second of a scenario.
+fn calls_per_second(r: &ScenarioResult) -> f64 {
+    r.provider_calls as f64 / r.seconds.max(1e-9)
 }

@@ -8,6 +8,7 @@ use antaeus_models::{
     AttemptOutcome, EventData, IdempotencyKey, Invoice, InvoiceEvent, Notification, RunId,
 };
 use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::circuit_breaker::ProbeGuard;
 use super::journal_writer::{JournalWriter, WriteAck};
@@ -29,12 +30,25 @@ pub(crate) struct ChargeContext {
     pub shutdown: Shutdown,
     /// Set when the run stops early for any reason: no new call is made.
     pub stopping: AtomicBool,
+    /// Call slots: `concurrency` permits, one held for the duration of each provider call
+    /// (not while a task waits to resend or to hand its outcome over).
+    pub slots: Arc<Semaphore>,
+    /// Signalled whenever a call slot is given back, so the driver can fill it at once.
+    pub slot_freed: Notify,
 }
 
 impl ChargeContext {
     /// Whether calls should stop: shutdown, or the run is aborting.
     fn stopping(&self) -> bool {
         self.shutdown.is_requested() || self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Gives a call slot back and tells the driver.
+    fn free_slot(&self, slot: Option<OwnedSemaphorePermit>) {
+        if slot.is_some() {
+            drop(slot);
+            self.slot_freed.notify_one();
+        }
     }
 }
 
@@ -90,16 +104,26 @@ fn classify(
     }
 }
 
-/// Charges `claimed` to the end of its claim: PAID, FAILED, or PENDING again.
-pub(crate) async fn charge(ctx: Arc<ChargeContext>, claimed: ClaimedInvoice) {
+/// Charges `claimed` to the end of its claim: PAID, FAILED, or PENDING again. `slot` is the
+/// call slot the driver reserved for the first call (`None`: take one when needed).
+pub(crate) async fn charge(
+    ctx: Arc<ChargeContext>,
+    claimed: ClaimedInvoice,
+    slot: Option<OwnedSemaphorePermit>,
+) {
     let started = tokio::time::Instant::now();
-    charge_to_the_end(&ctx, &claimed).await;
+    charge_to_the_end(&ctx, &claimed, slot).await;
     metrics::histogram!("antaeus_invoice_seconds").record(started.elapsed().as_secs_f64());
 }
 
-async fn charge_to_the_end(ctx: &ChargeContext, claimed: &ClaimedInvoice) {
+async fn charge_to_the_end(
+    ctx: &ChargeContext,
+    claimed: &ClaimedInvoice,
+    mut slot: Option<OwnedSemaphorePermit>,
+) {
     let fence = claimed.fence();
     let Some(planned) = claimed.attempt.clone() else {
+        ctx.free_slot(slot);
         debug_assert_ne!(claimed.invoice.amount.currency(), claimed.customer_currency);
         finish(
             ctx,
@@ -114,12 +138,17 @@ async fn charge_to_the_end(ctx: &ChargeContext, claimed: &ClaimedInvoice) {
     let mut number = planned.number;
     let mut call = 0_u32;
     loop {
-        let permit = if ctx.stopping() {
+        if slot.is_none() && !ctx.stopping() {
+            // Resends wait for a free slot like everyone else (the semaphore is never closed).
+            slot = ctx.slots.clone().acquire_owned().await.ok();
+        }
+        let permit = if ctx.stopping() || slot.is_none() {
             Permit::Denied
         } else {
             ctx.breaker.permit()
         };
         if permit == Permit::Denied {
+            ctx.free_slot(slot.take());
             // Nothing was sent for this attempt: give the claim back unchanged.
             finish(
                 ctx,
@@ -141,6 +170,7 @@ async fn charge_to_the_end(ctx: &ChargeContext, claimed: &ClaimedInvoice) {
             )
             .await,
         );
+        ctx.free_slot(slot.take());
         metrics::histogram!("antaeus_charge_duration_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::counter!("antaeus_charges_total", "outcome" => result.outcome.as_str())

@@ -16,7 +16,7 @@ use crate::store::{
     AttemptEnd, Backlog, ClaimedInvoice, JournalEntry, MockBillingStore, MockInstanceStore,
     MockRunStore, PlannedAttempt, RecordReport, StoreError,
 };
-use crate::{ChargeDecision, ManualClock, ProviderError, Shutdown};
+use crate::{ChargeDecision, ManualClock, PaymentProvider, ProviderError, Shutdown};
 
 type Answer = Result<ChargeDecision, ProviderError>;
 
@@ -768,4 +768,96 @@ async fn wait_idle(executor: &RunExecutor) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the run never ended");
+}
+
+/// A provider that answers after 50 ms, failing each invoice's first call in `flaky` with a
+/// network error, and keeps track of the calls in flight.
+#[derive(Default)]
+struct SlowProvider {
+    flaky: Vec<InvoiceId>,
+    in_flight: Mutex<usize>,
+    most_in_flight: Mutex<usize>,
+    /// (invoice, start, end) of every call.
+    calls: Mutex<Vec<(InvoiceId, tokio::time::Instant, tokio::time::Instant)>>,
+}
+
+#[async_trait::async_trait]
+impl PaymentProvider for SlowProvider {
+    async fn charge(&self, invoice: &Invoice, _key: &IdempotencyKey) -> Answer {
+        let start = tokio::time::Instant::now();
+        {
+            let mut n = self.in_flight.lock().unwrap();
+            *n += 1;
+            let mut most = self.most_in_flight.lock().unwrap();
+            *most = (*most).max(*n);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        *self.in_flight.lock().unwrap() -= 1;
+        let mut calls = self.calls.lock().unwrap();
+        let first = !calls.iter().any(|(i, _, _)| *i == invoice.id);
+        calls.push((invoice.id, start, tokio::time::Instant::now()));
+        if first && self.flaky.contains(&invoice.id) {
+            Err(ProviderError::Network("reset".into()))
+        } else {
+            charged()
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_bounds_calls_and_a_task_waiting_to_resend_gives_its_slot_away() {
+    let world = Arc::new(World::default()).claims(vec![
+        (1..=6)
+            .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+            .collect(),
+    ]);
+    let config = BillingConfig {
+        concurrency: 2,
+        resend: ResendPolicy {
+            tries: 3,
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(10),
+        },
+        ..config()
+    };
+    let provider = Arc::new(SlowProvider {
+        flaky: vec![id(1)],
+        ..SlowProvider::default()
+    });
+    let mut billing = service(&world, config, false);
+    billing.replace_provider_for_tests(provider.clone());
+    let run = billing.bill(&request(), Shutdown::never()).await.unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(
+        *provider.most_in_flight.lock().unwrap(),
+        2,
+        "never more than C calls"
+    );
+
+    let calls = provider.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 7, "six invoices, one resend: {calls:?}");
+    let of = |n: i64| -> Vec<_> { calls.iter().filter(|(i, _, _)| *i == id(n)).collect() };
+    let (first_end, resend_start) = (of(1)[0].2, of(1)[1].1);
+    // While invoice 1 waits to resend, both slots charge other invoices: at some instant of
+    // its wait two other calls are in flight.
+    let others_during_wait: Vec<_> = calls
+        .iter()
+        .filter(|(i, start, end)| *i != id(1) && *start >= first_end && *end <= resend_start)
+        .collect();
+    let overlapping = others_during_wait.iter().any(|a| {
+        others_during_wait
+            .iter()
+            .any(|b| a.0 != b.0 && a.1 < b.2 && b.1 < a.2)
+    });
+    assert!(
+        overlapping,
+        "a task waiting to resend held a call slot: {calls:?}"
+    );
+    for n in 1..=6 {
+        assert_eq!(
+            world.finish_of(n).1.status,
+            InvoiceStatus::Paid,
+            "invoice {n}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! What is left for billing to do.
 
 use antaeus_core::store::{Backlog, StoreError};
-use antaeus_models::InstanceId;
+use antaeus_models::{InstanceId, InvoiceStatus};
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::error::store_error;
 use crate::pool::Pools;
 use crate::schema::invoices;
+use crate::status_filter::status_is;
 use crate::time::to_db;
 
 /// Whether anything is due at `now`, and how many invoices are claimed, by `instance` and by
@@ -24,26 +25,26 @@ pub(crate) fn backlog(
         // as due; one claimed between them is someone's to finish. Either way nothing due is
         // missed by a run deciding whether to end.
         let claimed: i64 = invoices::table
-            .filter(invoices::status.eq("CHARGING"))
+            .filter(status_is(InvoiceStatus::Charging))
             .count()
             .get_result(c)
             .map_err(store_error)?;
         let here: i64 = invoices::table
-            .filter(invoices::status.eq("CHARGING"))
+            .filter(status_is(InvoiceStatus::Charging))
             .filter(invoices::claimed_by.eq(instance.as_str()))
             .count()
             .get_result(c)
             .map_err(store_error)?;
         let due = diesel::select(exists(
             invoices::table
-                .filter(invoices::status.eq("PENDING"))
+                .filter(status_is(InvoiceStatus::Pending))
                 .filter(invoices::next_attempt_at.is_null()),
         ))
         .get_result::<bool>(c)
         .map_err(store_error)?
             || diesel::select(exists(
                 invoices::table
-                    .filter(invoices::status.eq("PENDING"))
+                    .filter(status_is(InvoiceStatus::Pending))
                     .filter(invoices::next_attempt_at.le(now)),
             ))
             .get_result::<bool>(c)

@@ -7,7 +7,6 @@
 use antaeus_core::billing::{ChargeState, charge_key};
 use antaeus_core::store::{ClaimRequest, ClaimedInvoice, PlannedAttempt, StoreError};
 use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus};
-use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -18,57 +17,74 @@ use crate::rows::{corrupt, count, text};
 use crate::schema::{billing_runs, charge_attempts, customers, instances, invoices};
 use crate::time::to_db;
 
-/// Appends `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's immediate transaction already
-/// excludes other writers.
-macro_rules! locked {
-    (pg, $query:expr) => {
-        $query.for_update().skip_locked()
-    };
-    (sqlite, $query:expr) => {
-        $query
-    };
+/// The statements that pick the ids to claim, per backend. Each names the status as a literal
+/// so that the partial indexes on PostgreSQL (and the named index on SQLite, which plans
+/// without statistics) serve it. Binds: stale (instance, heartbeat cutoff, limit), retry (now,
+/// limit), fresh (cursor, limit).
+struct CandidateSql {
+    stale: &'static str,
+    retry: &'static str,
+    fresh: &'static str,
 }
 
-/// Picks the ids to claim: stale claims first, then retries that are due, then invoices never
-/// tried, up to the limit.
+/// SQLite: the claim runs in `BEGIN IMMEDIATE`, which already excludes other writers.
+const SQLITE_CANDIDATES: CandidateSql = CandidateSql {
+    stale: "SELECT id FROM invoices INDEXED BY invoices_due \
+            WHERE status = 'CHARGING' AND claimed_by <> ? AND NOT EXISTS ( \
+                SELECT 1 FROM instances WHERE instances.id = invoices.claimed_by \
+                AND instances.heartbeat_at >= ?) \
+            ORDER BY id LIMIT ?",
+    retry: "SELECT id FROM invoices INDEXED BY invoices_due \
+            WHERE status = 'PENDING' AND next_attempt_at <= ? \
+            ORDER BY next_attempt_at, id LIMIT ?",
+    fresh: "SELECT id FROM invoices INDEXED BY invoices_due \
+            WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > ? \
+            ORDER BY id LIMIT ?",
+};
+
+/// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers pass each other's rows by.
+const POSTGRES_CANDIDATES: CandidateSql = CandidateSql {
+    stale: "SELECT id FROM invoices \
+            WHERE status = 'CHARGING' AND claimed_by <> $1 AND NOT EXISTS ( \
+                SELECT 1 FROM instances WHERE instances.id = invoices.claimed_by \
+                AND instances.heartbeat_at >= $2) \
+            ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
+    retry: "SELECT id FROM invoices \
+            WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
+            ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+    fresh: "SELECT id FROM invoices \
+            WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > $1 \
+            ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+};
+
+/// Picks the ids to claim with `$sql` (a [`CandidateSql`]): stale claims first, then retries
+/// that are due, then invoices never tried, up to the limit. Never our own claims: those are in
+/// flight here (a slow heartbeat must not make an instance race itself).
 macro_rules! candidate_ids {
-    ($c:ident, $req:ident, $backend:ident) => {{
-        let now = to_db($req.now);
-        let cutoff = to_db($req.now - $req.lease_timeout);
+    ($c:ident, $req:ident, $sql:expr) => {{
+        use diesel::sql_types::{BigInt, Text, Timestamp};
+        let sql: &CandidateSql = &$sql;
         let limit = i64::from($req.limit);
-        let live_owner = instances::table
-            .filter(instances::id.nullable().eq(invoices::claimed_by))
-            .filter(instances::heartbeat_at.ge(cutoff));
-        // Never our own claims: those are in flight here (a slow heartbeat must not make an
-        // instance race itself).
-        let mut ids: Vec<i64> = if $req.include_stale {
-            locked!(
-                $backend,
-                invoices::table
-                    .filter(invoices::status.eq("CHARGING"))
-                    .filter(invoices::claimed_by.ne($req.instance.as_str()))
-                    .filter(not(exists(live_owner)))
-                    .select(invoices::id)
-                    .order(invoices::id.asc())
-                    .limit(limit)
-            )
-            .load($c)?
-        } else {
-            Vec::new()
-        };
+        let mut ids: Vec<i64> = Vec::new();
+        if $req.include_stale {
+            ids.extend(
+                diesel::sql_query(sql.stale)
+                    .bind::<Text, _>($req.instance.as_str())
+                    .bind::<Timestamp, _>(to_db($req.now - $req.lease_timeout))
+                    .bind::<BigInt, _>(limit)
+                    .load::<CandidateId>($c)?
+                    .into_iter()
+                    .map(|r| r.id),
+            );
+        }
         if (ids.len() as i64) < limit {
             ids.extend(
-                locked!(
-                    $backend,
-                    invoices::table
-                        .filter(invoices::status.eq("PENDING"))
-                        .filter(invoices::next_attempt_at.is_not_null())
-                        .filter(invoices::next_attempt_at.le(now))
-                        .select(invoices::id)
-                        .order((invoices::next_attempt_at.asc(), invoices::id.asc()))
-                        .limit(limit - ids.len() as i64)
-                )
-                .load::<i64>($c)?,
+                diesel::sql_query(sql.retry)
+                    .bind::<Timestamp, _>(to_db($req.now))
+                    .bind::<BigInt, _>(limit - ids.len() as i64)
+                    .load::<CandidateId>($c)?
+                    .into_iter()
+                    .map(|r| r.id),
             );
         }
         for after in fresh_cursors($req) {
@@ -76,38 +92,22 @@ macro_rules! candidate_ids {
                 break;
             }
             ids.extend(
-                locked!(
-                    $backend,
-                    invoices::table
-                        .filter(invoices::status.eq("PENDING"))
-                        .filter(invoices::next_attempt_at.is_null())
-                        .filter(invoices::id.gt(after))
-                        .select(invoices::id)
-                        .order(invoices::id.asc())
-                        .limit(limit - ids.len() as i64)
-                )
-                .load::<i64>($c)?,
+                diesel::sql_query(sql.fresh)
+                    .bind::<BigInt, _>(after)
+                    .bind::<BigInt, _>(limit - ids.len() as i64)
+                    .load::<CandidateId>($c)?
+                    .into_iter()
+                    .map(|r| r.id),
             );
         }
         ids
     }};
 }
 
-/// The candidate ids on each backend: PostgreSQL plans the DSL queries well; SQLite, without
-/// statistics, would pick the status index and sort, so it gets the due index by name.
-macro_rules! candidates {
-    ($c:ident, $req:ident, pg) => {
-        candidate_ids!($c, $req, pg)
-    };
-    ($c:ident, $req:ident, sqlite) => {
-        sqlite_candidate_ids($c, $req)?
-    };
-}
-
 /// The whole claim on one backend; evaluates to `QueryResult<Vec<ClaimedInvoice>>`.
 macro_rules! claim_in_transaction {
-    ($c:ident, $req:ident, $backend:ident) => {{
-        let ids = candidates!($c, $req, $backend);
+    ($c:ident, $req:ident, $candidates:expr) => {{
+        let ids = candidate_ids!($c, $req, $candidates);
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -240,67 +240,6 @@ struct CandidateId {
     id: i64,
 }
 
-/// [`candidate_ids!`] for SQLite: the same three queries, on `invoices_due` by name.
-fn sqlite_candidate_ids(
-    c: &mut diesel::SqliteConnection,
-    req: &ClaimRequest,
-) -> QueryResult<Vec<i64>> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
-    let now = to_db(req.now);
-    let cutoff = to_db(req.now - req.lease_timeout);
-    let limit = i64::from(req.limit);
-    let mut ids: Vec<i64> = Vec::new();
-    if req.include_stale {
-        ids.extend(
-            diesel::sql_query(
-                "SELECT id FROM invoices INDEXED BY invoices_due \
-                 WHERE status = 'CHARGING' AND claimed_by <> ? AND NOT EXISTS ( \
-                     SELECT 1 FROM instances WHERE instances.id = invoices.claimed_by \
-                     AND instances.heartbeat_at >= ?) \
-                 ORDER BY id LIMIT ?",
-            )
-            .bind::<Text, _>(req.instance.as_str())
-            .bind::<Timestamp, _>(cutoff)
-            .bind::<BigInt, _>(limit)
-            .load::<CandidateId>(c)?
-            .into_iter()
-            .map(|r| r.id),
-        );
-    }
-    if (ids.len() as i64) < limit {
-        ids.extend(
-            diesel::sql_query(
-                "SELECT id FROM invoices INDEXED BY invoices_due \
-                 WHERE status = 'PENDING' AND next_attempt_at <= ? \
-                 ORDER BY next_attempt_at, id LIMIT ?",
-            )
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit - ids.len() as i64)
-            .load::<CandidateId>(c)?
-            .into_iter()
-            .map(|r| r.id),
-        );
-    }
-    for after in fresh_cursors(req) {
-        if (ids.len() as i64) >= limit {
-            break;
-        }
-        ids.extend(
-            diesel::sql_query(
-                "SELECT id FROM invoices INDEXED BY invoices_due \
-                 WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > ? \
-                 ORDER BY id LIMIT ?",
-            )
-            .bind::<BigInt, _>(after)
-            .bind::<BigInt, _>(limit - ids.len() as i64)
-            .load::<CandidateId>(c)?
-            .into_iter()
-            .map(|r| r.id),
-        );
-    }
-    Ok(ids)
-}
-
 /// Claims invoices for `request` (see `BillingStore::claim`).
 pub(crate) fn claim(
     pools: &Pools,
@@ -308,12 +247,16 @@ pub(crate) fn claim(
 ) -> Result<Vec<ClaimedInvoice>, StoreError> {
     let result = match pools {
         Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<ClaimedInvoice>> {
-            claim_in_transaction!(c, request, sqlite)
+            claim_in_transaction!(c, request, SQLITE_CANDIDATES)
         })?,
         Pools::Postgres(pool) => {
             let mut conn = pool.get().map_err(pool_unavailable)?;
             conn.transaction(|c| -> QueryResult<Vec<ClaimedInvoice>> {
-                claim_in_transaction!(c, request, pg)
+                // Every statement of a claim finds its rows through an index (the candidates
+                // through the partial ones, the rest by key): statistics that lag behind a run
+                // must not turn one into a scan of the table.
+                diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+                claim_in_transaction!(c, request, POSTGRES_CANDIDATES)
             })
         }
     };

@@ -227,8 +227,12 @@ pub(crate) fn record(
             conn.transaction(|c| -> QueryResult<Vec<InvoiceId>> {
                 // The batch statements join an `unnest` of the batch with the tables. Statistics
                 // lag behind a run (every claimed row looks rare), and a nested loop would then
-                // re-read the whole batch for every row: quadratic. Hash joins stay linear.
+                // re-read the whole batch for every row: quadratic. Hash joins stay linear. And
+                // the rows are found through their keys (`id = ANY(batch)`), never by scanning
+                // a table: without statistics for the attempt log, a thousand keys look like the
+                // whole table, and a sequential scan of it per batch grows with every run.
                 diesel::sql_query("SET LOCAL enable_nestloop = off").execute(c)?;
+                diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
                 apply_batch!(c, owner, batch, &plan)
             })
         }
