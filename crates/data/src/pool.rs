@@ -60,16 +60,20 @@ impl SqlitePool {
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T>,
     ) -> Result<QueryResult<T>, StoreError> {
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if writer.is_none() {
-            *writer = Some(self.open_writer()?);
-        }
-        let Some(conn) = writer.as_mut() else {
-            unreachable!("the writer connection was opened above");
+        // The connection is out of the slot while it works: if `work` panics, unwinding drops
+        // it (closing it rolls the open transaction back) and the next write opens a new one.
+        let mut conn = match writer.take() {
+            Some(conn) => conn,
+            None => self.open_writer()?,
         };
         let result = conn.immediate_transaction(work);
-        if result.is_err() {
-            // Whatever went wrong, the next write starts from a fresh connection.
-            *writer = None;
+        // An ordinary SQL error was rolled back and leaves the connection (and its warm page
+        // cache) usable; anything else starts the next write from a fresh connection.
+        if matches!(
+            result,
+            Ok(_) | Err(diesel::result::Error::DatabaseError(..))
+        ) {
+            *writer = Some(conn);
         }
         Ok(result)
     }
@@ -146,5 +150,64 @@ impl SqlitePragmas {
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::BigInt;
+
+    use super::*;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    #[test]
+    fn a_write_that_panics_releases_the_lock_and_the_next_write_succeeds() {
+        let dir = std::env::temp_dir().join(format!("antaeus-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("writer.db").to_string_lossy().into_owned();
+        let pragmas = SqlitePragmas {
+            busy_timeout: Duration::from_millis(100),
+        };
+        let pool = Pool::builder()
+            .max_size(2)
+            .connection_customizer(Box::new(pragmas))
+            .build(ConnectionManager::<SqliteConnection>::new(path.clone()))
+            .unwrap();
+        let pool = SqlitePool::new(pool, &path, pragmas);
+        pool.immediate(|c| c.batch_execute("CREATE TABLE t (x INTEGER)"))
+            .unwrap()
+            .unwrap();
+
+        let writer = pool.clone();
+        let panicked = std::thread::spawn(move || {
+            writer.immediate(|c| -> QueryResult<()> {
+                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                panic!("a bug in the middle of a write")
+            })
+        })
+        .join();
+        assert!(panicked.is_err());
+
+        // Another process's connection gets the write lock at once: nothing was left open.
+        let mut other = SqliteConnection::establish(&path).unwrap();
+        other
+            .batch_execute("PRAGMA busy_timeout = 0; INSERT INTO t VALUES (2)")
+            .unwrap();
+        // This process writes again, and the half-done insert was rolled back.
+        pool.immediate(|c| c.batch_execute("INSERT INTO t VALUES (3)"))
+            .unwrap()
+            .unwrap();
+        let rows: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result(&mut other)
+            .unwrap();
+        assert_eq!(rows.n, 2);
+        drop(other);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

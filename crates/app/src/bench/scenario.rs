@@ -135,12 +135,13 @@ pub async fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ScenarioResult> 
     reset_peak_rss();
     let (seconds, ledger, check_failure) = match args.mode {
         Mode::Storage => {
+            let began = chrono::Utc::now();
             let seconds = storage_ceiling(&db).await?;
             let ledger = Ledger::default();
             (
                 seconds,
                 ledger,
-                check_settled(&db, args.invoices).await.err(),
+                check_settled(&db, args.invoices, began).await.err(),
             )
         }
         Mode::Engine => engine(&db, &args).await?,
@@ -228,11 +229,12 @@ async fn engine(
         trigger: RunTrigger::Cli,
         fingerprint: "bench".into(),
     };
+    let began = chrono::Utc::now();
     let started = Instant::now();
     let run = billing.bill(&request, Shutdown::never()).await?;
     let seconds = started.elapsed().as_secs_f64();
     let ledger = provider.summary();
-    let mut failure = check_settled(db, args.invoices).await.err();
+    let mut failure = check_settled(db, args.invoices, began).await.err();
     if !ledger.double_charged.is_empty() {
         failure = Some(format!(
             "{} invoices charged twice",
@@ -257,10 +259,14 @@ async fn engine(
     Ok((seconds, ledger, failure))
 }
 
-/// Every invoice PAID, FAILED, or PENDING with a scheduled attempt: none claimed, none left
-/// without a next attempt. (Counting "due now" instead would report the retries whose short
-/// backoff has already run out by the time the check runs.)
-async fn check_settled(db: &Database, invoices: u64) -> Result<(), String> {
+/// Every invoice PAID, FAILED, or PENDING with a later attempt: none claimed, none still due
+/// that was due when billing began (those a run released unsent, or never reached). Invoices
+/// rescheduled during the run may fall due again by the time this runs; they are not counted.
+async fn check_settled(
+    db: &Database,
+    invoices: u64,
+    began: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
     let counts = db.count_by_status().await.map_err(|e| e.to_string())?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     if total != invoices {
@@ -272,12 +278,11 @@ async fn check_settled(db: &Database, invoices: u64) -> Result<(), String> {
     {
         return Err(format!("{n} invoices left claimed"));
     }
-    let due = db
-        .count_due(chrono::DateTime::UNIX_EPOCH)
-        .await
-        .map_err(|e| e.to_string())?;
+    let due = db.count_due(began).await.map_err(|e| e.to_string())?;
     if due > 0 {
-        return Err(format!("{due} invoices left PENDING with no next attempt"));
+        return Err(format!(
+            "{due} invoices due when billing began are still due"
+        ));
     }
     Ok(())
 }

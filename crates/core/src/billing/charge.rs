@@ -139,7 +139,8 @@ async fn charge_to_the_end(
     let mut call = 0_u32;
     loop {
         if slot.is_none() && !ctx.stopping() {
-            // Resends wait for a free slot like everyone else (the semaphore is never closed).
+            // Resends wait for a free slot like everyone else. A run that stops early closes
+            // the semaphore: the wait ends without a slot and the claim is released unsent.
             slot = ctx.slots.clone().acquire_owned().await.ok();
         }
         let permit = if ctx.stopping() || slot.is_none() {

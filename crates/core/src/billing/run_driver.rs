@@ -420,6 +420,9 @@ impl Driver<'_> {
     async fn wind_down(&mut self, stopping: bool) {
         if stopping {
             self.ctx.stopping.store(true, Ordering::SeqCst);
+            // Tasks waiting for a slot to resend would otherwise wait out the grace period
+            // behind calls that may hang, and be cancelled with their claims unreleased.
+            self.ctx.slots.close();
             if let Some((handle, _, _)) = self.claiming.take()
                 && let Ok(Ok(claimed)) = handle.await
             {

@@ -770,11 +770,12 @@ async fn wait_idle(executor: &RunExecutor) {
     panic!("the run never ended");
 }
 
-/// A provider that answers after 50 ms, failing each invoice's first call in `flaky` with a
-/// network error, and keeps track of the calls in flight.
+/// A provider that answers after 50 ms (a minute for invoices in `hang`), failing each
+/// invoice's first call in `flaky` with a network error, and keeps track of the calls in flight.
 #[derive(Default)]
 struct SlowProvider {
     flaky: Vec<InvoiceId>,
+    hang: Vec<InvoiceId>,
     in_flight: Mutex<usize>,
     most_in_flight: Mutex<usize>,
     /// (invoice, start, end) of every call.
@@ -791,7 +792,12 @@ impl PaymentProvider for SlowProvider {
             let mut most = self.most_in_flight.lock().unwrap();
             *most = (*most).max(*n);
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let latency = if self.hang.contains(&invoice.id) {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_millis(50)
+        };
+        tokio::time::sleep(latency).await;
         *self.in_flight.lock().unwrap() -= 1;
         let mut calls = self.calls.lock().unwrap();
         let first = !calls.iter().any(|(i, _, _)| *i == invoice.id);
@@ -860,4 +866,45 @@ async fn concurrency_bounds_calls_and_a_task_waiting_to_resend_gives_its_slot_aw
             "invoice {n}"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_releases_a_claim_waiting_for_a_slot_to_resend_behind_a_hung_call() {
+    let world = Arc::new(World::default()).claims(vec![vec![
+        claimed(1, Currency::EUR, ChargeState::default()),
+        claimed(2, Currency::EUR, ChargeState::default()),
+    ]]);
+    let config = BillingConfig {
+        concurrency: 1,
+        shutdown_grace: Duration::from_secs(5),
+        ..config()
+    };
+    // Invoice 1 fails at once and waits to resend; invoice 2 takes the only slot and hangs.
+    let provider = Arc::new(SlowProvider {
+        flaky: vec![id(1)],
+        hang: vec![id(2)],
+        ..SlowProvider::default()
+    });
+    let mut billing = service(&world, config, false);
+    billing.replace_provider_for_tests(provider.clone());
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        trigger.trigger();
+    });
+    let run = billing.bill(&request(), shutdown).await.unwrap();
+    assert_eq!(run.status, RunStatus::Aborted);
+    let calls: Vec<_> = provider
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(i, _, _)| *i)
+        .collect();
+    assert_eq!(calls, [id(1)], "the resend was never sent");
+    // The resend's intent was stored (attempt 2), so its release gives attempt 2 back.
+    let (attempt, t, _) = world.finish_of(1);
+    assert_eq!(attempt, AttemptEnd::Unsent(2));
+    assert_eq!(t.result, RunResult::Released);
+    assert_eq!(t.status, InvoiceStatus::Pending);
 }
