@@ -12,17 +12,26 @@ pub struct Summary<'a> {
     storage: &'a ScenarioResult,
     instant: &'a ScenarioResult,
     real: &'a ScenarioResult,
+    /// The rates of every storage-ceiling run (the median is `storage`).
+    storage_samples: &'a [f64],
 }
 
 impl<'a> Summary<'a> {
-    /// The summary of `results` (storage ceiling, instant provider, real provider).
-    pub fn new(store: &'a BenchStore, plan: &'a BenchPlan, results: &'a [ScenarioResult]) -> Self {
+    /// The summary of `results` (storage ceiling, instant provider, real provider), with the
+    /// rates of each storage-ceiling run.
+    pub fn new(
+        store: &'a BenchStore,
+        plan: &'a BenchPlan,
+        results: &'a [ScenarioResult],
+        storage_samples: &'a [f64],
+    ) -> Self {
         Self {
             store,
             plan,
             storage: &results[0],
             instant: &results[1],
             real: &results[2],
+            storage_samples,
         }
     }
 
@@ -44,13 +53,19 @@ impl<'a> Summary<'a> {
 
     /// A human-readable table.
     pub fn table(&self) -> String {
+        let samples: Vec<String> = self
+            .storage_samples
+            .iter()
+            .map(|r| format!("{r:.0}"))
+            .collect();
         let mut out = format!(
-            "\n{} — {} invoices, C = {}, provider ceiling C/L = {:.0}/s, storage ceiling = {:.0}/s\n",
+            "\n{} — {} invoices, C = {}, provider ceiling C/L = {:.0}/s, storage ceiling = {:.0}/s (median of {})\n",
             self.store.name(),
             self.plan.invoices,
             self.plan.concurrency,
             self.provider_ceiling(),
-            self.storage.invoices_per_second
+            self.storage.invoices_per_second,
+            samples.join(", ")
         );
         out.push_str(
             "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls  check\n",
@@ -122,6 +137,7 @@ impl<'a> Summary<'a> {
             "concurrency": self.plan.concurrency,
             "provider_ceiling_per_second": self.provider_ceiling(),
             "storage_ceiling_per_second": self.storage.invoices_per_second,
+            "storage_ceiling_samples": self.storage_samples,
             "instant_ratio_of_storage": self.instant.invoices_per_second / self.storage.invoices_per_second,
             "real_call_ratio_of_provider": self.call_ratio(),
             "real_invoice_ratio_of_provider": self.invoice_ratio(),
