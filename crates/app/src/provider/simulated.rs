@@ -57,7 +57,11 @@ impl Ledger {
         if raw < DENSE_IDS {
             let index = usize::try_from(raw).unwrap_or(0);
             if index >= self.dense.len() {
-                self.dense.resize(index + 1, Slot::default());
+                // Grow to a power of two, whatever id came first: a million ids take 8 MB.
+                let len = index + 1;
+                self.dense
+                    .reserve_exact(len.next_power_of_two() - self.dense.len());
+                self.dense.resize(len, Slot::default());
             }
             &mut self.dense[index]
         } else {
@@ -268,6 +272,17 @@ mod tests {
     #[test]
     fn a_ledger_slot_takes_eight_bytes() {
         assert_eq!(std::mem::size_of::<Slot>(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_million_invoices_take_eight_megabytes_of_ledger_whatever_id_comes_first() {
+        let p = provider(OutcomeMix::always(Outcome::Charged), 1);
+        for id in [813, 1_000, 999_999, 1_000_000] {
+            p.charge(&invoice(id), &key(&format!("antaeus-{id}-0")))
+                .await
+                .unwrap();
+        }
+        assert_eq!(p.ledger_bytes(), (1 << 20) * 8);
     }
 
     #[tokio::test]
