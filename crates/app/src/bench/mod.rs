@@ -14,8 +14,10 @@
 //! invoice PAID, FAILED or PENDING with a next attempt, none left claimed or due. A failed check
 //! is an error, not a figure.
 
+mod measure;
 mod report;
 mod scenario;
+mod storage_ceiling;
 mod store;
 
 use std::io::Write;

@@ -3,24 +3,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use antaeus_core::billing::{
-    BillingConfig, BillingDeps, BillingService, ChargeEvent, ChargeState, RetryPolicy, RunRequest,
-    SeededRandom, transition,
-};
-use antaeus_core::store::{
-    AttemptCompletion, AttemptEnd, BillingStore, ClaimRequest, ClaimedInvoice, InstanceStore,
-    InvoiceStore, JournalEntry, NewRun, RunStore,
-};
+use antaeus_core::billing::{BillingConfig, BillingDeps, BillingService, RunRequest, SeededRandom};
+use antaeus_core::store::InvoiceStore;
 use antaeus_core::{Clock, Shutdown, SystemClock};
 use antaeus_data::Database;
-use antaeus_models::{
-    AttemptOutcome, IdempotencyKey, InstanceId, InvoiceStatus, RunId, RunTrigger,
-};
-use anyhow::{Context, bail};
-use chrono::TimeDelta;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use antaeus_models::{IdempotencyKey, InvoiceStatus, RunTrigger};
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use serde::{Deserialize, Serialize};
 
+use super::measure::{peak_rss_mb, quantiles, reset_peak_rss};
+use super::storage_ceiling::storage_ceiling;
 use super::store::{BenchStore, FreshDatabase};
 use crate::provider::{OutcomeMix, SimulatedPaymentProvider, SimulationProfile};
 use crate::seed::{self, SeedPlan};
@@ -294,151 +287,4 @@ async fn count(db: &Database, status: InvoiceStatus) -> anyhow::Result<u64> {
         .into_iter()
         .find(|(s, _)| *s == status)
         .map_or(0, |(_, n)| n))
-}
-
-/// The store alone, as fast as it goes: a claimer claims batches of 1,000 (intents included)
-/// while a recorder records the previous batch as charged, the two overlapping as the engine's
-/// claimer and journal writer do, until nothing is due. Returns the seconds it took.
-async fn storage_ceiling(db: &Database) -> anyhow::Result<f64> {
-    let worker = InstanceId::parse(format!("bench-storage-{}", std::process::id()))?;
-    let now = chrono::Utc::now();
-    let (run, _) = db
-        .create_run(&NewRun {
-            idempotency_key: IdempotencyKey::parse("bench-storage")?,
-            trigger: RunTrigger::Cli,
-            instance: worker.clone(),
-            now,
-            request_fingerprint: "bench".into(),
-        })
-        .await?;
-    db.heartbeat(&worker, now).await?;
-    let started = Instant::now();
-    let (batches, mut claimed_rx) = tokio::sync::mpsc::channel::<Vec<ClaimedInvoice>>(2);
-    let claimer = tokio::spawn(claim_until_drained(
-        db.clone(),
-        worker.clone(),
-        run.id,
-        batches,
-    ));
-    let mut recording = Duration::ZERO;
-    while let Some(claimed) = claimed_rx.recv().await {
-        let t = Instant::now();
-        let report = db.record(&worker, &charged(&claimed, run.id)).await?;
-        if !report.fenced_out.is_empty() {
-            bail!(
-                "{} outcomes fenced out in a single-worker loop",
-                report.fenced_out.len()
-            );
-        }
-        recording += t.elapsed();
-    }
-    let claiming = claimer.await.context("the claimer panicked")??;
-    log::debug!("storage loop: claiming {claiming:?}, recording {recording:?}");
-    Ok(started.elapsed().as_secs_f64())
-}
-
-/// Claims as the engine does, from a cursor over never-tried invoices, looking for stale claims
-/// at the start and once more (from the beginning) before giving up; sends each batch on.
-/// Returns the time spent claiming.
-async fn claim_until_drained(
-    db: Database,
-    worker: InstanceId,
-    run: RunId,
-    batches: tokio::sync::mpsc::Sender<Vec<ClaimedInvoice>>,
-) -> anyhow::Result<Duration> {
-    let mut claiming = Duration::ZERO;
-    let mut fresh_after = None;
-    let mut look_everywhere = true;
-    loop {
-        let t = Instant::now();
-        let claimed = db
-            .claim(&ClaimRequest {
-                instance: worker.clone(),
-                run,
-                now: chrono::Utc::now(),
-                limit: 1_000,
-                lease_timeout: TimeDelta::seconds(30),
-                fresh_after: if look_everywhere { None } else { fresh_after },
-                include_stale: look_everywhere,
-            })
-            .await?;
-        claiming += t.elapsed();
-        if claimed.is_empty() {
-            if look_everywhere {
-                return Ok(claiming);
-            }
-            look_everywhere = true;
-            continue;
-        }
-        look_everywhere = false;
-        fresh_after = fresh_after.max(claimed.iter().map(|c| c.invoice.id).max());
-        if batches.send(claimed).await.is_err() {
-            // The recorder stopped on an error, which it reports.
-            return Ok(claiming);
-        }
-    }
-}
-
-/// The journal entries that record every claimed invoice as charged.
-fn charged(claimed: &[ClaimedInvoice], run: RunId) -> Vec<JournalEntry> {
-    let now = chrono::Utc::now();
-    claimed
-        .iter()
-        .map(|c| {
-            let outcome = AttemptOutcome::Charged;
-            JournalEntry::Finish {
-                invoice: c.invoice.id,
-                run,
-                fence: c.fence(),
-                attempt: match &c.attempt {
-                    Some(a) => AttemptEnd::Completed(AttemptCompletion {
-                        number: a.number,
-                        outcome,
-                        message: None,
-                        finished_at: now,
-                    }),
-                    None => AttemptEnd::None,
-                },
-                transition: transition(
-                    ChargeState::default(),
-                    None,
-                    ChargeEvent::Called(outcome),
-                    &RetryPolicy::default(),
-                    now,
-                ),
-                notification: None,
-            }
-        })
-        .collect()
-}
-
-/// p50 and p99 of the per-invoice time, in seconds, from the summary the recorder keeps.
-fn quantiles(handle: &PrometheusHandle) -> (f64, f64) {
-    let text = handle.render();
-    let q = |quantile: &str| {
-        let prefix = format!("antaeus_invoice_seconds{{quantile=\"{quantile}\"}} ");
-        text.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
-    (q("0.5"), q("0.99"))
-}
-
-/// Forgets the peak so far (Linux: /proc/self/clear_refs), so the seeding does not count.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The peak resident set size since the last reset, in MiB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }

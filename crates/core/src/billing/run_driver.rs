@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use antaeus_models::{BillingRun, InstanceId, InvoiceId, RunStatus};
-use chrono::TimeDelta;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -20,15 +19,18 @@ use super::service::BillingDeps;
 use super::{BillingConfig, BreakerState, CircuitBreaker};
 use crate::Shutdown;
 use crate::error_report::one_line;
-use crate::store::{ClaimRequest, ClaimedInvoice, RunEnd, StoreError};
-
-/// Consecutive failed claims (storage errors) before a run gives up.
-const CLAIM_FAILURES_BEFORE_ABORT: u32 = 10;
+use crate::store::{ClaimedInvoice, RunEnd, StoreError};
 
 /// The longest the loop waits before looking at the breaker and the clocks again.
 const TICK: Duration = Duration::from_millis(50);
 
 type ClaimResult = Result<Vec<ClaimedInvoice>, StoreError>;
+
+mod claims;
+mod tasks;
+
+use claims::{ClaimStats, next_claim};
+use tasks::{finish_tasks, log_task_end};
 
 /// Runs `run` as `worker` until it completes or aborts; returns how it ended.
 pub(crate) async fn drive(
@@ -221,130 +223,6 @@ impl Driver<'_> {
         None
     }
 
-    /// Starts a charging task for buffered invoices while call slots are free.
-    fn dispatch(&mut self) {
-        while !self.buffer.is_empty() && self.tasks.len() < max_tasks(self.config.concurrency) {
-            let Ok(slot) = self.ctx.slots.clone().try_acquire_owned() else {
-                break;
-            };
-            if let Some(claimed) = self.buffer.pop_front() {
-                self.tasks
-                    .spawn(charge(self.ctx.clone(), claimed, Some(slot)));
-            }
-        }
-    }
-
-    /// Once a second, at debug level: how full the pipeline is.
-    fn log_pipeline(&mut self) {
-        if self.stats.last_log.elapsed() < Duration::from_secs(1)
-            || !log::log_enabled!(log::Level::Debug)
-        {
-            return;
-        }
-        self.stats.last_log = Instant::now();
-        log::debug!(
-            "run {}: {} calls in flight, {} tasks, {} claimed waiting, claim under way: {}, {} claimed so far",
-            self.run.id,
-            self.calls_in_flight(),
-            self.tasks.len(),
-            self.buffer.len(),
-            self.claiming.is_some(),
-            self.stats.claimed
-        );
-    }
-
-    /// Provider calls under way or about to start (their slot is taken).
-    fn calls_in_flight(&self) -> usize {
-        self.config
-            .concurrency
-            .max(1)
-            .saturating_sub(self.ctx.slots.available_permits())
-    }
-
-    /// Starts a claim when there is room for a worthwhile batch (or for the breaker's probe).
-    fn start_claim_if_useful(&mut self) {
-        let concurrency = self.config.concurrency;
-        let in_hand = self.tasks.len() + self.buffer.len();
-        let limit = match self.breaker.state() {
-            BreakerState::Closed => {
-                // Tasks waiting to resend do not hold a call slot, so they do not hold claims
-                // back, up to a bound that keeps memory in proportion to the concurrency.
-                if in_hand >= max_tasks(concurrency) + prefetch(concurrency) {
-                    return;
-                }
-                let room = (concurrency + prefetch(concurrency))
-                    .saturating_sub(self.calls_in_flight() + self.buffer.len());
-                let worthwhile = (concurrency / 2).clamp(1, self.config.max_claim as usize);
-                if room == 0 || (room < worthwhile && in_hand > 0) {
-                    return;
-                }
-                room.min(self.config.max_claim as usize)
-            }
-            BreakerState::HalfOpen if in_hand == 0 => 1,
-            BreakerState::HalfOpen | BreakerState::Open => return,
-        };
-        let include_stale = self.look_for_stale
-            || self.last_stale_check.elapsed() >= self.config.heartbeat_interval();
-        if include_stale {
-            self.last_stale_check = Instant::now();
-        }
-        let request = ClaimRequest {
-            instance: self.worker.clone(),
-            run: self.run.id,
-            now: self.deps.clock.now(),
-            limit: u32::try_from(limit).unwrap_or(u32::MAX),
-            lease_timeout: TimeDelta::from_std(self.config.lease_timeout)
-                .unwrap_or(TimeDelta::seconds(30)),
-            fresh_after: self.fresh_cursor,
-            include_stale,
-        };
-        let store = self.deps.billing.clone();
-        let handle = tokio::spawn(async move { store.claim(&request).await });
-        self.claiming = Some((handle, limit, Instant::now()));
-    }
-
-    /// Takes in what a finished claim returned.
-    fn claim_done(&mut self, result: ClaimResult, asked: usize, began: Instant) -> Option<String> {
-        match result {
-            Ok(claimed) => {
-                self.claim_failures = 0;
-                self.stats.claims += 1;
-                self.stats.claimed += claimed.len();
-                self.stats.claiming += began.elapsed();
-                // Short of what was asked: work runs low, so look for stale claims next time.
-                self.look_for_stale = claimed.len() < asked;
-                self.last_claim_empty = claimed.is_empty();
-                // Nothing due right now: do not ask again at once.
-                self.next_claim_at = Instant::now()
-                    + if claimed.is_empty() {
-                        TICK
-                    } else {
-                        Duration::ZERO
-                    };
-                let fresh = claimed
-                    .iter()
-                    .filter(|c| c.invoice.next_attempt_at.is_none() && c.taken_over_from.is_none())
-                    .map(|c| c.invoice.id)
-                    .max();
-                self.fresh_cursor = self.fresh_cursor.max(fresh);
-                self.buffer.extend(claimed);
-                None
-            }
-            Err(err) => {
-                self.claim_failures += 1;
-                self.next_claim_at = Instant::now() + self.config.drain_poll;
-                log::warn!(
-                    "run {}: claiming failed ({}): {}",
-                    self.run.id,
-                    self.claim_failures,
-                    one_line(&err)
-                );
-                (self.claim_failures >= CLAIM_FAILURES_BEFORE_ABORT)
-                    .then(|| format!("storage unavailable: {}", one_line(&err)))
-            }
-        }
-    }
-
     /// Waits for a task to end, the claim to return, a tick, or shutdown.
     async fn wait_for_progress(&mut self) {
         let tick = if self.breaker.state() == BreakerState::Closed {
@@ -433,92 +311,5 @@ impl Driver<'_> {
             }
         }
         finish_tasks(&mut self.tasks, stopping, self.config.shutdown_grace).await;
-    }
-}
-
-/// How many claimed invoices may wait for a slot: enough that a slot never waits for a claim.
-/// A claim starts once half of this has room, so the other half covers the claim's latency
-/// (at 20,000 calls a second, 512 invoices last 25 ms).
-fn prefetch(concurrency: usize) -> usize {
-    concurrency.max(1)
-}
-
-/// Most charging tasks at once: those in a call, and as many again between calls.
-fn max_tasks(concurrency: usize) -> usize {
-    concurrency.max(1) * 2
-}
-
-/// The result of the claim under way (pends forever when there is none).
-async fn next_claim(
-    claiming: &mut Option<(JoinHandle<ClaimResult>, usize, Instant)>,
-) -> (ClaimResult, usize, Instant) {
-    match claiming {
-        Some((handle, asked, began)) => {
-            let result = handle
-                .await
-                .unwrap_or_else(|e| Err(StoreError::Failed(Box::new(e))));
-            (result, *asked, *began)
-        }
-        None => std::future::pending().await,
-    }
-}
-
-/// Lets the charging tasks end; when stopping early, those still running after `grace` are
-/// cancelled (their claims stay open with their keys, and are resent by whoever takes them over).
-async fn finish_tasks(tasks: &mut JoinSet<()>, stopping: bool, grace: Duration) {
-    if !stopping {
-        while let Some(done) = tasks.join_next().await {
-            log_task_end(done);
-        }
-        return;
-    }
-    let deadline = Instant::now() + grace;
-    while !tasks.is_empty() {
-        match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-            Ok(Some(done)) => {
-                log_task_end(done);
-            }
-            Ok(None) => break,
-            Err(_) => {
-                log::warn!(
-                    "{} charges still in flight after {grace:?}: cancelling them; their keys will be resent",
-                    tasks.len()
-                );
-                tasks.abort_all();
-                while tasks.join_next().await.is_some() {}
-                break;
-            }
-        }
-    }
-}
-
-/// Logs a task that panicked; returns whether it did.
-fn log_task_end(done: Result<(), tokio::task::JoinError>) -> bool {
-    match done {
-        Err(err) if err.is_panic() => {
-            log::error!("a charging task panicked: {err}; its claim will be taken over");
-            true
-        }
-        _ => false,
-    }
-}
-
-/// How the claimer spent its time, for the debug log.
-#[derive(Debug)]
-struct ClaimStats {
-    claims: usize,
-    claimed: usize,
-    claiming: Duration,
-    last_log: Instant,
-}
-
-impl Default for ClaimStats {
-    fn default() -> Self {
-        Self {
-            claims: 0,
-            claimed: 0,
-            claiming: Duration::ZERO,
-            last_log: Instant::now(),
-        }
     }
 }
