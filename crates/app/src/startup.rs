@@ -112,11 +112,6 @@ impl Application {
         &self.db
     }
 
-    /// The executor of billing runs.
-    pub fn executor(&self) -> Arc<RunExecutor> {
-        self.executor.clone()
-    }
-
     /// Serves, delivers billing events and fires schedules until the server is stopped
     /// (SIGINT or SIGTERM); then lets billing runs stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

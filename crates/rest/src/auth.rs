@@ -76,9 +76,9 @@ impl FromRequest for ReadAccess {
     }
 }
 
-fn tokens(req: &HttpRequest) -> Result<ApiTokens, ApiError> {
+fn tokens(req: &HttpRequest) -> Result<&ApiTokens, ApiError> {
     req.app_data::<web::Data<ApiState>>()
-        .map(|state| state.tokens.clone())
+        .map(|state| &state.tokens)
         .ok_or_else(|| ApiError::Internal("API state missing".into()))
 }
 
@@ -106,9 +106,13 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-/// Compares without an early exit, so the time taken says nothing about how much matched.
 fn same(given: &str, expected: &str) -> bool {
-    let (given, expected) = (given.as_bytes(), expected.as_bytes());
+    same_secret(given.as_bytes(), expected.as_bytes())
+}
+
+/// Compares a presented secret with the expected one without an early exit, so the time taken
+/// says nothing about how much matched.
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     let mut diff = u8::from(given.len() != expected.len());
     for (i, e) in expected.iter().enumerate() {
         diff |= e ^ given.get(i).copied().unwrap_or(0);

@@ -13,7 +13,7 @@ mod problem;
 mod routes;
 mod server;
 
-pub use auth::ApiTokens;
+pub use auth::{ApiTokens, same_secret};
 pub use ops::{MetricsSource, Readiness};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use routes::openapi::ApiDoc;

@@ -16,6 +16,7 @@ use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
 use antaeus_models::{
     Currency, CustomerId, IdempotencyKey, Invoice, InvoiceId, InvoiceStatus, Money,
 };
+use antaeus_rest::same_secret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use thiserror::Error;
@@ -135,14 +136,9 @@ fn authorize(req: &HttpRequest, state: &SimulatorState) -> Result<(), SimulatorE
     let expected = format!("Bearer {token}");
     let given = req.headers().get(header::AUTHORIZATION);
     match given {
-        Some(given) if same_bytes(given.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(given) if same_secret(given.as_bytes(), expected.as_bytes()) => Ok(()),
         _ => Err(SimulatorError::Unauthorized),
     }
-}
-
-/// Compares without stopping at the first difference, so timing does not reveal the token.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, SimulatorError> {
@@ -278,9 +274,9 @@ mod tests {
 
     #[test]
     fn tokens_compare_by_full_content() {
-        assert!(same_bytes(b"Bearer abc", b"Bearer abc"));
-        assert!(!same_bytes(b"Bearer abd", b"Bearer abc"));
-        assert!(!same_bytes(b"Bearer ab", b"Bearer abc"));
+        assert!(same_secret(b"Bearer abc", b"Bearer abc"));
+        assert!(!same_secret(b"Bearer abd", b"Bearer abc"));
+        assert!(!same_secret(b"Bearer ab", b"Bearer abc"));
     }
 
     #[test]

@@ -94,6 +94,17 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// Triggers a billing run (a new key) and waits for it to end; returns its JSON.
+    pub async fn bill(&self) -> serde_json::Value {
+        let run: serde_json::Value = self
+            .post("/rest/v1/billing/runs", "", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        self.wait_for_run(run["id"].as_i64().unwrap()).await
+    }
+
     /// Waits until run `id` has ended and returns its JSON.
     pub async fn wait_for_run(&self, id: i64) -> serde_json::Value {
         for _ in 0..400 {

@@ -13,13 +13,7 @@ api_tests!(
 );
 
 async fn an_invoices_attempts_are_listed_oldest_first(app: TestApp) {
-    let run: Value = app
-        .post("/rest/v1/billing/runs", "", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait_for_run(run["id"].as_i64().unwrap()).await;
+    let run = app.bill().await;
     let attempts: Vec<Value> = app
         .get("/rest/v1/invoices/1/attempts")
         .await
@@ -129,13 +123,7 @@ async fn a_failed_invoice_is_made_due_and_charged_again() {
     )
     .await
     .unwrap();
-    let run: Value = app
-        .post("/rest/v1/billing/runs", "", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait_for_run(run["id"].as_i64().unwrap()).await;
+    app.bill().await;
     let failed: Value = app.get("/rest/v1/invoices/1").await.json().await.unwrap();
     assert_eq!(
         (failed["status"].as_str(), failed["failureReason"].as_str()),
@@ -149,13 +137,7 @@ async fn a_failed_invoice_is_made_due_and_charged_again() {
         assert_eq!(retried["status"], "PENDING");
         assert!(retried["failureReason"].is_null() && retried["nextAttemptAt"].is_null());
     }
-    let again: Value = app
-        .post("/rest/v1/billing/runs", "", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let again = app.wait_for_run(again["id"].as_i64().unwrap()).await;
+    let again = app.bill().await;
     assert_eq!(
         again["counts"]["claimed"], 1,
         "only the retried invoice was due"

@@ -19,13 +19,7 @@ async fn readiness_reports_a_reachable_migrated_database(app: TestApp) {
 }
 
 async fn metrics_expose_charges_runs_invoices_breaker_outbox_and_http_requests(app: TestApp) {
-    let run: Value = app
-        .post("/rest/v1/billing/runs", "", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait_for_run(run["id"].as_i64().unwrap()).await;
+    app.bill().await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(

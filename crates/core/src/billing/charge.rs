@@ -2,7 +2,6 @@
 //! and the journal entry that ends the claim.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use antaeus_models::{
     AttemptOutcome, EventData, IdempotencyKey, Invoice, InvoiceEvent, Notification, RunId,
@@ -10,6 +9,7 @@ use antaeus_models::{
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
+use super::charge_metrics::ChargeMetrics;
 use super::circuit_breaker::ProbeGuard;
 use super::journal_writer::{JournalWriter, WriteAck};
 use super::random::Randomness;
@@ -28,19 +28,20 @@ pub(crate) struct ChargeContext {
     pub config: BillingConfig,
     pub run: RunId,
     pub shutdown: Shutdown,
-    /// Set when the run stops early for any reason: no new call is made.
-    pub stopping: AtomicBool,
     /// Call slots: `concurrency` permits, one held for the duration of each provider call
-    /// (not while a task waits to resend or to hand its outcome over).
+    /// (not while a task waits to resend or to hand its outcome over). Closed when the run
+    /// stops early for any reason: no new call is made.
     pub slots: Arc<Semaphore>,
     /// Signalled whenever a call slot is given back, so the driver can fill it at once.
     pub slot_freed: Notify,
+    /// The charging metrics' handles.
+    pub metrics: ChargeMetrics,
 }
 
 impl ChargeContext {
     /// Whether calls should stop: shutdown, or the run is aborting.
     fn stopping(&self) -> bool {
-        self.shutdown.is_requested() || self.stopping.load(Ordering::SeqCst)
+        self.shutdown.is_requested() || self.slots.is_closed()
     }
 
     /// Gives a call slot back and tells the driver.
@@ -113,7 +114,9 @@ pub(crate) async fn charge(
 ) {
     let started = tokio::time::Instant::now();
     charge_to_the_end(&ctx, &claimed, slot).await;
-    metrics::histogram!("antaeus_invoice_seconds").record(started.elapsed().as_secs_f64());
+    ctx.metrics
+        .invoice_seconds
+        .record(started.elapsed().as_secs_f64());
 }
 
 async fn charge_to_the_end(
@@ -172,10 +175,10 @@ async fn charge_to_the_end(
             .await,
         );
         ctx.free_slot(slot.take());
-        metrics::histogram!("antaeus_charge_duration_seconds")
+        ctx.metrics
+            .call_seconds
             .record(started.elapsed().as_secs_f64());
-        metrics::counter!("antaeus_charges_total", "outcome" => result.outcome.as_str())
-            .increment(1);
+        ctx.metrics.count(result.outcome);
         probe.record(result.resend || result.outcome == AttemptOutcome::ProtocolError);
         if result.outcome == AttemptOutcome::ProtocolError {
             log::error!(

@@ -50,6 +50,16 @@ impl Default for BillingConfig {
 }
 
 impl BillingConfig {
+    /// Provider calls a run may have in flight: the concurrency, at least one.
+    pub fn call_slots(&self) -> usize {
+        self.concurrency.max(1)
+    }
+
+    /// The lease timeout as a span of time (30 s if it does not fit one).
+    pub fn lease(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.lease_timeout).unwrap_or(chrono::TimeDelta::seconds(30))
+    }
+
     /// How often a run heartbeats: three beats per lease.
     pub fn heartbeat_interval(&self) -> Duration {
         (self.lease_timeout / 3).max(Duration::from_millis(10))

@@ -8,6 +8,7 @@
 
 mod charge;
 mod charge_key;
+mod charge_metrics;
 mod circuit_breaker;
 mod config;
 mod executor;

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use antaeus_models::{BillingRun, InstanceId, InvoiceId, RunStatus};
@@ -13,6 +12,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::charge::{ChargeContext, charge};
+use super::charge_metrics::ChargeMetrics;
 use super::heartbeat::HeartbeatStatus;
 use super::journal_writer::JournalWriter;
 use super::service::BillingDeps;
@@ -53,9 +53,9 @@ pub(crate) async fn drive(
         config: config.clone(),
         run: run.id,
         shutdown: shutdown.clone(),
-        stopping: Default::default(),
-        slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
+        slots: Arc::new(Semaphore::new(config.call_slots())),
         slot_freed: Notify::new(),
+        metrics: ChargeMetrics::register(),
     });
     let mut driver = Driver {
         deps,
@@ -297,9 +297,9 @@ impl Driver<'_> {
     /// runs to its end.
     async fn wind_down(&mut self, stopping: bool) {
         if stopping {
-            self.ctx.stopping.store(true, Ordering::SeqCst);
-            // Tasks waiting for a slot to resend would otherwise wait out the grace period
-            // behind calls that may hang, and be cancelled with their claims unreleased.
+            // Closing the call slots stops every task before its next call; tasks waiting for a
+            // slot to resend would otherwise wait out the grace period behind calls that may
+            // hang, and be cancelled with their claims unreleased.
             self.ctx.slots.close();
             if let Some((handle, _, _)) = self.claiming.take()
                 && let Ok(Ok(claimed)) = handle.await

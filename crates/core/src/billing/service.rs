@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunId, RunStatus, RunTrigger};
-use chrono::TimeDelta;
 use thiserror::Error;
 
 use super::heartbeat::Heartbeat;
@@ -134,12 +133,15 @@ impl BillingService {
         if run.status != RunStatus::Running {
             return Ok(None);
         }
-        let lease =
-            TimeDelta::from_std(self.config.lease_timeout).unwrap_or(TimeDelta::seconds(30));
         let adopted = self
             .deps
             .runs
-            .adopt_run(run.id, &self.new_worker_id(), self.deps.clock.now(), lease)
+            .adopt_run(
+                run.id,
+                &self.new_worker_id(),
+                self.deps.clock.now(),
+                self.config.lease(),
+            )
             .await?;
         if let Some(run) = &adopted {
             log::warn!(

@@ -908,3 +908,42 @@ async fn shutdown_releases_a_claim_waiting_for_a_slot_to_resend_behind_a_hung_ca
     assert_eq!(t.result, RunResult::Released);
     assert_eq!(t.status, InvoiceStatus::Pending);
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_releases_claimed_invoices_still_waiting_for_a_slot() {
+    let world = Arc::new(World::default()).claims(vec![
+        (1..=4)
+            .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+            .collect(),
+    ]);
+    let config = BillingConfig {
+        concurrency: 1,
+        shutdown_grace: Duration::from_secs(5),
+        ..config()
+    };
+    // Invoice 1 takes the only slot and hangs; 2, 3 and 4 wait in the buffer.
+    let provider = Arc::new(SlowProvider {
+        hang: vec![id(1)],
+        ..SlowProvider::default()
+    });
+    let mut billing = service(&world, config, false);
+    billing.replace_provider_for_tests(provider.clone());
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        trigger.trigger();
+    });
+    let run = billing.bill(&request(), shutdown).await.unwrap();
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert_eq!(*provider.most_in_flight.lock().unwrap(), 1);
+    assert!(
+        provider.calls.lock().unwrap().is_empty(),
+        "only the hung call was made, and it never answered"
+    );
+    for n in 2..=4 {
+        let (attempt, t, _) = world.finish_of(n);
+        assert_eq!(attempt, AttemptEnd::Unsent(1), "invoice {n}");
+        assert_eq!(t.result, RunResult::Released);
+        assert_eq!(t.status, InvoiceStatus::Pending);
+    }
+}

@@ -106,51 +106,29 @@ mod tests {
         let got = service(store).list(filter, page).await.unwrap();
         assert_eq!(got.iter().map(|i| i.id.get()).collect::<Vec<_>>(), [11, 12]);
     }
-}
 
-#[cfg(test)]
-mod retry_tests {
-    use antaeus_models::{Currency, CustomerId, InvoiceStatus, Money};
-
-    use super::*;
-    use crate::store::{MockAttemptStore, MockInvoiceStore};
-
-    fn retried(outcome: RetryOutcome) -> Result<Invoice, ServiceError> {
+    async fn retried(outcome: RetryOutcome) -> Result<Invoice, ServiceError> {
         let mut store = MockInvoiceStore::new();
         store
             .expect_retry_invoice()
             .return_once(move |_| Ok(outcome));
-        let service = InvoiceService::new(Arc::new(store), Arc::new(MockAttemptStore::new()));
-        futures_lite_block_on(service.retry(InvoiceId::new(4).unwrap()))
+        service(store).retry(InvoiceId::new(4).unwrap()).await
     }
 
-    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    #[test]
-    fn retry_refuses_charging_and_paid_invoices_and_reports_unknown_ones() {
-        let invoice = Invoice::new(
-            InvoiceId::new(4).unwrap(),
-            CustomerId::new(1).unwrap(),
-            Money::from_minor(100, Currency::EUR).unwrap(),
-            InvoiceStatus::Pending,
-        );
-        assert!(retried(RetryOutcome::MadeDue(invoice.clone())).is_ok());
-        assert!(retried(RetryOutcome::AlreadyDue(invoice)).is_ok());
+    #[tokio::test]
+    async fn retry_refuses_charging_and_paid_invoices_and_reports_unknown_ones() {
+        assert!(retried(RetryOutcome::MadeDue(invoice(4))).await.is_ok());
+        assert!(retried(RetryOutcome::AlreadyDue(invoice(4))).await.is_ok());
         assert!(matches!(
-            retried(RetryOutcome::Charging),
+            retried(RetryOutcome::Charging).await,
             Err(ServiceError::InvoiceCharging(_))
         ));
         assert!(matches!(
-            retried(RetryOutcome::Paid),
+            retried(RetryOutcome::Paid).await,
             Err(ServiceError::InvoicePaid(_))
         ));
         assert!(matches!(
-            retried(RetryOutcome::NotFound),
+            retried(RetryOutcome::NotFound).await,
             Err(ServiceError::InvoiceNotFound(_))
         ));
     }

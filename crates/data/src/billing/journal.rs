@@ -231,8 +231,10 @@ pub(crate) fn record(
                 // the rows are found through their keys (`id = ANY(batch)`), never by scanning
                 // a table: without statistics for the attempt log, a thousand keys look like the
                 // whole table, and a sequential scan of it per batch grows with every run.
-                diesel::sql_query("SET LOCAL enable_nestloop = off").execute(c)?;
-                diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+                diesel::connection::SimpleConnection::batch_execute(
+                    c,
+                    "SET LOCAL enable_nestloop = off; SET LOCAL enable_seqscan = off",
+                )?;
                 apply_batch!(c, owner, batch, &plan)
             })
         }

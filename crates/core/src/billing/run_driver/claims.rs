@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -19,7 +18,7 @@ const CLAIM_FAILURES_BEFORE_ABORT: u32 = 10;
 impl Driver<'_> {
     /// Starts a claim when there is room for a worthwhile batch (or for the breaker's probe).
     pub(super) fn start_claim_if_useful(&mut self) {
-        let concurrency = self.config.concurrency;
+        let concurrency = self.config.call_slots();
         let in_hand = self.tasks.len() + self.buffer.len();
         let limit = match self.breaker.state() {
             BreakerState::Closed => {
@@ -49,8 +48,7 @@ impl Driver<'_> {
             run: self.run.id,
             now: self.deps.clock.now(),
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
-            lease_timeout: TimeDelta::from_std(self.config.lease_timeout)
-                .unwrap_or(TimeDelta::seconds(30)),
+            lease_timeout: self.config.lease(),
             fresh_after: self.fresh_cursor,
             include_stale,
         };
@@ -110,8 +108,8 @@ impl Driver<'_> {
 /// How many claimed invoices may wait for a slot: enough that a slot never waits for a claim.
 /// A claim starts once half of this has room, so the other half covers the claim's latency
 /// (at 20,000 calls a second, 512 invoices last 25 ms).
-pub(super) fn prefetch(concurrency: usize) -> usize {
-    concurrency.max(1)
+pub(super) fn prefetch(call_slots: usize) -> usize {
+    call_slots
 }
 
 /// The result of the claim under way (pends forever when there is none).

@@ -12,7 +12,7 @@ use crate::billing::charge::charge;
 impl Driver<'_> {
     /// Starts a charging task for buffered invoices while call slots are free.
     pub(super) fn dispatch(&mut self) {
-        while !self.buffer.is_empty() && self.tasks.len() < max_tasks(self.config.concurrency) {
+        while !self.buffer.is_empty() && self.tasks.len() < max_tasks(self.config.call_slots()) {
             let Ok(slot) = self.ctx.slots.clone().try_acquire_owned() else {
                 break;
             };
@@ -26,8 +26,7 @@ impl Driver<'_> {
     /// Provider calls under way or about to start (their slot is taken).
     pub(super) fn calls_in_flight(&self) -> usize {
         self.config
-            .concurrency
-            .max(1)
+            .call_slots()
             .saturating_sub(self.ctx.slots.available_permits())
     }
 
@@ -52,8 +51,8 @@ impl Driver<'_> {
 }
 
 /// Most charging tasks at once: those in a call, and as many again between calls.
-pub(super) fn max_tasks(concurrency: usize) -> usize {
-    concurrency.max(1) * 2
+pub(super) fn max_tasks(call_slots: usize) -> usize {
+    call_slots * 2
 }
 
 /// Lets the charging tasks end; when stopping early, those still running after `grace` are
