@@ -29,6 +29,8 @@ on_every_backend!(
     finishing_applies_the_transition_and_its_event_once,
     a_finish_from_a_lost_claim_is_fenced_out_but_its_call_is_logged,
     a_resend_records_a_new_intent_under_the_same_key,
+    a_finish_at_an_old_fence_is_fenced_out_even_for_the_owner,
+    a_batch_larger_than_one_statement_is_applied_whole,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -935,4 +937,58 @@ async fn retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest(d
     assert_eq!(planned.key.as_str(), format!("antaeus-{failed}-1"));
     let counts = db.db.count_by_status().await.unwrap();
     assert!(counts.contains(&(InvoiceStatus::Paid, 1)), "{counts:?}");
+}
+
+async fn a_finish_at_an_old_fence_is_fenced_out_even_for_the_owner(db: TestDatabase) {
+    pending_invoices(&db, 1).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 1).await.remove(0);
+    let resend = JournalEntry::Resend {
+        invoice: claimed.invoice.id,
+        run: run.id,
+        fence: 1,
+        completed: AttemptCompletion {
+            number: 1,
+            outcome: AttemptOutcome::Timeout,
+            message: None,
+            finished_at: t0(),
+        },
+        key: claimed.attempt.as_ref().unwrap().key.clone(),
+        started_at: t0(),
+    };
+    db.db.record(&me, &[resend]).await.unwrap();
+    // The claim is at attempt 2 now: an outcome written for attempt 1 (a late duplicate of the
+    // first call's answer) must not end it.
+    let stale = finish(&claimed, &run, AttemptOutcome::Charged, t0());
+    let report = db.db.record(&me, &[stale]).await.unwrap();
+    assert_eq!(report.fenced_out, vec![claimed.invoice.id]);
+    let after = invoice(&db, claimed.invoice.id).await;
+    assert_eq!(after.status, InvoiceStatus::Charging);
+    assert_eq!(after.attempts, 2);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
+}
+
+async fn a_batch_larger_than_one_statement_is_applied_whole(db: TestDatabase) {
+    // More rows than one SQLite statement takes (2,000), in one journal batch.
+    let n = 2_001;
+    pending_invoices(&db, n).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), n as u32).await;
+    assert_eq!(claimed.len(), n);
+    let batch: Vec<JournalEntry> = claimed
+        .iter()
+        .map(|c| finish(c, &run, AttemptOutcome::Charged, t0()))
+        .collect();
+    let report = db.db.record(&me, &batch).await.unwrap();
+    assert!(report.fenced_out.is_empty());
+    assert_eq!(
+        db.db.count_by_status().await.unwrap(),
+        vec![(InvoiceStatus::Paid, n as u64)]
+    );
+    let last = claimed.last().unwrap().invoice.id;
+    let log = db.db.list_attempts(last).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::Charged));
 }

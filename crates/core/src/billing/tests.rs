@@ -868,31 +868,39 @@ async fn concurrency_bounds_calls_and_a_task_waiting_to_resend_gives_its_slot_aw
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn shutdown_releases_a_claim_waiting_for_a_slot_to_resend_behind_a_hung_call() {
-    let world = Arc::new(World::default()).claims(vec![vec![
-        claimed(1, Currency::EUR, ChargeState::default()),
-        claimed(2, Currency::EUR, ChargeState::default()),
-    ]]);
+/// Bills with `provider` and one call slot; SIGTERM comes after 3 s, with a 5 s grace.
+async fn bill_one_slot_until_shutdown(
+    world: &Arc<World>,
+    provider: &Arc<SlowProvider>,
+) -> BillingRun {
     let config = BillingConfig {
         concurrency: 1,
         shutdown_grace: Duration::from_secs(5),
         ..config()
     };
-    // Invoice 1 fails at once and waits to resend; invoice 2 takes the only slot and hangs.
-    let provider = Arc::new(SlowProvider {
-        flaky: vec![id(1)],
-        hang: vec![id(2)],
-        ..SlowProvider::default()
-    });
-    let mut billing = service(&world, config, false);
+    let mut billing = service(world, config, false);
     billing.replace_provider_for_tests(provider.clone());
     let (trigger, shutdown) = Shutdown::new();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(3)).await;
         trigger.trigger();
     });
-    let run = billing.bill(&request(), shutdown).await.unwrap();
+    billing.bill(&request(), shutdown).await.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_releases_a_claim_waiting_for_a_slot_to_resend_behind_a_hung_call() {
+    let world = Arc::new(World::default()).claims(vec![vec![
+        claimed(1, Currency::EUR, ChargeState::default()),
+        claimed(2, Currency::EUR, ChargeState::default()),
+    ]]);
+    // Invoice 1 fails at once and waits to resend; invoice 2 takes the only slot and hangs.
+    let provider = Arc::new(SlowProvider {
+        flaky: vec![id(1)],
+        hang: vec![id(2)],
+        ..SlowProvider::default()
+    });
+    let run = bill_one_slot_until_shutdown(&world, &provider).await;
     assert_eq!(run.status, RunStatus::Aborted);
     let calls: Vec<_> = provider
         .calls
@@ -916,24 +924,12 @@ async fn shutdown_releases_claimed_invoices_still_waiting_for_a_slot() {
             .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
             .collect(),
     ]);
-    let config = BillingConfig {
-        concurrency: 1,
-        shutdown_grace: Duration::from_secs(5),
-        ..config()
-    };
     // Invoice 1 takes the only slot and hangs; 2, 3 and 4 wait in the buffer.
     let provider = Arc::new(SlowProvider {
         hang: vec![id(1)],
         ..SlowProvider::default()
     });
-    let mut billing = service(&world, config, false);
-    billing.replace_provider_for_tests(provider.clone());
-    let (trigger, shutdown) = Shutdown::new();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        trigger.trigger();
-    });
-    let run = billing.bill(&request(), shutdown).await.unwrap();
+    let run = bill_one_slot_until_shutdown(&world, &provider).await;
     assert_eq!(run.status, RunStatus::Aborted);
     assert_eq!(*provider.most_in_flight.lock().unwrap(), 1);
     assert!(

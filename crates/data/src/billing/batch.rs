@@ -6,7 +6,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 use diesel::{PgConnection, SqliteConnection};
 
 /// The new state of one invoice whose claim ends.
@@ -57,23 +59,24 @@ fn ids(rows: Vec<IdRow>) -> Vec<i64> {
 
 impl BatchWrites for SqliteConnection {
     fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>> {
-        let mut updated = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(SQLITE_ROWS) {
-            let sql = format!(
-                "WITH data(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
-                 AS (VALUES {}) \
-                 UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
-                 failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
-                 unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
-                 claimed_by = NULL, claimed_at = NULL \
-                 FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-                 AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
-                 RETURNING invoices.id AS id",
-                values_list(chunk.len(), 9)
-            );
-            let mut query = diesel::sql_query(sql).into_boxed();
-            for r in chunk {
-                query = query
+        let statements = sqlite_statements(
+            rows,
+            9,
+            |values| {
+                format!(
+                    "WITH data(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
+                     AS (VALUES {values}) \
+                     UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
+                     failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
+                     unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
+                     claimed_by = NULL, claimed_at = NULL \
+                     FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+                     AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
+                     RETURNING invoices.id AS id"
+                )
+            },
+            |query, r| {
+                query
                     .bind::<BigInt, _>(r.id)
                     .bind::<Integer, _>(r.fence)
                     .bind::<Integer, _>(r.attempts_after)
@@ -82,57 +85,83 @@ impl BatchWrites for SqliteConnection {
                     .bind::<Nullable<Text>, _>(r.failure_reason)
                     .bind::<Integer, _>(r.key_seq)
                     .bind::<Integer, _>(r.declines)
-                    .bind::<Integer, _>(r.unknown_streak);
-            }
+                    .bind::<Integer, _>(r.unknown_streak)
+            },
+        );
+        let mut updated = Vec::with_capacity(rows.len());
+        for query in statements {
             updated.extend(ids(query.bind::<Text, _>(owner).load(self)?));
         }
         Ok(updated)
     }
 
     fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>> {
+        let statements = sqlite_statements(
+            rows,
+            2,
+            |values| {
+                format!(
+                    "WITH data(id, fence) AS (VALUES {values}) \
+                     UPDATE invoices SET attempts = data.fence + 1 FROM data \
+                     WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+                     AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
+                     RETURNING invoices.id AS id"
+                )
+            },
+            |query, (id, fence)| query.bind::<BigInt, _>(*id).bind::<Integer, _>(*fence),
+        );
         let mut updated = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(SQLITE_ROWS) {
-            let sql = format!(
-                "WITH data(id, fence) AS (VALUES {}) \
-                 UPDATE invoices SET attempts = data.fence + 1 FROM data \
-                 WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-                 AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
-                 RETURNING invoices.id AS id",
-                values_list(chunk.len(), 2)
-            );
-            let mut query = diesel::sql_query(sql).into_boxed();
-            for (id, fence) in chunk {
-                query = query.bind::<BigInt, _>(*id).bind::<Integer, _>(*fence);
-            }
+        for query in statements {
             updated.extend(ids(query.bind::<Text, _>(owner).load(self)?));
         }
         Ok(updated)
     }
 
     fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()> {
-        for chunk in rows.chunks(SQLITE_ROWS) {
-            let sql = format!(
-                "WITH data(invoice_id, attempt_number, outcome, message, finished_at) AS (VALUES {}) \
-                 UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
-                 finished_at = data.finished_at FROM data \
-                 WHERE charge_attempts.invoice_id = data.invoice_id \
-                 AND charge_attempts.attempt_number = data.attempt_number \
-                 AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned')",
-                values_list(chunk.len(), 5)
-            );
-            let mut query = diesel::sql_query(sql).into_boxed();
-            for r in chunk {
-                query = query
+        let statements = sqlite_statements(
+            rows,
+            5,
+            |values| {
+                format!(
+                    "WITH data(invoice_id, attempt_number, outcome, message, finished_at) AS (VALUES {values}) \
+                     UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
+                     finished_at = data.finished_at FROM data \
+                     WHERE charge_attempts.invoice_id = data.invoice_id \
+                     AND charge_attempts.attempt_number = data.attempt_number \
+                     AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned')"
+                )
+            },
+            |query, r| {
+                query
                     .bind::<BigInt, _>(r.invoice_id)
                     .bind::<Integer, _>(r.attempt_number)
                     .bind::<Text, _>(r.outcome)
                     .bind::<Nullable<Text>, _>(r.message.clone())
-                    .bind::<Timestamp, _>(r.finished_at);
-            }
+                    .bind::<Timestamp, _>(r.finished_at)
+            },
+        );
+        for query in statements {
             query.execute(self)?;
         }
         Ok(())
     }
+}
+
+type SqliteQuery<'a> = BoxedSqlQuery<'a, Sqlite, SqlQuery>;
+
+/// One statement per chunk of `rows`: `sql` given the chunk's `VALUES` list of `columns`
+/// parameters per row, with each row's parameters bound by `bind` (parameters after the list,
+/// such as the owner, are bound by the caller).
+fn sqlite_statements<'a, R>(
+    rows: &'a [R],
+    columns: usize,
+    sql: impl Fn(&str) -> String + 'a,
+    bind: impl Fn(SqliteQuery<'a>, &'a R) -> SqliteQuery<'a> + 'a,
+) -> impl Iterator<Item = SqliteQuery<'a>> + 'a {
+    rows.chunks(SQLITE_ROWS).map(move |chunk| {
+        let query = diesel::sql_query(sql(&values_list(chunk.len(), columns))).into_boxed();
+        chunk.iter().fold(query, &bind)
+    })
 }
 
 /// Rows per SQLite statement: 9 parameters each, under SQLite's 32,766.
