@@ -117,6 +117,29 @@ async fn claim(
         .unwrap()
 }
 
+/// The journal entry that ends `claimed`'s first call with the unknown `outcome` (at t0) and
+/// resends its key at `started_at`.
+fn resend_after(
+    claimed: &ClaimedInvoice,
+    run: &BillingRun,
+    outcome: AttemptOutcome,
+    started_at: DateTime<Utc>,
+) -> JournalEntry {
+    JournalEntry::Resend {
+        invoice: claimed.invoice.id,
+        run: run.id,
+        fence: 1,
+        completed: AttemptCompletion {
+            number: 1,
+            outcome,
+            message: Some("reset".into()),
+            finished_at: t0(),
+        },
+        key: claimed.attempt.as_ref().unwrap().key.clone(),
+        started_at,
+    }
+}
+
 /// The journal entry that ends `claimed`'s attempt with `outcome` at `now`.
 fn finish(
     claimed: &ClaimedInvoice,
@@ -489,19 +512,12 @@ async fn a_resend_records_a_new_intent_under_the_same_key(db: TestDatabase) {
     let me = instance("worker-a");
     let claimed = claim(&db, &me, &run, t0(), 1).await.remove(0);
     let key = claimed.attempt.as_ref().unwrap().key.clone();
-    let resend = JournalEntry::Resend {
-        invoice: claimed.invoice.id,
-        run: run.id,
-        fence: 1,
-        completed: AttemptCompletion {
-            number: 1,
-            outcome: AttemptOutcome::NetworkError,
-            message: Some("reset".into()),
-            finished_at: t0(),
-        },
-        key: key.clone(),
-        started_at: t0() + TimeDelta::milliseconds(200),
-    };
+    let resend = resend_after(
+        &claimed,
+        &run,
+        AttemptOutcome::NetworkError,
+        t0() + TimeDelta::milliseconds(200),
+    );
     assert!(
         db.db
             .record(&me, std::slice::from_ref(&resend))
@@ -944,19 +960,7 @@ async fn a_finish_at_an_old_fence_is_fenced_out_even_for_the_owner(db: TestDatab
     let run = new_run(&db, "run-1", t0()).await;
     let me = instance("worker-a");
     let claimed = claim(&db, &me, &run, t0(), 1).await.remove(0);
-    let resend = JournalEntry::Resend {
-        invoice: claimed.invoice.id,
-        run: run.id,
-        fence: 1,
-        completed: AttemptCompletion {
-            number: 1,
-            outcome: AttemptOutcome::Timeout,
-            message: None,
-            finished_at: t0(),
-        },
-        key: claimed.attempt.as_ref().unwrap().key.clone(),
-        started_at: t0(),
-    };
+    let resend = resend_after(&claimed, &run, AttemptOutcome::Timeout, t0());
     db.db.record(&me, &[resend]).await.unwrap();
     // The claim is at attempt 2 now: an outcome written for attempt 1 (a late duplicate of the
     // first call's answer) must not end it.
