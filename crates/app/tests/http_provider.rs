@@ -126,6 +126,7 @@ fn kind(answer: &Result<ChargeDecision, ProviderError>) -> &'static str {
         Ok(ChargeDecision::CustomerNotFound) => "customer_not_found",
         Ok(ChargeDecision::CurrencyMismatch) => "currency_mismatch",
         Err(ProviderError::Network(_)) => "network",
+        Err(ProviderError::Unavailable { .. }) => "unavailable",
         Err(ProviderError::Timeout) => "timeout",
         Err(ProviderError::InProgress) => "in_progress",
         Err(ProviderError::IdempotencyKeyReused) => "key_reused",
@@ -198,11 +199,11 @@ async fn every_status_of_the_response_table_maps_to_its_outcome() {
         (409, r#"{"error":"currency_mismatch"}"#, "currency_mismatch"),
         (409, r#"{"error":"request_in_progress"}"#, "in_progress"),
         (422, r#"{"error":"idempotency_key_reused"}"#, "key_reused"),
-        (429, r#"{"error":"slow down"}"#, "network"),
-        (500, "oops", "network"),
-        (502, "", "network"),
-        (503, r#"{"error":"unavailable"}"#, "network"),
-        (504, "", "network"),
+        (429, r#"{"error":"slow down"}"#, "unavailable"),
+        (500, "oops", "unavailable"),
+        (502, "", "unavailable"),
+        (503, r#"{"error":"unavailable"}"#, "unavailable"),
+        (504, "", "unavailable"),
         (400, r#"{"error":"bad_request"}"#, "protocol"),
         (401, r#"{"error":"unauthorized"}"#, "protocol"),
         (404, "<html>Not Found</html>", "protocol"),
@@ -338,12 +339,12 @@ async fn a_resent_key_is_charged_once_through_the_simulator() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_lost_after_charging_is_a_network_error_and_the_resend_charges_nothing() {
+async fn an_answer_lost_after_charging_is_unknown_and_the_resend_charges_nothing() {
     let (simulated, base_url) = start_simulator(Outcome::NetworkErrorAfter, None);
     let http = provider(&base_url, None, TIMEOUT);
 
     let first = http.charge(&invoice(9), &key("antaeus-9-0")).await;
-    assert_eq!(kind(&first), "network", "{first:?}");
+    assert_eq!(kind(&first), "unavailable", "{first:?}");
     let body: Value = ledger(&base_url, None).await.json().await.unwrap();
     assert_eq!(
         body["charges"], 1,
@@ -351,7 +352,7 @@ async fn an_answer_lost_after_charging_is_a_network_error_and_the_resend_charges
     );
 
     let resend = http.charge(&invoice(9), &key("antaeus-9-0")).await;
-    assert_eq!(kind(&resend), "network", "{resend:?}");
+    assert_eq!(kind(&resend), "unavailable", "{resend:?}");
     let body: Value = ledger(&base_url, None).await.json().await.unwrap();
     assert_eq!(body, json!({"calls": 2, "charges": 1, "doubleCharged": []}));
     assert_eq!(simulated.charges_of(InvoiceId::new(9).unwrap()), 1);
@@ -364,9 +365,9 @@ async fn every_simulated_outcome_reaches_the_client_as_the_protocol_says() {
         (Outcome::Declined, "declined", 0),
         (Outcome::CustomerNotFound, "customer_not_found", 0),
         (Outcome::CurrencyMismatch, "currency_mismatch", 0),
-        (Outcome::NetworkErrorBefore, "network", 0),
-        (Outcome::NetworkErrorAfter, "network", 1),
-        (Outcome::Timeout, "network", 1),
+        (Outcome::NetworkErrorBefore, "unavailable", 0),
+        (Outcome::NetworkErrorAfter, "unavailable", 1),
+        (Outcome::Timeout, "unavailable", 1),
     ];
     for (outcome, expected, charges) in table {
         let (simulated, base_url) = start_simulator(outcome, None);

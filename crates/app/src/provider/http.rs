@@ -297,9 +297,10 @@ fn interpret(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, Provider
         200 => charged(body),
         402 => Ok(ChargeDecision::Declined),
         404 | 409 | 422 => from_error_code(status, body),
-        429 | 500..=599 => Err(ProviderError::Network(format!(
-            "the provider answered {status}"
-        ))),
+        429 | 500..=599 => Err(ProviderError::Unavailable {
+            status: status.as_u16(),
+            retry_after: None,
+        }),
         _ => Err(ProviderError::Protocol(format!(
             "unexpected status {status}"
         ))),
@@ -498,7 +499,7 @@ mod tests {
         for code in [429, 500, 502, 503, 504, 599] {
             let got = interpret(status(code), b"<html>busy</html>");
             assert!(
-                matches!(got, Err(ProviderError::Network(_))),
+                matches!(got, Err(ProviderError::Unavailable { status, .. }) if status == code),
                 "{code}: {got:?}"
             );
         }

@@ -222,6 +222,10 @@ fn answer_response(answer: Result<ChargeDecision, ProviderError>) -> HttpRespons
         // The simulated provider may have charged already: only a resend under the key tells.
         Err(ProviderError::Network(_)) => error(StatusCode::SERVICE_UNAVAILABLE, "network_error"),
         Err(ProviderError::Timeout) => error(StatusCode::GATEWAY_TIMEOUT, "timeout"),
+        Err(ProviderError::Unavailable { status, .. }) => error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            "unavailable",
+        ),
         Err(ProviderError::Protocol(_)) => {
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
         }

@@ -2,6 +2,7 @@
 //! and the journal entry that ends the claim.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use antaeus_models::{
     AttemptOutcome, EventData, IdempotencyKey, Invoice, InvoiceEvent, Notification, RunId,
@@ -60,48 +61,69 @@ struct CallResult {
     event: ChargeEvent,
     /// Worth resending under the same key within the run.
     resend: bool,
+    /// The answer says the provider is failing (counts towards the circuit breaker).
+    provider_failure: bool,
+    /// The provider asked for this wait before the next request.
+    retry_after: Option<Duration>,
 }
+
+/// The longest `Retry-After` a resend within the run waits for; a longer wait leaves the
+/// outcome unknown for a later run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 fn classify(
     result: Result<Result<ChargeDecision, ProviderError>, tokio::time::error::Elapsed>,
 ) -> CallResult {
-    let called = |outcome, message: Option<String>, resend| CallResult {
+    let decided = |outcome, message: Option<String>| CallResult {
         outcome,
         message,
         event: ChargeEvent::Called(outcome),
-        resend,
+        resend: false,
+        provider_failure: false,
+        retry_after: None,
     };
-    match result {
+    let err = match result {
         Ok(Ok(ChargeDecision::Charged { charge_id })) => {
-            called(AttemptOutcome::Charged, Some(charge_id), false)
+            return decided(AttemptOutcome::Charged, Some(charge_id));
         }
-        Ok(Ok(ChargeDecision::Declined)) => called(AttemptOutcome::Declined, None, false),
+        Ok(Ok(ChargeDecision::Declined)) => return decided(AttemptOutcome::Declined, None),
         Ok(Ok(ChargeDecision::CustomerNotFound)) => {
-            called(AttemptOutcome::CustomerNotFound, None, false)
+            return decided(AttemptOutcome::CustomerNotFound, None);
         }
         Ok(Ok(ChargeDecision::CurrencyMismatch)) => {
-            called(AttemptOutcome::CurrencyMismatch, None, false)
+            return decided(AttemptOutcome::CurrencyMismatch, None);
         }
-        Ok(Err(err @ (ProviderError::Network(_) | ProviderError::InProgress))) => {
-            called(AttemptOutcome::NetworkError, Some(err.to_string()), true)
+        Ok(Err(err)) => err,
+        Err(_) => {
+            return CallResult {
+                resend: true,
+                provider_failure: true,
+                ..decided(
+                    AttemptOutcome::Timeout,
+                    Some("no answer within the call timeout".into()),
+                )
+            };
         }
-        Ok(Err(err @ ProviderError::Timeout)) => {
-            called(AttemptOutcome::Timeout, Some(err.to_string()), true)
-        }
-        Err(_) => called(
-            AttemptOutcome::Timeout,
-            Some("no answer within the call timeout".into()),
-            true,
+    };
+    let (outcome, event, resend) = match err {
+        ProviderError::Network(_)
+        | ProviderError::Unavailable { .. }
+        | ProviderError::InProgress => (AttemptOutcome::NetworkError, None, true),
+        ProviderError::Timeout => (AttemptOutcome::Timeout, None, true),
+        ProviderError::Protocol(_) => (AttemptOutcome::ProtocolError, None, false),
+        ProviderError::IdempotencyKeyReused => (
+            AttemptOutcome::ProtocolError,
+            Some(ChargeEvent::KeyReused),
+            false,
         ),
-        Ok(Err(err @ ProviderError::Protocol(_))) => {
-            called(AttemptOutcome::ProtocolError, Some(err.to_string()), false)
-        }
-        Ok(Err(err @ ProviderError::IdempotencyKeyReused)) => CallResult {
-            outcome: AttemptOutcome::ProtocolError,
-            message: Some(err.to_string()),
-            event: ChargeEvent::KeyReused,
-            resend: false,
-        },
+    };
+    CallResult {
+        outcome,
+        message: Some(err.to_string()),
+        event: event.unwrap_or(ChargeEvent::Called(outcome)),
+        resend,
+        provider_failure: err.is_provider_failure(),
+        retry_after: err.retry_after(),
     }
 }
 
@@ -179,7 +201,7 @@ async fn charge_to_the_end(
             .call_seconds
             .record(started.elapsed().as_secs_f64());
         ctx.metrics.count(result.outcome);
-        probe.record(result.resend || result.outcome == AttemptOutcome::ProtocolError);
+        probe.record(result.provider_failure);
         if result.outcome == AttemptOutcome::ProtocolError {
             log::error!(
                 "invoice {} attempt {number} key {}: {}",
@@ -206,7 +228,22 @@ async fn charge_to_the_end(
             .await;
             return;
         }
-        tokio::time::sleep(ctx.config.resend.delay(call, ctx.random.unit())).await;
+        let backoff = ctx.config.resend.delay(call, ctx.random.unit());
+        let asked = result.retry_after.unwrap_or_default();
+        if asked > MAX_RETRY_AFTER {
+            // The provider wants a longer pause than a run waits for: leave the outcome unknown
+            // (same key) for a later run, after its backoff.
+            finish(
+                ctx,
+                claimed,
+                number,
+                AttemptEnd::Completed(completion),
+                result.event,
+            )
+            .await;
+            return;
+        }
+        tokio::time::sleep(backoff.max(asked)).await;
         if ctx.stopping() || ctx.breaker.state() != super::BreakerState::Closed {
             // Stop resending; the outcome stays unknown and the key stays for the next run.
             finish(

@@ -943,3 +943,37 @@ async fn shutdown_releases_claimed_invoices_still_waiting_for_a_slot() {
         assert_eq!(t.status, InvoiceStatus::Pending);
     }
 }
+
+/// Issue 10, window 7: a 400 for one invoice's body, a reused key or a key still in progress
+/// says nothing about the provider's health, so a run full of them never opens the breaker
+/// (which would release, and delay, every other invoice).
+#[tokio::test(start_paused = true)]
+async fn answers_about_one_invoice_never_open_the_circuit_breaker() {
+    let world = Arc::new(World::default()).claims(vec![
+        (1..=12)
+            .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+            .collect(),
+    ]);
+    for n in 1..=4 {
+        world.answers(n, vec![Err(ProviderError::Protocol("HTTP 400".into()))]);
+    }
+    for n in 5..=8 {
+        world.answers(n, vec![Err(ProviderError::IdempotencyKeyReused)]);
+    }
+    for n in 9..=12 {
+        world.answers(n, vec![Err(ProviderError::InProgress), charged()]);
+    }
+    let service = service(&world, config(), false);
+    let run = service.bill(&request(), Shutdown::never()).await.unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(service.breaker_state(), BreakerState::Closed);
+    for n in 1..=12 {
+        let (attempt, _, _) = world.finish_of(n);
+        assert!(
+            matches!(attempt, AttemptEnd::Completed(_)),
+            "invoice {n} was called, not released: {attempt:?}"
+        );
+    }
+    let (_, paid, _) = world.finish_of(9);
+    assert_eq!(paid.status, InvoiceStatus::Paid, "in progress is resent");
+}
