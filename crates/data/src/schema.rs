@@ -23,6 +23,7 @@ diesel::table! {
         unknown_streak -> Integer,
         claimed_by -> Nullable<Text>,
         claimed_at -> Nullable<Timestamp>,
+        fence -> Integer,
     }
 }
 

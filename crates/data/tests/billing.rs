@@ -31,6 +31,7 @@ on_every_backend!(
     a_resend_records_a_new_intent_under_the_same_key,
     a_finish_at_an_old_fence_is_fenced_out_even_for_the_owner,
     a_batch_larger_than_one_statement_is_applied_whole,
+    a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_claimed_again,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -173,6 +174,7 @@ fn finish(
         invoice: claimed.invoice.id,
         run: run.id,
         fence: claimed.fence(),
+        attempts: claimed.invoice.attempts,
         attempt: AttemptEnd::Completed(AttemptCompletion {
             number: claimed.attempt.as_ref().unwrap().number,
             outcome,
@@ -571,6 +573,7 @@ async fn an_unsent_attempt_is_removed_and_the_invoice_released(db: TestDatabase)
         invoice: claimed.invoice.id,
         run: run.id,
         fence: claimed.fence(),
+        attempts: 0,
         attempt: AttemptEnd::Unsent(1),
         transition: t,
         notification: None,
@@ -995,4 +998,54 @@ async fn a_batch_larger_than_one_statement_is_applied_whole(db: TestDatabase) {
     let log = db.db.list_attempts(last).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].outcome, Some(AttemptOutcome::Charged));
+}
+
+/// Issue 10, window 5: the fence never repeats a value. A's call is slow; A is taken for dead
+/// and B takes the claim over, then releases it unsent (its breaker refused the call), which
+/// gave the attempt number back; A claims the invoice again. A's old task now asks to resend
+/// at its old fence: that must be refused, not taken for a replay of a resend already applied
+/// (the new claim has the number the old resend would have moved to).
+async fn a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_claimed_again(
+    db: TestDatabase,
+) {
+    pending_invoices(&db, 1).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let (a, b) = (instance("worker-a"), instance("worker-b"));
+    let first = claim(&db, &a, &run, t0(), 1).await.remove(0);
+    db.db.retire(&a).await.unwrap();
+    let taken = claim(&db, &b, &run, t0(), 1).await.remove(0);
+    assert_eq!(taken.taken_over_from.as_ref(), Some(&a));
+    let release = JournalEntry::Finish {
+        invoice: taken.invoice.id,
+        run: run.id,
+        fence: taken.fence(),
+        attempts: taken.invoice.attempts - 1,
+        attempt: AttemptEnd::Unsent(taken.attempt.as_ref().unwrap().number),
+        transition: transition(
+            taken.state,
+            None,
+            ChargeEvent::ReleasedUnsent,
+            &RetryPolicy::default(),
+            t0(),
+        ),
+        notification: None,
+    };
+    let report = db.db.record(&b, &[release]).await.unwrap();
+    assert!(report.fenced_out.is_empty());
+    let again = claim(&db, &a, &run, t0(), 1).await.remove(0);
+
+    let stale = resend_after(&first, &run, AttemptOutcome::Timeout, t0());
+    let report = db.db.record(&a, &[stale]).await.unwrap();
+
+    assert_eq!(
+        report.fenced_out,
+        vec![first.invoice.id],
+        "the old task must stop: its claim ended"
+    );
+    let now = invoice(&db, again.invoice.id).await;
+    assert_eq!(now.status, InvoiceStatus::Charging);
+    assert_eq!(
+        now.attempts, again.invoice.attempts,
+        "the new claim is untouched"
+    );
 }

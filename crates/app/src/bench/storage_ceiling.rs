@@ -107,6 +107,7 @@ fn charged(claimed: &[ClaimedInvoice], run: RunId) -> Vec<JournalEntry> {
                 invoice: c.invoice.id,
                 run,
                 fence: c.fence(),
+                attempts: c.invoice.attempts,
                 attempt: match &c.attempt {
                     Some(a) => AttemptEnd::Completed(AttemptCompletion {
                         number: a.number,

@@ -146,21 +146,30 @@ async fn charge_to_the_end(
     claimed: &ClaimedInvoice,
     mut slot: Option<OwnedSemaphorePermit>,
 ) {
-    let fence = claimed.fence();
+    let mut step = ClaimStep {
+        fence: claimed.fence(),
+        attempts: claimed.invoice.attempts,
+    };
     let Some(planned) = claimed.attempt.clone() else {
         ctx.free_slot(slot);
         debug_assert_ne!(claimed.invoice.amount.currency(), claimed.customer_currency);
         finish(
             ctx,
             claimed,
-            fence,
+            step,
             AttemptEnd::None,
             ChargeEvent::CurrencyMismatchBeforeCall,
         )
         .await;
         return;
     };
-    let mut number = planned.number;
+    // What the calls of this claim have told so far: nothing yet, unless the claim was taken
+    // over from an instance whose call never reported (its outcome is unknown).
+    let mut known = if claimed.taken_over_from.is_some() {
+        ChargeEvent::Called(AttemptOutcome::Abandoned)
+    } else {
+        ChargeEvent::ReleasedUnsent
+    };
     let mut call = 0_u32;
     loop {
         if slot.is_none() && !ctx.stopping() {
@@ -175,13 +184,17 @@ async fn charge_to_the_end(
         };
         if permit == Permit::Denied {
             ctx.free_slot(slot.take());
-            // Nothing was sent for this attempt: give the claim back unchanged.
+            // Nothing was sent for this attempt: remove its intent. What the claim's earlier
+            // calls told stands: an unknown outcome stays unknown (same key, after a backoff).
             finish(
                 ctx,
                 claimed,
-                number,
-                AttemptEnd::Unsent(number),
-                ChargeEvent::ReleasedUnsent,
+                ClaimStep {
+                    attempts: step.attempts.saturating_sub(1),
+                    ..step
+                },
+                AttemptEnd::Unsent(step.attempts),
+                known,
             )
             .await;
             return;
@@ -204,60 +217,56 @@ async fn charge_to_the_end(
         probe.record(result.provider_failure);
         if result.outcome == AttemptOutcome::ProtocolError {
             log::error!(
-                "invoice {} attempt {number} key {}: {}",
+                "invoice {} attempt {} key {}: {}",
                 claimed.invoice.id,
+                step.attempts,
                 planned.key,
                 result.message.as_deref().unwrap_or("protocol error")
             );
         }
         let completion = AttemptCompletion {
-            number,
+            number: step.attempts,
             outcome: result.outcome,
             message: result.message,
             finished_at: ctx.clock.now(),
         };
         let may_resend = result.resend && call < ctx.config.resend.tries && !ctx.stopping();
-        if !may_resend {
-            finish(
-                ctx,
-                claimed,
-                number,
-                AttemptEnd::Completed(completion),
-                result.event,
-            )
-            .await;
-            return;
-        }
-        let backoff = ctx.config.resend.delay(call, ctx.random.unit());
         let asked = result.retry_after.unwrap_or_default();
-        if asked > MAX_RETRY_AFTER {
-            // The provider wants a longer pause than a run waits for: leave the outcome unknown
-            // (same key) for a later run, after its backoff.
+        // A provider that wants a longer pause than a run waits for leaves the outcome unknown
+        // (same key) for a later run, after its backoff.
+        if !may_resend || asked > MAX_RETRY_AFTER {
             finish(
                 ctx,
                 claimed,
-                number,
+                step,
                 AttemptEnd::Completed(completion),
                 result.event,
             )
             .await;
             return;
         }
+        known = result.event;
+        let backoff = ctx.config.resend.delay(call, ctx.random.unit());
         tokio::time::sleep(backoff.max(asked)).await;
         if ctx.stopping() || ctx.breaker.state() != super::BreakerState::Closed {
             // Stop resending; the outcome stays unknown and the key stays for the next run.
             finish(
                 ctx,
                 claimed,
-                number,
+                step,
                 AttemptEnd::Completed(completion),
                 result.event,
             )
             .await;
             return;
         }
-        match resend(ctx, claimed, number, completion, &planned.key).await {
-            WriteAck::Applied => number += 1,
+        match resend(ctx, claimed, step.fence, completion, &planned.key).await {
+            WriteAck::Applied => {
+                step = ClaimStep {
+                    fence: step.fence + 1,
+                    attempts: step.attempts + 1,
+                };
+            }
             WriteAck::FencedOut => return,
             WriteAck::Failed => {
                 // The intent of the resend could not be stored, so it must not be sent. The
@@ -268,10 +277,18 @@ async fn charge_to_the_end(
     }
 }
 
+/// Where a claim stands: its fence, and the invoice's attempt count (the number of the attempt
+/// under way).
+#[derive(Debug, Clone, Copy)]
+struct ClaimStep {
+    fence: u32,
+    attempts: u32,
+}
+
 async fn resend(
     ctx: &ChargeContext,
     claimed: &ClaimedInvoice,
-    number: u32,
+    fence: u32,
     completed: AttemptCompletion,
     key: &IdempotencyKey,
 ) -> WriteAck {
@@ -279,7 +296,7 @@ async fn resend(
         .write_and_wait(JournalEntry::Resend {
             invoice: claimed.invoice.id,
             run: ctx.run,
-            fence: number,
+            fence,
             completed,
             key: key.clone(),
             started_at: ctx.clock.now(),
@@ -287,11 +304,12 @@ async fn resend(
         .await
 }
 
-/// Ends the claim: the transition from the state machine, its event, and the attempt's end.
+/// Ends the claim at `step` (the attempt count as the claim leaves it): the transition from
+/// the state machine, its event, and the attempt's end.
 async fn finish(
     ctx: &ChargeContext,
     claimed: &ClaimedInvoice,
-    fence: u32,
+    step: ClaimStep,
     attempt: AttemptEnd,
     event: ChargeEvent,
 ) {
@@ -303,17 +321,13 @@ async fn finish(
         &ctx.config.retry,
         now,
     );
-    let attempts_after = match attempt {
-        AttemptEnd::Unsent(_) => fence.saturating_sub(1),
-        _ => fence,
-    };
     let outcome = match &attempt {
         AttemptEnd::Completed(c) => Some(c.outcome),
         _ => None,
     };
     let notification = notification(
         &claimed.invoice,
-        attempts_after,
+        step.attempts,
         &transition,
         outcome,
         ctx.run,
@@ -323,7 +337,8 @@ async fn finish(
         .write(JournalEntry::Finish {
             invoice: claimed.invoice.id,
             run: ctx.run,
-            fence,
+            fence: step.fence,
+            attempts: step.attempts,
             attempt,
             transition,
             notification,

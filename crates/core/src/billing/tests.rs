@@ -49,6 +49,7 @@ fn claimed(n: i64, customer: Currency, state: ChargeState) -> ClaimedInvoice {
         customer_currency: customer,
         state,
         taken_over_from: None,
+        fence: 1,
     }
 }
 
@@ -79,6 +80,9 @@ struct World {
     endless: Mutex<Vec<ClaimedInvoice>>,
     /// Whether an existing run is adoptable (its instance died).
     abandoned: Mutex<bool>,
+    /// Pulled when the first resend is recorded (a stop that lands between a resend's intent
+    /// and its call).
+    stop_on_resend: Mutex<Option<crate::ShutdownTrigger>>,
 }
 
 impl World {
@@ -188,6 +192,13 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
             return Err(StoreError::Unavailable("database is locked".into()));
         }
         w.journal.lock().unwrap().extend(batch.iter().cloned());
+        if batch
+            .iter()
+            .any(|e| matches!(e, JournalEntry::Resend { .. }))
+            && let Some(stop) = w.stop_on_resend.lock().unwrap().take()
+        {
+            stop.trigger();
+        }
         let lost = w.lost.lock().unwrap();
         Ok(RecordReport {
             fenced_out: batch
@@ -910,11 +921,13 @@ async fn shutdown_releases_a_claim_waiting_for_a_slot_to_resend_behind_a_hung_ca
         .map(|(i, _, _)| *i)
         .collect();
     assert_eq!(calls, [id(1)], "the resend was never sent");
-    // The resend's intent was stored (attempt 2), so its release gives attempt 2 back.
+    // The resend's intent was stored (attempt 2), so its release gives attempt 2 back; the
+    // first call's outcome is still unknown, so the invoice backs off under the same key.
     let (attempt, t, _) = world.finish_of(1);
     assert_eq!(attempt, AttemptEnd::Unsent(2));
-    assert_eq!(t.result, RunResult::Released);
+    assert_eq!(t.result, RunResult::RetryScheduled);
     assert_eq!(t.status, InvoiceStatus::Pending);
+    assert_eq!(t.state.unknown_streak, 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -976,4 +989,64 @@ async fn answers_about_one_invoice_never_open_the_circuit_breaker() {
     }
     let (_, paid, _) = world.finish_of(9);
     assert_eq!(paid.status, InvoiceStatus::Paid, "in progress is resent");
+}
+
+/// Issue 10, window 4: a call timed out and the intent of its resend was written, then the run
+/// stopped before the resend went out. The invoice's outcome is unknown (the provider may have
+/// charged), so it ends as an unknown outcome does: same key, backoff, streak; never released
+/// as if it had not been tried.
+#[tokio::test(start_paused = true)]
+async fn an_unknown_outcome_is_not_erased_when_the_run_stops_before_its_resend() {
+    let (stop, shutdown) = Shutdown::new();
+    let world = Arc::new(World::default())
+        .claims(vec![vec![claimed(
+            1,
+            Currency::EUR,
+            ChargeState::default(),
+        )]])
+        .answers(1, vec![Err(ProviderError::Timeout), charged()]);
+    *world.stop_on_resend.lock().unwrap() = Some(stop);
+    let run = bill_with(&world, config(), shutdown).await;
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert_eq!(world.calls().len(), 1, "the resend was never sent");
+    let (attempt, t, _) = world.finish_of(1);
+    assert_eq!(
+        attempt,
+        AttemptEnd::Unsent(2),
+        "the resend's intent is removed"
+    );
+    assert_eq!(t.status, InvoiceStatus::Pending);
+    assert_eq!(t.result, RunResult::RetryScheduled);
+    assert_eq!(t.state.key_seq, 0, "same key next time");
+    assert_eq!(t.state.unknown_streak, 1);
+    assert_eq!(t.next_attempt_at, Some(t0() + TimeDelta::seconds(30)));
+}
+
+/// Window 4 again, for a claim taken over from a dead instance: its call never reported, so
+/// its outcome is unknown; released unsent at shutdown, it backs off like any unknown outcome
+/// instead of being made due again as if never tried.
+#[tokio::test(start_paused = true)]
+async fn a_taken_over_claim_released_unsent_keeps_its_unknown_outcome() {
+    let taken_over = ClaimedInvoice {
+        taken_over_from: Some(InstanceId::parse("dead-00000001").unwrap()),
+        ..claimed(2, Currency::EUR, ChargeState::default())
+    };
+    let world = Arc::new(World::default()).claims(vec![vec![
+        claimed(1, Currency::EUR, ChargeState::default()),
+        taken_over,
+        claimed(3, Currency::EUR, ChargeState::default()),
+    ]]);
+    // Invoice 1 takes the only slot and hangs; 2 and 3 wait in the buffer until shutdown.
+    let provider = Arc::new(SlowProvider {
+        hang: vec![id(1)],
+        ..SlowProvider::default()
+    });
+    bill_one_slot_until_shutdown(&world, &provider).await;
+    let (attempt, t, _) = world.finish_of(2);
+    assert_eq!(attempt, AttemptEnd::Unsent(1));
+    assert_eq!(t.result, RunResult::RetryScheduled);
+    assert_eq!(t.state.unknown_streak, 1);
+    assert_eq!(t.state.key_seq, 0, "same key");
+    let (_, never_tried, _) = world.finish_of(3);
+    assert_eq!(never_tried.result, RunResult::Released);
 }

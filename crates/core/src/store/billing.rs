@@ -55,12 +55,16 @@ pub struct ClaimedInvoice {
     /// Set when the claim was taken over from an instance that stopped heartbeating; its
     /// unfinished attempt was recorded as abandoned and the planned one resends the same key.
     pub taken_over_from: Option<InstanceId>,
+    /// The claim's fence: a counter on the invoice that every claim and every resend advances
+    /// and nothing ever lowers, so that a value names one step of one claim for good.
+    pub fence: u32,
 }
 
 impl ClaimedInvoice {
-    /// The `attempts` value that proves this instance still owns the claim (the fence).
+    /// The value that proves this instance still owns the claim (see [`ClaimedInvoice::fence`]
+    /// the field); writes that end or advance the claim are applied only while it holds.
     pub fn fence(&self) -> u32 {
-        self.invoice.attempts
+        self.fence
     }
 }
 
@@ -90,7 +94,7 @@ pub enum AttemptEnd {
 }
 
 /// One write of the billing journal. Invoice changes are fenced: they apply only while the
-/// writing instance still owns the claim with the expected `attempts` value.
+/// writing instance still owns the claim at the expected fence.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalEntry {
     /// The claim ends: complete the attempt, persist the transition and its event.
@@ -99,8 +103,10 @@ pub enum JournalEntry {
         invoice: InvoiceId,
         /// The run that claimed it.
         run: RunId,
-        /// The `attempts` value of the claim (see [`ClaimedInvoice::fence`]).
+        /// The claim's fence as this owner last moved it (see [`ClaimedInvoice::fence`]).
         fence: u32,
+        /// The invoice's provider calls once the claim ends (the attempt count).
+        attempts: u32,
         /// What became of the attempt.
         attempt: AttemptEnd,
         /// The new state.
@@ -108,16 +114,17 @@ pub enum JournalEntry {
         /// The event to put in the outbox with it.
         notification: Option<Box<Notification>>,
     },
-    /// About to resend the same key: complete attempt `fence` as unknown and record the intent
-    /// of attempt `fence + 1`, which must be persisted before the call.
+    /// About to resend the same key: complete attempt `completed.number` as unknown, move the
+    /// claim from `fence` to `fence + 1`, and record the intent of attempt
+    /// `completed.number + 1`, which must be persisted before the call.
     Resend {
         /// The invoice.
         invoice: InvoiceId,
         /// The run that claimed it.
         run: RunId,
-        /// The number of the attempt just made (the current `attempts` value).
+        /// The claim's fence before the resend.
         fence: u32,
-        /// How that attempt ended.
+        /// How the attempt just made ended.
         completed: AttemptCompletion,
         /// The key, unchanged.
         key: IdempotencyKey,

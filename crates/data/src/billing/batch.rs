@@ -46,7 +46,8 @@ pub(crate) trait BatchWrites {
     /// Ends the claims `owner` still holds at the given fences; returns the invoices updated.
     fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>>;
 
-    /// Moves each claim `owner` holds at `fence` to `fence + 1`; returns the invoices moved.
+    /// Moves each claim `owner` holds at `fence` to `fence + 1`, and its attempt count to the
+    /// next attempt; returns the invoices moved.
     fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>>;
 
     /// Records how calls ended, over an unknown or "abandoned" outcome.
@@ -71,7 +72,7 @@ impl BatchWrites for SqliteConnection {
                      unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
                      claimed_by = NULL, claimed_at = NULL \
                      FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-                     AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
+                     AND invoices.claimed_by = ? AND invoices.fence = data.fence \
                      RETURNING invoices.id AS id"
                 )
             },
@@ -102,9 +103,9 @@ impl BatchWrites for SqliteConnection {
             |values| {
                 format!(
                     "WITH data(id, fence) AS (VALUES {values}) \
-                     UPDATE invoices SET attempts = data.fence + 1 FROM data \
-                     WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-                     AND invoices.claimed_by = ? AND invoices.attempts = data.fence \
+                     UPDATE invoices SET attempts = invoices.attempts + 1, fence = data.fence + 1 \
+                     FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+                     AND invoices.claimed_by = ? AND invoices.fence = data.fence \
                      RETURNING invoices.id AS id"
                 )
             },
@@ -188,7 +189,7 @@ impl BatchWrites for PgConnection {
                          $7::int[], $8::int[], $9::int[]) \
                   AS d(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
              WHERE i.id = ANY($1) AND i.id = d.id AND i.status = 'CHARGING' AND i.claimed_by = $10 \
-             AND i.attempts = d.fence RETURNING i.id AS id",
+             AND i.fence = d.fence RETURNING i.id AS id",
         )
         .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<i64>>())
         .bind::<Array<Integer>, _>(col(|r| r.fence))
@@ -213,10 +214,10 @@ impl BatchWrites for PgConnection {
             return Ok(Vec::new());
         }
         let found = diesel::sql_query(
-            "UPDATE invoices AS i SET attempts = d.fence + 1 \
+            "UPDATE invoices AS i SET attempts = i.attempts + 1, fence = d.fence + 1 \
              FROM unnest($1::bigint[], $2::int[]) AS d(id, fence) \
              WHERE i.id = ANY($1) AND i.id = d.id AND i.status = 'CHARGING' AND i.claimed_by = $3 \
-             AND i.attempts = d.fence RETURNING i.id AS id",
+             AND i.fence = d.fence RETURNING i.id AS id",
         )
         .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
         .bind::<Array<Integer>, _>(rows.iter().map(|r| r.1).collect::<Vec<i32>>())

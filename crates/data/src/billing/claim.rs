@@ -193,6 +193,7 @@ macro_rules! write_claims {
                     invoices::claimed_by.eq(owner),
                     invoices::claimed_at.eq(now),
                     invoices::attempts.eq(invoices::attempts + 1),
+                    invoices::fence.eq(invoices::fence + 1),
                 ))
                 .execute($c)?;
             let intents: Vec<NewAttemptRow> = claimed
@@ -217,6 +218,7 @@ macro_rules! write_claims {
                     invoices::status.eq("CHARGING"),
                     invoices::claimed_by.eq(owner),
                     invoices::claimed_at.eq(now),
+                    invoices::fence.eq(invoices::fence + 1),
                 ))
                 .execute($c)?;
         }
@@ -269,8 +271,8 @@ pub(crate) fn claim(
     })
 }
 
-/// The invoice as claimed: CHARGING, and with the attempt it will make when its currency is
-/// its customer's (the attempt number is the current count plus one; the key is unchanged
+/// The invoice as claimed: CHARGING, its fence advanced, and with the attempt it will make
+/// when its currency is its customer's (the attempt number is the current count plus one; the key is unchanged
 /// since the last definitive decision, so a taken-over claim resends the same key).
 fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, StoreError> {
     let id = row.invoice.id;
@@ -288,6 +290,7 @@ fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, 
         .transpose()
         .map_err(text)
         .map_err(bad)?;
+    let fence = count::<u32>(row.fence).map_err(bad)?.saturating_add(1);
     let mut invoice = Invoice::try_from(row.invoice)?;
     invoice.status = InvoiceStatus::Charging;
     let attempt = (invoice.amount.currency() == customer_currency).then(|| {
@@ -303,5 +306,6 @@ fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, 
         state,
         attempt,
         taken_over_from,
+        fence,
     })
 }

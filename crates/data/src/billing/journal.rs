@@ -15,14 +15,14 @@ use crate::rows::stored;
 use crate::schema::{billing_runs, charge_attempts, invoices, outbox};
 use crate::time::to_db;
 
-/// The invoice row of `$invoice`, only while `$owner` holds its claim at attempt count `$fence`.
+/// The invoice row of `$invoice`, only while `$owner` holds its claim at fence `$fence`.
 macro_rules! fenced {
     ($invoice:expr, $owner:expr, $fence:expr) => {
         invoices::table
             .filter(invoices::id.eq($invoice.get()))
             .filter(invoices::status.eq("CHARGING"))
             .filter(invoices::claimed_by.eq($owner))
-            .filter(invoices::attempts.eq(stored($fence)))
+            .filter(invoices::fence.eq(stored($fence)))
     };
 }
 
@@ -54,15 +54,15 @@ macro_rules! apply_batch {
                     invoice,
                     run,
                     fence,
+                    completed,
                     key,
                     started_at,
-                    ..
                 } => {
                     if moved.contains(&invoice.get()) {
                         intents.push(NewAttemptRow {
                             invoice_id: invoice.get(),
                             run_id: Some(run.get()),
-                            attempt_number: stored(fence + 1),
+                            attempt_number: stored(completed.number + 1),
                             idempotency_key: key.to_string(),
                             instance_id: owner.to_owned(),
                             started_at: to_db(*started_at),
@@ -74,7 +74,9 @@ macro_rules! apply_batch {
                     )))
                     .get_result::<bool>($c)?
                     {
-                        // Not a replay of a resend already applied: the claim is someone else's.
+                        // Not a replay of a resend already applied (only this resend moves the
+                        // fence to `fence + 1` for this owner, as fences never repeat): the
+                        // claim is someone else's, or ended.
                         fenced_out.push(*invoice);
                     }
                 }
@@ -175,6 +177,7 @@ impl Plan {
                 JournalEntry::Finish {
                     invoice,
                     fence,
+                    attempts,
                     attempt,
                     transition,
                     notification,
@@ -184,17 +187,13 @@ impl Plan {
                         plan.events
                             .insert(invoice.get(), outbox_row(event).map_err(store_error)?);
                     }
-                    let attempts_after = match attempt {
-                        AttemptEnd::Unsent(_) => fence.saturating_sub(1),
-                        _ => *fence,
-                    };
                     if let AttemptEnd::Completed(done) = attempt {
                         plan.completions.push(completion(*invoice, done));
                     }
                     plan.finishes.push(FinishRow {
                         id: invoice.get(),
                         fence: stored(*fence),
-                        attempts_after: stored(attempts_after),
+                        attempts_after: stored(*attempts),
                         status: transition.status.as_str(),
                         next_attempt_at: transition.next_attempt_at.map(to_db),
                         failure_reason: transition.failure_reason.map(|r| r.as_str()),

@@ -16,6 +16,7 @@ pub(crate) struct ClaimRow {
     pub declines: i32,
     pub unknown_streak: i32,
     pub claimed_by: Option<String>,
+    pub fence: i32,
 }
 
 /// The intent row of a provider call.
