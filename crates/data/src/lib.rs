@@ -20,6 +20,7 @@ mod rows;
 mod schema;
 mod seed;
 mod status_filter;
+mod store_clock;
 mod time;
 mod url;
 

@@ -6,6 +6,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use antaeus_models::InstanceId;
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use crate::schema::instances;
 use crate::{Backend, Database, DatabaseUrl, PoolOptions, admin};
 
 /// The environment variable naming the PostgreSQL server tests may use.
@@ -79,6 +84,28 @@ impl TestDatabase {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
             DatabaseUrl::Postgres(url) => url.clone(),
         }
+    }
+}
+
+impl TestDatabase {
+    /// Makes `instance`'s last heartbeat `by` older, as if it had stopped beating that long
+    /// ago (leases are judged by the store's clock, which tests cannot move).
+    pub async fn age_heartbeat(&self, instance: &InstanceId, by: TimeDelta) {
+        let id = instance.to_string();
+        self.db
+            .run(move |pools| {
+                write_txn!(pools, |c| {
+                    let beat: NaiveDateTime = instances::table
+                        .find(&id)
+                        .select(instances::heartbeat_at)
+                        .first(c)?;
+                    diesel::update(instances::table.find(&id))
+                        .set(instances::heartbeat_at.eq(beat - by))
+                        .execute(c)
+                })
+            })
+            .await
+            .expect("age the heartbeat");
     }
 }
 

@@ -32,6 +32,7 @@ on_every_backend!(
     a_finish_at_an_old_fence_is_fenced_out_even_for_the_owner,
     a_batch_larger_than_one_statement_is_applied_whole,
     a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_claimed_again,
+    an_instance_whose_clock_runs_25s_ahead_does_not_take_over_a_live_claim,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -103,7 +104,7 @@ async fn claim(
     now: DateTime<Utc>,
     limit: u32,
 ) -> Vec<ClaimedInvoice> {
-    db.db.heartbeat(who, now).await.unwrap();
+    db.db.heartbeat(who).await.unwrap();
     db.db
         .claim(&ClaimRequest {
             instance: who.clone(),
@@ -240,7 +241,7 @@ async fn concurrent_claims_never_share_an_invoice(db: TestDatabase) {
         let run = run.clone();
         claimers.push(tokio::spawn(async move {
             let me = instance(&format!("worker-{n}"));
-            store.heartbeat(&me, t0()).await.unwrap();
+            store.heartbeat(&me).await.unwrap();
             let mut mine = Vec::new();
             loop {
                 let got = store
@@ -355,16 +356,14 @@ async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db:
     let by_b = claim(&db, &b, &run, t0() + TimeDelta::seconds(20), 10).await;
     assert_eq!(by_b.len(), 1, "only the other, unclaimed invoice");
     assert_ne!(by_b[0].invoice.id, by_a[0].invoice.id);
-    db.db
-        .heartbeat(&a, t0() + TimeDelta::seconds(25))
-        .await
-        .unwrap();
+    db.age_heartbeat(&a, TimeDelta::seconds(28)).await;
     assert!(
         claim(&db, &b, &run, t0() + TimeDelta::seconds(50), 10)
             .await
             .is_empty()
     );
     // `a` stops heartbeating: 30 s after its last beat its claim is stale.
+    db.age_heartbeat(&a, TimeDelta::seconds(3)).await;
     let taken = claim(&db, &b, &run, t0() + TimeDelta::seconds(56), 10).await;
     let ids: Vec<_> = taken.iter().map(|c| c.invoice.id).collect();
     assert!(ids.contains(&by_a[0].invoice.id), "{ids:?}");
@@ -389,6 +388,7 @@ async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db:
     // An instance never takes over its own claims, however late its heartbeat (a slow
     // heartbeat must not make it race itself)...
     let late = t0() + TimeDelta::hours(1);
+    db.age_heartbeat(&b, TimeDelta::hours(1)).await;
     let mine = db
         .db
         .claim(&ClaimRequest {
@@ -788,7 +788,7 @@ async fn concurrent_takeovers_of_the_same_stale_claims_never_share_one(db: TestD
         let store = db.db.clone();
         racers.push(tokio::spawn(async move {
             let me = instance(&format!("worker-{n}"));
-            store.heartbeat(&me, later).await.unwrap();
+            store.heartbeat(&me).await.unwrap();
             store
                 .claim(&ClaimRequest {
                     instance: me,
@@ -829,18 +829,20 @@ async fn an_abandoned_run_is_adopted_once_and_a_live_one_never(db: TestDatabase)
     // Its creator registered as alive when creating it: not adoptable within the lease.
     let early = db
         .db
-        .adopt_run(run.id, &instance("b"), t0() + TimeDelta::seconds(10), lease)
+        .adopt_run(run.id, &instance("b"), lease)
         .await
         .unwrap();
     assert_eq!(early, None);
     // The creator is gone: several adopters race, one wins.
+    db.age_heartbeat(&instance("creator"), TimeDelta::minutes(5))
+        .await;
     let later = t0() + TimeDelta::minutes(5);
     let mut racers = Vec::new();
     for n in 0..4 {
         let store = db.db.clone();
         racers.push(tokio::spawn(async move {
             store
-                .adopt_run(run.id, &instance(&format!("adopter-{n}")), later, lease)
+                .adopt_run(run.id, &instance(&format!("adopter-{n}")), lease)
                 .await
                 .unwrap()
         }));
@@ -854,7 +856,7 @@ async fn an_abandoned_run_is_adopted_once_and_a_live_one_never(db: TestDatabase)
     // The adopter is alive now: nobody else adopts it.
     assert_eq!(
         db.db
-            .adopt_run(run.id, &instance("late"), later, lease)
+            .adopt_run(run.id, &instance("late"), lease)
             .await
             .unwrap(),
         None
@@ -871,10 +873,11 @@ async fn an_abandoned_run_is_adopted_once_and_a_live_one_never(db: TestDatabase)
         )
         .await
         .unwrap();
-    let much_later = later + TimeDelta::hours(1);
+    db.age_heartbeat(&instance(&adopted[0].instance_id), TimeDelta::hours(1))
+        .await;
     assert_eq!(
         db.db
-            .adopt_run(run.id, &instance("late"), much_later, lease)
+            .adopt_run(run.id, &instance("late"), lease)
             .await
             .unwrap(),
         None
@@ -1048,4 +1051,29 @@ async fn a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_cl
         now.attempts, again.invoice.attempts,
         "the new claim is untouched"
     );
+}
+
+/// Issue 10, window 3: leases on one clock. A heartbeats every 10 s (a third of the 30 s
+/// lease) and last beat 10 s ago; B's clock runs 25 s ahead. Judged by B's clock, A's beat is
+/// 35 s old and A's claim looks stale; judged by one clock it is 10 s old and live.
+async fn an_instance_whose_clock_runs_25s_ahead_does_not_take_over_a_live_claim(db: TestDatabase) {
+    pending_invoices(&db, 1).await;
+    let real = Utc::now();
+    let run = new_run(&db, "run-1", real).await;
+    let (a, b) = (instance("worker-a"), instance("worker-b"));
+    let held = claim(&db, &a, &run, real, 1).await;
+    assert_eq!(held.len(), 1);
+    db.age_heartbeat(&a, TimeDelta::seconds(10)).await;
+
+    let ahead = real + TimeDelta::seconds(25);
+    let taken = claim(&db, &b, &run, ahead, 1).await;
+
+    assert!(taken.is_empty(), "B took over A's live claim: {taken:?}");
+    let still = invoice(&db, held[0].invoice.id).await;
+    assert_eq!(still.status, InvoiceStatus::Charging);
+    // A goes silent: 30 s after its last beat, by the store's clock, B takes the claim over.
+    db.age_heartbeat(&a, TimeDelta::seconds(21)).await;
+    let taken = claim(&db, &b, &run, ahead, 1).await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].taken_over_from.as_ref(), Some(&a));
 }

@@ -28,7 +28,7 @@ pub(super) async fn storage_ceiling(db: &Database) -> anyhow::Result<f64> {
             request_fingerprint: "bench".into(),
         })
         .await?;
-    db.heartbeat(&worker, now).await?;
+    db.heartbeat(&worker).await?;
     let started = Instant::now();
     let (batches, mut claimed_rx) = tokio::sync::mpsc::channel::<Vec<ClaimedInvoice>>(2);
     let claimer = tokio::spawn(claim_until_drained(

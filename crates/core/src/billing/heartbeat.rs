@@ -8,7 +8,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::Clock;
 use crate::error_report::one_line;
 use crate::store::InstanceStore;
 
@@ -22,8 +21,10 @@ impl HeartbeatStatus {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).elapsed()
     }
 
-    fn beat(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    /// Records a beat stored by a write that started at `started`: the store stamped it at
+    /// some instant after that, so the lease is counted from the start (never in our favour).
+    fn beat(&self, started: Instant) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = started;
     }
 }
 
@@ -36,14 +37,15 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Starts beating every `every` for `worker`; the first beat has just been stored.
+    /// Starts beating every `every` for `worker`; the first beat, whose write started at
+    /// `first_beat_started`, has just been stored.
     pub(crate) fn start(
         instances: Arc<dyn InstanceStore>,
-        clock: Arc<dyn Clock>,
         worker: InstanceId,
         every: Duration,
+        first_beat_started: Instant,
     ) -> Self {
-        let status = HeartbeatStatus(Arc::new(Mutex::new(Instant::now())));
+        let status = HeartbeatStatus(Arc::new(Mutex::new(first_beat_started)));
         let (stop, mut stopped) = oneshot::channel();
         let beating = status.clone();
         let task = tokio::spawn(async move {
@@ -52,8 +54,9 @@ impl Heartbeat {
                     _ = &mut stopped => return,
                     () = tokio::time::sleep(every) => {}
                 }
-                match instances.heartbeat(&worker, clock.now()).await {
-                    Ok(()) => beating.beat(),
+                let started = Instant::now();
+                match instances.heartbeat(&worker).await {
+                    Ok(()) => beating.beat(started),
                     Err(err) => log::warn!("heartbeat of {worker} failed: {}", one_line(&err)),
                 }
             }

@@ -136,12 +136,7 @@ impl BillingService {
         let adopted = self
             .deps
             .runs
-            .adopt_run(
-                run.id,
-                &self.new_worker_id(),
-                self.deps.clock.now(),
-                self.config.lease(),
-            )
+            .adopt_run(run.id, &self.new_worker_id(), self.config.lease())
             .await?;
         if let Some(run) = &adopted {
             log::warn!(
@@ -173,12 +168,8 @@ impl BillingService {
         );
         metrics::counter!("antaeus_runs_started_total", "trigger" => run.trigger.as_str())
             .increment(1);
-        let end = match self
-            .deps
-            .instances
-            .heartbeat(&worker, self.deps.clock.now())
-            .await
-        {
+        let first_beat = tokio::time::Instant::now();
+        let end = match self.deps.instances.heartbeat(&worker).await {
             Err(err) => crate::store::RunEnd {
                 status: RunStatus::Aborted,
                 abort_reason: Some(format!("storage unavailable: {}", one_line(&err))),
@@ -187,9 +178,9 @@ impl BillingService {
             Ok(()) => {
                 let heartbeat = Heartbeat::start(
                     self.deps.instances.clone(),
-                    self.deps.clock.clone(),
                     worker.clone(),
                     self.config.heartbeat_interval(),
+                    first_beat,
                 );
                 let end = run_driver::drive(
                     &self.deps,

@@ -221,7 +221,7 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
     runs.expect_create_run()
         .returning(move |_| Ok((run_of(RunStatus::Running, None), !existing)));
     let w = world.clone();
-    runs.expect_adopt_run().returning(move |_, instance, _, _| {
+    runs.expect_adopt_run().returning(move |_, instance, _| {
         Ok((*w.abandoned.lock().unwrap()).then(|| BillingRun {
             instance_id: instance.to_string(),
             ..run_of(RunStatus::Running, None)
@@ -234,7 +234,7 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
         })
     });
     let mut instances = MockInstanceStore::new();
-    instances.expect_heartbeat().returning(|_, _| Ok(()));
+    instances.expect_heartbeat().returning(|_| Ok(()));
     instances.expect_retire().returning(|_| Ok(()));
     let mut provider = MockPaymentProvider::new();
     let w = world.clone();

@@ -20,7 +20,8 @@ pub struct ClaimRequest {
     pub now: DateTime<Utc>,
     /// The most invoices to claim.
     pub limit: u32,
-    /// A claim whose owner has not heartbeated for this long is stale and may be taken over.
+    /// A claim whose owner has not heartbeated for this long, by the store's clock (never
+    /// `now`, which is this instance's), is stale and may be taken over.
     pub lease_timeout: TimeDelta,
     /// Never-tried invoices are looked for after this id first (where the previous claim of
     /// the run stopped), then from the start: a scan from the start would walk every entry

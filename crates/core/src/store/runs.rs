@@ -52,14 +52,13 @@ pub trait RunStore: Send + Sync {
     /// One page of runs, newest first: with `page.after`, only runs older than that one.
     async fn list_runs(&self, page: PageRequest<RunId>) -> Result<Vec<BillingRun>, StoreError>;
 
-    /// Hands a RUNNING run whose instance stopped heartbeating (for `lease_timeout`) to
-    /// `instance`, registering it as alive; `None` if the run is not RUNNING or its instance
-    /// is alive. Two instances adopting at once: one wins.
+    /// Hands a RUNNING run whose instance stopped heartbeating (for `lease_timeout`, by the
+    /// store's clock) to `instance`, registering it as alive; `None` if the run is not RUNNING
+    /// or its instance is alive. Two instances adopting at once: one wins.
     async fn adopt_run(
         &self,
         id: RunId,
         instance: &InstanceId,
-        now: DateTime<Utc>,
         lease_timeout: TimeDelta,
     ) -> Result<Option<BillingRun>, StoreError>;
 }

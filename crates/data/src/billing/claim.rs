@@ -15,6 +15,7 @@ use crate::error::{pool_unavailable, store_error};
 use crate::pool::Pools;
 use crate::rows::{corrupt, count, text};
 use crate::schema::{billing_runs, charge_attempts, customers, instances, invoices};
+use crate::store_clock::StoreClock;
 use crate::time::to_db;
 
 /// The statements that pick the ids to claim, per backend. Each names the status as a literal
@@ -61,16 +62,16 @@ const POSTGRES_CANDIDATES: CandidateSql = CandidateSql {
 /// that are due, then invoices never tried, up to the limit. Never our own claims: those are in
 /// flight here (a slow heartbeat must not make an instance race itself).
 macro_rules! candidate_ids {
-    ($c:ident, $req:ident, $sql:expr) => {{
+    ($c:ident, $req:ident, $sql:expr, $cutoff:expr) => {{
         use diesel::sql_types::{BigInt, Text, Timestamp};
         let sql: &CandidateSql = &$sql;
         let limit = i64::from($req.limit);
         let mut ids: Vec<i64> = Vec::new();
-        if $req.include_stale {
+        if let Some(cutoff) = $cutoff {
             ids.extend(
                 diesel::sql_query(sql.stale)
                     .bind::<Text, _>($req.instance.as_str())
-                    .bind::<Timestamp, _>(to_db($req.now - $req.lease_timeout))
+                    .bind::<Timestamp, _>(cutoff)
                     .bind::<BigInt, _>(limit)
                     .load::<CandidateId>($c)?
                     .into_iter()
@@ -107,7 +108,13 @@ macro_rules! candidate_ids {
 /// The whole claim on one backend; evaluates to `QueryResult<Vec<ClaimedInvoice>>`.
 macro_rules! claim_in_transaction {
     ($c:ident, $req:ident, $candidates:expr) => {{
-        let ids = candidate_ids!($c, $req, $candidates);
+        // Heartbeats are judged by the store's clock, as they were written (read only when
+        // stale claims are looked for: it is a round trip on PostgreSQL).
+        let mut cutoff = None;
+        if $req.include_stale {
+            cutoff = Some(StoreClock::lease_cutoff($c, $req.lease_timeout)?);
+        }
+        let ids = candidate_ids!($c, $req, $candidates, cutoff);
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -130,7 +137,10 @@ macro_rules! claim_in_transaction {
         } else {
             instances::table
                 .filter(instances::id.eq_any(&owners))
-                .filter(instances::heartbeat_at.ge(to_db($req.now - $req.lease_timeout)))
+                .filter(instances::heartbeat_at.ge(match cutoff {
+                    Some(cutoff) => cutoff,
+                    None => StoreClock::lease_cutoff($c, $req.lease_timeout)?,
+                }))
                 .select(instances::id)
                 .load($c)?
         };
@@ -252,7 +262,8 @@ pub(crate) fn claim(
             claim_in_transaction!(c, request, SQLITE_CANDIDATES)
         })?,
         Pools::Postgres(pool) => {
-            let mut conn = pool.get().map_err(pool_unavailable)?;
+            let mut pooled = pool.get().map_err(pool_unavailable)?;
+            let conn: &mut diesel::PgConnection = &mut pooled;
             conn.transaction(|c| -> QueryResult<Vec<ClaimedInvoice>> {
                 // Every statement of a claim finds its rows through an index (the candidates
                 // through the partial ones, the rest by key): statistics that lag behind a run

@@ -3,23 +3,22 @@
 use antaeus_core::store::{InstanceStore, StoreError};
 use antaeus_models::InstanceId;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::Database;
 use crate::error::store_error;
 use crate::schema::instances;
-use crate::time::to_db;
 
-/// Upserts the heartbeat of instance `$id` at `$now` on connection `$c` (inside a query
-/// closure returning `QueryResult`).
+/// Upserts the heartbeat of instance `$id` at the store's clock on connection `$c` (inside a
+/// query closure returning `QueryResult`).
 macro_rules! heartbeat {
-    ($c:ident, $id:expr, $now:expr) => {
+    ($c:ident, $id:expr) => {{
+        let now = $crate::store_clock::StoreClock::store_now($c)?;
         diesel::insert_into($crate::schema::instances::table)
             .values((
                 $crate::schema::instances::id.eq($id),
-                $crate::schema::instances::started_at.eq($now),
-                $crate::schema::instances::heartbeat_at.eq($now),
+                $crate::schema::instances::started_at.eq(now),
+                $crate::schema::instances::heartbeat_at.eq(now),
             ))
             .on_conflict($crate::schema::instances::id)
             .do_update()
@@ -29,18 +28,17 @@ macro_rules! heartbeat {
                 )),
             )
             .execute($c)?
-    };
+    }};
 }
 pub(crate) use heartbeat;
 
 #[async_trait]
 impl InstanceStore for Database {
-    async fn heartbeat(&self, instance: &InstanceId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn heartbeat(&self, instance: &InstanceId) -> Result<(), StoreError> {
         let id = instance.to_string();
-        let now = to_db(now);
         self.run(move |pools| {
             write_txn!(pools, |c| {
-                heartbeat!(c, id.as_str(), now);
+                heartbeat!(c, id.as_str());
                 Ok(())
             })
         })

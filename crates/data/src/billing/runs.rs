@@ -6,7 +6,7 @@ use antaeus_models::{
     RunCounts, RunEvent, RunId, RunStatus,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
@@ -16,6 +16,7 @@ use crate::Database;
 use crate::error::store_error;
 use crate::rows::{corrupt, count, text};
 use crate::schema::{billing_runs, instances, outbox};
+use crate::store_clock::StoreClock;
 use crate::time::{from_db, to_db};
 
 /// A `billing_runs` row.
@@ -90,7 +91,7 @@ impl RunStore for Database {
                         .execute(c)?;
                     if inserted == 1 {
                         // Alive from the start: nobody may adopt the run before it heartbeats.
-                        heartbeat!(c, run.instance.as_str(), to_db(run.now));
+                        heartbeat!(c, run.instance.as_str());
                     }
                     let row = billing_runs::table
                         .filter(billing_runs::idempotency_key.eq(run.idempotency_key.as_str()))
@@ -185,14 +186,13 @@ impl RunStore for Database {
         &self,
         id: RunId,
         instance: &InstanceId,
-        now: DateTime<Utc>,
         lease_timeout: TimeDelta,
     ) -> Result<Option<BillingRun>, StoreError> {
         let owner = instance.to_string();
-        let (now, cutoff) = (to_db(now), to_db(now - lease_timeout));
         let row = self
             .run(move |pools| {
                 write_txn!(pools, |c| {
+                    let cutoff = StoreClock::lease_cutoff(c, lease_timeout)?;
                     // Read the owner, check its heartbeat, then compare-and-set on that owner:
                     // an adopter that lost a race finds the owner changed and updates nothing
                     // (re-checking liveness inside the UPDATE would use a stale snapshot of
@@ -226,7 +226,7 @@ impl RunStore for Database {
                     if adopted == 0 {
                         return Ok(None);
                     }
-                    heartbeat!(c, owner.as_str(), now);
+                    heartbeat!(c, owner.as_str());
                     billing_runs::table
                         .find(id.get())
                         .select(RunRow::as_select())
