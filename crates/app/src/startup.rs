@@ -112,16 +112,23 @@ impl Application {
         &self.db
     }
 
-    /// Serves, delivers billing events and fires schedules until the server is stopped
-    /// (SIGINT or SIGTERM); then lets billing runs stop gracefully.
+    /// Serves, delivers billing events, fires schedules and resumes runs whose instances died
+    /// until the server is stopped (SIGINT or SIGTERM); then lets billing runs stop gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, signal) = Shutdown::new();
         let delivering = tokio::spawn(self.outbox.run(signal.clone()));
+        let sweeping = {
+            let executor = self.executor.clone();
+            let every = executor.billing().config().heartbeat_interval();
+            let signal = signal.clone();
+            tokio::spawn(async move { executor.resume_abandoned_until(every, signal).await })
+        };
         let scheduling = self
             .scheduler
             .map(|scheduler| tokio::spawn(scheduler.run(signal)));
         let served = self.server.await;
         stop.trigger();
+        let _ = sweeping.await;
         self.executor.stop().await;
         let _ = delivering.await;
         if let Some(scheduling) = scheduling {

@@ -44,11 +44,10 @@ impl Fire {
             self.name,
             self.at.format("%Y-%m-%dT%H:%M:%SZ")
         );
-        RunRequest {
-            key: IdempotencyKey::parse(key).expect("schedule names are visible ASCII"),
-            trigger: RunTrigger::Scheduler,
-            fingerprint: format!("scheduler:{}", self.name),
-        }
+        RunRequest::new(
+            IdempotencyKey::parse(key).expect("schedule names are visible ASCII"),
+            RunTrigger::Scheduler,
+        )
     }
 }
 

@@ -33,6 +33,7 @@ on_every_backend!(
     a_batch_larger_than_one_statement_is_applied_whole,
     a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_claimed_again,
     an_instance_whose_clock_runs_25s_ahead_does_not_take_over_a_live_claim,
+    abandoned_runs_are_the_running_ones_whose_instance_went_silent,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -1076,4 +1077,42 @@ async fn an_instance_whose_clock_runs_25s_ahead_does_not_take_over_a_live_claim(
     let taken = claim(&db, &b, &run, ahead, 1).await;
     assert_eq!(taken.len(), 1);
     assert_eq!(taken[0].taken_over_from.as_ref(), Some(&a));
+}
+
+async fn abandoned_runs_are_the_running_ones_whose_instance_went_silent(db: TestDatabase) {
+    let lease = TimeDelta::seconds(30);
+    let live = new_run(&db, "live", t0()).await;
+    let ended = new_run(&db, "ended", t0()).await;
+    db.db
+        .finish_run(
+            ended.id,
+            &RunEnd {
+                status: RunStatus::Completed,
+                abort_reason: None,
+                now: t0(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(db.db.abandoned_runs(lease, 10).await.unwrap().is_empty());
+    // Both were created by "creator"; it goes silent past the lease.
+    db.age_heartbeat(&instance("creator"), TimeDelta::seconds(31))
+        .await;
+    assert_eq!(
+        db.db.abandoned_runs(lease, 10).await.unwrap(),
+        vec![live.id]
+    );
+    // A run whose instance row is gone (retired while the run stayed open) is abandoned too.
+    db.db.retire(&instance("creator")).await.unwrap();
+    assert_eq!(
+        db.db.abandoned_runs(lease, 10).await.unwrap(),
+        vec![live.id]
+    );
+    let adopted = db
+        .db
+        .adopt_run(live.id, &instance("adopter"), lease)
+        .await
+        .unwrap();
+    assert!(adopted.is_some());
+    assert!(db.db.abandoned_runs(lease, 10).await.unwrap().is_empty());
 }

@@ -140,8 +140,9 @@ pub struct BillingRun {
     pub abort_reason: Option<String>,
     /// What it did so far.
     pub counts: RunCounts,
-    /// Identifies the request that created it (a hash), to refuse a reused key with another
-    /// request; `None` for runs created before this was recorded.
+    /// Identifies what the request that created it asked the run to do (e.g. `scope=all`),
+    /// to refuse a key reused for a different run; `None` for runs created before this was
+    /// recorded.
     pub request_fingerprint: Option<String>,
 }
 

@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use antaeus_core::Shutdown;
-use antaeus_core::billing::RunRequest;
+use antaeus_core::billing::{BillingService, RunRequest};
+use antaeus_core::error_report::one_line;
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::store::AttemptStore;
 use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunStatus, RunTrigger};
@@ -31,14 +32,23 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     let (stop_outbox, outbox_signal) = Shutdown::new();
     let delivering = tokio::spawn(outbox.clone().run(outbox_signal));
     let started = Instant::now();
-    let request = RunRequest {
-        key,
-        trigger: RunTrigger::Cli,
-        fingerprint: "cli".into(),
-    };
+    let request = RunRequest::new(key, RunTrigger::Cli);
+    let shutdown = signals::shutdown_on_signals();
     let (run, created) = billing.create_run(&request).await?;
     let run = if created {
-        billing.execute(run, signals::shutdown_on_signals()).await?
+        billing.execute(run, shutdown.clone()).await?
+    } else if let Some(adopted) = billing.adopt_if_abandoned(&run).await? {
+        println!(
+            "run {} was abandoned by its instance ({}): resuming it",
+            run.id, run.instance_id
+        );
+        billing.execute(adopted, shutdown.clone()).await?
+    } else if run.status == RunStatus::Running {
+        println!(
+            "run {} is running on instance {}: nothing charged here",
+            run.id, run.instance_id
+        );
+        run
     } else {
         println!(
             "run {} already exists for this key: nothing charged",
@@ -46,6 +56,7 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
         );
         run
     };
+    finish_abandoned_runs(&billing, shutdown).await;
     let elapsed = started.elapsed();
     stop_outbox.trigger();
     let _ = delivering.await;
@@ -70,6 +81,24 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Ends the runs whose instances died (there may be no server to do it): each is resumed and
+/// finds what is left of its work; failures are only reported, this run's outcome stands.
+async fn finish_abandoned_runs(billing: &BillingService, shutdown: Shutdown) {
+    let adopted = match billing.adopt_abandoned(16).await {
+        Ok(adopted) => adopted,
+        Err(err) => {
+            log::warn!("looking for abandoned runs failed: {}", one_line(&err));
+            return;
+        }
+    };
+    for run in adopted {
+        println!("run {} was abandoned by its instance: resuming it", run.id);
+        if let Err(err) = billing.execute(run, shutdown.clone()).await {
+            log::warn!("an abandoned run could not be resumed: {}", one_line(&err));
+        }
+    }
 }
 
 /// `cli-<UTC time>-<random>`: a new run per invocation.

@@ -36,6 +36,11 @@ pub async fn spawn_app_with(
     overrides: &[(&'static str, &str)],
 ) -> Option<TestApp> {
     let db = TestDatabase::new(backend).await?;
+    Some(spawn_app_on(db, overrides).await)
+}
+
+/// Starts the service on `db` (which other instances may share), with `overrides`.
+pub async fn spawn_app_on(db: TestDatabase, overrides: &[(&'static str, &str)]) -> TestApp {
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("ANTAEUS_DATABASE_URL", db.url_string()),
         ("ANTAEUS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
@@ -58,11 +63,11 @@ pub async fn spawn_app_with(
         .no_proxy()
         .build()
         .expect("http client");
-    Some(TestApp {
+    TestApp {
         address,
         db,
         client,
-    })
+    }
 }
 
 impl TestApp {

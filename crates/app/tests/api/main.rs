@@ -11,4 +11,5 @@ mod invoice_retry;
 mod invoices;
 mod malformed;
 mod operations;
+mod orphaned_runs;
 mod scheduler;

@@ -1,6 +1,7 @@
 //! Runs billing in the background: what the HTTP trigger and the scheduler start.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use antaeus_models::BillingRun;
 use tokio::task::JoinSet;
@@ -8,6 +9,9 @@ use tokio::task::JoinSet;
 use super::{BillingError, BillingService, RunRequest};
 use crate::error_report::one_line;
 use crate::{Shutdown, ShutdownTrigger};
+
+/// Most abandoned runs one sweep takes over (the rest wait for the next sweep).
+const ABANDONED_PER_SWEEP: u32 = 16;
 
 /// What a trigger did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +76,33 @@ impl RunExecutor {
                 Ok(Triggered::Resumed(adopted))
             }
             None => Ok(Triggered::Existing(run)),
+        }
+    }
+
+    /// Resumes, in the background, runs whose instances died (see
+    /// [`BillingService::adopt_abandoned`]); returns them. Nothing while shutting down.
+    pub async fn resume_abandoned(&self) -> Result<Vec<BillingRun>, BillingError> {
+        if self.shutdown.is_requested() {
+            return Ok(Vec::new());
+        }
+        let adopted = self.billing.adopt_abandoned(ABANDONED_PER_SWEEP).await?;
+        for run in &adopted {
+            self.start(run.clone());
+        }
+        Ok(adopted)
+    }
+
+    /// Looks for abandoned runs every `every` until `shutdown`, resuming them: with no trigger
+    /// left to come, this is what ends a run whose instance died.
+    pub async fn resume_abandoned_until(&self, every: Duration, mut shutdown: Shutdown) {
+        while !shutdown.is_requested() {
+            if let Err(err) = self.resume_abandoned().await {
+                log::warn!("looking for abandoned runs failed: {}", one_line(&err));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = shutdown.requested() => {}
+            }
         }
     }
 

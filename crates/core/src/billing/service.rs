@@ -55,8 +55,25 @@ pub struct RunRequest {
     pub key: IdempotencyKey,
     /// What starts it.
     pub trigger: RunTrigger,
-    /// Identifies the request, so that a key reused by a different request is refused.
+    /// Identifies what the run is asked to do, so that a key reused for a different run is
+    /// refused. Who asks (the scheduler, EventBridge, the API, the CLI) and how the request was
+    /// worded are not part of it: an operator replaying an EventBridge event's id by hand
+    /// names the same run.
     pub fingerprint: String,
+}
+
+impl RunRequest {
+    /// The fingerprint of a run that charges everything due.
+    pub const CHARGE_ALL_DUE: &'static str = "scope=all";
+
+    /// A request, by `trigger`, for the run named `key` that charges everything due.
+    pub fn new(key: IdempotencyKey, trigger: RunTrigger) -> Self {
+        Self {
+            key,
+            trigger,
+            fingerprint: Self::CHARGE_ALL_DUE.to_owned(),
+        }
+    }
 }
 
 /// Charges every due invoice, once per run, keeping the billing invariants: an invoice is
@@ -133,10 +150,30 @@ impl BillingService {
         if run.status != RunStatus::Running {
             return Ok(None);
         }
+        self.adopt(run.id).await
+    }
+
+    /// Takes over up to `limit` RUNNING runs whose instances went silent past the lease: a run
+    /// whose instance died after the last trigger that named it would otherwise stay open.
+    pub async fn adopt_abandoned(&self, limit: u32) -> Result<Vec<BillingRun>, BillingError> {
+        let mut adopted = Vec::new();
+        for id in self
+            .deps
+            .runs
+            .abandoned_runs(self.config.lease(), limit)
+            .await?
+        {
+            // Another instance may adopt it first: then it is not ours to drive.
+            adopted.extend(self.adopt(id).await?);
+        }
+        Ok(adopted)
+    }
+
+    async fn adopt(&self, id: RunId) -> Result<Option<BillingRun>, BillingError> {
         let adopted = self
             .deps
             .runs
-            .adopt_run(run.id, &self.new_worker_id(), self.config.lease())
+            .adopt_run(id, &self.new_worker_id(), self.config.lease())
             .await?;
         if let Some(run) = &adopted {
             log::warn!(

@@ -52,6 +52,14 @@ pub trait RunStore: Send + Sync {
     /// One page of runs, newest first: with `page.after`, only runs older than that one.
     async fn list_runs(&self, page: PageRequest<RunId>) -> Result<Vec<BillingRun>, StoreError>;
 
+    /// RUNNING runs whose instance has not heartbeated for `lease_timeout` (by the store's
+    /// clock), oldest first, at most `limit`: runs to resume.
+    async fn abandoned_runs(
+        &self,
+        lease_timeout: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<RunId>, StoreError>;
+
     /// Hands a RUNNING run whose instance stopped heartbeating (for `lease_timeout`, by the
     /// store's clock) to `instance`, registering it as alive; `None` if the run is not RUNNING
     /// or its instance is alive. Two instances adopting at once: one wins.

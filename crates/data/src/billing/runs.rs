@@ -182,6 +182,35 @@ impl RunStore for Database {
         rows.into_iter().map(BillingRun::try_from).collect()
     }
 
+    async fn abandoned_runs(
+        &self,
+        lease_timeout: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<RunId>, StoreError> {
+        let ids: Vec<i64> = self
+            .run(move |pools| {
+                with_conn!(pools, |c| {
+                    let cutoff = StoreClock::lease_cutoff(c, lease_timeout).map_err(store_error)?;
+                    billing_runs::table
+                        .filter(billing_runs::status.eq(RunStatus::Running.as_str()))
+                        .filter(diesel::dsl::not(exists(
+                            instances::table
+                                .filter(instances::id.eq(billing_runs::instance_id))
+                                .filter(instances::heartbeat_at.ge(cutoff)),
+                        )))
+                        .order(billing_runs::id.asc())
+                        .limit(i64::from(limit))
+                        .select(billing_runs::id)
+                        .load(c)
+                        .map_err(store_error)
+                })
+            })
+            .await?;
+        ids.into_iter()
+            .map(|id| RunId::new(id).map_err(|e| corrupt("billing_runs", id, text(e))))
+            .collect()
+    }
+
     async fn adopt_run(
         &self,
         id: RunId,

@@ -7,23 +7,26 @@ use actix_web::http::header::HeaderMap;
 use antaeus_core::billing::RunRequest;
 use antaeus_models::{IdempotencyKey, RunTrigger};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::ApiError;
 
 /// The header that names the run, as in the IETF idempotency-key draft.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
-/// The run a trigger request asks for.
+/// The run a trigger request asks for. However it is worded (an EventBridge event, a key in
+/// the body or in the header), a request for the same key and the same work names the same run.
 pub fn run_request(headers: &HeaderMap, body: &[u8]) -> Result<RunRequest, ApiError> {
     let payload = parse_body(body)?;
     let from_header = header_key(headers)?;
     let object = payload.as_ref().and_then(Value::as_object);
-    let from_body = object.map(body_key).transpose()?.flatten();
     let event_id = object
         .filter(|o| is_eventbridge_event(o))
         .map(event_id)
         .transpose()?;
+    let from_body = match (object, &event_id) {
+        (Some(body), None) => body_key(body)?,
+        _ => None,
+    };
     let trigger = if event_id.is_some() {
         RunTrigger::EventBridge
     } else {
@@ -33,11 +36,7 @@ pub fn run_request(headers: &HeaderMap, body: &[u8]) -> Result<RunRequest, ApiEr
         Some(key) => key,
         None => generated_key(),
     };
-    Ok(RunRequest {
-        key,
-        trigger,
-        fingerprint: fingerprint(trigger, payload.as_ref()),
-    })
+    Ok(RunRequest::new(key, trigger))
 }
 
 /// `None` for an empty body; a JSON object otherwise.
@@ -67,6 +66,7 @@ fn header_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("Idempotency-Key header: {e}")))
 }
 
+/// The key of a trigger's own body, `{"idempotencyKey": "…"}` (other fields are ignored).
 fn body_key(body: &Map<String, Value>) -> Result<Option<IdempotencyKey>, ApiError> {
     match body.get("idempotencyKey") {
         None | Some(Value::Null) => Ok(None),
@@ -112,13 +112,6 @@ fn generated_key() -> IdempotencyKey {
         .expect("digits and dashes make a valid key")
 }
 
-/// Identifies the request: the trigger and the body (keys sorted), hashed.
-fn fingerprint(trigger: RunTrigger, body: Option<&Value>) -> String {
-    let canonical = body.map_or_else(String::new, Value::to_string);
-    let digest = Sha256::digest(format!("{trigger}\n{canonical}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use actix_web::http::header::{HeaderName, HeaderValue};
@@ -154,11 +147,7 @@ mod tests {
         assert_eq!(r.trigger, RunTrigger::EventBridge);
         let r = run_request(&headers(Some("hdr-1")), br#"{"idempotencyKey":"body-1"}"#).unwrap();
         assert_eq!(r.key.as_str(), "hdr-1");
-        let r = run_request(
-            &headers(None),
-            br#"{"idempotencyKey":"body-1","extra":true}"#,
-        )
-        .unwrap();
+        let r = run_request(&headers(None), br#"{"idempotencyKey":"body-1"}"#).unwrap();
         assert_eq!((r.key.as_str(), r.trigger), ("body-1", RunTrigger::Api));
     }
 
@@ -171,13 +160,20 @@ mod tests {
         assert_eq!(a.trigger, RunTrigger::Api);
     }
 
+    /// Replaying an EventBridge event's id by hand (in the header, in the body) names the
+    /// same run as the event: the fingerprint is what the run does, not who asks.
     #[test]
-    fn different_requests_have_different_fingerprints() {
-        let api = run_request(&headers(Some("k")), b"").unwrap();
-        let event = run_request(&headers(Some("k")), EVENT.as_bytes()).unwrap();
-        let other = run_request(&headers(Some("k")), br#"{"note":"x"}"#).unwrap();
-        assert_ne!(api.fingerprint, event.fingerprint);
-        assert_ne!(api.fingerprint, other.fingerprint);
+    fn every_wording_of_a_request_for_the_same_run_has_one_fingerprint() {
+        let event = run_request(&headers(None), EVENT.as_bytes()).unwrap();
+        let id = event.key.as_str();
+        let by_header = run_request(&headers(Some(id)), b"").unwrap();
+        let by_body = format!(r#"{{"idempotencyKey":"{id}"}}"#);
+        let by_body = run_request(&headers(None), by_body.as_bytes()).unwrap();
+        for replay in [&by_header, &by_body] {
+            assert_eq!(replay.key, event.key);
+            assert_eq!(replay.fingerprint, event.fingerprint);
+        }
+        assert_eq!(event.fingerprint, RunRequest::CHARGE_ALL_DUE);
     }
 
     #[test]
