@@ -4,8 +4,8 @@
 //! Only a definitive answer becomes a [`ChargeDecision`]. Everything that leaves the outcome
 //! unknown (a timeout, a lost connection, 429, 5xx, 409 request_in_progress) is a
 //! [`ProviderError`] the caller resends under the same key; an answer the protocol does not
-//! allow (a 404 page from a wrong base URL, a 200 without a charge id) is a protocol error,
-//! never mistaken for a decline or a permanent failure.
+//! allow (a 404 page from a wrong base URL, a 402 from a gateway or proxy, a 200 without a
+//! charge id) is a protocol error, never mistaken for a decline or a permanent failure.
 
 use std::fmt;
 use std::time::Duration;
@@ -273,7 +273,7 @@ fn transport_error(err: reqwest::Error) -> ProviderError {
 
 /// Whether the answer to `status` depends on its body.
 fn needs_body(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 200 | 404 | 409 | 422)
+    matches!(status.as_u16(), 200 | 402 | 404 | 409 | 422)
 }
 
 /// Reads at most [`MAX_BODY_BYTES`] of the answer.
@@ -295,8 +295,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ProviderE
 fn interpret(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, ProviderError> {
     match status.as_u16() {
         200 => charged(body),
-        402 => Ok(ChargeDecision::Declined),
-        404 | 409 | 422 => from_error_code(status, body),
+        402 | 404 | 409 | 422 => from_error_code(status, body),
         429 | 500..=599 => Err(ProviderError::Unavailable {
             status: status.as_u16(),
             retry_after: None,
@@ -328,8 +327,10 @@ fn charged(body: &[u8]) -> Result<ChargeDecision, ProviderError> {
     }
 }
 
-/// 404, 409 and 422 mean something only with the error code the protocol pairs with them: a
-/// 404 page from a wrong URL must not fail an invoice for good.
+/// 402, 404, 409 and 422 mean something only with the error code the protocol pairs with them:
+/// a 404 page from a wrong URL must not fail an invoice for good, and a 402 from a gateway, a
+/// proxy or a suspended account must not pass for a decline (which advances the key, so the
+/// next attempt could charge an invoice the provider already charged).
 fn from_error_code(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, ProviderError> {
     let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) else {
         return Err(ProviderError::Protocol(format!(
@@ -338,6 +339,7 @@ fn from_error_code(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, Pr
         )));
     };
     match (status.as_u16(), error.as_str()) {
+        (402, codes::DECLINED) => Ok(ChargeDecision::Declined),
         (404, codes::CUSTOMER_NOT_FOUND) => Ok(ChargeDecision::CustomerNotFound),
         (409, codes::CURRENCY_MISMATCH) => Ok(ChargeDecision::CurrencyMismatch),
         (409, codes::REQUEST_IN_PROGRESS) => Err(ProviderError::InProgress),
@@ -507,7 +509,13 @@ mod tests {
 
     #[test]
     fn answers_outside_the_protocol_are_protocol_errors() {
-        let cases: [(u16, &[u8]); 12] = [
+        let cases: [(u16, &[u8]); 18] = [
+            (402, b"<html>Payment Required</html>"),
+            (402, b""),
+            (402, br#"{"error":"account_suspended"}"#),
+            (402, br#"{"message":"declined"}"#),
+            (402, br#"{"error":"customer_not_found"}"#),
+            (404, br#"{"error":"declined"}"#),
             (200, b"garbage"),
             (200, b""),
             (200, br#"{"status":"pending","charge_id":"ch_1"}"#),
