@@ -344,6 +344,70 @@ async fn a_402_is_a_decline_only_when_the_provider_says_so() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_reaches_the_client_with_its_wait() {
+    let base_url = raw_server(
+        &http_answer(
+            "429 Too Many Requests",
+            "Retry-After: 2\r\n",
+            r#"{"error":"slow down"}"#,
+        ),
+        false,
+    )
+    .await;
+    let http = provider(&base_url, None, TIMEOUT);
+
+    let answer = http.charge(&invoice(17), &key("k-1")).await;
+
+    assert_eq!(
+        answer,
+        Err(ProviderError::Unavailable {
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_retry_after_date_is_a_wait_from_now_and_garbage_is_ignored() {
+    let in_two_minutes = (chrono::Utc::now() + chrono::TimeDelta::seconds(120))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let header = format!("Retry-After: {in_two_minutes}\r\n");
+    let base_url = raw_server(&http_answer("503 Service Unavailable", &header, ""), false).await;
+    let http = provider(&base_url, None, TIMEOUT);
+
+    let answer = http.charge(&invoice(17), &key("k-1")).await;
+
+    let Err(ProviderError::Unavailable {
+        status: 503,
+        retry_after: Some(wait),
+    }) = answer
+    else {
+        panic!("expected a 503 with a wait, got {answer:?}");
+    };
+    assert!(
+        (Duration::from_secs(115)..=Duration::from_secs(120)).contains(&wait),
+        "{wait:?}"
+    );
+
+    let base_url = raw_server(
+        &http_answer("502 Bad Gateway", "Retry-After: soon\r\n", ""),
+        false,
+    )
+    .await;
+    let answer = provider(&base_url, None, TIMEOUT)
+        .charge(&invoice(17), &key("k-1"))
+        .await;
+    assert_eq!(
+        answer,
+        Err(ProviderError::Unavailable {
+            status: 502,
+            retry_after: None,
+        })
+    );
+}
+
 /// The simulator on a local port, with no latency, and its address.
 fn start_simulator(
     outcome: Outcome,

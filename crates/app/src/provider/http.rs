@@ -14,10 +14,13 @@ use antaeus_core::error_report::one_line;
 use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
 use antaeus_models::{Currency, IdempotencyKey, Invoice};
 use async_trait::async_trait;
+use chrono::Utc;
 use reqwest::header::{self, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use super::retry_after;
 
 /// The header that carries the charge attempt's idempotency key.
 pub(super) const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -167,12 +170,17 @@ impl PaymentProvider for HttpPaymentProvider {
             "provider answered {status} to invoice {} (key {key})",
             invoice.id
         );
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after::parse(value, Utc::now()));
         let body = if needs_body(status) {
             read_body(response).await?
         } else {
             Vec::new()
         };
-        interpret(status, &body)
+        interpret(status, &body, retry_after)
     }
 }
 
@@ -291,14 +299,19 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ProviderE
     Ok(body)
 }
 
-/// The protocol's response table: what an answer of `status` with `body` means.
-fn interpret(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, ProviderError> {
+/// The protocol's response table: what an answer of `status` with `body` means; a 429 or 5xx
+/// carries the wait its `Retry-After` header asked for.
+fn interpret(
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Result<ChargeDecision, ProviderError> {
     match status.as_u16() {
         200 => charged(body),
         402 | 404 | 409 | 422 => from_error_code(status, body),
         429 | 500..=599 => Err(ProviderError::Unavailable {
             status: status.as_u16(),
-            retry_after: None,
+            retry_after,
         }),
         _ => Err(ProviderError::Protocol(format!(
             "unexpected status {status}"
@@ -467,7 +480,11 @@ mod tests {
 
     #[test]
     fn definitive_answers_become_decisions() {
-        let charged = interpret(status(200), br#"{"status":"charged","charge_id":"ch_1"}"#);
+        let charged = interpret(
+            status(200),
+            br#"{"status":"charged","charge_id":"ch_1"}"#,
+            None,
+        );
         assert_eq!(
             charged,
             Ok(ChargeDecision::Charged {
@@ -488,22 +505,25 @@ mod tests {
             ),
         ];
         for (code, body, expected) in cases {
-            assert_eq!(interpret(status(code), body), Ok(expected), "{code}");
+            assert_eq!(interpret(status(code), body, None), Ok(expected), "{code}");
         }
     }
 
     #[test]
     fn unknown_outcomes_and_key_reuse_are_errors() {
-        let in_progress = interpret(status(409), br#"{"error":"request_in_progress"}"#);
+        let in_progress = interpret(status(409), br#"{"error":"request_in_progress"}"#, None);
         assert_eq!(in_progress, Err(ProviderError::InProgress));
-        let reused = interpret(status(422), br#"{"error":"idempotency_key_reused"}"#);
+        let reused = interpret(status(422), br#"{"error":"idempotency_key_reused"}"#, None);
         assert_eq!(reused, Err(ProviderError::IdempotencyKeyReused));
         for code in [429, 500, 502, 503, 504, 599] {
-            let got = interpret(status(code), b"<html>busy</html>");
-            assert!(
-                matches!(got, Err(ProviderError::Unavailable { status, .. }) if status == code),
-                "{code}: {got:?}"
-            );
+            for retry_after in [None, Some(Duration::from_secs(3))] {
+                let got = interpret(status(code), b"<html>busy</html>", retry_after);
+                let expected = ProviderError::Unavailable {
+                    status: code,
+                    retry_after,
+                };
+                assert_eq!(got, Err(expected), "{code}");
+            }
         }
     }
 
@@ -530,7 +550,7 @@ mod tests {
             (302, b""),
         ];
         for (code, body) in cases {
-            let got = interpret(status(code), body);
+            let got = interpret(status(code), body, None);
             assert!(
                 matches!(got, Err(ProviderError::Protocol(_))),
                 "{code}: {got:?}"
@@ -541,7 +561,8 @@ mod tests {
     #[test]
     fn quoted_provider_text_is_bounded() {
         let long = format!(r#"{{"error":"{}"}}"#, "x".repeat(10_000));
-        let Err(ProviderError::Protocol(message)) = interpret(status(409), long.as_bytes()) else {
+        let Err(ProviderError::Protocol(message)) = interpret(status(409), long.as_bytes(), None)
+        else {
             panic!("expected a protocol error");
         };
         assert!(message.len() < 200, "{message}");
