@@ -8,9 +8,20 @@ COMPOSE ?= docker compose -f docker/docker-compose.yml
 run:
 	$(CARGO) run --release --locked -p antaeus-app --bin antaeus -- serve
 
-## test: every test; PostgreSQL tests run when ANTAEUS_TEST_POSTGRES_URL is set
+## test: every test; PostgreSQL tests run when ANTAEUS_TEST_POSTGRES_URL is set, and without it
+##       the last lines say they did not (make test fails exactly when cargo test does)
+POSTGRES_TEST_EXAMPLE = ANTAEUS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test make test
 test:
-	$(CARGO) test --workspace --locked
+	@echo "$(CARGO) test --workspace --locked"
+	@$(CARGO) test --workspace --locked; status=$$?; \
+	if [ -z "$${ANTAEUS_TEST_POSTGRES_URL+set}" ]; then \
+		echo; \
+		echo "NOTE: the PostgreSQL half of the tests did NOT run (ANTAEUS_TEST_POSTGRES_URL is not set)."; \
+		echo "      cargo counts those tests as passed, but they tested nothing: only SQLite was tested."; \
+		echo "      To run them too, point them at a server where the user may create databases:"; \
+		echo "      $(POSTGRES_TEST_EXAMPLE)"; \
+	fi; \
+	exit $$status
 
 ## fmt: format the code
 fmt:

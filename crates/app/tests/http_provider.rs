@@ -136,6 +136,7 @@ fn kind(answer: &Result<ChargeDecision, ProviderError>) -> &'static str {
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const CHARGED: &str = r#"{"status":"charged","charge_id":"ch_1"}"#;
+const JSON: &str = "Content-Type: application/json\r\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charge_posts_the_protocol_request_with_the_token() {
@@ -239,21 +240,43 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
     );
 }
 
-/// A raw TCP server that reads one request and answers `reply` (then holds or drops the socket).
-async fn raw_server(reply: &'static [u8], hold: bool) -> String {
+/// A raw TCP server that reads one request per connection and answers `reply` (then holds or
+/// drops the socket).
+async fn raw_server(reply: &[u8], hold: bool) -> String {
+    scripted_server(vec![(reply.to_vec(), hold)]).await
+}
+
+/// A raw TCP server that answers its n-th connection as `script[n]` says (the last entry
+/// answers every later one): the bytes to write, then whether to hold the socket open.
+async fn scripted_server(script: Vec<(Vec<u8>, bool)>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
+        let mut connection = 0;
         while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = [0u8; 4096];
-            let _ = socket.read(&mut buf).await;
-            let _ = socket.write_all(reply).await;
-            if hold {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-            }
+            let (reply, hold) = script[connection.min(script.len() - 1)].clone();
+            connection += 1;
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(&reply).await;
+                if hold {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+            });
         }
     });
     address
+}
+
+/// A complete HTTP/1.1 answer: `status` (e.g. `402 Payment Required`), `headers` (each line
+/// ending in CRLF) and `body`, with its length.
+fn http_answer(status: &str, headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,6 +312,100 @@ async fn a_closed_port_is_a_network_error_that_never_shows_the_token() {
         panic!("expected a network error, got {answer:?}");
     };
     assert!(!message.contains("s3cret"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_402_is_a_decline_only_when_the_provider_says_so() {
+    // The provider charged but its answer never came; the resend under the same key is answered
+    // by something in between (a gateway, a proxy, a suspended account page) with a 402 that is
+    // not the protocol's. Taking it as a decline would advance the key and charge again.
+    let not_the_providers = [
+        (
+            "Content-Type: text/html\r\n",
+            "<html><h1>Payment Required</h1></html>",
+        ),
+        (JSON, r#"{"error":"account_suspended"}"#),
+        (JSON, r#"{"message":"Payment Required"}"#),
+        (JSON, r#"{"error":{"code":"declined"}}"#),
+        ("", ""),
+    ];
+    for (headers, body) in not_the_providers {
+        let proxy_402 = http_answer("402 Payment Required", headers, body);
+        let base_url = scripted_server(vec![(Vec::new(), true), (proxy_402, false)]).await;
+        let http = provider(&base_url, None, Duration::from_millis(300));
+
+        let first = http.charge(&invoice(17), &key("antaeus-17-0")).await;
+        let resend = http.charge(&invoice(17), &key("antaeus-17-0")).await;
+
+        let shown = format!("402 {body:?}");
+        assert_eq!(first, Err(ProviderError::Timeout), "{shown}");
+        assert_ne!(resend, Ok(ChargeDecision::Declined), "{shown}");
+        assert_eq!(kind(&resend), "protocol", "{shown}: {resend:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_reaches_the_client_with_its_wait() {
+    let base_url = raw_server(
+        &http_answer(
+            "429 Too Many Requests",
+            "Retry-After: 2\r\n",
+            r#"{"error":"slow down"}"#,
+        ),
+        false,
+    )
+    .await;
+    let http = provider(&base_url, None, TIMEOUT);
+
+    let answer = http.charge(&invoice(17), &key("k-1")).await;
+
+    assert_eq!(
+        answer,
+        Err(ProviderError::Unavailable {
+            status: 429,
+            retry_after: Some(Duration::from_secs(2)),
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_retry_after_date_is_a_wait_from_now_and_garbage_is_ignored() {
+    let in_two_minutes = (chrono::Utc::now() + chrono::TimeDelta::seconds(120))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let header = format!("Retry-After: {in_two_minutes}\r\n");
+    let base_url = raw_server(&http_answer("503 Service Unavailable", &header, ""), false).await;
+    let http = provider(&base_url, None, TIMEOUT);
+
+    let answer = http.charge(&invoice(17), &key("k-1")).await;
+
+    let Err(ProviderError::Unavailable {
+        status: 503,
+        retry_after: Some(wait),
+    }) = answer
+    else {
+        panic!("expected a 503 with a wait, got {answer:?}");
+    };
+    assert!(
+        (Duration::from_secs(115)..=Duration::from_secs(120)).contains(&wait),
+        "{wait:?}"
+    );
+
+    let base_url = raw_server(
+        &http_answer("502 Bad Gateway", "Retry-After: soon\r\n", ""),
+        false,
+    )
+    .await;
+    let answer = provider(&base_url, None, TIMEOUT)
+        .charge(&invoice(17), &key("k-1"))
+        .await;
+    assert_eq!(
+        answer,
+        Err(ProviderError::Unavailable {
+            status: 502,
+            retry_after: None,
+        })
+    );
 }
 
 /// The simulator on a local port, with no latency, and its address.

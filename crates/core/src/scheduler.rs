@@ -1,15 +1,23 @@
 //! The built-in scheduler: fires billing runs on schedules, once per fire time across every
-//! instance (the fire time is the run's idempotency key).
+//! instance (the fire time is the run's idempotency key). A fire whose run could not be
+//! started (the database was down at 00:00 on the 1st) is tried again with backoff until it
+//! starts, a newer fire of its schedule supersedes it, or the instance shuts down.
+
+mod fire_queue;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use antaeus_models::{IdempotencyKey, RunTrigger};
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::time::Instant;
 
-use crate::billing::{RunExecutor, RunRequest, Triggered};
+use crate::billing::{BillingError, RunExecutor, RunRequest, Triggered};
 use crate::error_report::one_line;
 use crate::{Clock, Shutdown};
+
+pub use fire_queue::FireBackoff;
+use fire_queue::FireQueue;
 
 /// When something fires; implemented in `antaeus-app` with a cron parser.
 pub trait FireSchedule: Send + Sync {
@@ -57,6 +65,7 @@ pub struct Scheduler {
     schedules: Vec<ScheduledRuns>,
     clock: Arc<dyn Clock>,
     catch_up: TimeDelta,
+    backoff: FireBackoff,
 }
 
 /// The longest the scheduler sleeps before looking at the clock again (clocks jump).
@@ -64,7 +73,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 impl Scheduler {
     /// A scheduler starting runs through `executor`. On start it also fires what it missed in
-    /// the last `catch_up` (an instance restarted just after midnight still bills).
+    /// the last `catch_up` (an instance restarted just after midnight still bills). A fire
+    /// that fails is tried again after [`FireBackoff::default`].
     pub fn new(
         executor: Arc<RunExecutor>,
         schedules: Vec<ScheduledRuns>,
@@ -76,7 +86,13 @@ impl Scheduler {
             schedules,
             clock,
             catch_up,
+            backoff: FireBackoff::default(),
         }
+    }
+
+    /// The same scheduler, trying failed fires again after `backoff`.
+    pub fn with_fire_backoff(self, backoff: FireBackoff) -> Self {
+        Self { backoff, ..self }
     }
 
     /// The fires in `(since, until]`, the latest one per schedule: after a long pause a
@@ -102,56 +118,112 @@ impl Scheduler {
             .collect()
     }
 
-    /// Starts the runs of the fires in `(since, until]`; returns what each trigger did.
+    /// Starts the runs of the fires in `(since, until]` once each (a failure is logged, not
+    /// tried again); returns what each trigger did.
     pub async fn tick(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<(Fire, Triggered)> {
         let mut started = Vec::new();
         for fire in self.fires_between(since, until) {
-            match self.executor.trigger(&fire.run_request()).await {
-                Ok(triggered) => {
-                    if let Triggered::Started(run) = &triggered {
-                        log::info!(
-                            "schedule {} fired for {}: run {}",
-                            fire.name,
-                            fire.at,
-                            run.id
-                        );
-                    }
-                    started.push((fire, triggered));
-                }
-                Err(err) => log::error!(
-                    "schedule {} could not start its run for {}: {}",
-                    fire.name,
-                    fire.at,
-                    one_line(&err)
-                ),
+            match self.start(&fire).await {
+                Ok(triggered) => started.push((fire, triggered)),
+                Err(err) => log::error!("{}", not_started(&fire, &err)),
             }
         }
         started
     }
 
-    /// Fires schedules until `shutdown`.
+    /// Fires schedules until `shutdown`, trying a fire whose run could not be started again
+    /// with backoff.
     pub async fn run(self, mut shutdown: Shutdown) {
         let mut since = self.clock.now() - self.catch_up;
+        let mut queue = FireQueue::default();
         while !shutdown.is_requested() {
             let now = self.clock.now();
-            self.tick(since, now).await;
+            for fire in self.fires_between(since, now) {
+                queue.fired(fire, Instant::now());
+            }
             since = now;
-            let next = self
-                .schedules
-                .iter()
-                .filter_map(|s| s.schedule.next_after(now))
-                .min();
-            let wait = next
-                .and_then(|at| (at - self.clock.now()).to_std().ok())
-                .unwrap_or(Duration::ZERO)
-                .min(MAX_SLEEP);
+            self.start_due(&mut queue, &shutdown).await;
+            let wait = self.until_next(now, &queue);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = shutdown.requested() => {}
             }
         }
     }
+
+    /// Starts the runs of the fires due now; one that failed and may yet start goes back in
+    /// `queue` after its backoff.
+    async fn start_due(&self, queue: &mut FireQueue, shutdown: &Shutdown) {
+        for pending in queue.take_due(Instant::now()) {
+            if shutdown.is_requested() {
+                return;
+            }
+            let Err(err) = self.start(&pending.fire).await else {
+                continue;
+            };
+            let failed = not_started(&pending.fire, &err);
+            if worth_retrying(&err) {
+                let wait = queue.failed(pending, Instant::now(), self.backoff);
+                log::error!("{failed}; trying again in {wait:?}");
+            } else {
+                log::error!("{failed}; not tried again");
+            }
+        }
+    }
+
+    /// How long to sleep after looking at the clock at `now`: until the next fire or retry, at
+    /// most [`MAX_SLEEP`].
+    fn until_next(&self, now: DateTime<Utc>, queue: &FireQueue) -> Duration {
+        let next_fire = self
+            .schedules
+            .iter()
+            .filter_map(|s| s.schedule.next_after(now))
+            .min()
+            .map_or(MAX_SLEEP, |at| {
+                (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO)
+            });
+        let next_retry = queue.next_due().map_or(MAX_SLEEP, |due| {
+            due.saturating_duration_since(Instant::now())
+        });
+        next_fire.min(next_retry).min(MAX_SLEEP)
+    }
+
+    /// Triggers the run of `fire`.
+    async fn start(&self, fire: &Fire) -> Result<Triggered, BillingError> {
+        let triggered = self.executor.trigger(&fire.run_request()).await?;
+        if let Triggered::Started(run) = &triggered {
+            log::info!(
+                "schedule {} fired for {}: run {}",
+                fire.name,
+                fire.at,
+                run.id
+            );
+        }
+        Ok(triggered)
+    }
 }
+
+/// The log line of a fire whose run could not be started.
+fn not_started(fire: &Fire, err: &BillingError) -> String {
+    format!(
+        "schedule {} could not start its run for {}: {}",
+        fire.name,
+        fire.at,
+        one_line(err)
+    )
+}
+
+/// Whether a fire whose run could not be started may start it later: storage may come back,
+/// but a key taken by another request never frees, and a stopping instance starts nothing.
+fn worth_retrying(err: &BillingError) -> bool {
+    match err {
+        BillingError::Store(_) => true,
+        BillingError::KeyReused { .. } | BillingError::ShuttingDown => false,
+    }
+}
+
+#[cfg(test)]
+mod run_tests;
 
 #[cfg(test)]
 mod tests {

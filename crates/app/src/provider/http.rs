@@ -4,8 +4,8 @@
 //! Only a definitive answer becomes a [`ChargeDecision`]. Everything that leaves the outcome
 //! unknown (a timeout, a lost connection, 429, 5xx, 409 request_in_progress) is a
 //! [`ProviderError`] the caller resends under the same key; an answer the protocol does not
-//! allow (a 404 page from a wrong base URL, a 200 without a charge id) is a protocol error,
-//! never mistaken for a decline or a permanent failure.
+//! allow (a 404 page from a wrong base URL, a 402 from a gateway or proxy, a 200 without a
+//! charge id) is a protocol error, never mistaken for a decline or a permanent failure.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,10 +14,13 @@ use antaeus_core::error_report::one_line;
 use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
 use antaeus_models::{Currency, IdempotencyKey, Invoice};
 use async_trait::async_trait;
+use chrono::Utc;
 use reqwest::header::{self, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use super::retry_after;
 
 /// The header that carries the charge attempt's idempotency key.
 pub(super) const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -167,12 +170,17 @@ impl PaymentProvider for HttpPaymentProvider {
             "provider answered {status} to invoice {} (key {key})",
             invoice.id
         );
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after::parse(value, Utc::now()));
         let body = if needs_body(status) {
             read_body(response).await?
         } else {
             Vec::new()
         };
-        interpret(status, &body)
+        interpret(status, &body, retry_after)
     }
 }
 
@@ -273,7 +281,7 @@ fn transport_error(err: reqwest::Error) -> ProviderError {
 
 /// Whether the answer to `status` depends on its body.
 fn needs_body(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 200 | 404 | 409 | 422)
+    matches!(status.as_u16(), 200 | 402 | 404 | 409 | 422)
 }
 
 /// Reads at most [`MAX_BODY_BYTES`] of the answer.
@@ -291,15 +299,19 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, ProviderE
     Ok(body)
 }
 
-/// The protocol's response table: what an answer of `status` with `body` means.
-fn interpret(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, ProviderError> {
+/// The protocol's response table: what an answer of `status` with `body` means; a 429 or 5xx
+/// carries the wait its `Retry-After` header asked for.
+fn interpret(
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Result<ChargeDecision, ProviderError> {
     match status.as_u16() {
         200 => charged(body),
-        402 => Ok(ChargeDecision::Declined),
-        404 | 409 | 422 => from_error_code(status, body),
+        402 | 404 | 409 | 422 => from_error_code(status, body),
         429 | 500..=599 => Err(ProviderError::Unavailable {
             status: status.as_u16(),
-            retry_after: None,
+            retry_after,
         }),
         _ => Err(ProviderError::Protocol(format!(
             "unexpected status {status}"
@@ -328,8 +340,10 @@ fn charged(body: &[u8]) -> Result<ChargeDecision, ProviderError> {
     }
 }
 
-/// 404, 409 and 422 mean something only with the error code the protocol pairs with them: a
-/// 404 page from a wrong URL must not fail an invoice for good.
+/// 402, 404, 409 and 422 mean something only with the error code the protocol pairs with them:
+/// a 404 page from a wrong URL must not fail an invoice for good, and a 402 from a gateway, a
+/// proxy or a suspended account must not pass for a decline (which advances the key, so the
+/// next attempt could charge an invoice the provider already charged).
 fn from_error_code(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, ProviderError> {
     let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) else {
         return Err(ProviderError::Protocol(format!(
@@ -338,6 +352,7 @@ fn from_error_code(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, Pr
         )));
     };
     match (status.as_u16(), error.as_str()) {
+        (402, codes::DECLINED) => Ok(ChargeDecision::Declined),
         (404, codes::CUSTOMER_NOT_FOUND) => Ok(ChargeDecision::CustomerNotFound),
         (409, codes::CURRENCY_MISMATCH) => Ok(ChargeDecision::CurrencyMismatch),
         (409, codes::REQUEST_IN_PROGRESS) => Err(ProviderError::InProgress),
@@ -465,7 +480,11 @@ mod tests {
 
     #[test]
     fn definitive_answers_become_decisions() {
-        let charged = interpret(status(200), br#"{"status":"charged","charge_id":"ch_1"}"#);
+        let charged = interpret(
+            status(200),
+            br#"{"status":"charged","charge_id":"ch_1"}"#,
+            None,
+        );
         assert_eq!(
             charged,
             Ok(ChargeDecision::Charged {
@@ -486,28 +505,37 @@ mod tests {
             ),
         ];
         for (code, body, expected) in cases {
-            assert_eq!(interpret(status(code), body), Ok(expected), "{code}");
+            assert_eq!(interpret(status(code), body, None), Ok(expected), "{code}");
         }
     }
 
     #[test]
     fn unknown_outcomes_and_key_reuse_are_errors() {
-        let in_progress = interpret(status(409), br#"{"error":"request_in_progress"}"#);
+        let in_progress = interpret(status(409), br#"{"error":"request_in_progress"}"#, None);
         assert_eq!(in_progress, Err(ProviderError::InProgress));
-        let reused = interpret(status(422), br#"{"error":"idempotency_key_reused"}"#);
+        let reused = interpret(status(422), br#"{"error":"idempotency_key_reused"}"#, None);
         assert_eq!(reused, Err(ProviderError::IdempotencyKeyReused));
         for code in [429, 500, 502, 503, 504, 599] {
-            let got = interpret(status(code), b"<html>busy</html>");
-            assert!(
-                matches!(got, Err(ProviderError::Unavailable { status, .. }) if status == code),
-                "{code}: {got:?}"
-            );
+            for retry_after in [None, Some(Duration::from_secs(3))] {
+                let got = interpret(status(code), b"<html>busy</html>", retry_after);
+                let expected = ProviderError::Unavailable {
+                    status: code,
+                    retry_after,
+                };
+                assert_eq!(got, Err(expected), "{code}");
+            }
         }
     }
 
     #[test]
     fn answers_outside_the_protocol_are_protocol_errors() {
-        let cases: [(u16, &[u8]); 12] = [
+        let cases: [(u16, &[u8]); 18] = [
+            (402, b"<html>Payment Required</html>"),
+            (402, b""),
+            (402, br#"{"error":"account_suspended"}"#),
+            (402, br#"{"message":"declined"}"#),
+            (402, br#"{"error":"customer_not_found"}"#),
+            (404, br#"{"error":"declined"}"#),
             (200, b"garbage"),
             (200, b""),
             (200, br#"{"status":"pending","charge_id":"ch_1"}"#),
@@ -522,7 +550,7 @@ mod tests {
             (302, b""),
         ];
         for (code, body) in cases {
-            let got = interpret(status(code), body);
+            let got = interpret(status(code), body, None);
             assert!(
                 matches!(got, Err(ProviderError::Protocol(_))),
                 "{code}: {got:?}"
@@ -533,7 +561,8 @@ mod tests {
     #[test]
     fn quoted_provider_text_is_bounded() {
         let long = format!(r#"{{"error":"{}"}}"#, "x".repeat(10_000));
-        let Err(ProviderError::Protocol(message)) = interpret(status(409), long.as_bytes()) else {
+        let Err(ProviderError::Protocol(message)) = interpret(status(409), long.as_bytes(), None)
+        else {
             panic!("expected a protocol error");
         };
         assert!(message.len() < 200, "{message}");

@@ -2,6 +2,7 @@
 
 mod http;
 mod profile;
+mod retry_after;
 mod simulated;
 mod simulator_server;
 
