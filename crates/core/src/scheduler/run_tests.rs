@@ -97,9 +97,9 @@ fn down() -> StoreError {
     StoreError::Unavailable("the database is down".into())
 }
 
-/// The fingerprint of the scheduler's requests for `schedule`.
-fn scheduled(schedule: &str) -> CreateAnswer {
-    Ok(format!("scheduler:{schedule}"))
+/// The fingerprint of the scheduler's requests (whatever the schedule: each charges all due).
+fn scheduled(_schedule: &str) -> CreateAnswer {
+    Ok(crate::billing::RunRequest::CHARGE_ALL_DUE.to_owned())
 }
 
 /// An executor over mocked storage in which a started run finds nothing due and completes.
@@ -109,9 +109,7 @@ fn executor(runs: &Arc<Runs>, clock: Arc<ManualClock>) -> Arc<RunExecutor> {
     run_store
         .expect_create_run()
         .returning(move |new| r.create(new));
-    run_store
-        .expect_adopt_run()
-        .returning(|_, _, _, _| Ok(None));
+    run_store.expect_adopt_run().returning(|_, _, _| Ok(None));
     run_store.expect_finish_run().returning(|id, end| {
         Ok(BillingRun {
             id,
@@ -135,7 +133,7 @@ fn executor(runs: &Arc<Runs>, clock: Arc<ManualClock>) -> Arc<RunExecutor> {
         .expect_backlog()
         .returning(|_, _| Ok(Backlog::default()));
     let mut instances = MockInstanceStore::new();
-    instances.expect_heartbeat().returning(|_, _| Ok(()));
+    instances.expect_heartbeat().returning(|_| Ok(()));
     instances.expect_retire().returning(|_| Ok(()));
     let deps = BillingDeps {
         billing: Arc::new(billing),
