@@ -5,6 +5,7 @@ mod helpers;
 
 mod crash;
 mod multi_instance;
+mod rate_limited;
 mod shutdown;
 mod stress;
 mod webhook_delivery;
