@@ -6,6 +6,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use antaeus_core::store::StoreError;
+use diesel::connection::SimpleConnection;
+
+use crate::error::store_error;
 use crate::{Backend, Database, DatabaseUrl, PoolOptions, admin};
 
 /// The environment variable naming the PostgreSQL server tests may use.
@@ -79,6 +83,15 @@ impl TestDatabase {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
             DatabaseUrl::Postgres(url) => url.clone(),
         }
+    }
+
+    /// Runs raw SQL (one or more statements), to arrange rows no store method writes, such as
+    /// an outbox row whose payload a newer or broken writer left unreadable.
+    pub async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        let sql = sql.to_owned();
+        self.db
+            .run(move |pools| with_conn!(pools, |c| c.batch_execute(&sql).map_err(store_error)))
+            .await
     }
 }
 
