@@ -98,6 +98,10 @@ impl MetricsSource for ServiceMetrics {
             Ok(n) => metrics::gauge!("antaeus_outbox_backlog").set(n as f64),
             Err(err) => log::warn!("metrics: reading the outbox failed: {}", one_line(&err)),
         }
+        match self.db.dead_events().await {
+            Ok(n) => metrics::gauge!("antaeus_outbox_dead_events").set(n as f64),
+            Err(err) => log::warn!("metrics: counting dead events failed: {}", one_line(&err)),
+        }
         let breaker = match self.billing.breaker_state() {
             BreakerState::Closed => 0.0,
             BreakerState::HalfOpen => 1.0,

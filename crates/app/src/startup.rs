@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use antaeus_core::billing::RunExecutor;
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::scheduler::{ScheduledRuns, Scheduler};
-use antaeus_core::{Clock, CustomerService, InvoiceService, RunService, Shutdown};
+use antaeus_core::{Clock, CustomerService, EventService, InvoiceService, RunService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
 use antaeus_rest::ApiState;
 use anyhow::Context;
@@ -74,7 +74,14 @@ impl Application {
         let state = ApiState {
             customers: CustomerService::new(store.clone()),
             invoices: InvoiceService::new(store.clone(), store.clone()),
-            runs: RunService::new(store.clone(), store.clone(), store, executor.clone(), clock),
+            runs: RunService::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                executor.clone(),
+                clock.clone(),
+            ),
+            events: EventService::new(store, clock),
             tokens: settings.tokens.clone(),
             readiness: Arc::new(DatabaseReadiness(db.clone())),
             metrics: Arc::new(ServiceMetrics {
@@ -86,7 +93,7 @@ impl Application {
         };
         if settings.tokens.write.is_none() {
             log::warn!(
-                "ANTAEUS_API_TOKEN is not set: billing triggers and invoice retries answer 403"
+                "ANTAEUS_API_TOKEN is not set: billing triggers, invoice retries and event redeliveries answer 403"
             );
         }
         let server = antaeus_rest::serve(listener, state)

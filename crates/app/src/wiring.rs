@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use antaeus_core::billing::{BillingDeps, BillingService, SeededRandom};
-use antaeus_core::notify::{FailureNotifier, LogNotifier, OutboxConfig, OutboxWorker};
+use antaeus_core::notify::{FailureNotifier, LogNotifier, OutboxWorker};
 use antaeus_core::{Clock, PaymentProvider, SystemClock};
 use antaeus_data::Database;
 use anyhow::Context;
@@ -84,7 +84,7 @@ pub fn outbox_worker(
         Arc::new(db.clone()),
         notifier,
         clock,
-        OutboxConfig::default(),
+        settings.outbox,
     ))
 }
 

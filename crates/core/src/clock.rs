@@ -59,15 +59,21 @@ impl Clock for ManualClock {
     }
 }
 
+/// The instant unit tests start from: 2026-12-01T00:00:00Z.
+#[cfg(test)]
+pub(crate) fn test_start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn manual_clock_moves_only_when_told() {
-        let start = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = test_start();
         let clock = ManualClock::new(start);
         assert_eq!(clock.now(), start);
         clock.advance(TimeDelta::hours(1));

@@ -17,5 +17,7 @@ pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use payment_provider::{ChargeDecision, PaymentProvider, ProviderError};
-pub use service::{CustomerService, InvoiceService, RunService, RunView, ServiceError};
+pub use service::{
+    CustomerService, EventService, InvoiceService, RunService, RunView, ServiceError,
+};
 pub use shutdown::{Shutdown, ShutdownTrigger};

@@ -81,6 +81,7 @@ diesel::table! {
         failures -> Integer,
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamp>,
+        dead_at -> Nullable<Timestamp>,
     }
 }
 

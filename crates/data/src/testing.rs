@@ -6,10 +6,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use antaeus_core::store::StoreError;
 use antaeus_models::InstanceId;
 use chrono::{NaiveDateTime, TimeDelta};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use crate::error::store_error;
 use crate::schema::instances;
 use crate::{Backend, Database, DatabaseUrl, PoolOptions, admin};
 
@@ -84,6 +87,15 @@ impl TestDatabase {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
             DatabaseUrl::Postgres(url) => url.clone(),
         }
+    }
+
+    /// Runs raw SQL (one or more statements), to arrange rows no store method writes, such as
+    /// an outbox row whose payload a newer or broken writer left unreadable.
+    pub async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        let sql = sql.to_owned();
+        self.db
+            .run(move |pools| with_conn!(pools, |c| c.batch_execute(&sql).map_err(store_error)))
+            .await
     }
 }
 

@@ -449,7 +449,10 @@ async fn finishing_applies_the_transition_and_its_event_once(db: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].notification.kind, EventKind::ChargeFailed);
+    assert_eq!(
+        events[0].notification.as_ref().unwrap().kind,
+        EventKind::ChargeFailed
+    );
     // Replaying the batch changes nothing: the claims are over, so the fence refuses it.
     let again = db.db.record(&me, &batch).await.unwrap();
     assert_eq!(again.fenced_out.len(), 2);
@@ -661,11 +664,9 @@ async fn runs_are_created_once_per_key_and_finish_with_an_event(db: TestDatabase
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].notification.kind, EventKind::RunCompleted);
-    assert_eq!(
-        events[0].notification.data.run.as_ref().unwrap().id,
-        id.get()
-    );
+    let event = events[0].notification.as_ref().unwrap();
+    assert_eq!(event.kind, EventKind::RunCompleted);
+    assert_eq!(event.data.run.as_ref().unwrap().id, id.get());
 }
 
 async fn the_outbox_leases_reschedules_and_settles_events(db: TestDatabase) {

@@ -25,6 +25,9 @@ pub enum ModelError {
     /// An instance id that is empty, too long or not visible ASCII.
     #[error("invalid instance id {0:?}: expected 1 to 100 visible ASCII characters")]
     InvalidInstanceId(String),
+    /// An event id that is empty, too long or not visible ASCII.
+    #[error("invalid event id {0:?}: expected 1 to 255 visible ASCII characters")]
+    InvalidEventId(String),
     /// A page size outside `1..=PageLimit::MAX`.
     #[error("invalid limit {0:?}: expected an integer from 1 to {max}", max = crate::PageLimit::MAX)]
     InvalidLimit(String),

@@ -58,6 +58,10 @@ positive_id!(
     /// Identifies a billing run.
     RunId
 );
+positive_id!(
+    /// An event's position in the outbox: the order events were written in.
+    EventSeq
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! Antaeus' REST API.
 //!
 //! The original Antaeus paths and JSON shapes (`/rest/health`, `/rest/v1/invoices`,
-//! `/rest/v1/customers`), with pagination, billing runs, charge attempts, retries, readiness,
-//! metrics and an OpenAPI document added; every error is an RFC 9457
+//! `/rest/v1/customers`), with pagination, billing runs, charge attempts, retries, billing events,
+//! readiness, metrics and an OpenAPI document added; every error is an RFC 9457
 //! `application/problem+json` body. Handlers call `antaeus-core` services only.
 
 mod auth;

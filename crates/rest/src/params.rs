@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use antaeus_models::{CustomerId, InvoiceFilter, PageLimit, PageRequest};
+use antaeus_models::{CustomerId, EventFilter, InvoiceFilter, PageLimit, PageRequest};
 
 use crate::ApiError;
 
@@ -79,11 +79,18 @@ impl Query {
             customer_id: self.get::<CustomerId>("customerId")?,
         })
     }
+
+    /// The `status` filter of the event listing.
+    pub fn event_filter(&self) -> Result<EventFilter, ApiError> {
+        Ok(EventFilter {
+            status: self.get("status")?,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use antaeus_models::{InvoiceId, InvoiceStatus};
+    use antaeus_models::{EventStatus, InvoiceId, InvoiceStatus};
 
     use super::*;
 
@@ -103,6 +110,19 @@ mod tests {
         let q = Query::parse("").unwrap();
         assert_eq!(q.invoice_filter().unwrap(), InvoiceFilter::default());
         assert_eq!(q.page::<InvoiceId>().unwrap(), PageRequest::default());
+    }
+
+    #[test]
+    fn event_statuses_are_lowercase() {
+        let q = Query::parse("status=dead").unwrap();
+        assert_eq!(q.event_filter().unwrap().status, Some(EventStatus::Dead));
+        for bad in ["status=DEAD", "status=failed", "status="] {
+            let err = Query::parse(bad).unwrap().event_filter().unwrap_err();
+            assert!(
+                err.to_string().contains("pending, delivered, dead"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -143,7 +143,8 @@ fn service_status(err: &ServiceError) -> StatusCode {
     match err {
         ServiceError::CustomerNotFound(_)
         | ServiceError::InvoiceNotFound(_)
-        | ServiceError::RunNotFound(_) => StatusCode::NOT_FOUND,
+        | ServiceError::RunNotFound(_)
+        | ServiceError::EventNotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::InvoiceCharging(_) | ServiceError::InvoicePaid(_) => StatusCode::CONFLICT,
         ServiceError::Billing(BillingError::KeyReused { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Billing(BillingError::ShuttingDown)

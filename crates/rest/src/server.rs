@@ -8,14 +8,14 @@ use actix_web::http::Method;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use antaeus_core::{CustomerService, InvoiceService, RunService};
+use antaeus_core::{CustomerService, EventService, InvoiceService, RunService};
 
 use crate::auth::ApiTokens;
 use crate::ops::{MetricsSource, Readiness};
 use crate::problem::PROBLEM_JSON;
 use crate::routes::{
-    billing_runs, customers, fallback, health, invoice_attempts, invoice_retry, invoices, metrics,
-    openapi,
+    billing_runs, customers, events, fallback, health, invoice_attempts, invoice_retry, invoices,
+    metrics, openapi,
 };
 use crate::{ApiError, Problem};
 
@@ -31,6 +31,8 @@ pub struct ApiState {
     pub invoices: InvoiceService,
     /// Billing runs: triggering and reporting.
     pub runs: RunService,
+    /// Billing events: listing and redelivery.
+    pub events: EventService,
     /// The tokens guarding the API.
     pub tokens: ApiTokens,
     /// Whether the service can serve.
@@ -79,6 +81,8 @@ routes! {
     "/rest/v1/customers/{id}" => { GET => customers::get },
     "/rest/v1/billing/runs" => { GET => billing_runs::list, POST => billing_runs::post },
     "/rest/v1/billing/runs/{id}" => { GET => billing_runs::get },
+    "/rest/v1/events" => { GET => events::list },
+    "/rest/v1/events/{id}/redeliver" => { POST => events::redeliver },
     "/metrics" => { GET => metrics::get },
     "/openapi.json" => { GET => openapi::get },
 }

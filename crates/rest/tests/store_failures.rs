@@ -9,10 +9,10 @@ use antaeus_core::billing::{
 };
 use antaeus_core::payment_provider::MockPaymentProvider;
 use antaeus_core::store::{
-    MockAttemptStore, MockBillingStore, MockCustomerStore, MockInstanceStore, MockInvoiceStore,
-    MockRunStore, StoreError,
+    MockAttemptStore, MockBillingStore, MockCustomerStore, MockEventStore, MockInstanceStore,
+    MockInvoiceStore, MockRunStore, StoreError,
 };
-use antaeus_core::{CustomerService, InvoiceService, ManualClock, RunService};
+use antaeus_core::{CustomerService, EventService, InvoiceService, ManualClock, RunService};
 use antaeus_rest::{ApiState, ApiTokens, MetricsSource, Readiness, configure};
 use async_trait::async_trait;
 
@@ -58,8 +58,9 @@ fn state(invoices: MockInvoiceStore) -> ApiState {
             Arc::new(MockAttemptStore::new()),
             invoices,
             Arc::new(RunExecutor::new(billing)),
-            clock,
+            clock.clone(),
         ),
+        events: EventService::new(Arc::new(MockEventStore::new()), clock),
         tokens: ApiTokens::default(),
         readiness: Arc::new(Ready),
         metrics: Arc::new(NoMetrics),

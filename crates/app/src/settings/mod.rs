@@ -4,12 +4,14 @@ mod billing;
 mod env;
 mod notifier;
 mod operations;
+mod outbox;
 mod provider;
 
 use std::fmt;
 use std::net::SocketAddr;
 
 use antaeus_core::billing::BillingConfig;
+use antaeus_core::notify::OutboxConfig;
 use antaeus_data::DatabaseUrl;
 use thiserror::Error;
 
@@ -39,6 +41,8 @@ pub struct Settings {
     pub provider: ProviderSettings,
     /// `ANTAEUS_WEBHOOK_*`: where billing events go.
     pub notifier: NotifierSettings,
+    /// `ANTAEUS_OUTBOX_MAX_FAILURES`: how billing events are delivered.
+    pub outbox: OutboxConfig,
     /// `ANTAEUS_CONCURRENCY`, `ANTAEUS_LEASE_TIMEOUT_S`, `ANTAEUS_DUNNING_SCHEDULE`, …
     pub billing: BillingConfig,
     /// `ANTAEUS_SCHEDULER`, `ANTAEUS_SCHEDULE`, `ANTAEUS_RETRY_SCHEDULE`.
@@ -89,6 +93,7 @@ impl Settings {
             db_pool_size: env.integer("ANTAEUS_DB_POOL_SIZE", 10, 1, 1_000)? as u32,
             provider: provider::provider_settings(&env)?,
             notifier: notifier::notifier_settings(&env)?,
+            outbox: outbox::outbox_config(&env)?,
             billing: billing::billing_config(&env)?,
             scheduler: operations::scheduler_settings(&env)?,
             tokens: operations::api_tokens(&env)?,
@@ -106,6 +111,7 @@ impl fmt::Debug for Settings {
             .field("db_pool_size", &self.db_pool_size)
             .field("provider", &self.provider)
             .field("notifier", &self.notifier)
+            .field("outbox", &self.outbox)
             .field("billing", &self.billing)
             .field("scheduler", &self.scheduler)
             .field("tokens", &self.tokens)
@@ -140,6 +146,7 @@ mod tests {
         assert_eq!(s.http_addr.to_string(), "127.0.0.1:7000");
         assert!(matches!(s.provider, ProviderSettings::Simulated(_)));
         assert!(matches!(s.notifier, NotifierSettings::Log));
+        assert_eq!(s.outbox.max_failures, 20);
         assert_eq!(s.billing.concurrency, 256);
         assert_eq!(s.billing.lease_timeout, Duration::from_secs(30));
         assert_eq!(
@@ -188,8 +195,10 @@ mod tests {
             ("ANTAEUS_CONCURRENCY", "1024"),
             ("ANTAEUS_LEASE_TIMEOUT_S", "5"),
             ("ANTAEUS_DUNNING_SCHEDULE", "12h, 2d"),
+            ("ANTAEUS_OUTBOX_MAX_FAILURES", "5"),
         ])
         .unwrap();
+        assert_eq!(s.outbox.max_failures, 5);
         assert_eq!(s.billing.concurrency, 1024);
         assert_eq!(s.billing.lease_timeout, Duration::from_secs(5));
         assert_eq!(
@@ -208,6 +217,8 @@ mod tests {
             &[("ANTAEUS_CONCURRENCY", "0")],
             &[("ANTAEUS_LEASE_TIMEOUT_S", "-1")],
             &[("ANTAEUS_DUNNING_SCHEDULE", "1d,soon")],
+            &[("ANTAEUS_OUTBOX_MAX_FAILURES", "0")],
+            &[("ANTAEUS_OUTBOX_MAX_FAILURES", "many")],
             &[("ANTAEUS_PAYMENT_PROVIDER", "paypal")],
             &[("ANTAEUS_PAYMENT_PROVIDER", "http")],
             &[("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in")],

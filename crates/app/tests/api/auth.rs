@@ -74,21 +74,27 @@ async fn without_a_configured_token_mutations_are_forbidden_and_say_how_to_confi
     let app = spawn_app_with(antaeus_data::Backend::Sqlite, &[("ANTAEUS_API_TOKEN", "")])
         .await
         .unwrap();
-    let response = app
-        .client
-        .post(format!("{}{RUNS}", app.address))
-        .header("x-api-key", "anything")
-        .send()
-        .await
-        .unwrap();
-    let problem = assert_problem(response, 403).await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("ANTAEUS_API_TOKEN"),
-        "{problem}"
-    );
+    for path in [
+        RUNS,
+        "/rest/v1/invoices/1/retry",
+        "/rest/v1/events/evt_1/redeliver",
+    ] {
+        let response = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .header("x-api-key", "anything")
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 403).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("ANTAEUS_API_TOKEN"),
+            "{path}: {problem}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

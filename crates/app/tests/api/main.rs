@@ -6,6 +6,7 @@ mod auth;
 mod billing_runs;
 mod customers;
 mod errors;
+mod events;
 mod health;
 mod invoice_retry;
 mod invoices;

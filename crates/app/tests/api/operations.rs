@@ -8,7 +8,7 @@ use crate::helpers::TestApp;
 
 api_tests!(
     readiness_reports_a_reachable_migrated_database,
-    metrics_expose_charges_runs_invoices_breaker_outbox_and_http_requests,
+    metrics_expose_charges_runs_invoices_breaker_outbox_dead_events_and_http_requests,
     the_openapi_document_describes_every_registered_route,
 );
 
@@ -18,7 +18,9 @@ async fn readiness_reports_a_reachable_migrated_database(app: TestApp) {
     assert_eq!(response.text().await.unwrap(), "\"ready\"");
 }
 
-async fn metrics_expose_charges_runs_invoices_breaker_outbox_and_http_requests(app: TestApp) {
+async fn metrics_expose_charges_runs_invoices_breaker_outbox_dead_events_and_http_requests(
+    app: TestApp,
+) {
     app.bill().await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
@@ -37,6 +39,7 @@ async fn metrics_expose_charges_runs_invoices_breaker_outbox_and_http_requests(a
         "antaeus_invoices{status=\"PAID\"}",
         "antaeus_circuit_breaker_state",
         "antaeus_outbox_backlog",
+        "antaeus_outbox_dead_events",
         "antaeus_http_requests_total{method=\"POST\",route=\"/rest/v1/billing/runs\",status=\"202\"}",
         "route=\"/rest/v1/billing/runs/{id}\"",
     ] {

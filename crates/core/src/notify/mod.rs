@@ -2,6 +2,7 @@
 //! delivers events written by billing.
 
 mod log_notifier;
+mod outbox_config;
 mod outbox_worker;
 
 use antaeus_models::Notification;
@@ -9,7 +10,8 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 pub use log_notifier::LogNotifier;
-pub use outbox_worker::{DeliveryReport, OutboxConfig, OutboxWorker};
+pub use outbox_config::{AfterFailure, OutboxConfig};
+pub use outbox_worker::{DeliveryReport, OutboxWorker};
 
 /// Why an event was not delivered; the outbox tries again later either way.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -1,4 +1,4 @@
-use antaeus_models::{CustomerId, InvoiceId, RunId};
+use antaeus_models::{CustomerId, EventId, InvoiceId, RunId};
 use thiserror::Error;
 
 use crate::store::StoreError;
@@ -15,6 +15,9 @@ pub enum ServiceError {
     /// No billing run has this id.
     #[error("billing run {0} not found")]
     RunNotFound(RunId),
+    /// No event has this id.
+    #[error("event {0} not found")]
+    EventNotFound(EventId),
     /// The invoice is being charged right now; try again when the charge has ended.
     #[error("invoice {0} is being charged right now; retry it once the charge has ended")]
     InvoiceCharging(InvoiceId),

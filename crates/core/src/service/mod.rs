@@ -2,10 +2,12 @@
 
 mod customers;
 mod error;
+mod events;
 mod invoices;
 mod runs;
 
 pub use customers::CustomerService;
 pub use error::ServiceError;
+pub use events::EventService;
 pub use invoices::InvoiceService;
 pub use runs::{RunService, RunView};

@@ -4,6 +4,7 @@ mod attempts;
 mod billing;
 mod customers;
 mod error;
+mod events;
 mod instances;
 mod invoices;
 mod outbox;
@@ -16,6 +17,7 @@ pub use billing::{
 };
 pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};
+pub use events::{EventStore, Redelivered};
 pub use instances::InstanceStore;
 pub use invoices::{InvoiceStore, RetryOutcome};
 pub use outbox::{OutboxEvent, OutboxStore};
@@ -27,6 +29,8 @@ pub use attempts::MockAttemptStore;
 pub use billing::MockBillingStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use customers::MockCustomerStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use events::MockEventStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use instances::MockInstanceStore;
 #[cfg(any(test, feature = "mocks"))]

@@ -6,13 +6,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::StoreError;
 
-/// An event waiting for delivery.
+/// An event taken for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEvent {
     /// The outbox row.
     pub seq: i64,
-    /// The event.
-    pub notification: Notification,
+    /// The event's id, as receivers see it; known even when its payload is not readable.
+    pub id: String,
+    /// The event, or why its stored payload cannot be read (a type only a newer version knows,
+    /// a broken writer): such an event counts as a failed delivery, so it never blocks others.
+    pub notification: Result<Notification, String>,
     /// Failed deliveries so far.
     pub failures: u32,
 }
@@ -21,8 +24,9 @@ pub struct OutboxEvent {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Takes up to `limit` undelivered events that are due, oldest first, and hides them from
+    /// Takes up to `limit` pending events that are due, oldest first, and hides them from
     /// other workers for `lease` (delivery is at least once; the lease only avoids duplicates).
+    /// A row whose payload cannot be read is taken like any other, never failing the take.
     async fn take_due_events(
         &self,
         now: DateTime<Utc>,
@@ -41,6 +45,13 @@ pub trait OutboxStore: Send + Sync {
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Undelivered events.
+    /// Records a failed delivery after which the event is dead: never taken again until an
+    /// operator re-queues it.
+    async fn mark_dead(&self, seq: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Pending events (delivered and dead ones are not waiting).
     async fn outbox_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Dead events.
+    async fn dead_events(&self) -> Result<u64, StoreError>;
 }

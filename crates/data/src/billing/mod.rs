@@ -1,9 +1,10 @@
-//! The billing engine's storage: claims, the journal, runs, instances and the outbox.
+//! The billing engine's storage: claims, the journal, runs, instances, the outbox and its events.
 
 mod attempts;
 mod backlog;
 mod batch;
 mod claim;
+mod events;
 mod instances;
 mod journal;
 mod outbox;

@@ -3,13 +3,13 @@
 use antaeus_core::store::{OutboxEvent, OutboxStore, StoreError};
 use antaeus_models::Notification;
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 
 use crate::Database;
 use crate::error::{pool_unavailable, store_error};
 use crate::pool::Pools;
-use crate::rows::{corrupt, count, stored, text};
+use crate::rows::{count, stored};
 use crate::schema::outbox;
 use crate::time::to_db;
 
@@ -23,16 +23,32 @@ macro_rules! locked {
     };
 }
 
+/// The rows still waiting for delivery: neither delivered nor dead (the `outbox_due` index).
+#[diesel::dsl::auto_type]
+pub(super) fn pending() -> _ {
+    outbox::delivered_at
+        .is_null()
+        .and(outbox::dead_at.is_null())
+}
+
+/// A taken row: seq, event id, payload, failures.
+type TakenRow = (i64, String, String, i32);
+
 /// Takes due events and pushes their availability past the lease, in one transaction.
 macro_rules! take_due {
     ($c:ident, $backend:ident, $now:expr, $limit:expr, $until:expr) => {{
-        let rows: Vec<(i64, String, i32)> = locked!(
+        let rows: Vec<TakenRow> = locked!(
             $backend,
             outbox::table
-                .filter(outbox::delivered_at.is_null())
+                .filter(pending())
                 .filter(outbox::available_at.le($now))
                 .order((outbox::available_at.asc(), outbox::seq.asc()))
-                .select((outbox::seq, outbox::payload, outbox::failures))
+                .select((
+                    outbox::seq,
+                    outbox::event_id,
+                    outbox::payload,
+                    outbox::failures,
+                ))
                 .limit($limit)
         )
         .load($c)?;
@@ -59,14 +75,12 @@ impl OutboxStore for Database {
         let rows = self
             .run(move |pools| {
                 match pools {
-                    Pools::Sqlite(pool) => {
-                        pool.immediate(|c| -> QueryResult<Vec<(i64, String, i32)>> {
-                            take_due!(c, sqlite, now_db, limit, until)
-                        })?
-                    }
+                    Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<TakenRow>> {
+                        take_due!(c, sqlite, now_db, limit, until)
+                    })?,
                     Pools::Postgres(pool) => {
                         let mut conn = pool.get().map_err(pool_unavailable)?;
-                        conn.transaction(|c| -> QueryResult<Vec<(i64, String, i32)>> {
+                        conn.transaction(|c| -> QueryResult<Vec<TakenRow>> {
                             take_due!(c, pg, now_db, limit, until)
                         })
                     }
@@ -74,26 +88,30 @@ impl OutboxStore for Database {
                 .map_err(store_error)
             })
             .await?;
-        rows.into_iter()
-            .map(|(seq, payload, failures)| {
-                let parse = || -> Result<OutboxEvent, String> {
-                    Ok(OutboxEvent {
-                        seq,
-                        notification: serde_json::from_str::<Notification>(&payload)
-                            .map_err(text)?,
-                        failures: count(failures)?,
-                    })
-                };
-                parse().map_err(|e| corrupt("outbox", seq, e))
+        // Each row on its own: one that cannot be read is handed over as such, to be settled as
+        // a failed delivery, and never fails the take of the others.
+        Ok(rows
+            .into_iter()
+            .map(|(seq, id, payload, failures)| OutboxEvent {
+                seq,
+                id,
+                notification: serde_json::from_str::<Notification>(&payload)
+                    .map_err(|e| format!("the stored payload cannot be read: {e}")),
+                // Counters only grow from zero; an impossible one must not stop delivery.
+                failures: count(failures).unwrap_or_default(),
             })
-            .collect()
+            .collect())
     }
 
     async fn mark_delivered(&self, seq: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now = to_db(now);
         self.run(move |pools| {
+            // A delivery that lands after another worker gave the event up still counts.
             with_conn!(pools, |c| diesel::update(outbox::table.find(seq))
-                .set(outbox::delivered_at.eq(now))
+                .set((
+                    outbox::delivered_at.eq(now),
+                    outbox::dead_at.eq(None::<NaiveDateTime>),
+                ))
                 .execute(c)
                 .map(|_| ())
                 .map_err(store_error))
@@ -107,35 +125,64 @@ impl OutboxStore for Database {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let error: String = error.chars().take(500).collect();
-        let retry_at = to_db(retry_at);
-        self.run(move |pools| {
-            with_conn!(pools, |c| diesel::update(
-                outbox::table
-                    .find(seq)
-                    .filter(outbox::delivered_at.is_null())
-            )
-            .set((
-                outbox::failures.eq(outbox::failures + stored(1)),
-                outbox::last_error.eq(&error),
-                outbox::available_at.eq(retry_at),
-            ))
-            .execute(c)
-            .map(|_| ())
-            .map_err(store_error))
-        })
-        .await
+        settle_failure(self, seq, error, to_db(retry_at), None).await
+    }
+
+    async fn mark_dead(&self, seq: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        settle_failure(self, seq, error, to_db(now), Some(to_db(now))).await
     }
 
     async fn outbox_backlog(&self) -> Result<u64, StoreError> {
-        self.run(|pools| {
-            with_conn!(pools, |c| outbox::table
-                .filter(outbox::delivered_at.is_null())
-                .count()
+        count_events(self, false).await
+    }
+
+    async fn dead_events(&self) -> Result<u64, StoreError> {
+        count_events(self, true).await
+    }
+}
+
+/// How many events are dead (`dead`), or pending.
+async fn count_events(db: &Database, dead: bool) -> Result<u64, StoreError> {
+    db.run(move |pools| {
+        with_conn!(pools, |c| {
+            let query = outbox::table.count().into_boxed();
+            let query = if dead {
+                query.filter(outbox::dead_at.is_not_null())
+            } else {
+                query.filter(pending())
+            };
+            query
                 .get_result::<i64>(c)
                 .map(|n| u64::try_from(n).unwrap_or(0))
-                .map_err(store_error))
+                .map_err(store_error)
         })
-        .await
-    }
+    })
+    .await
+}
+
+/// Records a failed delivery of a pending event (its count, its reason) and what follows it:
+/// its next try at `available_at`, or its death at `dead_at`.
+async fn settle_failure(
+    db: &Database,
+    seq: i64,
+    error: &str,
+    available_at: NaiveDateTime,
+    dead_at: Option<NaiveDateTime>,
+) -> Result<(), StoreError> {
+    let error: String = error.chars().take(500).collect();
+    db.run(move |pools| {
+        with_conn!(pools, |c| diesel::update(
+            outbox::table.find(seq).filter(pending())
+        )
+        .set((
+            outbox::failures.eq(outbox::failures + stored(1)),
+            outbox::last_error.eq(&error),
+            outbox::available_at.eq(available_at),
+            outbox::dead_at.eq(dead_at),
+        ))
+        .execute(c)
+        .map(|_| ())
+        .map_err(store_error))
+    })
+    .await
 }

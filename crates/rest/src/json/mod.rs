@@ -3,12 +3,14 @@
 
 mod attempt;
 mod customer;
+mod event;
 mod invoice;
 mod money;
 mod run;
 
 pub use attempt::AttemptJson;
 pub use customer::CustomerJson;
+pub use event::EventJson;
 pub use invoice::InvoiceJson;
 pub use money::MoneyJson;
 pub use run::{CallsJson, RunCountsJson, RunJson};

@@ -7,7 +7,7 @@ use crate::ApiState;
 use crate::auth::ReadAccess;
 
 /// Charges by outcome, charge latency, runs, invoices by status, the circuit breaker, the
-/// outbox backlog and HTTP requests by route and status.
+/// outbox backlog and dead events, and HTTP requests by route and status.
 #[utoipa::path(
     get,
     path = "/metrics",

@@ -2,6 +2,7 @@
 
 pub mod billing_runs;
 pub mod customers;
+pub mod events;
 pub mod fallback;
 pub mod health;
 pub mod invoice_attempts;

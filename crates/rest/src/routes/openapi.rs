@@ -4,10 +4,12 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{billing_runs, customers, health, invoice_attempts, invoice_retry, invoices, metrics};
+use super::{
+    billing_runs, customers, events, health, invoice_attempts, invoice_retry, invoices, metrics,
+};
 use crate::Problem;
 use crate::json::{
-    AttemptJson, CallsJson, CustomerJson, InvoiceJson, MoneyJson, RunCountsJson, RunJson,
+    AttemptJson, CallsJson, CustomerJson, EventJson, InvoiceJson, MoneyJson, RunCountsJson, RunJson,
 };
 
 /// The API description.
@@ -15,7 +17,7 @@ use crate::json::{
 #[openapi(
     info(
         title = "Antaeus",
-        description = "Self-hostable billing: customers, invoices, billing runs and charge attempts."
+        description = "Self-hostable billing: customers, invoices, billing runs, charge attempts and billing events."
     ),
     paths(
         health::get,
@@ -29,11 +31,14 @@ use crate::json::{
         billing_runs::post,
         billing_runs::list,
         billing_runs::get,
+        events::list,
+        events::redeliver,
         metrics::get,
         get,
     ),
     components(schemas(
-        Problem, InvoiceJson, MoneyJson, CustomerJson, AttemptJson, RunJson, RunCountsJson, CallsJson
+        Problem, InvoiceJson, MoneyJson, CustomerJson, AttemptJson, RunJson, RunCountsJson, CallsJson,
+        EventJson
     )),
     modifiers(&SecuritySchemes)
 )]

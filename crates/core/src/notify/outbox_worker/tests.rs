@@ -1,0 +1,179 @@
+//! The outbox worker against mocks: what each outcome of a delivery settles.
+
+use antaeus_models::{EventData, EventKind, Notification};
+use mockall::predicate::eq;
+
+use super::*;
+use crate::ManualClock;
+use crate::clock::test_start as now;
+use crate::notify::{MockFailureNotifier, NotifyError};
+use crate::store::MockOutboxStore;
+
+fn event(seq: i64, failures: u32) -> OutboxEvent {
+    OutboxEvent {
+        seq,
+        id: format!("evt_{seq}"),
+        notification: Ok(Notification {
+            id: format!("evt_{seq}"),
+            kind: EventKind::ChargeFailed,
+            created_at: now(),
+            data: EventData {
+                invoice: None,
+                run: None,
+            },
+        }),
+        failures,
+    }
+}
+
+fn unreadable(seq: i64, failures: u32) -> OutboxEvent {
+    OutboxEvent {
+        notification: Err("unknown event type \"invoice.refunded\"".into()),
+        ..event(seq, failures)
+    }
+}
+
+/// A store whose one take hands out `events`.
+fn taking(events: Vec<OutboxEvent>) -> MockOutboxStore {
+    let mut store = MockOutboxStore::new();
+    store
+        .expect_take_due_events()
+        .times(1)
+        .return_once(move |_, _, _| Ok(events));
+    store
+}
+
+/// Expects event `seq` to fail once, for a reason containing `reason`, and to be retried
+/// `wait` from now.
+fn expect_retry(store: &mut MockOutboxStore, seq: i64, reason: &'static str, wait: TimeDelta) {
+    store
+        .expect_mark_failed()
+        .withf(move |s, err, at| *s == seq && err.contains(reason) && *at == now() + wait)
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+}
+
+/// A receiver that refuses `evt_<refused>` and takes every other event.
+fn receiver(refused: &'static str) -> MockFailureNotifier {
+    let mut notifier = MockFailureNotifier::new();
+    notifier.expect_notify().returning(move |e| {
+        if e.id == refused {
+            Err(NotifyError::Unavailable("receiver down".into()))
+        } else {
+            Ok(())
+        }
+    });
+    notifier
+}
+
+fn worker(
+    store: MockOutboxStore,
+    notifier: MockFailureNotifier,
+    config: OutboxConfig,
+) -> OutboxWorker {
+    OutboxWorker::new(
+        Arc::new(store),
+        Arc::new(notifier),
+        Arc::new(ManualClock::new(now())),
+        config,
+    )
+}
+
+#[tokio::test]
+async fn delivered_events_are_marked_and_failed_ones_rescheduled_with_growing_backoff() {
+    let mut store = taking(vec![event(1, 0), event(2, 3)]);
+    store
+        .expect_mark_delivered()
+        .with(eq(1), eq(now()))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    // Fourth failure: 5 s × 2^3 = 40 s.
+    expect_retry(&mut store, 2, "down", TimeDelta::seconds(40));
+    let report = worker(store, receiver("evt_2"), OutboxConfig::default())
+        .try_deliver()
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            delivered: 1,
+            failed: 1,
+            dead: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_event_is_a_failure_of_its_own_and_the_others_are_delivered() {
+    let mut store = taking(vec![unreadable(1, 0), event(2, 0), event(3, 0)]);
+    store
+        .expect_mark_delivered()
+        .withf(|seq, _| *seq == 2 || *seq == 3)
+        .times(2)
+        .returning(|_, _| Ok(()));
+    // Retried with backoff like any failure, the parse error kept as the reason.
+    expect_retry(&mut store, 1, "invoice.refunded", TimeDelta::seconds(5));
+    let mut notifier = MockFailureNotifier::new();
+    notifier
+        .expect_notify()
+        .withf(|e| e.id != "evt_1")
+        .times(2)
+        .returning(|_| Ok(()));
+    let report = worker(store, notifier, OutboxConfig::default())
+        .try_deliver()
+        .await
+        .unwrap();
+    assert_eq!((report.delivered, report.failed, report.dead), (2, 1, 0));
+}
+
+#[tokio::test]
+async fn an_event_failing_for_the_last_allowed_time_is_dead_and_never_rescheduled() {
+    let config = OutboxConfig {
+        max_failures: 3,
+        ..OutboxConfig::default()
+    };
+    let mut store = taking(vec![event(1, 2), unreadable(2, 2), event(3, 1)]);
+    store
+        .expect_mark_dead()
+        .withf(|seq, err, at| {
+            ((*seq == 1 && err.contains("down")) || (*seq == 2 && err.contains("refunded")))
+                && *at == now()
+        })
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    // Its second failure: still retried, after 10 s.
+    expect_retry(&mut store, 3, "410", TimeDelta::seconds(10));
+    let mut notifier = MockFailureNotifier::new();
+    notifier
+        .expect_notify()
+        .returning(|_| Err(NotifyError::Rejected("410 Gone: receiver down".into())));
+    let report = worker(store, notifier, config).try_deliver().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            delivered: 0,
+            failed: 1,
+            dead: 2
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_failure_to_settle_one_event_leaves_the_others_settled() {
+    let mut store = taking(vec![event(1, 0), event(2, 0)]);
+    store.expect_mark_delivered().returning(|seq, _| {
+        if seq == 1 {
+            Err(StoreError::Corrupt("lost".into()))
+        } else {
+            Ok(())
+        }
+    });
+    let report = worker(store, receiver("none"), OutboxConfig::default())
+        .try_deliver()
+        .await
+        .unwrap();
+    assert_eq!(
+        report.delivered, 1,
+        "event 1 stays leased and is taken again"
+    );
+}

@@ -1,0 +1,298 @@
+//! The outbox on SQLite and PostgreSQL, driven by the real outbox worker: events are settled one
+//! by one, so one that cannot be read or delivered never holds back the others.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use antaeus_core::ManualClock;
+use antaeus_core::notify::{FailureNotifier, NotifyError, OutboxConfig, OutboxWorker};
+use antaeus_core::store::{EventStore, OutboxEvent, OutboxStore};
+use antaeus_data::testing::TestDatabase;
+use antaeus_models::{
+    EventData, EventFilter, EventId, EventKind, EventRecord, EventSeq, EventStatus, Notification,
+    PageLimit, PageRequest,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+
+on_every_backend!(
+    one_bad_event_never_blocks_the_outbox,
+    events_are_listed_by_status_in_pages,
+    redelivery_requeues_dead_and_delivered_events_as_new,
+    a_delivery_that_lands_after_the_event_died_counts,
+);
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// A receiver that takes every event and remembers their ids.
+#[derive(Default)]
+struct Receiver(Mutex<Vec<String>>);
+
+impl Receiver {
+    fn received(&self) -> Vec<String> {
+        let mut ids = self.0.lock().unwrap().clone();
+        ids.sort();
+        ids
+    }
+}
+
+#[async_trait]
+impl FailureNotifier for Receiver {
+    async fn notify(&self, event: &Notification) -> Result<(), NotifyError> {
+        self.0.lock().unwrap().push(event.id.clone());
+        Ok(())
+    }
+}
+
+/// A readable `run.completed` event's stored payload.
+fn payload(id: &str) -> String {
+    serde_json::to_string(&Notification {
+        id: id.to_owned(),
+        kind: EventKind::RunCompleted,
+        created_at: t0(),
+        data: EventData {
+            invoice: None,
+            run: None,
+        },
+    })
+    .unwrap()
+}
+
+/// Puts a row in the outbox, due at t0, with `payload` as its stored text.
+async fn put_event(db: &TestDatabase, id: &str, payload: &str) {
+    db.execute(&format!(
+        "INSERT INTO outbox (event_id, event_type, payload, created_at, available_at) \
+         VALUES ('{id}', 'run.completed', '{}', '2026-12-01 00:00:00', '2026-12-01 00:00:00')",
+        payload.replace('\'', "''")
+    ))
+    .await
+    .unwrap();
+}
+
+/// Puts readable events with these ids in the outbox and takes them all for delivery at t0.
+async fn put_and_take(db: &TestDatabase, ids: &[&str]) -> Vec<OutboxEvent> {
+    for id in ids {
+        put_event(db, id, &payload(id)).await;
+    }
+    db.db
+        .take_due_events(t0(), 10, TimeDelta::minutes(1))
+        .await
+        .unwrap()
+}
+
+/// Every event with `status` (all of them for `None`), in one page.
+async fn listed(db: &TestDatabase, status: Option<EventStatus>) -> Vec<EventRecord> {
+    db.db
+        .list_events(EventFilter { status }, PageRequest::default())
+        .await
+        .unwrap()
+}
+
+fn ids(events: &[EventRecord]) -> Vec<&str> {
+    events.iter().map(|e| e.id.as_str()).collect()
+}
+
+async fn one_bad_event_never_blocks_the_outbox(db: TestDatabase) {
+    // The oldest row cannot be read (say, an event type only a newer version knows)...
+    put_event(
+        &db,
+        "evt_unreadable",
+        r#"{"id":"evt_unreadable","type":"invoice.refunded"}"#,
+    )
+    .await;
+    // ...and the events taken in the same round behind it are fine.
+    let good = ["evt_good_1", "evt_good_2", "evt_good_3"];
+    for id in good {
+        put_event(&db, id, &payload(id)).await;
+    }
+    let receiver = Arc::new(Receiver::default());
+    let clock = Arc::new(ManualClock::new(t0()));
+    let worker = OutboxWorker::new(
+        Arc::new(db.db.clone()),
+        receiver.clone(),
+        clock.clone(),
+        OutboxConfig {
+            max_failures: 3,
+            ..OutboxConfig::default()
+        },
+    );
+
+    let report = worker
+        .try_deliver()
+        .await
+        .expect("one unreadable event must not fail the round of the others");
+    assert_eq!((report.delivered, report.failed, report.dead), (3, 1, 0));
+    assert_eq!(receiver.received(), good);
+    // The unreadable one failed on its own, with the reason, and is retried with backoff.
+    let waiting = listed(&db, Some(EventStatus::Pending)).await;
+    assert_eq!(ids(&waiting), ["evt_unreadable"]);
+    assert_eq!(waiting[0].failures, 1);
+    let reason = waiting[0].last_error.as_deref().unwrap();
+    assert!(reason.contains("invoice.refunded"), "{reason}");
+    assert_eq!(
+        waiting[0].next_attempt_at,
+        Some(t0() + TimeDelta::seconds(5))
+    );
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 1);
+
+    // Its second failure (5 s later) and its third (10 s after that): then it is dead.
+    clock.set(t0() + TimeDelta::seconds(5));
+    assert_eq!(worker.try_deliver().await.unwrap().failed, 1);
+    clock.set(t0() + TimeDelta::seconds(15));
+    assert_eq!(worker.try_deliver().await.unwrap().dead, 1);
+    let dead = listed(&db, Some(EventStatus::Dead)).await;
+    assert_eq!(ids(&dead), ["evt_unreadable"]);
+    assert_eq!(dead[0].failures, 3);
+    assert_eq!(dead[0].dead_at, Some(t0() + TimeDelta::seconds(15)));
+    assert_eq!(dead[0].next_attempt_at, None);
+    assert_eq!(db.db.dead_events().await.unwrap(), 1);
+    assert_eq!(
+        db.db.outbox_backlog().await.unwrap(),
+        0,
+        "dead is not backlog"
+    );
+    // Never taken again, and the good events were delivered exactly once.
+    clock.set(t0() + TimeDelta::days(30));
+    assert_eq!(
+        worker.try_deliver().await.unwrap(),
+        Default::default(),
+        "nothing left to do"
+    );
+    assert_eq!(receiver.received(), good);
+}
+
+async fn events_are_listed_by_status_in_pages(db: TestDatabase) {
+    let taken = put_and_take(&db, &["evt_1", "evt_2", "evt_3", "evt_4"]).await;
+    let seq = |id: &str| taken.iter().find(|e| e.id == id).unwrap().seq;
+    db.db.mark_delivered(seq("evt_1"), t0()).await.unwrap();
+    db.db
+        .mark_dead(seq("evt_2"), "410 Gone", t0())
+        .await
+        .unwrap();
+    db.db
+        .mark_dead(seq("evt_4"), "410 Gone", t0())
+        .await
+        .unwrap();
+    db.db
+        .mark_failed(seq("evt_3"), "503", t0() + TimeDelta::seconds(5))
+        .await
+        .unwrap();
+
+    let all = listed(&db, None).await;
+    assert_eq!(
+        ids(&all),
+        ["evt_1", "evt_2", "evt_3", "evt_4"],
+        "oldest first"
+    );
+    let statuses: Vec<EventStatus> = all.iter().map(|e| e.status).collect();
+    use EventStatus::{Dead, Delivered, Pending};
+    assert_eq!(statuses, [Delivered, Dead, Pending, Dead]);
+    assert_eq!(all[0].delivered_at, Some(t0()));
+    assert_eq!(all[0].kind, "run.completed");
+    assert_eq!(all[0].payload, payload("evt_1"));
+    assert_eq!(ids(&listed(&db, Some(Delivered)).await), ["evt_1"]);
+    assert_eq!(ids(&listed(&db, Some(Pending)).await), ["evt_3"]);
+
+    // Pages of one dead event each, walked by the last one's seq.
+    let page = |after: Option<EventSeq>| PageRequest {
+        after,
+        limit: PageLimit::new(1).unwrap(),
+    };
+    let dead = EventFilter { status: Some(Dead) };
+    let first = db.db.list_events(dead, page(None)).await.unwrap();
+    assert_eq!(ids(&first), ["evt_2"]);
+    let second = db
+        .db
+        .list_events(dead, page(Some(first[0].seq)))
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), ["evt_4"]);
+    let past_the_end = db
+        .db
+        .list_events(dead, page(Some(second[0].seq)))
+        .await
+        .unwrap();
+    assert!(past_the_end.is_empty());
+}
+
+async fn redelivery_requeues_dead_and_delivered_events_as_new(db: TestDatabase) {
+    let taken = put_and_take(&db, &["evt_dead", "evt_delivered"]).await;
+    db.db
+        .mark_dead(taken[0].seq, "receiver gone", t0())
+        .await
+        .unwrap();
+    db.db.mark_delivered(taken[1].seq, t0()).await.unwrap();
+    let later = t0() + TimeDelta::hours(2);
+
+    for (id, was) in [
+        ("evt_dead", EventStatus::Dead),
+        ("evt_delivered", EventStatus::Delivered),
+    ] {
+        let again = db
+            .db
+            .redeliver_event(&EventId::parse(id).unwrap(), later)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.was, was);
+        let event = again.event;
+        assert_eq!(event.id, id);
+        assert_eq!(
+            (event.status, event.failures, event.last_error.as_deref()),
+            (EventStatus::Pending, 0, None)
+        );
+        assert_eq!(event.next_attempt_at, Some(later));
+        assert_eq!((event.delivered_at, event.dead_at), (None, None));
+    }
+    assert_eq!(db.db.dead_events().await.unwrap(), 0);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 2);
+    // Both are due at once, with their full number of tries.
+    let due = db
+        .db
+        .take_due_events(later, 10, TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    assert!(
+        due.iter()
+            .all(|e| e.failures == 0 && e.notification.is_ok())
+    );
+    // An id no event has.
+    let unknown = db
+        .db
+        .redeliver_event(&EventId::parse("evt_nope").unwrap(), later)
+        .await
+        .unwrap();
+    assert!(unknown.is_none());
+}
+
+async fn a_delivery_that_lands_after_the_event_died_counts(db: TestDatabase) {
+    let lease = TimeDelta::minutes(1);
+    let slow = put_and_take(&db, &["evt_1"]).await;
+    // The slow worker's lease runs out; another takes the event and gives it up...
+    let other = db
+        .db
+        .take_due_events(t0() + lease, 10, lease)
+        .await
+        .unwrap();
+    db.db
+        .mark_dead(other[0].seq, "timeout", t0() + lease)
+        .await
+        .unwrap();
+    // ...and then the slow worker's delivery succeeds after all.
+    db.db
+        .mark_delivered(slow[0].seq, t0() + lease + TimeDelta::seconds(1))
+        .await
+        .unwrap();
+    let event = &listed(&db, None).await[0];
+    assert_eq!(
+        (event.status, event.dead_at),
+        (EventStatus::Delivered, None)
+    );
+    assert_eq!(db.db.dead_events().await.unwrap(), 0);
+}
