@@ -57,16 +57,25 @@ pub fn spawn_upkeep(handle: PrometheusHandle) {
     }
 }
 
-/// Ready when the database answers and every migration is applied.
+/// Ready when the database answers, within [`READINESS_DEADLINE`], and every migration is
+/// applied.
 pub struct DatabaseReadiness(pub Database);
+
+/// The longest a readiness check waits for the database: probes (a load balancer's, an
+/// orchestrator's) give up after a second or two, and an answer beats a timeout.
+pub const READINESS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[async_trait]
 impl Readiness for DatabaseReadiness {
     async fn check(&self) -> Result<(), String> {
-        match self.0.is_migrated().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("database migrations are pending".into()),
-            Err(err) => Err(format!("database unreachable: {}", one_line(&err))),
+        match tokio::time::timeout(READINESS_DEADLINE, self.0.is_migrated()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err("database migrations are pending".into()),
+            Ok(Err(err)) => Err(format!("database unreachable: {}", one_line(&err))),
+            Err(_) => Err(format!(
+                "database unreachable: no answer within {}s",
+                READINESS_DEADLINE.as_secs()
+            )),
         }
     }
 }

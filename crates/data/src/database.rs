@@ -13,7 +13,10 @@ use crate::{Backend, DataError, DatabaseUrl};
 pub struct PoolOptions {
     /// Most connections open at once.
     pub max_connections: u32,
-    /// How long a caller waits for a free connection before the store reports `Unavailable`.
+    /// How long a caller waits for a free connection (or, with the database away, for a new
+    /// one) before the store reports `Unavailable`. Default 3 s: short enough that an API
+    /// request answers 503 before its caller gives up (an EventBridge API destination waits
+    /// 5 s), long enough to ride out a busy pool.
     pub acquire_timeout: Duration,
     /// SQLite only: how long a writer waits for the write lock before failing.
     pub sqlite_busy_timeout: Duration,
@@ -23,7 +26,7 @@ impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(3),
             sqlite_busy_timeout: Duration::from_secs(10),
         }
     }

@@ -130,6 +130,13 @@ impl ResponseError for ApiError {
             self.to_string()
         };
         let mut response = Problem::new(status, detail).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Worth retrying shortly (a database coming back, another instance): say when.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response
                 .headers_mut()
@@ -138,6 +145,9 @@ impl ResponseError for ApiError {
         response
     }
 }
+
+/// The `Retry-After` of a 503: a database or an instance is briefly unavailable.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 fn service_status(err: &ServiceError) -> StatusCode {
     match err {

@@ -35,28 +35,31 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     let request = RunRequest::new(key, RunTrigger::Cli);
     let shutdown = signals::shutdown_on_signals();
     let (run, created) = billing.create_run(&request).await?;
-    let run = if created {
-        billing.execute(run, shutdown.clone()).await?
+    // Whether this process drove the run (so that how it ended is this command's outcome).
+    let (run, driven) = if created {
+        (billing.execute(run, shutdown.clone()).await?, true)
     } else if let Some(adopted) = billing.adopt_if_abandoned(&run).await? {
         println!(
             "run {} was abandoned by its instance ({}): resuming it",
             run.id, run.instance_id
         );
-        billing.execute(adopted, shutdown.clone()).await?
+        (billing.execute(adopted, shutdown.clone()).await?, true)
     } else if run.status == RunStatus::Running {
         println!(
             "run {} is running on instance {}: nothing charged here",
             run.id, run.instance_id
         );
-        run
+        (run, false)
     } else {
         println!(
             "run {} already exists for this key: nothing charged",
             run.id
         );
-        run
+        (run, false)
     };
-    finish_abandoned_runs(&billing, shutdown).await;
+    if !shutdown.is_requested() {
+        finish_abandoned_runs(&billing, shutdown).await;
+    }
     let elapsed = started.elapsed();
     stop_outbox.trigger();
     let _ = delivering.await;
@@ -73,14 +76,19 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
             ledger.double_charged.len()
         );
     }
-    if run.status == RunStatus::Aborted {
-        bail!(
+    match run.status {
+        RunStatus::Aborted => bail!(
             "billing run {} aborted: {}",
             run.id,
             run.abort_reason.as_deref().unwrap_or("unknown reason")
-        );
+        ),
+        RunStatus::Running if driven => bail!(
+            "billing run {} stopped before its end (storage trouble, see the log); it stays RUNNING and is resumed by `antaeus serve` or by `antaeus bill --idempotency-key {}`",
+            run.id,
+            run.idempotency_key
+        ),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Ends the runs whose instances died (there may be no server to do it): each is resumed and

@@ -5,6 +5,8 @@ mod helpers;
 mod auth;
 mod billing_runs;
 mod customers;
+mod database_outage;
+mod db_proxy;
 mod errors;
 mod events;
 mod health;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use antaeus_models::BillingRun;
 use tokio::task::JoinSet;
 
-use super::{BillingError, BillingService, RunRequest};
+use super::{BillingError, BillingService, OnStop, RunRequest};
 use crate::error_report::one_line;
 use crate::{Shutdown, ShutdownTrigger};
 
@@ -114,7 +114,9 @@ impl RunExecutor {
         while running.try_join_next().is_some() {}
         running.spawn(async move {
             let id = run.id;
-            if let Err(err) = billing.execute(run, shutdown).await {
+            // A shutdown hands the run over to the other instances (a deploy never ends a run
+            // half-way); with no other instance, this one resumes it when it starts again.
+            if let Err(err) = billing.execute_with(run, shutdown, OnStop::HandOver).await {
                 log::error!("billing run {id} failed: {}", one_line(&err));
             }
         });

@@ -32,7 +32,52 @@ mod tasks;
 use claims::{ClaimStats, next_claim};
 use tasks::{finish_tasks, log_task_end};
 
-/// Runs `run` as `worker` until it completes or aborts; returns how it ended.
+/// What to do with a run that this instance must stop driving before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStop {
+    /// End it ABORTED: what it did not charge waits for another run.
+    Abort,
+    /// Leave it RUNNING for another live instance (or this one, once it can) to resume.
+    HandOver,
+}
+
+/// Why a run stopped before its end, and what becomes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stop {
+    reason: String,
+    then: OnStop,
+}
+
+impl Stop {
+    fn abort(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            then: OnStop::Abort,
+        }
+    }
+
+    /// Storage trouble: the run can go on once the database answers again, here or elsewhere.
+    fn hand_over(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            then: OnStop::HandOver,
+        }
+    }
+}
+
+/// How driving a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DriveEnd {
+    /// The run ended (COMPLETED or ABORTED): record it.
+    Ended(RunEnd),
+    /// The run stops here but stays RUNNING, to be resumed (storage trouble, or a shutdown of
+    /// an instance that hands its runs over).
+    HandedOver(String),
+}
+
+/// Runs `run` as `worker` until it completes, aborts or is handed over; `on_shutdown` says
+/// what a shutdown does to it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn drive(
     deps: &BillingDeps,
     config: &BillingConfig,
@@ -41,7 +86,8 @@ pub(crate) async fn drive(
     worker: InstanceId,
     heartbeat: &HeartbeatStatus,
     shutdown: Shutdown,
-) -> RunEnd {
+    on_shutdown: OnStop,
+) -> DriveEnd {
     let (writer, writer_task) =
         JournalWriter::spawn(deps.billing.clone(), worker.clone(), config.journal);
     let ctx = Arc::new(ChargeContext {
@@ -80,9 +126,10 @@ pub(crate) async fn drive(
         look_for_stale: true,
         last_stale_check: Instant::now(),
         stats: ClaimStats::default(),
+        on_shutdown,
     };
-    let abort_reason = driver.run_loop().await;
-    driver.wind_down(abort_reason.is_some()).await;
+    let stop = driver.run_loop().await;
+    driver.wind_down(stop.is_some()).await;
     let Driver {
         ctx,
         writer,
@@ -102,21 +149,30 @@ pub(crate) async fn drive(
         stats.claiming,
         started.elapsed()
     );
-    let abort_reason = match (abort_reason, written) {
-        (Some(reason), _) => Some(reason),
-        (None, false) => {
-            Some("some outcomes could not be recorded; their claims will be taken over".into())
-        }
+    let stop = match (stop, written) {
+        (Some(stop), _) => Some(stop),
+        (None, false) => Some(Stop::hand_over(
+            "some outcomes could not be recorded; their claims will be taken over",
+        )),
         (None, true) => None,
     };
-    RunEnd {
-        status: if abort_reason.is_some() {
-            RunStatus::Aborted
-        } else {
-            RunStatus::Completed
-        },
-        abort_reason,
-        now: deps.clock.now(),
+    let end = |status, abort_reason| {
+        DriveEnd::Ended(RunEnd {
+            status,
+            abort_reason,
+            now: deps.clock.now(),
+        })
+    };
+    match stop {
+        None => end(RunStatus::Completed, None),
+        Some(Stop {
+            reason,
+            then: OnStop::Abort,
+        }) => end(RunStatus::Aborted, Some(reason)),
+        Some(Stop {
+            reason,
+            then: OnStop::HandOver,
+        }) => DriveEnd::HandedOver(reason),
     }
 }
 
@@ -142,7 +198,7 @@ struct Driver<'a> {
     claim_failures: u32,
     panicked: bool,
     /// A reason to stop found outside `reason_to_stop` (claims kept failing).
-    fatal: Option<String>,
+    fatal: Option<Stop>,
     /// The last claim found nothing.
     last_claim_empty: bool,
     /// No claim starts before this.
@@ -152,11 +208,13 @@ struct Driver<'a> {
     look_for_stale: bool,
     last_stale_check: Instant,
     stats: ClaimStats,
+    /// What a shutdown does to the run.
+    on_shutdown: OnStop,
 }
 
 impl Driver<'_> {
-    /// Runs the pipeline until the run is done (`None`) or must stop (the reason).
-    async fn run_loop(&mut self) -> Option<String> {
+    /// Runs the pipeline until the run is done (`None`) or must stop (why, and what then).
+    async fn run_loop(&mut self) -> Option<Stop> {
         loop {
             while let Some(done) = self.tasks.try_join_next() {
                 self.panicked |= log_task_end(done);
@@ -170,7 +228,7 @@ impl Driver<'_> {
                 match self.drained().await {
                     Ok(true) => return None,
                     Ok(false) => {}
-                    Err(reason) => return Some(reason),
+                    Err(reason) => return Some(Stop::hand_over(reason)),
                 }
                 // Others still hold claims (or rows were locked): look again shortly.
                 self.last_claim_empty = false;
@@ -186,26 +244,31 @@ impl Driver<'_> {
         }
     }
 
-    fn reason_to_stop(&mut self) -> Option<String> {
-        if let Some(reason) = self.fatal.take() {
-            return Some(reason);
+    fn reason_to_stop(&mut self) -> Option<Stop> {
+        if let Some(stop) = self.fatal.take() {
+            return Some(stop);
         }
         if self.shutdown.is_requested() {
-            return Some("shutdown requested".into());
+            return Some(Stop {
+                reason: "shutdown requested".into(),
+                then: self.on_shutdown,
+            });
         }
         if self.writer.has_failed() {
-            return Some(
-                "outcomes could not be recorded; the run's claims will be taken over".into(),
-            );
+            return Some(Stop::hand_over(
+                "outcomes could not be recorded; the run's claims will be taken over",
+            ));
         }
         if self.panicked {
-            return Some("a charging task failed; the run's claims will be taken over".into());
+            return Some(Stop::abort(
+                "a charging task failed; the run's claims will be taken over",
+            ));
         }
         if self.heartbeat.age() > self.config.lease_timeout {
             // Others may take our claims over now: stop dispatching and let them.
-            return Some(
-                "heartbeats are failing; stopping so that others take the claims over".into(),
-            );
+            return Some(Stop::hand_over(
+                "heartbeats are failing; stopping so that others take the claims over",
+            ));
         }
         // An outage counts from this run's start: a breaker left open by an earlier run gets
         // its probe before this run gives up.
@@ -215,10 +278,10 @@ impl Driver<'_> {
             .map(|o| o.min(self.started.elapsed()))
             && outage > self.config.max_outage
         {
-            return Some(format!(
+            return Some(Stop::abort(format!(
                 "the payment provider has been failing for {}s",
                 outage.as_secs()
-            ));
+            )));
         }
         None
     }

@@ -5,10 +5,8 @@ use std::sync::Arc;
 use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunId, RunStatus, RunTrigger};
 use thiserror::Error;
 
-use super::heartbeat::Heartbeat;
 use super::random::Randomness;
-use super::{BillingConfig, BreakerState, CircuitBreaker, run_driver};
-use crate::error_report::one_line;
+use super::{BillingConfig, BreakerState, CircuitBreaker};
 use crate::store::{BillingStore, InstanceStore, NewRun, RunStore, StoreError};
 use crate::{Clock, PaymentProvider, Shutdown};
 
@@ -81,9 +79,9 @@ impl RunRequest {
 /// attempt, and every provider call is in the attempt log.
 #[derive(Clone)]
 pub struct BillingService {
-    deps: BillingDeps,
-    config: BillingConfig,
-    breaker: Arc<CircuitBreaker>,
+    pub(super) deps: BillingDeps,
+    pub(super) config: BillingConfig,
+    pub(super) breaker: Arc<CircuitBreaker>,
     instance_prefix: String,
 }
 
@@ -185,93 +183,6 @@ impl BillingService {
         Ok(adopted)
     }
 
-    /// Drives a RUNNING run to its end and returns it as it ended. A run that already ended is
-    /// returned unchanged.
-    pub async fn execute(
-        &self,
-        run: BillingRun,
-        shutdown: Shutdown,
-    ) -> Result<BillingRun, BillingError> {
-        if run.status != RunStatus::Running {
-            return Ok(run);
-        }
-        let worker =
-            InstanceId::parse(run.instance_id.clone()).unwrap_or_else(|_| self.new_worker_id());
-        log::info!(
-            "billing run {} ({}, key {}) started",
-            run.id,
-            run.trigger,
-            run.idempotency_key
-        );
-        metrics::counter!("antaeus_runs_started_total", "trigger" => run.trigger.as_str())
-            .increment(1);
-        let first_beat = tokio::time::Instant::now();
-        let end = match self.deps.instances.heartbeat(&worker).await {
-            Err(err) => crate::store::RunEnd {
-                status: RunStatus::Aborted,
-                abort_reason: Some(format!("storage unavailable: {}", one_line(&err))),
-                now: self.deps.clock.now(),
-            },
-            Ok(()) => {
-                let heartbeat = Heartbeat::start(
-                    self.deps.instances.clone(),
-                    worker.clone(),
-                    self.config.heartbeat_interval(),
-                    first_beat,
-                );
-                let end = run_driver::drive(
-                    &self.deps,
-                    &self.config,
-                    &self.breaker,
-                    &run,
-                    worker.clone(),
-                    heartbeat.status(),
-                    shutdown,
-                )
-                .await;
-                heartbeat.stop().await;
-                end
-            }
-        };
-        // End the run before retiring its instance: a RUNNING run without a live instance is
-        // one a redelivered trigger would adopt.
-        let ended = self.deps.runs.finish_run(run.id, &end).await;
-        if let Err(err) = self.deps.instances.retire(&worker).await {
-            log::warn!(
-                "could not retire instance {worker}: {}; it goes stale in {:?}",
-                one_line(&err),
-                self.config.lease_timeout
-            );
-        }
-        let ended = ended?;
-        metrics::counter!("antaeus_runs_completed_total", "status" => ended.status.as_str())
-            .increment(1);
-        let c = ended.counts;
-        match &ended.abort_reason {
-            None => log::info!(
-                "billing run {} completed: {} claimed, {} paid, {} declined, {} failed, {} retry scheduled, {} released",
-                ended.id,
-                c.claimed,
-                c.paid,
-                c.declined,
-                c.failed,
-                c.retry_scheduled,
-                c.released
-            ),
-            Some(reason) => log::warn!(
-                "billing run {} aborted ({reason}): {} claimed, {} paid, {} declined, {} failed, {} retry scheduled, {} released",
-                ended.id,
-                c.claimed,
-                c.paid,
-                c.declined,
-                c.failed,
-                c.retry_scheduled,
-                c.released
-            ),
-        }
-        Ok(ended)
-    }
-
     /// Creates the run `request` names and drives it to its end; a key that names an existing
     /// run returns that run and starts nothing.
     pub async fn bill(
@@ -292,7 +203,7 @@ impl BillingService {
         self.deps.provider = provider;
     }
 
-    fn new_worker_id(&self) -> InstanceId {
+    pub(super) fn new_worker_id(&self) -> InstanceId {
         let suffix = (self.deps.random.unit() * f64::from(u32::MAX)) as u32;
         let prefix: String = self
             .instance_prefix

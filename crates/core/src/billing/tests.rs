@@ -83,6 +83,10 @@ struct World {
     /// Pulled when the first resend is recorded (a stop that lands between a resend's intent
     /// and its call).
     stop_on_resend: Mutex<Option<crate::ShutdownTrigger>>,
+    /// Runs ended in storage (`finish_run` calls).
+    finished_runs: Mutex<usize>,
+    /// Instances retired.
+    retired: Mutex<usize>,
 }
 
 impl World {
@@ -227,7 +231,10 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
             ..run_of(RunStatus::Running, None)
         }))
     });
-    runs.expect_finish_run().returning(|_, end| {
+    let w = world.clone();
+    runs.expect_fetch_run().returning(|_| Ok(None));
+    runs.expect_finish_run().returning(move |_, end| {
+        *w.finished_runs.lock().unwrap() += 1;
         Ok(BillingRun {
             finished_at: Some(end.now),
             ..run_of(end.status, end.abort_reason.clone())
@@ -235,7 +242,11 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
     });
     let mut instances = MockInstanceStore::new();
     instances.expect_heartbeat().returning(|_| Ok(()));
-    instances.expect_retire().returning(|_| Ok(()));
+    let w = world.clone();
+    instances.expect_retire().returning(move |_| {
+        *w.retired.lock().unwrap() += 1;
+        Ok(())
+    });
     let mut provider = MockPaymentProvider::new();
     let w = world.clone();
     provider.expect_charge().returning(move |invoice, key| {
@@ -584,7 +595,7 @@ async fn a_draining_run_waits_for_claims_held_elsewhere_then_takes_what_becomes_
 }
 
 #[tokio::test(start_paused = true)]
-async fn storage_failures_abort_the_run_and_leave_claims_to_be_taken_over() {
+async fn storage_failures_hand_the_run_over_and_leave_claims_to_be_taken_over() {
     let world = Arc::new(World::default());
     world
         .claims
@@ -592,8 +603,21 @@ async fn storage_failures_abort_the_run_and_leave_claims_to_be_taken_over() {
         .unwrap()
         .extend((0..20).map(|_| Err(StoreError::Unavailable("down".into()))));
     let run = bill(&world).await;
-    assert_eq!(run.status, RunStatus::Aborted);
-    assert!(run.abort_reason.unwrap().starts_with("storage unavailable"));
+    assert_eq!(
+        run.status,
+        RunStatus::Running,
+        "left for a live instance to resume"
+    );
+    assert_eq!(
+        *world.finished_runs.lock().unwrap(),
+        0,
+        "never ended ABORTED"
+    );
+    assert_eq!(
+        *world.retired.lock().unwrap(),
+        1,
+        "its instance no longer holds it"
+    );
 
     let world = Arc::new(World::default()).claims(vec![vec![claimed(
         1,
@@ -604,10 +628,34 @@ async fn storage_failures_abort_the_run_and_leave_claims_to_be_taken_over() {
     let run = bill(&world).await;
     assert_eq!(
         run.status,
-        RunStatus::Aborted,
-        "an outcome that could not be stored aborts"
+        RunStatus::Running,
+        "an outcome that could not be stored hands the run over"
     );
+    assert_eq!(*world.finished_runs.lock().unwrap(), 0);
     assert_eq!(world.calls().len(), 1);
+}
+
+/// A shutdown of an instance that hands its runs over (serve, on SIGTERM) leaves the run
+/// RUNNING for another instance to resume; the CLI's aborts it (the tests above).
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_that_hands_over_leaves_the_run_running_and_releases_what_was_not_sent() {
+    let (trigger, shutdown) = Shutdown::new();
+    trigger.trigger();
+    let world = Arc::new(World::default()).claims(vec![vec![claimed(
+        1,
+        Currency::EUR,
+        ChargeState::default(),
+    )]]);
+    let billing = service(&world, config(), false);
+    let (run, _) = billing.create_run(&request()).await.unwrap();
+    let run = billing
+        .execute_with(run, shutdown, OnStop::HandOver)
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(*world.finished_runs.lock().unwrap(), 0);
+    assert_eq!(*world.retired.lock().unwrap(), 1);
+    assert!(world.calls().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -639,12 +687,13 @@ async fn a_run_does_not_end_while_something_is_due() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn claims_of_this_run_without_a_charge_in_flight_abort_it() {
+async fn claims_of_this_run_without_a_charge_in_flight_hand_it_over() {
     let world = Arc::new(World::default());
     *world.held_here.lock().unwrap() = 2;
     let run = bill(&world).await;
-    assert_eq!(run.status, RunStatus::Aborted);
-    assert!(run.abort_reason.unwrap().contains("no charge in flight"));
+    assert_eq!(run.status, RunStatus::Running);
+    assert_eq!(*world.finished_runs.lock().unwrap(), 0);
+    assert_eq!(*world.retired.lock().unwrap(), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,13 +7,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::tasks::max_tasks;
-use super::{ClaimResult, Driver, TICK};
+use super::{ClaimResult, Driver, Stop, TICK};
 use crate::billing::BreakerState;
 use crate::error_report::one_line;
 use crate::store::{ClaimRequest, StoreError};
 
-/// Consecutive failed claims (storage errors) before a run gives up.
-const CLAIM_FAILURES_BEFORE_ABORT: u32 = 10;
+/// Consecutive failed claims (storage errors) before a run stops and hands itself over.
+const CLAIM_FAILURES_BEFORE_HAND_OVER: u32 = 10;
 
 impl Driver<'_> {
     /// Starts a claim when there is room for a worthwhile batch (or for the breaker's probe).
@@ -63,7 +63,7 @@ impl Driver<'_> {
         result: ClaimResult,
         asked: usize,
         began: Instant,
-    ) -> Option<String> {
+    ) -> Option<Stop> {
         match result {
             Ok(claimed) => {
                 self.claim_failures = 0;
@@ -98,8 +98,8 @@ impl Driver<'_> {
                     self.claim_failures,
                     one_line(&err)
                 );
-                (self.claim_failures >= CLAIM_FAILURES_BEFORE_ABORT)
-                    .then(|| format!("storage unavailable: {}", one_line(&err)))
+                (self.claim_failures >= CLAIM_FAILURES_BEFORE_HAND_OVER)
+                    .then(|| Stop::hand_over(format!("storage unavailable: {}", one_line(&err))))
             }
         }
     }
