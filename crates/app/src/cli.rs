@@ -91,6 +91,11 @@ pub struct BillArgs {
     /// A new key is generated when omitted.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Charge only scheduled retries that are due (dunning steps, unknown outcomes' backoff,
+    /// manual retries), as the hourly sweep does; without it, everything due, as the monthly
+    /// run does.
+    #[arg(long)]
+    pub retries: bool,
 }
 
 /// Options of `antaeus simulate-provider`.

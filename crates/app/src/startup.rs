@@ -9,6 +9,7 @@ use antaeus_core::notify::OutboxWorker;
 use antaeus_core::scheduler::{ScheduledRuns, Scheduler};
 use antaeus_core::{Clock, CustomerService, EventService, InvoiceService, RunService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
+use antaeus_models::RunScope;
 use antaeus_rest::ApiState;
 use anyhow::Context;
 use chrono::TimeDelta;
@@ -73,7 +74,7 @@ impl Application {
         let store = Arc::new(db.clone());
         let state = ApiState {
             customers: CustomerService::new(store.clone()),
-            invoices: InvoiceService::new(store.clone(), store.clone()),
+            invoices: InvoiceService::new(store.clone(), store.clone(), clock.clone()),
             runs: RunService::new(
                 store.clone(),
                 store.clone(),
@@ -178,10 +179,12 @@ pub fn scheduler(
         ScheduledRuns {
             name: "monthly".into(),
             schedule: Arc::new(settings.monthly.clone()),
+            scope: RunScope::All,
         },
         ScheduledRuns {
             name: "retry".into(),
             schedule: Arc::new(settings.retry.clone()),
+            scope: RunScope::Retries,
         },
     ];
     log::info!(

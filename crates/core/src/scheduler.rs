@@ -8,7 +8,7 @@ mod fire_queue;
 use std::sync::Arc;
 use std::time::Duration;
 
-use antaeus_models::{IdempotencyKey, RunTrigger};
+use antaeus_models::{IdempotencyKey, RunScope, RunTrigger};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::time::Instant;
 
@@ -32,6 +32,8 @@ pub struct ScheduledRuns {
     pub name: String,
     /// When it fires.
     pub schedule: Arc<dyn FireSchedule>,
+    /// Which due invoices its runs charge.
+    pub scope: RunScope,
 }
 
 /// One fire of a schedule.
@@ -41,6 +43,8 @@ pub struct Fire {
     pub name: String,
     /// The instant it fired for.
     pub at: DateTime<Utc>,
+    /// Which due invoices the run charges.
+    pub scope: RunScope,
 }
 
 impl Fire {
@@ -55,6 +59,7 @@ impl Fire {
         RunRequest::new(
             IdempotencyKey::parse(key).expect("schedule names are visible ASCII"),
             RunTrigger::Scheduler,
+            self.scope,
         )
     }
 }
@@ -113,6 +118,7 @@ impl Scheduler {
                 latest.map(|at| Fire {
                     name: s.name.clone(),
                     at,
+                    scope: s.scope,
                 })
             })
             .collect()
@@ -238,6 +244,7 @@ mod tests {
         let fire = Fire {
             name: "monthly".into(),
             at: at("2026-12-01T00:00:00Z"),
+            scope: RunScope::All,
         };
         let request = fire.run_request();
         assert_eq!(

@@ -1,9 +1,9 @@
 //! [`InvoiceStore`] on SQLite and PostgreSQL.
 
-use antaeus_core::store::{InvoiceStore, RetryOutcome, StoreError};
+use antaeus_core::store::{InvoiceStore, RetryOutcome, StoreError, VoidOutcome};
 use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageRequest};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::Database;
@@ -58,22 +58,33 @@ impl InvoiceStore for Database {
         rows.into_iter().map(Invoice::try_from).collect()
     }
 
-    async fn retry_invoice(&self, id: InvoiceId) -> Result<RetryOutcome, StoreError> {
+    async fn retry_invoice(
+        &self,
+        id: InvoiceId,
+        now: DateTime<Utc>,
+    ) -> Result<RetryOutcome, StoreError> {
+        let now = to_db(now);
         let (row, changed) = self
             .run(move |pools| {
                 write_txn!(pools, |c| {
                     // One conditional update: a claim racing with the retry either happens
                     // first (the row is CHARGING and nothing changes) or after.
+                    let not_due_yet =
+                        invoices::next_attempt_at
+                            .gt(now)
+                            .or(invoices::next_attempt_at
+                                .is_null()
+                                .and(invoices::due_at.gt(now)));
                     let retried = diesel::update(
                         invoices::table.find(id.get()).filter(
-                            invoices::status.eq("FAILED").or(invoices::status
-                                .eq("PENDING")
-                                .and(invoices::next_attempt_at.is_not_null())),
+                            invoices::status
+                                .eq("FAILED")
+                                .or(invoices::status.eq("PENDING").and(not_due_yet)),
                         ),
                     )
                     .set((
                         invoices::status.eq("PENDING"),
-                        invoices::next_attempt_at.eq(None::<NaiveDateTime>),
+                        invoices::next_attempt_at.eq(Some(now)),
                         invoices::failure_reason.eq(None::<String>),
                     ))
                     .returning(InvoiceRow::as_returning())
@@ -99,8 +110,17 @@ impl InvoiceStore for Database {
             (_, true) => RetryOutcome::MadeDue(invoice),
             (InvoiceStatus::Charging, _) => RetryOutcome::Charging,
             (InvoiceStatus::Paid, _) => RetryOutcome::Paid,
+            (InvoiceStatus::Void, _) => RetryOutcome::Void,
             _ => RetryOutcome::AlreadyDue(invoice),
         })
+    }
+
+    async fn void_invoice(
+        &self,
+        id: InvoiceId,
+        now: DateTime<Utc>,
+    ) -> Result<VoidOutcome, StoreError> {
+        crate::void::void_invoice(self, id, now).await
     }
 
     async fn count_by_status(&self) -> Result<Vec<(InvoiceStatus, u64)>, StoreError> {
@@ -131,6 +151,7 @@ impl InvoiceStore for Database {
                 .filter(
                     invoices::next_attempt_at
                         .is_null()
+                        .and(invoices::due_at.le(now))
                         .or(invoices::next_attempt_at.le(now))
                 )
                 .count()

@@ -23,6 +23,7 @@ mod status_filter;
 mod store_clock;
 mod time;
 mod url;
+mod void;
 
 #[cfg(feature = "test-support")]
 pub mod testing;

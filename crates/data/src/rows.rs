@@ -1,7 +1,7 @@
 //! Rows as diesel reads them, and their conversion into domain values.
 
 use antaeus_core::store::StoreError;
-use antaeus_models::{Customer, CustomerId, Invoice, InvoiceId, Money};
+use antaeus_models::{Customer, CustomerId, ExternalId, Invoice, InvoiceId, Money, ProviderRefs};
 use chrono::NaiveDateTime;
 use diesel::{Queryable, Selectable};
 
@@ -14,6 +14,11 @@ use crate::time::from_db;
 pub(crate) struct CustomerRow {
     pub id: i64,
     pub currency: String,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub provider_customer_ref: Option<String>,
+    pub provider_payment_method_ref: Option<String>,
 }
 
 /// An `invoices` row, as the API shows it.
@@ -28,6 +33,9 @@ pub(crate) struct InvoiceRow {
     pub attempts: i32,
     pub next_attempt_at: Option<NaiveDateTime>,
     pub failure_reason: Option<String>,
+    pub external_id: Option<String>,
+    pub due_at: NaiveDateTime,
+    pub description: Option<String>,
 }
 
 pub(crate) fn corrupt(table: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
@@ -59,6 +67,13 @@ impl TryFrom<CustomerRow> for Customer {
             Ok(Customer {
                 id: CustomerId::new(row.id).map_err(text)?,
                 currency: row.currency.parse().map_err(text)?,
+                external_id: external_id(row.external_id)?,
+                name: row.name,
+                email: row.email,
+                provider: ProviderRefs {
+                    customer_ref: row.provider_customer_ref,
+                    payment_method_ref: row.provider_payment_method_ref,
+                },
             })
         };
         parse().map_err(|e| corrupt("customers", id, e))
@@ -88,5 +103,13 @@ fn parse_invoice(row: InvoiceRow) -> Result<Invoice, String> {
             .map(|r| r.parse())
             .transpose()
             .map_err(text)?,
+        external_id: external_id(row.external_id)?,
+        due_at: from_db(row.due_at),
+        description: row.description,
     })
+}
+
+/// A stored external id.
+fn external_id(stored: Option<String>) -> Result<Option<ExternalId>, String> {
+    stored.map(ExternalId::parse).transpose().map_err(text)
 }

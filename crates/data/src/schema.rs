@@ -5,6 +5,11 @@ diesel::table! {
     customers (id) {
         id -> BigInt,
         currency -> Text,
+        external_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        provider_customer_ref -> Nullable<Text>,
+        provider_payment_method_ref -> Nullable<Text>,
     }
 }
 
@@ -24,6 +29,10 @@ diesel::table! {
         claimed_by -> Nullable<Text>,
         claimed_at -> Nullable<Timestamp>,
         fence -> Integer,
+        external_id -> Nullable<Text>,
+        due_at -> Timestamp,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -44,6 +53,7 @@ diesel::table! {
         retry_scheduled -> BigInt,
         released -> BigInt,
         request_fingerprint -> Nullable<Text>,
+        scope -> Text,
     }
 }
 
@@ -59,6 +69,8 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         outcome -> Nullable<Text>,
         message -> Nullable<Text>,
+        decline_code -> Nullable<Text>,
+        provider_ref -> Nullable<Text>,
     }
 }
 
@@ -85,6 +97,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        resource_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(invoices -> customers (customer_id));
 diesel::joinable!(charge_attempts -> invoices (invoice_id));
 diesel::joinable!(charge_attempts -> billing_runs (run_id));
@@ -95,4 +117,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     charge_attempts,
     instances,
     outbox,
+    idempotency_keys,
 );

@@ -36,6 +36,7 @@ struct NewInvoiceRow {
     amount_minor: i64,
     currency: &'static str,
     status: &'static str,
+    due_at: chrono::NaiveDateTime,
 }
 
 impl Database {
@@ -100,8 +101,11 @@ impl Database {
         .await
     }
 
-    /// Inserts the invoices in one transaction; returns how many were inserted.
+    /// Inserts the invoices in one transaction; returns how many were inserted. They are due
+    /// since forever, as the original Antaeus's invoices were: the next run of every invoice
+    /// due (the monthly one) charges the PENDING ones.
     pub async fn insert_invoices(&self, invoices: Vec<NewInvoice>) -> Result<usize, StoreError> {
+        let due_at = chrono::DateTime::UNIX_EPOCH.naive_utc();
         let rows: Vec<NewInvoiceRow> = invoices
             .into_iter()
             .map(|i| NewInvoiceRow {
@@ -109,6 +113,7 @@ impl Database {
                 amount_minor: i.amount.to_minor(),
                 currency: i.amount.currency().as_str(),
                 status: i.status.as_str(),
+                due_at,
             })
             .collect();
         self.run(move |pools| {

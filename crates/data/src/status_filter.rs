@@ -16,6 +16,7 @@ pub(crate) fn status_is(status: InvoiceStatus) -> SqlLiteral<Bool> {
         InvoiceStatus::Charging => "invoices.status = 'CHARGING'",
         InvoiceStatus::Paid => "invoices.status = 'PAID'",
         InvoiceStatus::Failed => "invoices.status = 'FAILED'",
+        InvoiceStatus::Void => "invoices.status = 'VOID'",
     })
 }
 

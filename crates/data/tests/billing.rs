@@ -9,14 +9,15 @@ use antaeus_core::billing::{ChargeEvent, ChargeState, RetryPolicy, transition};
 use antaeus_core::store::{
     AttemptCompletion, AttemptEnd, AttemptStore, BillingStore, ClaimRequest, ClaimedInvoice,
     InstanceStore, InvoiceStore, JournalEntry, NewRun, OutboxStore, RetryOutcome, RunEnd, RunStore,
+    VoidOutcome,
 };
 use antaeus_data::NewInvoice;
 use antaeus_data::testing::TestDatabase;
 use antaeus_models::PageRequest;
 use antaeus_models::{
     AttemptOutcome, BillingRun, Currency, EventData, EventKind, FailureReason, IdempotencyKey,
-    InstanceId, Invoice, InvoiceEvent, InvoiceId, InvoiceStatus, Money, Notification, RunStatus,
-    RunTrigger,
+    InstanceId, Invoice, InvoiceEvent, InvoiceId, InvoiceStatus, Money, Notification, RunScope,
+    RunStatus, RunTrigger,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -34,6 +35,9 @@ on_every_backend!(
     a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_claimed_again,
     an_instance_whose_clock_runs_25s_ahead_does_not_take_over_a_live_claim,
     abandoned_runs_are_the_running_ones_whose_instance_went_silent,
+    a_run_scope_decides_which_due_invoices_a_claim_takes,
+    voiding_takes_pending_and_failed_invoices_out_of_billing_with_an_event,
+    a_void_racing_a_claim_is_either_applied_first_or_refused_never_both,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -91,7 +95,8 @@ async fn new_run(db: &TestDatabase, key: &str, now: DateTime<Utc>) -> BillingRun
             trigger: RunTrigger::Cli,
             instance: instance("creator"),
             now,
-            request_fingerprint: "test".into(),
+            request_fingerprint: "scope=all".into(),
+            scope: RunScope::All,
         })
         .await
         .unwrap()
@@ -115,6 +120,7 @@ async fn claim(
             lease_timeout: TimeDelta::seconds(30),
             fresh_after: None,
             include_stale: true,
+            scope: RunScope::All,
         })
         .await
         .unwrap()
@@ -254,6 +260,7 @@ async fn concurrent_claims_never_share_an_invoice(db: TestDatabase) {
                         lease_timeout: TimeDelta::seconds(30),
                         fresh_after: None,
                         include_stale: true,
+                        scope: RunScope::All,
                     })
                     .await
                     .unwrap();
@@ -400,6 +407,7 @@ async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db:
             lease_timeout: TimeDelta::seconds(30),
             fresh_after: None,
             include_stale: true,
+            scope: RunScope::All,
         })
         .await
         .unwrap();
@@ -442,21 +450,22 @@ async fn finishing_applies_the_transition_and_its_event_once(db: TestDatabase) {
     assert_eq!(log[0].finished_at, Some(later));
     let counts = db.db.fetch_run(run.id).await.unwrap().unwrap().counts;
     assert_eq!((counts.claimed, counts.paid, counts.failed), (2, 1, 1));
-    // The failure's event is in the outbox, once.
+    // The payment's and the failure's events are in the outbox, once each.
     let events = db
         .db
         .take_due_events(later, 10, TimeDelta::minutes(1))
         .await
         .unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(
-        events[0].notification.as_ref().unwrap().kind,
-        EventKind::ChargeFailed
-    );
+    let mut kinds: Vec<EventKind> = events
+        .iter()
+        .map(|e| e.notification.as_ref().unwrap().kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, [EventKind::ChargeFailed, EventKind::Paid]);
     // Replaying the batch changes nothing: the claims are over, so the fence refuses it.
     let again = db.db.record(&me, &batch).await.unwrap();
     assert_eq!(again.fenced_out.len(), 2);
-    assert_eq!(db.db.outbox_backlog().await.unwrap(), 1);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 2);
     assert_eq!(
         db.db.fetch_run(run.id).await.unwrap().unwrap().counts.paid,
         1
@@ -625,7 +634,8 @@ async fn runs_are_created_once_per_key_and_finish_with_an_event(db: TestDatabase
                     trigger: RunTrigger::Scheduler,
                     instance: instance(&format!("i{n}")),
                     now: t0(),
-                    request_fingerprint: "test".into(),
+                    request_fingerprint: "scope=all".into(),
+                    scope: RunScope::All,
                 })
                 .await
                 .unwrap()
@@ -741,17 +751,17 @@ async fn the_outbox_leases_reschedules_and_settles_events(db: TestDatabase) {
 async fn backlog_reports_due_and_claimed_invoices(db: TestDatabase) {
     let me = instance("worker-a");
     let other = instance("worker-b");
-    let before = db.db.backlog(t0(), &me).await.unwrap();
+    let before = db.db.backlog(t0(), &me, RunScope::All).await.unwrap();
     assert!(!before.due);
     assert_eq!((before.claimed_here, before.claimed_elsewhere), (0, 0));
     pending_invoices(&db, 2).await;
-    assert!(db.db.backlog(t0(), &me).await.unwrap().due);
+    assert!(db.db.backlog(t0(), &me, RunScope::All).await.unwrap().due);
     let run = new_run(&db, "run-1", t0()).await;
     let claimed = claim(&db, &me, &run, t0(), 10).await;
-    let mid = db.db.backlog(t0(), &me).await.unwrap();
+    let mid = db.db.backlog(t0(), &me, RunScope::All).await.unwrap();
     assert!(!mid.due);
     assert_eq!((mid.claimed_here, mid.claimed_elsewhere), (2, 0));
-    let seen_by_other = db.db.backlog(t0(), &other).await.unwrap();
+    let seen_by_other = db.db.backlog(t0(), &other, RunScope::All).await.unwrap();
     assert_eq!(
         (seen_by_other.claimed_here, seen_by_other.claimed_elsewhere),
         (0, 2)
@@ -761,12 +771,12 @@ async fn backlog_reports_due_and_claimed_invoices(db: TestDatabase) {
         .map(|c| finish(c, &run, AttemptOutcome::Declined, t0()))
         .collect();
     db.db.record(&me, &batch).await.unwrap();
-    let after = db.db.backlog(t0(), &me).await.unwrap();
+    let after = db.db.backlog(t0(), &me, RunScope::All).await.unwrap();
     assert_eq!((after.claimed_here, after.claimed_elsewhere), (0, 0));
     assert!(!after.due, "declines are due tomorrow");
     assert!(
         db.db
-            .backlog(t0() + TimeDelta::days(1), &me)
+            .backlog(t0() + TimeDelta::days(1), &me, RunScope::All)
             .await
             .unwrap()
             .due
@@ -800,6 +810,7 @@ async fn concurrent_takeovers_of_the_same_stale_claims_never_share_one(db: TestD
                     lease_timeout: TimeDelta::seconds(30),
                     fresh_after: None,
                     include_stale: true,
+                    scope: RunScope::All,
                 })
                 .await
                 .unwrap()
@@ -901,7 +912,7 @@ async fn runs_are_listed_newest_first(db: TestDatabase) {
     let rest = db.db.list_runs(page(Some(ids[1]), 10)).await.unwrap();
     assert_eq!(rest.len(), 3);
     assert!(rest.iter().all(|r| r.id.get() < ids[1]));
-    assert_eq!(first[0].request_fingerprint.as_deref(), Some("test"));
+    assert_eq!(first[0].request_fingerprint.as_deref(), Some("scope=all"));
 }
 
 async fn retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest(db: TestDatabase) {
@@ -925,30 +936,31 @@ async fn retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest(d
         .find(|i| i.attempts == 0)
         .unwrap()
         .id;
-    assert_eq!(db.db.retry_invoice(paid).await.unwrap(), RetryOutcome::Paid);
-    assert_eq!(
-        db.db.retry_invoice(charging).await.unwrap(),
-        RetryOutcome::Charging
-    );
+    let retry = |id| db.db.retry_invoice(id, t0());
+    assert_eq!(retry(paid).await.unwrap(), RetryOutcome::Paid);
+    assert_eq!(retry(charging).await.unwrap(), RetryOutcome::Charging);
     assert!(matches!(
-        db.db.retry_invoice(due).await.unwrap(),
+        retry(due).await.unwrap(),
         RetryOutcome::AlreadyDue(_)
     ));
     assert_eq!(
-        db.db
-            .retry_invoice(InvoiceId::new(424_242).unwrap())
-            .await
-            .unwrap(),
+        retry(InvoiceId::new(424_242).unwrap()).await.unwrap(),
         RetryOutcome::NotFound
     );
-    let RetryOutcome::MadeDue(retried) = db.db.retry_invoice(failed).await.unwrap() else {
+    let RetryOutcome::MadeDue(retried) = retry(failed).await.unwrap() else {
         panic!("a FAILED invoice is made due")
     };
     assert_eq!(retried.status, InvoiceStatus::Pending);
     assert_eq!(
         (retried.failure_reason, retried.next_attempt_at),
-        (None, None)
+        (None, Some(t0())),
+        "a retry due now: the hourly sweep (retries) charges it too"
     );
+    // An invoice voided is never retried.
+    let VoidOutcome::Voided(_) = db.db.void_invoice(due, t0()).await.unwrap() else {
+        panic!("a PENDING invoice is voided")
+    };
+    assert_eq!(retry(due).await.unwrap(), RetryOutcome::Void);
     // It is claimable again, under the next key (the failure was a definitive answer).
     let again = claim(&db, &me, &run, t0(), 10).await;
     let planned = again
@@ -1116,4 +1128,169 @@ async fn abandoned_runs_are_the_running_ones_whose_instance_went_silent(db: Test
         .unwrap();
     assert!(adopted.is_some());
     assert!(db.db.abandoned_runs(lease, 10).await.unwrap().is_empty());
+}
+
+/// A monthly run (`all`) takes never-tried invoices whose due date has passed and scheduled
+/// retries that are due; an hourly sweep (`retries`) only the retries. An invoice due tomorrow
+/// is taken by neither.
+async fn a_run_scope_decides_which_due_invoices_a_claim_takes(db: TestDatabase) {
+    let ids = pending_invoices(&db, 3).await;
+    let (fresh, tomorrow, retry) = (ids[0], ids[1], ids[2]);
+    db.execute(&format!(
+        "UPDATE invoices SET due_at = '2026-12-02 00:00:00' WHERE id = {tomorrow}; \
+         UPDATE invoices SET next_attempt_at = '2026-11-30 23:00:00', attempts = 1, key_seq = 1, \
+         declines = 1 WHERE id = {retry}"
+    ))
+    .await
+    .unwrap();
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    db.db.heartbeat(&me).await.unwrap();
+    let claim_scope = |scope| ClaimRequest {
+        instance: me.clone(),
+        run: run.id,
+        now: t0(),
+        limit: 10,
+        lease_timeout: TimeDelta::seconds(30),
+        fresh_after: None,
+        include_stale: true,
+        scope,
+    };
+    let due = |scope| db.db.backlog(t0(), &me, scope);
+    assert!(due(RunScope::Retries).await.unwrap().due);
+    let sweep = db.db.claim(&claim_scope(RunScope::Retries)).await.unwrap();
+    assert_eq!(
+        sweep.iter().map(|c| c.invoice.id).collect::<Vec<_>>(),
+        vec![retry],
+        "a sweep takes scheduled retries only"
+    );
+    assert!(!due(RunScope::Retries).await.unwrap().due);
+    assert!(due(RunScope::All).await.unwrap().due, "the never-tried one");
+    let monthly = db.db.claim(&claim_scope(RunScope::All)).await.unwrap();
+    assert_eq!(
+        monthly.iter().map(|c| c.invoice.id).collect::<Vec<_>>(),
+        vec![fresh],
+        "not the one due tomorrow"
+    );
+    assert!(!due(RunScope::All).await.unwrap().due);
+    let tomorrows = db
+        .db
+        .claim(&ClaimRequest {
+            now: t0() + TimeDelta::days(1),
+            ..claim_scope(RunScope::All)
+        })
+        .await
+        .unwrap();
+    assert_eq!(tomorrows.len(), 1);
+    assert_eq!(tomorrows[0].invoice.id, tomorrow);
+}
+
+async fn voiding_takes_pending_and_failed_invoices_out_of_billing_with_an_event(db: TestDatabase) {
+    let ids = pending_invoices(&db, 3).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 2).await;
+    let batch = vec![finish(&claimed[0], &run, AttemptOutcome::Charged, t0())];
+    db.db.record(&me, &batch).await.unwrap();
+    let (paid, charging, pending) = (claimed[0].invoice.id, claimed[1].invoice.id, ids[2]);
+    let backlog_before = db.db.outbox_backlog().await.unwrap();
+
+    let VoidOutcome::Voided(voided) = db.db.void_invoice(pending, t0()).await.unwrap() else {
+        panic!("a PENDING invoice is voided");
+    };
+    assert_eq!(voided.status, InvoiceStatus::Void);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), backlog_before + 1);
+    let again = db.db.void_invoice(pending, t0()).await.unwrap();
+    assert!(matches!(again, VoidOutcome::AlreadyVoid(i) if i.status == InvoiceStatus::Void));
+    assert_eq!(
+        db.db.outbox_backlog().await.unwrap(),
+        backlog_before + 1,
+        "one event per invoice"
+    );
+    assert_eq!(
+        db.db.void_invoice(paid, t0()).await.unwrap(),
+        VoidOutcome::Paid
+    );
+    assert_eq!(
+        db.db.void_invoice(charging, t0()).await.unwrap(),
+        VoidOutcome::Charging
+    );
+    // Never claimed again, never due.
+    assert!(
+        claim(&db, &me, &run, t0() + TimeDelta::days(30), 10)
+            .await
+            .is_empty()
+    );
+    assert!(
+        !db.db
+            .backlog(t0(), &instance("other"), RunScope::All)
+            .await
+            .unwrap()
+            .due
+    );
+}
+
+/// Voids and claims of the same invoices at once: every invoice ends either VOID and never
+/// claimed (no intent, no call), or claimed and its void refused; never both.
+async fn a_void_racing_a_claim_is_either_applied_first_or_refused_never_both(db: TestDatabase) {
+    let ids = pending_invoices(&db, 120).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let claimer = {
+        let store = db.db.clone();
+        tokio::spawn(async move {
+            let me = instance("worker-a");
+            store.heartbeat(&me).await.unwrap();
+            let mut claimed = Vec::new();
+            loop {
+                let got = store
+                    .claim(&ClaimRequest {
+                        instance: me.clone(),
+                        run: run.id,
+                        now: t0(),
+                        limit: 7,
+                        lease_timeout: TimeDelta::seconds(30),
+                        fresh_after: None,
+                        include_stale: false,
+                        scope: RunScope::All,
+                    })
+                    .await
+                    .unwrap();
+                if got.is_empty() {
+                    return claimed;
+                }
+                claimed.extend(got.into_iter().map(|c| c.invoice.id));
+            }
+        })
+    };
+    let mut voids = Vec::new();
+    for id in ids.iter().rev().copied() {
+        let store = db.db.clone();
+        voids.push(tokio::spawn(async move {
+            (id, store.void_invoice(id, t0()).await.unwrap())
+        }));
+    }
+    let claimed: HashSet<InvoiceId> = claimer.await.unwrap().into_iter().collect();
+    let mut voided = 0;
+    for void in voids {
+        let (id, outcome) = void.await.unwrap();
+        let attempts = db.db.list_attempts(id).await.unwrap();
+        match outcome {
+            VoidOutcome::Voided(_) => {
+                voided += 1;
+                assert!(!claimed.contains(&id), "invoice {id} voided and claimed");
+                assert!(attempts.is_empty(), "invoice {id} voided after an intent");
+                assert_eq!(invoice(&db, id).await.status, InvoiceStatus::Void);
+            }
+            VoidOutcome::Charging => {
+                assert!(
+                    claimed.contains(&id),
+                    "invoice {id}: refused but not claimed"
+                );
+                assert_eq!(invoice(&db, id).await.status, InvoiceStatus::Charging);
+            }
+            other => panic!("invoice {id}: {other:?}"),
+        }
+    }
+    eprintln!("void race: {voided} voided, {} claimed", claimed.len());
+    assert_eq!(voided + claimed.len(), ids.len());
 }

@@ -165,6 +165,7 @@ async fn invoices_page_by_id_with_filters(db: TestDatabase) {
             InvoiceFilter {
                 status: Some(InvoiceStatus::Paid),
                 customer_id: Some(customer),
+                ..InvoiceFilter::default()
             },
             page(None, 2),
         )
@@ -182,6 +183,7 @@ async fn invoices_page_by_id_with_filters(db: TestDatabase) {
             InvoiceFilter {
                 status: Some(InvoiceStatus::Paid),
                 customer_id: Some(customer),
+                ..InvoiceFilter::default()
             },
             page(Some(paid_of_one[1].id), 1000),
         )

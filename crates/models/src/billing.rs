@@ -25,6 +25,9 @@ string_enum! {
         /// The instance making the call stopped before recording its outcome; the call was
         /// resent under the same key by another attempt.
         Abandoned = "abandoned",
+        /// The provider accepted the charge but has not decided it yet; the next attempt asks
+        /// again under the same key.
+        Processing = "processing",
     }
 }
 
@@ -52,6 +55,18 @@ string_enum! {
         EventBridge = "eventbridge",
         /// `antaeus bill` on the command line.
         Cli = "cli",
+    }
+}
+
+string_enum! {
+    /// Which due invoices a run charges.
+    pub enum RunScope ("run scope") {
+        /// Everything due: invoices never tried whose due date has passed, and every scheduled
+        /// retry that is due (the monthly run).
+        All = "all",
+        /// Only scheduled retries that are due: a decline's dunning step, an unknown outcome's
+        /// backoff, a manual retry (the hourly sweep).
+        Retries = "retries",
     }
 }
 
@@ -128,6 +143,8 @@ pub struct BillingRun {
     pub idempotency_key: IdempotencyKey,
     /// What started it.
     pub trigger: RunTrigger,
+    /// Which due invoices it charges.
+    pub scope: RunScope,
     /// Where it is.
     pub status: RunStatus,
     /// The instance driving it.
@@ -168,6 +185,10 @@ pub struct ChargeAttempt {
     pub outcome: Option<AttemptOutcome>,
     /// The provider's charge id, or what went wrong.
     pub message: Option<String>,
+    /// The provider's reason for a decline (e.g. `insufficient_funds`), when it gave one.
+    pub decline_code: Option<String>,
+    /// The provider's own reference for the charge (a Stripe PaymentIntent id), when known.
+    pub provider_ref: Option<String>,
 }
 
 #[cfg(test)]

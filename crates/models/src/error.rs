@@ -28,6 +28,9 @@ pub enum ModelError {
     /// An event id that is empty, too long or not visible ASCII.
     #[error("invalid event id {0:?}: expected 1 to 255 visible ASCII characters")]
     InvalidEventId(String),
+    /// An external id that is empty, too long or not visible ASCII.
+    #[error("invalid external id {0:?}: expected 1 to 255 visible ASCII characters")]
+    InvalidExternalId(String),
     /// A page size outside `1..=PageLimit::MAX`.
     #[error("invalid limit {0:?}: expected an integer from 1 to {max}", max = crate::PageLimit::MAX)]
     InvalidLimit(String),

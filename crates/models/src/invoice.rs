@@ -1,11 +1,12 @@
 use chrono::{DateTime, Utc};
 
-use crate::{CustomerId, InvoiceId, Money};
+use crate::{CustomerId, ExternalId, InvoiceId, Money};
 
 string_enum! {
-    /// Where an invoice is in its life: PENDING → CHARGING → PAID | FAILED | PENDING again.
+    /// Where an invoice is in its life: PENDING → CHARGING → PAID | FAILED | PENDING again;
+    /// PENDING or FAILED → VOID.
     pub enum InvoiceStatus ("invoice status") {
-        /// Not paid yet: due when `next_attempt_at` is unset or has passed.
+        /// Not paid yet: due once `due_at` has passed (never tried), or at `next_attempt_at`.
         Pending = "PENDING",
         /// Claimed by a billing instance that is charging it now.
         Charging = "CHARGING",
@@ -13,6 +14,8 @@ string_enum! {
         Paid = "PAID",
         /// Given up on, with a reason; only an operator's retry makes it due again.
         Failed = "FAILED",
+        /// Cancelled by the SaaS before it was paid: never charged, never due again.
+        Void = "VOID",
     }
 }
 
@@ -28,6 +31,9 @@ string_enum! {
         /// The provider saw our idempotency key with another request: a bug to investigate
         /// before anyone retries.
         IdempotencyKeyReused = "idempotency_key_reused",
+        /// The customer has no payment method the provider can charge (no provider reference):
+        /// nothing was sent; retry once one is added.
+        NoPaymentMethod = "no_payment_method",
     }
 }
 
@@ -48,10 +54,17 @@ pub struct Invoice {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Why a FAILED invoice was given up on.
     pub failure_reason: Option<FailureReason>,
+    /// The SaaS's own id for the invoice (unique per customer).
+    pub external_id: Option<ExternalId>,
+    /// When it falls due: a monthly run charges it once this has passed.
+    pub due_at: DateTime<Utc>,
+    /// What it is for, to show operators and customers.
+    pub description: Option<String>,
 }
 
 impl Invoice {
-    /// A new invoice as the original Antaeus knew them: never attempted, nothing scheduled.
+    /// A new invoice as the original Antaeus knew them: never attempted, nothing scheduled,
+    /// due since forever.
     pub fn new(
         id: InvoiceId,
         customer_id: CustomerId,
@@ -66,17 +79,22 @@ impl Invoice {
             attempts: 0,
             next_attempt_at: None,
             failure_reason: None,
+            external_id: None,
+            due_at: DateTime::UNIX_EPOCH,
+            description: None,
         }
     }
 }
 
 /// Which invoices a listing returns; `None` fields do not filter.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
     /// Only invoices in this status.
     pub status: Option<InvoiceStatus>,
     /// Only this customer's invoices.
     pub customer_id: Option<CustomerId>,
+    /// Only invoices with this external id.
+    pub external_id: Option<ExternalId>,
 }
 
 #[cfg(test)]
@@ -86,12 +104,15 @@ mod tests {
     #[test]
     fn status_names_round_trip() {
         let names: Vec<_> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ["PENDING", "CHARGING", "PAID", "FAILED"]);
+        assert_eq!(names, ["PENDING", "CHARGING", "PAID", "FAILED", "VOID"]);
         for &st in InvoiceStatus::ALL {
             assert_eq!(st.as_str().parse::<InvoiceStatus>(), Ok(st));
         }
         let err = "pending".parse::<InvoiceStatus>().unwrap_err().to_string();
-        assert!(err.contains("PENDING, CHARGING, PAID, FAILED"), "{err}");
+        assert!(
+            err.contains("PENDING, CHARGING, PAID, FAILED, VOID"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 #[macro_use]
 mod string_enum;
+#[macro_use]
+mod visible_text;
 
 mod billing;
 mod currency;
@@ -13,6 +15,7 @@ mod customer;
 mod error;
 mod event_id;
 mod event_record;
+mod external_id;
 mod idempotency_key;
 mod ids;
 mod instance_id;
@@ -22,13 +25,15 @@ mod notification;
 mod page;
 
 pub use billing::{
-    AttemptOutcome, BillingRun, CallCounts, ChargeAttempt, RunCounts, RunStatus, RunTrigger,
+    AttemptOutcome, BillingRun, CallCounts, ChargeAttempt, RunCounts, RunScope, RunStatus,
+    RunTrigger,
 };
 pub use currency::Currency;
-pub use customer::Customer;
+pub use customer::{Customer, ProviderRefs};
 pub use error::ModelError;
 pub use event_id::EventId;
 pub use event_record::{EventFilter, EventRecord, EventStatus};
+pub use external_id::ExternalId;
 pub use idempotency_key::IdempotencyKey;
 pub use ids::{CustomerId, EventSeq, InvoiceId, RunId};
 pub use instance_id::InstanceId;

@@ -18,6 +18,13 @@ string_enum! {
         ChargeFailed = "invoice.charge_failed",
         /// The last dunning retry was declined too: the invoice is FAILED.
         RetriesExhausted = "invoice.retries_exhausted",
+        /// The invoice was charged: it is PAID (the SaaS marks it paid on its side).
+        Paid = "invoice.paid",
+        /// The invoice was voided: it will never be charged.
+        Voided = "invoice.voided",
+        /// The charge needs the customer (authentication, a new payment method): retrying
+        /// alone will not help.
+        PaymentActionRequired = "invoice.payment_action_required",
         /// A billing run ended.
         RunCompleted = "run.completed",
     }
@@ -74,6 +81,18 @@ pub struct InvoiceEvent {
     pub outcome: Option<AttemptOutcome>,
     /// The run during which it happened.
     pub run_id: Option<i64>,
+    /// The SaaS's own id for the invoice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The idempotency key of the attempt, when there was a provider call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The provider's reference for the charge (`invoice.paid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    /// The provider's reason for a decline, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
 }
 
 impl InvoiceEvent {
@@ -90,6 +109,10 @@ impl InvoiceEvent {
             failure_reason: invoice.failure_reason,
             outcome,
             run_id,
+            external_id: invoice.external_id.as_ref().map(ToString::to_string),
+            idempotency_key: None,
+            charge_id: None,
+            decline_code: None,
         }
     }
 }

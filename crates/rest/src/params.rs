@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use antaeus_models::{CustomerId, EventFilter, InvoiceFilter, PageLimit, PageRequest};
+use antaeus_models::{CustomerId, EventFilter, ExternalId, InvoiceFilter, PageLimit, PageRequest};
 
 use crate::ApiError;
 
@@ -72,11 +72,12 @@ impl Query {
         })
     }
 
-    /// The `status` and `customerId` filters of the invoice listing.
+    /// The `status`, `customerId` and `externalId` filters of the invoice listing.
     pub fn invoice_filter(&self) -> Result<InvoiceFilter, ApiError> {
         Ok(InvoiceFilter {
             status: self.get("status")?,
             customer_id: self.get::<CustomerId>("customerId")?,
+            external_id: self.get::<ExternalId>("externalId")?,
         })
     }
 

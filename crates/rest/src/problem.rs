@@ -155,7 +155,9 @@ fn service_status(err: &ServiceError) -> StatusCode {
         | ServiceError::InvoiceNotFound(_)
         | ServiceError::RunNotFound(_)
         | ServiceError::EventNotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::InvoiceCharging(_) | ServiceError::InvoicePaid(_) => StatusCode::CONFLICT,
+        ServiceError::InvoiceCharging(_)
+        | ServiceError::InvoicePaid(_)
+        | ServiceError::InvoiceVoid(_) => StatusCode::CONFLICT,
         ServiceError::Billing(BillingError::KeyReused { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Billing(BillingError::ShuttingDown)
         | ServiceError::Store(StoreError::Unavailable(_))

@@ -52,7 +52,11 @@ fn state(invoices: MockInvoiceStore) -> ApiState {
     let invoices = Arc::new(invoices);
     ApiState {
         customers: CustomerService::new(Arc::new(MockCustomerStore::new())),
-        invoices: InvoiceService::new(invoices.clone(), Arc::new(MockAttemptStore::new())),
+        invoices: InvoiceService::new(
+            invoices.clone(),
+            Arc::new(MockAttemptStore::new()),
+            clock.clone(),
+        ),
         runs: RunService::new(
             Arc::new(MockRunStore::new()),
             Arc::new(MockAttemptStore::new()),

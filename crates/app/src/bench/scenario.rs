@@ -7,7 +7,7 @@ use antaeus_core::billing::{BillingConfig, BillingDeps, BillingService, RunReque
 use antaeus_core::store::InvoiceStore;
 use antaeus_core::{Clock, Shutdown, SystemClock};
 use antaeus_data::Database;
-use antaeus_models::{IdempotencyKey, InvoiceStatus, RunTrigger};
+use antaeus_models::{IdempotencyKey, InvoiceStatus, RunScope, RunTrigger};
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use serde::{Deserialize, Serialize};
@@ -225,11 +225,11 @@ async fn engine(
         },
         format!("bench-{}", std::process::id()),
     );
-    let request = RunRequest {
-        key: IdempotencyKey::parse("bench")?,
-        trigger: RunTrigger::Cli,
-        fingerprint: "bench".into(),
-    };
+    let request = RunRequest::new(
+        IdempotencyKey::parse("bench")?,
+        RunTrigger::Cli,
+        RunScope::All,
+    );
     let began = chrono::Utc::now();
     let started = Instant::now();
     let run = billing.bill(&request, Shutdown::never()).await?;

@@ -9,7 +9,7 @@ use antaeus_core::store::{
     JournalEntry, NewRun, RunStore,
 };
 use antaeus_data::Database;
-use antaeus_models::{AttemptOutcome, IdempotencyKey, InstanceId, RunId, RunTrigger};
+use antaeus_models::{AttemptOutcome, IdempotencyKey, InstanceId, RunId, RunScope, RunTrigger};
 use anyhow::{Context, bail};
 use chrono::TimeDelta;
 
@@ -26,6 +26,7 @@ pub(super) async fn storage_ceiling(db: &Database) -> anyhow::Result<f64> {
             instance: worker.clone(),
             now,
             request_fingerprint: "bench".into(),
+            scope: RunScope::All,
         })
         .await?;
     db.heartbeat(&worker).await?;
@@ -77,6 +78,7 @@ async fn claim_until_drained(
                 lease_timeout: TimeDelta::seconds(30),
                 fresh_after: if look_everywhere { None } else { fresh_after },
                 include_stale: look_everywhere,
+                scope: RunScope::All,
             })
             .await?;
         claiming += t.elapsed();

@@ -7,7 +7,7 @@ use antaeus_core::billing::{BillingService, RunRequest};
 use antaeus_core::error_report::one_line;
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::store::AttemptStore;
-use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunStatus, RunTrigger};
+use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunScope, RunStatus, RunTrigger};
 use anyhow::{Context, bail};
 
 use crate::cli::BillArgs;
@@ -32,7 +32,12 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     let (stop_outbox, outbox_signal) = Shutdown::new();
     let delivering = tokio::spawn(outbox.clone().run(outbox_signal));
     let started = Instant::now();
-    let request = RunRequest::new(key, RunTrigger::Cli);
+    let scope = if args.retries {
+        RunScope::Retries
+    } else {
+        RunScope::All
+    };
+    let request = RunRequest::new(key, RunTrigger::Cli, scope);
     let shutdown = signals::shutdown_on_signals();
     let (run, created) = billing.create_run(&request).await?;
     // Whether this process drove the run (so that how it ended is this command's outcome).

@@ -15,4 +15,5 @@ mod invoices;
 mod malformed;
 mod operations;
 mod orphaned_runs;
+mod run_scopes;
 mod scheduler;

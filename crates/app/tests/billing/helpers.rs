@@ -18,11 +18,11 @@ pub fn run_request(
     key: impl Into<String>,
     trigger: antaeus_models::RunTrigger,
 ) -> antaeus_core::billing::RunRequest {
-    antaeus_core::billing::RunRequest {
-        key: antaeus_models::IdempotencyKey::parse(key).unwrap(),
+    antaeus_core::billing::RunRequest::new(
+        antaeus_models::IdempotencyKey::parse(key).unwrap(),
         trigger,
-        fingerprint: format!("test:{trigger}"),
-    }
+        antaeus_models::RunScope::All,
+    )
 }
 
 /// A mix with every kind of outcome, transient failures included.
@@ -143,6 +143,7 @@ pub async fn assert_invariants(db: &Database, provider: &SimulatedPaymentProvide
                 }
             }
             InvoiceStatus::Charging => panic!("left claimed: {invoice:?} {log:?}"),
+            InvoiceStatus::Void => assert_eq!(charges, 0, "{invoice:?} {log:?}"),
         }
         assert_log_is_well_formed(&invoice, &log);
     }

@@ -321,18 +321,7 @@ async fn finish(
         &ctx.config.retry,
         now,
     );
-    let outcome = match &attempt {
-        AttemptEnd::Completed(c) => Some(c.outcome),
-        _ => None,
-    };
-    let notification = notification(
-        &claimed.invoice,
-        step.attempts,
-        &transition,
-        outcome,
-        ctx.run,
-        now,
-    );
+    let notification = notification(claimed, step.attempts, &transition, &attempt, ctx.run, now);
     ctx.writer
         .write(JournalEntry::Finish {
             invoice: claimed.invoice.id,
@@ -346,16 +335,18 @@ async fn finish(
         .await;
 }
 
-/// The event a transition announces, with the invoice as the transition leaves it.
+/// The event a transition announces, with the invoice as the transition leaves it and the
+/// call that caused it (its key; the provider's charge id for a payment).
 fn notification(
-    invoice: &Invoice,
+    claimed: &ClaimedInvoice,
     attempts: u32,
     transition: &Transition,
-    outcome: Option<AttemptOutcome>,
+    attempt: &AttemptEnd,
     run: RunId,
     now: DateTime<Utc>,
 ) -> Option<Box<Notification>> {
     let kind = transition.event?;
+    let invoice = &claimed.invoice;
     let after = Invoice {
         status: transition.status,
         attempts,
@@ -363,6 +354,17 @@ fn notification(
         failure_reason: transition.failure_reason,
         ..invoice.clone()
     };
+    let completed = match attempt {
+        AttemptEnd::Completed(c) => Some(c),
+        _ => None,
+    };
+    let mut data = InvoiceEvent::of(&after, completed.map(|c| c.outcome), Some(run.get()));
+    if let Some(call) = completed {
+        data.idempotency_key = claimed.attempt.as_ref().map(|a| a.key.to_string());
+        if call.outcome == AttemptOutcome::Charged {
+            data.charge_id = call.message.clone();
+        }
+    }
     Some(Box::new(Notification {
         id: format!(
             "evt_{}_{}_{}_{}",
@@ -374,7 +376,7 @@ fn notification(
         kind,
         created_at: now,
         data: EventData {
-            invoice: Some(InvoiceEvent::of(&after, outcome, Some(run.get()))),
+            invoice: Some(data),
             run: None,
         },
     }))

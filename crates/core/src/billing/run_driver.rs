@@ -316,7 +316,7 @@ impl Driver<'_> {
         match self
             .deps
             .billing
-            .backlog(self.deps.clock.now(), &self.worker)
+            .backlog(self.deps.clock.now(), &self.worker, self.run.scope)
             .await
         {
             Ok(backlog) if backlog.claimed_here > 0 => {

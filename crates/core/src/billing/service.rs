@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use antaeus_models::{BillingRun, IdempotencyKey, InstanceId, RunId, RunStatus, RunTrigger};
+use antaeus_models::{
+    BillingRun, IdempotencyKey, InstanceId, RunId, RunScope, RunStatus, RunTrigger,
+};
 use thiserror::Error;
 
 use super::random::Randomness;
@@ -53,24 +55,29 @@ pub struct RunRequest {
     pub key: IdempotencyKey,
     /// What starts it.
     pub trigger: RunTrigger,
-    /// Identifies what the run is asked to do, so that a key reused for a different run is
-    /// refused. Who asks (the scheduler, EventBridge, the API, the CLI) and how the request was
-    /// worded are not part of it: an operator replaying an EventBridge event's id by hand
-    /// names the same run.
+    /// Which due invoices it charges.
+    pub scope: RunScope,
+    /// Identifies what the run is asked to do (its scope), so that a key reused for a different
+    /// run is refused. Who asks (the scheduler, EventBridge, the API, the CLI) and how the
+    /// request was worded are not part of it: an operator replaying an EventBridge event's id
+    /// by hand names the same run.
     pub fingerprint: String,
 }
 
 impl RunRequest {
-    /// The fingerprint of a run that charges everything due.
-    pub const CHARGE_ALL_DUE: &'static str = "scope=all";
-
-    /// A request, by `trigger`, for the run named `key` that charges everything due.
-    pub fn new(key: IdempotencyKey, trigger: RunTrigger) -> Self {
+    /// A request, by `trigger`, for the run named `key` that charges the invoices of `scope`.
+    pub fn new(key: IdempotencyKey, trigger: RunTrigger, scope: RunScope) -> Self {
         Self {
             key,
             trigger,
-            fingerprint: Self::CHARGE_ALL_DUE.to_owned(),
+            scope,
+            fingerprint: Self::fingerprint_of(scope),
         }
+    }
+
+    /// The fingerprint of a request for a run of `scope`.
+    pub fn fingerprint_of(scope: RunScope) -> String {
+        format!("scope={scope}")
     }
 }
 
@@ -123,6 +130,7 @@ impl BillingService {
             instance: self.new_worker_id(),
             now: self.deps.clock.now(),
             request_fingerprint: request.fingerprint.clone(),
+            scope: request.scope,
         };
         let (run, created) = self.deps.runs.create_run(&new).await?;
         if !created

@@ -94,7 +94,7 @@ pub fn transition(
                 unknown_streak: 0,
                 ..state
             },
-            event: None,
+            event: Some(EventKind::Paid),
             result: RunResult::Paid,
         },
         ChargeEvent::Called(AttemptOutcome::Declined) => {
@@ -148,7 +148,8 @@ pub fn transition(
             AttemptOutcome::NetworkError
             | AttemptOutcome::Timeout
             | AttemptOutcome::ProtocolError
-            | AttemptOutcome::Abandoned,
+            | AttemptOutcome::Abandoned
+            | AttemptOutcome::Processing,
         ) => {
             let streak = state.unknown_streak.saturating_add(1);
             Transition {
@@ -217,6 +218,7 @@ mod tests {
             ChargeEvent::Called(AttemptOutcome::Timeout),
             ChargeEvent::Called(AttemptOutcome::ProtocolError),
             ChargeEvent::Called(AttemptOutcome::Abandoned),
+            ChargeEvent::Called(AttemptOutcome::Processing),
             ChargeEvent::KeyReused,
             ChargeEvent::CurrencyMismatchBeforeCall,
             ChargeEvent::ReleasedUnsent,
@@ -260,11 +262,11 @@ mod tests {
     }
 
     #[test]
-    fn charged_is_paid_with_no_event() {
+    fn charged_is_paid_and_announced() {
         let t = go(state(1, 1, 2), ChargeEvent::Called(AttemptOutcome::Charged));
         assert_eq!(t.status, InvoiceStatus::Paid);
         assert_eq!(t.result, RunResult::Paid);
-        assert_eq!(t.event, None);
+        assert_eq!(t.event, Some(EventKind::Paid));
         assert_eq!(t.state.unknown_streak, 0);
     }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use antaeus_models::{
     AttemptOutcome, BillingRun, Currency, CustomerId, EventKind, FailureReason, IdempotencyKey,
-    InstanceId, Invoice, InvoiceId, InvoiceStatus, Money, RunCounts, RunId, RunStatus, RunTrigger,
+    InstanceId, Invoice, InvoiceId, InvoiceStatus, Money, RunCounts, RunId, RunScope, RunStatus,
+    RunTrigger,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -162,16 +163,17 @@ fn run_of(status: RunStatus, reason: Option<String>) -> BillingRun {
         finished_at: None,
         abort_reason: reason,
         counts: RunCounts::default(),
-        request_fingerprint: Some("test".into()),
+        request_fingerprint: Some("scope=all".into()),
+        scope: RunScope::All,
     }
 }
 
 fn request() -> RunRequest {
-    RunRequest {
-        key: IdempotencyKey::parse("k").unwrap(),
-        trigger: RunTrigger::Cli,
-        fingerprint: "test".into(),
-    }
+    RunRequest::new(
+        IdempotencyKey::parse("k").unwrap(),
+        RunTrigger::Cli,
+        RunScope::All,
+    )
 }
 
 fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> BillingService {
@@ -213,7 +215,7 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
         })
     });
     let w = world.clone();
-    billing.expect_backlog().returning(move |_, _| {
+    billing.expect_backlog().returning(move |_, _, _| {
         let held = w.held_elsewhere.lock().unwrap().pop_front().unwrap_or(0);
         Ok(Backlog {
             due: w.due_reads.lock().unwrap().pop_front().unwrap_or(false),
@@ -308,7 +310,30 @@ async fn each_definitive_answer_ends_its_claim_as_the_state_machine_says() {
     assert!(
         matches!(attempt, AttemptEnd::Completed(c) if c.outcome == AttemptOutcome::Charged && c.message.as_deref() == Some("ch_1"))
     );
-    assert_eq!((t.status, event), (InvoiceStatus::Paid, None));
+    assert_eq!(
+        (t.status, event),
+        (InvoiceStatus::Paid, Some(EventKind::Paid))
+    );
+    let paid = world
+        .journal()
+        .into_iter()
+        .find_map(|e| match e {
+            JournalEntry::Finish {
+                invoice,
+                notification: Some(n),
+                ..
+            } if invoice == id(1) => Some(n),
+            _ => None,
+        })
+        .unwrap();
+    let data = paid.data.invoice.unwrap();
+    assert_eq!(
+        data.charge_id.as_deref(),
+        Some("ch_1"),
+        "invoice.paid names the charge"
+    );
+    assert_eq!(data.idempotency_key.as_deref(), Some("antaeus-1-0"));
+    assert_eq!(data.amount.to_string(), "100.00");
 
     let (_, t, event) = world.finish_of(2);
     assert_eq!(t.status, InvoiceStatus::Pending);

@@ -28,9 +28,12 @@ impl FailureNotifier for LogNotifier {
             (None, None) => String::new(),
         };
         match event.kind {
-            EventKind::ChargeFailed | EventKind::RetriesExhausted | EventKind::ChargeDeclined => {
-                log::debug!("{}: {subject}", event.kind)
-            }
+            EventKind::ChargeFailed
+            | EventKind::RetriesExhausted
+            | EventKind::ChargeDeclined
+            | EventKind::Paid
+            | EventKind::Voided
+            | EventKind::PaymentActionRequired => log::debug!("{}: {subject}", event.kind),
             EventKind::RunCompleted => log::info!("{}: {subject}", event.kind),
         }
         Ok(())

@@ -125,6 +125,7 @@ mod tests {
         Fire {
             name: name.into(),
             at: at(time),
+            scope: antaeus_models::RunScope::All,
         }
     }
 

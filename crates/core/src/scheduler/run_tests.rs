@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use antaeus_models::{BillingRun, RunCounts, RunId, RunStatus};
+use antaeus_models::{BillingRun, RunCounts, RunId, RunScope, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -88,6 +88,7 @@ impl Runs {
             abort_reason: None,
             counts: RunCounts::default(),
             request_fingerprint: Some(fingerprint),
+            scope: new.scope,
         };
         Ok((run, created))
     }
@@ -99,7 +100,7 @@ fn down() -> StoreError {
 
 /// The fingerprint of the scheduler's requests (whatever the schedule: each charges all due).
 fn scheduled(_schedule: &str) -> CreateAnswer {
-    Ok(crate::billing::RunRequest::CHARGE_ALL_DUE.to_owned())
+    Ok(crate::billing::RunRequest::fingerprint_of(RunScope::All))
 }
 
 /// An executor over mocked storage in which a started run finds nothing due and completes.
@@ -122,6 +123,7 @@ fn executor(runs: &Arc<Runs>, clock: Arc<ManualClock>) -> Arc<RunExecutor> {
             abort_reason: end.abort_reason.clone(),
             counts: RunCounts::default(),
             request_fingerprint: None,
+            scope: RunScope::All,
         })
     });
     let mut billing = MockBillingStore::new();
@@ -131,7 +133,7 @@ fn executor(runs: &Arc<Runs>, clock: Arc<ManualClock>) -> Arc<RunExecutor> {
         .returning(|_, _| Ok(RecordReport::default()));
     billing
         .expect_backlog()
-        .returning(|_, _| Ok(Backlog::default()));
+        .returning(|_, _, _| Ok(Backlog::default()));
     let mut instances = MockInstanceStore::new();
     instances.expect_heartbeat().returning(|_| Ok(()));
     instances.expect_retire().returning(|_| Ok(()));
@@ -168,6 +170,7 @@ impl Running {
         let schedule = ScheduledRuns {
             name: name.into(),
             schedule: Arc::new(FiresAt(fires)),
+            scope: RunScope::All,
         };
         let scheduler = Scheduler::new(
             executor.clone(),

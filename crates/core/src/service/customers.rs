@@ -48,12 +48,7 @@ mod tests {
         store
             .expect_fetch_customer()
             .withf(|i| i.get() == 7)
-            .returning(|i| {
-                Ok(Some(Customer {
-                    id: i,
-                    currency: Currency::SEK,
-                }))
-            });
+            .returning(|i| Ok(Some(Customer::new(i, Currency::SEK))));
         let got = CustomerService::new(Arc::new(store)).fetch(id(7)).await;
         assert_eq!(got.unwrap().currency, Currency::SEK);
     }

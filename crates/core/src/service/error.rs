@@ -21,9 +21,12 @@ pub enum ServiceError {
     /// The invoice is being charged right now; try again when the charge has ended.
     #[error("invoice {0} is being charged right now; retry it once the charge has ended")]
     InvoiceCharging(InvoiceId),
-    /// The invoice is paid: there is nothing to retry.
-    #[error("invoice {0} is paid; there is nothing to retry")]
+    /// The invoice is paid: there is nothing to retry or void.
+    #[error("invoice {0} is paid")]
     InvoicePaid(InvoiceId),
+    /// The invoice is void: it is never charged.
+    #[error("invoice {0} is void; it is never charged")]
+    InvoiceVoid(InvoiceId),
     /// Starting a run failed.
     #[error(transparent)]
     Billing(#[from] crate::billing::BillingError),

@@ -3,19 +3,29 @@ use std::sync::Arc;
 use antaeus_models::{ChargeAttempt, Invoice, InvoiceFilter, InvoiceId, PageRequest};
 
 use super::ServiceError;
-use crate::store::{AttemptStore, InvoiceStore, RetryOutcome};
+use crate::Clock;
+use crate::store::{AttemptStore, InvoiceStore, RetryOutcome, VoidOutcome};
 
-/// Looks up invoices and their charge attempts; makes failed invoices due again.
+/// Looks up invoices and their charge attempts; makes failed invoices due again; voids them.
 #[derive(Clone)]
 pub struct InvoiceService {
     store: Arc<dyn InvoiceStore>,
     attempts: Arc<dyn AttemptStore>,
+    clock: Arc<dyn Clock>,
 }
 
 impl InvoiceService {
     /// A service reading invoices from `store` and their attempts from `attempts`.
-    pub fn new(store: Arc<dyn InvoiceStore>, attempts: Arc<dyn AttemptStore>) -> Self {
-        Self { store, attempts }
+    pub fn new(
+        store: Arc<dyn InvoiceStore>,
+        attempts: Arc<dyn AttemptStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            attempts,
+            clock,
+        }
     }
 
     /// Every charge attempt of the invoice, oldest first.
@@ -24,10 +34,11 @@ impl InvoiceService {
         Ok(self.attempts.list_attempts(id).await?)
     }
 
-    /// Makes a FAILED or retry-scheduled invoice due now; retrying one that is due already
-    /// changes nothing. Refused while it is being charged, and once it is paid.
+    /// Makes a FAILED invoice, or one not due yet, a retry due now (the next run of either
+    /// scope charges it); retrying one that is due already changes nothing. Refused while it is
+    /// being charged, once it is paid, and when it is void.
     pub async fn retry(&self, id: InvoiceId) -> Result<Invoice, ServiceError> {
-        match self.store.retry_invoice(id).await? {
+        match self.store.retry_invoice(id, self.clock.now()).await? {
             RetryOutcome::MadeDue(invoice) => {
                 log::info!("invoice {id} made due again by an operator");
                 Ok(invoice)
@@ -35,7 +46,24 @@ impl InvoiceService {
             RetryOutcome::AlreadyDue(invoice) => Ok(invoice),
             RetryOutcome::Charging => Err(ServiceError::InvoiceCharging(id)),
             RetryOutcome::Paid => Err(ServiceError::InvoicePaid(id)),
+            RetryOutcome::Void => Err(ServiceError::InvoiceVoid(id)),
             RetryOutcome::NotFound => Err(ServiceError::InvoiceNotFound(id)),
+        }
+    }
+
+    /// Voids a PENDING or FAILED invoice: it is never charged and never due again; voiding a
+    /// void one changes nothing. Refused while it is being charged (it may be charged) and
+    /// once it is paid.
+    pub async fn void(&self, id: InvoiceId) -> Result<Invoice, ServiceError> {
+        match self.store.void_invoice(id, self.clock.now()).await? {
+            VoidOutcome::Voided(invoice) => {
+                log::info!("invoice {id} voided");
+                Ok(invoice)
+            }
+            VoidOutcome::AlreadyVoid(invoice) => Ok(invoice),
+            VoidOutcome::Charging => Err(ServiceError::InvoiceCharging(id)),
+            VoidOutcome::Paid => Err(ServiceError::InvoicePaid(id)),
+            VoidOutcome::NotFound => Err(ServiceError::InvoiceNotFound(id)),
         }
     }
 
@@ -65,7 +93,11 @@ mod tests {
     use crate::store::{MockAttemptStore, MockInvoiceStore};
 
     fn service(store: MockInvoiceStore) -> InvoiceService {
-        InvoiceService::new(Arc::new(store), Arc::new(MockAttemptStore::new()))
+        InvoiceService::new(
+            Arc::new(store),
+            Arc::new(MockAttemptStore::new()),
+            Arc::new(crate::ManualClock::new(chrono::DateTime::UNIX_EPOCH)),
+        )
     }
 
     fn invoice(id: i64) -> Invoice {
@@ -93,15 +125,17 @@ mod tests {
         let filter = InvoiceFilter {
             status: Some(InvoiceStatus::Pending),
             customer_id: Some(CustomerId::new(4).unwrap()),
+            external_id: None,
         };
         let page = PageRequest {
             after: Some(InvoiceId::new(10).unwrap()),
             limit: PageLimit::new(2).unwrap(),
         };
         let mut store = MockInvoiceStore::new();
+        let expected = filter.clone();
         store
             .expect_list_invoices()
-            .withf(move |f, p| *f == filter && *p == page)
+            .withf(move |f, p| *f == expected && *p == page)
             .returning(|_, _| Ok(vec![invoice(11), invoice(12)]));
         let got = service(store).list(filter, page).await.unwrap();
         assert_eq!(got.iter().map(|i| i.id.get()).collect::<Vec<_>>(), [11, 12]);
@@ -111,7 +145,7 @@ mod tests {
         let mut store = MockInvoiceStore::new();
         store
             .expect_retry_invoice()
-            .return_once(move |_| Ok(outcome));
+            .return_once(move |_, _| Ok(outcome));
         service(store).retry(InvoiceId::new(4).unwrap()).await
     }
 

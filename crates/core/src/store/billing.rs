@@ -2,6 +2,7 @@
 
 use antaeus_models::{
     AttemptOutcome, Currency, IdempotencyKey, InstanceId, Invoice, InvoiceId, Notification, RunId,
+    RunScope,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -30,6 +31,9 @@ pub struct ClaimRequest {
     /// Whether to look for stale claims to take over (a scan of every claim, so runs do it
     /// now and then, and whenever due work runs short).
     pub include_stale: bool,
+    /// Which due invoices the run charges: never-tried invoices (due date passed) only for
+    /// [`RunScope::All`]; scheduled retries that are due, and stale claims, always.
+    pub scope: RunScope,
 }
 
 /// The provider call a claim is about to make.
@@ -166,8 +170,8 @@ pub struct Backlog {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait BillingStore: Send + Sync {
-    /// Claims up to `limit` invoices, atomically: due PENDING invoices (`next_attempt_at` unset
-    /// or passed) and stale claims (CHARGING, owner's heartbeat older than the lease timeout).
+    /// Claims up to `limit` invoices, atomically: due PENDING invoices of the request's scope
+    /// (never tried with `due_at` passed, or `next_attempt_at` passed) and stale claims (CHARGING, owner's heartbeat older than the lease timeout).
     /// In the same transaction it marks them CHARGING for the instance and writes the intent
     /// row of the attempt each will make (key `antaeus-<id>-<key_seq>`), except for invoices
     /// whose currency is not their customer's. Two concurrent claims never return the same
@@ -181,10 +185,11 @@ pub trait BillingStore: Send + Sync {
         batch: &[JournalEntry],
     ) -> Result<RecordReport, StoreError>;
 
-    /// What is left to do at `now`, as `instance` sees it.
+    /// What is left to do at `now` for a run of `scope`, as `instance` sees it.
     async fn backlog(
         &self,
         now: DateTime<Utc>,
         instance: &InstanceId,
+        scope: RunScope,
     ) -> Result<Backlog, StoreError>;
 }

@@ -15,6 +15,23 @@ pub enum RetryOutcome {
     Charging,
     /// It is paid.
     Paid,
+    /// It is void: it is never charged.
+    Void,
+    /// No invoice has this id.
+    NotFound,
+}
+
+/// What asking to void an invoice did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoidOutcome {
+    /// A PENDING or FAILED invoice is now VOID; its `invoice.voided` event is in the outbox.
+    Voided(Invoice),
+    /// It was void already; nothing changed.
+    AlreadyVoid(Invoice),
+    /// It is being charged now: too late to void.
+    Charging,
+    /// It is paid.
+    Paid,
     /// No invoice has this id.
     NotFound,
 }
@@ -33,10 +50,24 @@ pub trait InvoiceStore: Send + Sync {
         page: PageRequest<InvoiceId>,
     ) -> Result<Vec<Invoice>, StoreError>;
 
-    /// Makes a FAILED or retry-scheduled invoice due now (status PENDING, no next attempt, no
-    /// failure reason), atomically; its key sequence is untouched, so the next attempt uses the
-    /// key its last outcome calls for.
-    async fn retry_invoice(&self, id: InvoiceId) -> Result<RetryOutcome, StoreError>;
+    /// Makes a FAILED invoice, or a PENDING one not due yet, a retry due at `now` (status
+    /// PENDING, next attempt `now`, no failure reason), atomically, so the next run of either
+    /// scope charges it; its key sequence is untouched, so the next attempt uses the key its
+    /// last outcome calls for.
+    async fn retry_invoice(
+        &self,
+        id: InvoiceId,
+        now: DateTime<Utc>,
+    ) -> Result<RetryOutcome, StoreError>;
+
+    /// Voids a PENDING or FAILED invoice, atomically, with its `invoice.voided` event (made at
+    /// `now`) in the same transaction: a claim racing the void either takes the invoice first
+    /// (and the void is refused) or finds it VOID (and never charges it).
+    async fn void_invoice(
+        &self,
+        id: InvoiceId,
+        now: DateTime<Utc>,
+    ) -> Result<VoidOutcome, StoreError>;
 
     /// How many invoices are in each status.
     async fn count_by_status(&self) -> Result<Vec<(InvoiceStatus, u64)>, StoreError>;

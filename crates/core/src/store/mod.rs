@@ -19,7 +19,7 @@ pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};
 pub use events::{EventStore, Redelivered};
 pub use instances::InstanceStore;
-pub use invoices::{InvoiceStore, RetryOutcome};
+pub use invoices::{InvoiceStore, RetryOutcome, VoidOutcome};
 pub use outbox::{OutboxEvent, OutboxStore};
 pub use runs::{NewRun, RunEnd, RunStore};
 

@@ -1,7 +1,7 @@
 //! Billing runs.
 
 use antaeus_models::{
-    BillingRun, IdempotencyKey, InstanceId, PageRequest, RunId, RunStatus, RunTrigger,
+    BillingRun, IdempotencyKey, InstanceId, PageRequest, RunId, RunScope, RunStatus, RunTrigger,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -21,6 +21,8 @@ pub struct NewRun {
     pub now: DateTime<Utc>,
     /// Identifies the request (see [`BillingRun::request_fingerprint`]).
     pub request_fingerprint: String,
+    /// Which due invoices it charges.
+    pub scope: RunScope,
 }
 
 /// How a run ended.

@@ -26,6 +26,8 @@ struct AttemptRow {
     finished_at: Option<NaiveDateTime>,
     outcome: Option<String>,
     message: Option<String>,
+    decline_code: Option<String>,
+    provider_ref: Option<String>,
 }
 
 impl TryFrom<AttemptRow> for ChargeAttempt {
@@ -44,6 +46,8 @@ impl TryFrom<AttemptRow> for ChargeAttempt {
                 finished_at: row.finished_at.map(from_db),
                 outcome: row.outcome.map(|o| o.parse()).transpose().map_err(text)?,
                 message: row.message,
+                decline_code: row.decline_code,
+                provider_ref: row.provider_ref,
             })
         };
         parse().map_err(|e| corrupt("charge_attempts", id, e))

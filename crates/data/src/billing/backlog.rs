@@ -1,7 +1,7 @@
 //! What is left for billing to do.
 
 use antaeus_core::store::{Backlog, StoreError};
-use antaeus_models::{InstanceId, InvoiceStatus};
+use antaeus_models::{InstanceId, InvoiceStatus, RunScope};
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
@@ -12,12 +12,13 @@ use crate::schema::invoices;
 use crate::status_filter::status_is;
 use crate::time::to_db;
 
-/// Whether anything is due at `now`, and how many invoices are claimed, by `instance` and by
-/// others.
+/// Whether anything of `scope` is due at `now`, and how many invoices are claimed, by
+/// `instance` and by others.
 pub(crate) fn backlog(
     pools: &Pools,
     now: DateTime<Utc>,
     instance: &InstanceId,
+    scope: RunScope,
 ) -> Result<Backlog, StoreError> {
     let now = to_db(now);
     with_conn!(pools, |c| {
@@ -35,13 +36,15 @@ pub(crate) fn backlog(
             .count()
             .get_result(c)
             .map_err(store_error)?;
-        let due = diesel::select(exists(
-            invoices::table
-                .filter(status_is(InvoiceStatus::Pending))
-                .filter(invoices::next_attempt_at.is_null()),
-        ))
-        .get_result::<bool>(c)
-        .map_err(store_error)?
+        let due = (scope == RunScope::All
+            && diesel::select(exists(
+                invoices::table
+                    .filter(status_is(InvoiceStatus::Pending))
+                    .filter(invoices::next_attempt_at.is_null())
+                    .filter(invoices::due_at.le(now)),
+            ))
+            .get_result::<bool>(c)
+            .map_err(store_error)?)
             || diesel::select(exists(
                 invoices::table
                     .filter(status_is(InvoiceStatus::Pending))

@@ -6,7 +6,7 @@
 
 use antaeus_core::billing::{ChargeState, charge_key};
 use antaeus_core::store::{ClaimRequest, ClaimedInvoice, PlannedAttempt, StoreError};
-use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus};
+use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus, RunScope};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -39,7 +39,7 @@ const SQLITE_CANDIDATES: CandidateSql = CandidateSql {
             WHERE status = 'PENDING' AND next_attempt_at <= ? \
             ORDER BY next_attempt_at, id LIMIT ?",
     fresh: "SELECT id FROM invoices INDEXED BY invoices_due \
-            WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > ? \
+            WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > ? AND due_at <= ? \
             ORDER BY id LIMIT ?",
 };
 
@@ -54,8 +54,8 @@ const POSTGRES_CANDIDATES: CandidateSql = CandidateSql {
             WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 \
             ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
     fresh: "SELECT id FROM invoices \
-            WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > $1 \
-            ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            WHERE status = 'PENDING' AND next_attempt_at IS NULL AND id > $1 AND due_at <= $2 \
+            ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
 };
 
 /// Picks the ids to claim with `$sql` (a [`CandidateSql`]): stale claims first, then retries
@@ -95,6 +95,7 @@ macro_rules! candidate_ids {
             ids.extend(
                 diesel::sql_query(sql.fresh)
                     .bind::<BigInt, _>(after)
+                    .bind::<Timestamp, _>(to_db($req.now))
                     .bind::<BigInt, _>(limit - ids.len() as i64)
                     .load::<CandidateId>($c)?
                     .into_iter()
@@ -149,7 +150,10 @@ macro_rules! claim_in_transaction {
             .into_iter()
             .filter(
                 |(row, _)| match (row.invoice.status.as_str(), row.claimed_by.as_deref()) {
-                    ("PENDING", _) => row.invoice.next_attempt_at.is_none_or(|at| at <= now),
+                    ("PENDING", _) => match row.invoice.next_attempt_at {
+                        Some(at) => at <= now,
+                        None => $req.scope == RunScope::All && row.invoice.due_at <= now,
+                    },
                     ("CHARGING", Some(owner)) => {
                         owner != $req.instance.as_str() && !live.iter().any(|l| l == owner)
                     }
@@ -238,11 +242,13 @@ macro_rules! write_claims {
     }};
 }
 
-/// Where to look for never-tried invoices: after the run's cursor, then from the start.
+/// Where to look for never-tried invoices: after the run's cursor, then from the start; nowhere
+/// for a run of scheduled retries only.
 fn fresh_cursors(req: &ClaimRequest) -> Vec<i64> {
-    match req.fresh_after {
-        Some(after) => vec![after.get(), 0],
-        None => vec![0],
+    match (req.scope, req.fresh_after) {
+        (RunScope::Retries, _) => Vec::new(),
+        (RunScope::All, Some(after)) => vec![after.get(), 0],
+        (RunScope::All, None) => vec![0],
     }
 }
 

@@ -14,11 +14,13 @@ mod runs;
 use antaeus_core::store::{
     Backlog, BillingStore, ClaimRequest, ClaimedInvoice, JournalEntry, RecordReport, StoreError,
 };
-use antaeus_models::InstanceId;
+use antaeus_models::{InstanceId, RunScope};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::Database;
+
+pub(crate) use journal::outbox_row;
 
 #[async_trait]
 impl BillingStore for Database {
@@ -42,9 +44,10 @@ impl BillingStore for Database {
         &self,
         now: DateTime<Utc>,
         instance: &InstanceId,
+        scope: RunScope,
     ) -> Result<Backlog, StoreError> {
         let instance = instance.clone();
-        self.run(move |pools| backlog::backlog(pools, now, &instance))
+        self.run(move |pools| backlog::backlog(pools, now, &instance, scope))
             .await
     }
 }

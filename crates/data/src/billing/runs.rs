@@ -38,6 +38,7 @@ pub(crate) struct RunRow {
     pub retry_scheduled: i64,
     pub released: i64,
     pub request_fingerprint: Option<String>,
+    pub scope: String,
 }
 
 impl TryFrom<RunRow> for BillingRun {
@@ -50,6 +51,7 @@ impl TryFrom<RunRow> for BillingRun {
                 id: RunId::new(row.id).map_err(text)?,
                 idempotency_key: IdempotencyKey::parse(row.idempotency_key).map_err(text)?,
                 trigger: row.triggered_by.parse().map_err(text)?,
+                scope: row.scope.parse().map_err(text)?,
                 status: row.status.parse().map_err(text)?,
                 instance_id: row.instance_id,
                 started_at: from_db(row.started_at),
@@ -85,6 +87,7 @@ impl RunStore for Database {
                             billing_runs::instance_id.eq(run.instance.as_str()),
                             billing_runs::started_at.eq(to_db(run.now)),
                             billing_runs::request_fingerprint.eq(&run.request_fingerprint),
+                            billing_runs::scope.eq(run.scope.as_str()),
                         ))
                         .on_conflict(billing_runs::idempotency_key)
                         .do_nothing()

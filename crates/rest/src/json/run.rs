@@ -1,5 +1,5 @@
 use antaeus_core::RunView;
-use antaeus_models::{BillingRun, CallCounts, RunStatus, RunTrigger};
+use antaeus_models::{BillingRun, CallCounts, RunScope, RunStatus, RunTrigger};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,6 +13,10 @@ pub struct RunJson {
     /// `scheduler`, `api`, `eventbridge` or `cli`.
     #[schema(value_type = String, example = "eventbridge")]
     trigger: RunTrigger,
+    /// `all` (everything due: the monthly run) or `retries` (scheduled retries that are due:
+    /// the hourly sweep).
+    #[schema(value_type = String, example = "all")]
+    scope: RunScope,
     /// `RUNNING`, `COMPLETED` or `ABORTED`.
     #[schema(value_type = String, example = "RUNNING")]
     status: RunStatus,
@@ -74,6 +78,7 @@ impl RunJson {
             id: run.id.get(),
             idempotency_key: run.idempotency_key.to_string(),
             trigger: run.trigger,
+            scope: run.scope,
             status: run.status,
             started_at: run.started_at,
             finished_at: run.finished_at,

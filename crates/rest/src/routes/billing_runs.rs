@@ -40,7 +40,8 @@ pub async fn post(
     body: web::Bytes,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = trigger_request::run_request(req.headers(), &body)?;
+    let query = Query::parse(req.query_string())?;
+    let request = trigger_request::run_request(req.headers(), &query, &body)?;
     let triggered = state.runs.trigger(&request).await?;
     let status = match triggered {
         Triggered::Started(_) | Triggered::Resumed(_) => StatusCode::ACCEPTED,

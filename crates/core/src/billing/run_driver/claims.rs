@@ -51,6 +51,7 @@ impl Driver<'_> {
             lease_timeout: self.config.lease(),
             fresh_after: self.fresh_cursor,
             include_stale,
+            scope: self.run.scope,
         };
         let store = self.deps.billing.clone();
         let handle = tokio::spawn(async move { store.claim(&request).await });

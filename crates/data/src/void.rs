@@ -1,0 +1,84 @@
+//! Voiding an invoice: one conditional update and its `invoice.voided` event, in one
+//! transaction.
+
+use antaeus_core::store::{StoreError, VoidOutcome};
+use antaeus_models::{
+    EventData, EventKind, Invoice, InvoiceEvent, InvoiceId, InvoiceStatus, Notification,
+};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::Database;
+use crate::billing::outbox_row;
+use crate::rows::InvoiceRow;
+use crate::schema::{invoices, outbox};
+
+/// Voids invoice `id` at `now` (see `InvoiceStore::void_invoice`).
+pub(crate) async fn void_invoice(
+    db: &Database,
+    id: InvoiceId,
+    now: DateTime<Utc>,
+) -> Result<VoidOutcome, StoreError> {
+    let (row, voided) = db
+        .run(move |pools| {
+            write_txn!(pools, |c| {
+                // The status condition is the whole race with a claim: PostgreSQL's row lock
+                // (or SQLite's single writer) orders this update and the claim's, and whichever
+                // comes second finds the status the first one left.
+                let voided = diesel::update(
+                    invoices::table
+                        .find(id.get())
+                        .filter(invoices::status.eq_any(["PENDING", "FAILED"])),
+                )
+                .set((
+                    invoices::status.eq("VOID"),
+                    invoices::next_attempt_at.eq(None::<NaiveDateTime>),
+                    invoices::failure_reason.eq(None::<String>),
+                ))
+                .returning(InvoiceRow::as_returning())
+                .get_result(c)
+                .optional()?;
+                let parse = |row: InvoiceRow| {
+                    Invoice::try_from(row)
+                        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+                };
+                if let Some(row) = voided {
+                    let invoice = parse(row)?;
+                    diesel::insert_into(outbox::table)
+                        .values(outbox_row(&voided_event(&invoice, now))?)
+                        .on_conflict_do_nothing()
+                        .execute(c)?;
+                    return Ok((Some(invoice), true));
+                }
+                let row = invoices::table
+                    .find(id.get())
+                    .select(InvoiceRow::as_select())
+                    .first(c)
+                    .optional()?;
+                Ok((row.map(parse).transpose()?, false))
+            })
+        })
+        .await?;
+    let Some(invoice) = row else {
+        return Ok(VoidOutcome::NotFound);
+    };
+    Ok(match (invoice.status, voided) {
+        (_, true) => VoidOutcome::Voided(invoice),
+        (InvoiceStatus::Void, _) => VoidOutcome::AlreadyVoid(invoice),
+        (InvoiceStatus::Paid, _) => VoidOutcome::Paid,
+        _ => VoidOutcome::Charging,
+    })
+}
+
+/// `invoice.voided`, once per invoice (an invoice is voided once).
+fn voided_event(invoice: &Invoice, now: DateTime<Utc>) -> Notification {
+    Notification {
+        id: format!("evt_{}_voided", invoice.id),
+        kind: EventKind::Voided,
+        created_at: now,
+        data: EventData {
+            invoice: Some(InvoiceEvent::of(invoice, None, None)),
+            run: None,
+        },
+    }
+}
