@@ -7,7 +7,7 @@ use antaeus_core::billing::{BillingService, RunRequest};
 use antaeus_core::error_report::one_line;
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::store::AttemptStore;
-use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunStatus, RunTrigger};
+use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunId, RunStatus, RunTrigger};
 use anyhow::{Context, bail};
 
 use crate::cli::BillArgs;
@@ -34,15 +34,25 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let request = RunRequest::new(key, RunTrigger::Cli);
     let shutdown = signals::shutdown_on_signals();
-    let (run, created) = billing.create_run(&request).await?;
+    let (run, created) = billing
+        .create_run(&request)
+        .await
+        .context("cannot start a billing run")?;
     let run = if created {
-        billing.execute(run, shutdown.clone()).await?
+        let id = run.id;
+        billing
+            .execute(run, shutdown.clone())
+            .await
+            .with_context(|| unrecorded_end(id))?
     } else if let Some(adopted) = billing.adopt_if_abandoned(&run).await? {
         println!(
             "run {} was abandoned by its instance ({}): resuming it",
             run.id, run.instance_id
         );
-        billing.execute(adopted, shutdown.clone()).await?
+        billing
+            .execute(adopted, shutdown.clone())
+            .await
+            .with_context(|| unrecorded_end(run.id))?
     } else if run.status == RunStatus::Running {
         println!(
             "run {} is running on instance {}: nothing charged here",
@@ -99,6 +109,14 @@ async fn finish_abandoned_runs(billing: &BillingService, shutdown: Shutdown) {
             log::warn!("an abandoned run could not be resumed: {}", one_line(&err));
         }
     }
+}
+
+/// Why `bill` failed when a run ended but its end could not be written (e.g. the disk is full):
+/// the run stays RUNNING, and its instance goes stale, so the next `antaeus bill` resumes it.
+fn unrecorded_end(run: RunId) -> String {
+    format!(
+        "billing run {run} stopped and could not record its end (the next antaeus bill resumes it)"
+    )
 }
 
 /// `cli-<UTC time>-<random>`: a new run per invocation.
