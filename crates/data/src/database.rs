@@ -4,6 +4,7 @@ use antaeus_core::store::StoreError;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
+use crate::disk_space::explain_open_failure;
 use crate::error::one_line;
 use crate::pool::{Pools, SqlitePool, SqlitePragmas};
 use crate::{Backend, DataError, DatabaseUrl};
@@ -57,25 +58,24 @@ impl Database {
             reason,
         };
         let pools = match &url {
-            DatabaseUrl::Sqlite(path) => {
-                let path = path.to_string_lossy().into_owned();
+            DatabaseUrl::Sqlite(file) => {
+                let sqlite_error =
+                    |e: &dyn std::error::Error| open_error(explain_open_failure(one_line(e), file));
+                let path = file.to_string_lossy().into_owned();
                 let pragmas = SqlitePragmas {
                     busy_timeout: options.sqlite_busy_timeout,
                 };
                 // One direct connection first: its error names the real problem, where the
                 // pool would only report a timeout.
-                let mut probe =
-                    SqliteConnection::establish(&path).map_err(|e| open_error(one_line(&e)))?;
-                pragmas
-                    .apply(&mut probe)
-                    .map_err(|e| open_error(one_line(&e)))?;
+                let mut probe = SqliteConnection::establish(&path).map_err(|e| sqlite_error(&e))?;
+                pragmas.apply(&mut probe).map_err(|e| sqlite_error(&e))?;
                 let pool = Pool::builder()
                     .max_size(options.max_connections)
                     .min_idle(Some(1))
                     .connection_timeout(options.acquire_timeout)
                     .connection_customizer(Box::new(pragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path.clone()))
-                    .map_err(|e| open_error(one_line(&e)))?;
+                    .map_err(|e| sqlite_error(&e))?;
                 Pools::Sqlite(SqlitePool::new(pool, &path, pragmas))
             }
             DatabaseUrl::Postgres(conn_url) => {

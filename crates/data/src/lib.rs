@@ -13,6 +13,7 @@ pub mod admin;
 mod billing;
 mod customers;
 mod database;
+mod disk_space;
 mod error;
 mod invoices;
 mod migrate;

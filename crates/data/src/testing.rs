@@ -4,6 +4,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`), create a database of their own on it, and drop
 //! it when done, so tests run in parallel without seeing each other's rows.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use antaeus_core::store::StoreError;
@@ -119,6 +120,24 @@ impl TestDatabase {
             .await
             .expect("age the heartbeat");
     }
+}
+
+/// `PRAGMA integrity_check` on the SQLite file at `path`: `"ok"`, or SQLite's list of problems.
+pub fn sqlite_integrity_check(path: &Path) -> String {
+    #[derive(QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let mut conn =
+        SqliteConnection::establish(&path.to_string_lossy()).expect("open the SQLite file");
+    let rows: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut conn)
+        .expect("run PRAGMA integrity_check");
+    rows.into_iter()
+        .map(|row| row.integrity_check)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Drop for TestDatabase {

@@ -7,7 +7,9 @@ use antaeus_core::billing::{BillingService, RunRequest};
 use antaeus_core::error_report::one_line;
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::store::AttemptStore;
-use antaeus_models::{BillingRun, CallCounts, IdempotencyKey, RunScope, RunStatus, RunTrigger};
+use antaeus_models::{
+    BillingRun, CallCounts, IdempotencyKey, RunId, RunScope, RunStatus, RunTrigger,
+};
 use anyhow::{Context, bail};
 
 use crate::cli::BillArgs;
@@ -39,16 +41,28 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     };
     let request = RunRequest::new(key, RunTrigger::Cli, scope);
     let shutdown = signals::shutdown_on_signals();
-    let (run, created) = billing.create_run(&request).await?;
+    let (run, created) = billing
+        .create_run(&request)
+        .await
+        .context("cannot start a billing run")?;
     // Whether this process drove the run (so that how it ended is this command's outcome).
     let (run, driven) = if created {
-        (billing.execute(run, shutdown.clone()).await?, true)
+        let id = run.id;
+        let ended = billing
+            .execute(run, shutdown.clone())
+            .await
+            .with_context(|| unrecorded_end(id))?;
+        (ended, true)
     } else if let Some(adopted) = billing.adopt_if_abandoned(&run).await? {
         println!(
             "run {} was abandoned by its instance ({}): resuming it",
             run.id, run.instance_id
         );
-        (billing.execute(adopted, shutdown.clone()).await?, true)
+        let ended = billing
+            .execute(adopted, shutdown.clone())
+            .await
+            .with_context(|| unrecorded_end(run.id))?;
+        (ended, true)
     } else if run.status == RunStatus::Running {
         println!(
             "run {} is running on instance {}: nothing charged here",
@@ -88,8 +102,11 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
             run.abort_reason.as_deref().unwrap_or("unknown reason")
         ),
         RunStatus::Running if driven => bail!(
-            "billing run {} stopped before its end (storage trouble, see the log); it stays RUNNING and is resumed by `antaeus serve` or by `antaeus bill --idempotency-key {}`",
+            "billing run {} stopped before its end: {}; it stays RUNNING and is resumed by `antaeus serve` or by `antaeus bill --idempotency-key {}`",
             run.id,
+            run.abort_reason
+                .as_deref()
+                .unwrap_or("storage trouble, see the log"),
             run.idempotency_key
         ),
         _ => Ok(()),
@@ -112,6 +129,14 @@ async fn finish_abandoned_runs(billing: &BillingService, shutdown: Shutdown) {
             log::warn!("an abandoned run could not be resumed: {}", one_line(&err));
         }
     }
+}
+
+/// Why `bill` failed when a run ended but its end could not be written (e.g. the disk is full):
+/// the run stays RUNNING, and its instance goes stale, so the next `antaeus bill` resumes it.
+fn unrecorded_end(run: RunId) -> String {
+    format!(
+        "billing run {run} stopped and could not record its end (the next antaeus bill resumes it)"
+    )
 }
 
 /// `cli-<UTC time>-<random>`: a new run per invocation.

@@ -1,6 +1,8 @@
 //! The billing engine's settings (`ANTAEUS_CONCURRENCY`, `ANTAEUS_LEASE_TIMEOUT_S`, …).
 
-use antaeus_core::billing::{BillingConfig, BreakerConfig, ResendPolicy, RetryPolicy};
+use antaeus_core::billing::{
+    BillingConfig, BreakerConfig, JournalConfig, ResendPolicy, RetryPolicy,
+};
 use chrono::TimeDelta;
 
 use super::SettingsError;
@@ -34,6 +36,10 @@ pub fn billing_config(env: &Env<'_>) -> Result<BillingConfig, SettingsError> {
         },
         max_outage: env.seconds("ANTAEUS_MAX_OUTAGE_S", 300, 1, 86_400)?,
         shutdown_grace: env.seconds("ANTAEUS_SHUTDOWN_GRACE_S", 10, 0, 3_600)?,
+        journal: JournalConfig {
+            give_up_after: env.seconds("ANTAEUS_RECORD_RETRY_S", 30, 1, 3_600)?,
+            ..defaults.journal
+        },
         ..defaults
     })
 }

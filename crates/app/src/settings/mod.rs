@@ -156,6 +156,7 @@ mod tests {
         assert_eq!(s.billing.resend.tries, 3);
         assert_eq!(s.billing.resend.base, Duration::from_millis(200));
         assert_eq!(s.billing.resend.cap, Duration::from_secs(5));
+        assert_eq!(s.billing.journal.give_up_after, Duration::from_secs(30));
         assert!(s.scheduler.enabled);
         assert_eq!(s.scheduler.monthly.expression(), "0 0 1 * *");
         assert_eq!(s.scheduler.retry.expression(), "0 * * * *");
@@ -196,11 +197,13 @@ mod tests {
             ("ANTAEUS_LEASE_TIMEOUT_S", "5"),
             ("ANTAEUS_DUNNING_SCHEDULE", "12h, 2d"),
             ("ANTAEUS_OUTBOX_MAX_FAILURES", "5"),
+            ("ANTAEUS_RECORD_RETRY_S", "2"),
         ])
         .unwrap();
         assert_eq!(s.outbox.max_failures, 5);
         assert_eq!(s.billing.concurrency, 1024);
         assert_eq!(s.billing.lease_timeout, Duration::from_secs(5));
+        assert_eq!(s.billing.journal.give_up_after, Duration::from_secs(2));
         assert_eq!(
             s.billing.retry.dunning,
             vec![TimeDelta::hours(12), TimeDelta::days(2)]

@@ -218,8 +218,13 @@ pub fn serve_provider(provider: Arc<SimulatedPaymentProvider>) -> String {
 /// The environment of an `antaeus bill` process on `db` charging through `provider_url`, with
 /// short leases and retry delays so that tests take seconds.
 pub fn bill_env(db: &TestDatabase, provider_url: &str) -> Vec<(&'static str, String)> {
+    bill_env_at(db.url_string(), provider_url)
+}
+
+/// [`bill_env`] for the database at `database_url` (an `ANTAEUS_DATABASE_URL`).
+pub fn bill_env_at(database_url: String, provider_url: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("ANTAEUS_DATABASE_URL", db.url_string()),
+        ("ANTAEUS_DATABASE_URL", database_url),
         ("ANTAEUS_PAYMENT_PROVIDER", "http".into()),
         ("ANTAEUS_PAYMENT_PROVIDER_URL", provider_url.into()),
         ("ANTAEUS_PROVIDER_TIMEOUT_MS", "3000".into()),

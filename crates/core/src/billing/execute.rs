@@ -11,8 +11,9 @@ use crate::error_report::one_line;
 impl BillingService {
     /// Drives a RUNNING run to its end and returns it as it ended: COMPLETED, or ABORTED with
     /// the reason (a shutdown aborts it). A run that already ended is returned unchanged. A run
-    /// stopped by storage trouble is handed over instead: returned still RUNNING, for any live
-    /// instance (this one too, once the database answers) to resume.
+    /// stopped by storage trouble is handed over instead: returned still RUNNING, with why it
+    /// stopped in `abort_reason` (not stored), for any live instance (this one too, once the
+    /// database answers) to resume.
     pub async fn execute(
         &self,
         run: BillingRun,
@@ -78,8 +79,12 @@ impl BillingService {
                     "billing run {} stopped here ({reason}); it stays RUNNING and a live instance resumes it",
                     run.id
                 );
+                // Returned RUNNING, with why it stopped here (not stored: the run goes on).
                 let now = self.deps.runs.fetch_run(run.id).await;
-                Ok(now.ok().flatten().unwrap_or(run))
+                Ok(BillingRun {
+                    abort_reason: Some(reason),
+                    ..now.ok().flatten().unwrap_or(run)
+                })
             }
             DriveEnd::Ended(end) => {
                 // End the run before retiring its instance: a RUNNING run without a live

@@ -5,8 +5,7 @@
 //! the acknowledgement, because their intent row must be stored before the call; finishes do not
 //! need to (a lost finish leaves the claim to be taken over and resent under the same key).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use antaeus_models::{InstanceId, InvoiceId};
@@ -39,7 +38,22 @@ enum Command {
 #[derive(Clone)]
 pub struct JournalWriter {
     tx: mpsc::Sender<Command>,
-    failed: Arc<AtomicBool>,
+    failed: Failure,
+}
+
+/// Why the writer gave up on a batch (the first time), shared with its handles.
+#[derive(Clone, Default)]
+struct Failure(Arc<Mutex<Option<String>>>);
+
+impl Failure {
+    fn set(&self, why: impl Into<String>) {
+        let mut failure = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        failure.get_or_insert_with(|| why.into());
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl JournalWriter {
@@ -51,15 +65,15 @@ impl JournalWriter {
         config: JournalConfig,
     ) -> (Self, JoinHandle<bool>) {
         let (tx, rx) = mpsc::channel(config.max_batch * 4);
-        let failed = Arc::new(AtomicBool::new(false));
+        let failed = Failure::default();
         let task = tokio::spawn(run(store, instance, config, rx, failed.clone()));
         (Self { tx, failed }, task)
     }
 
-    /// Whether some batch could not be written: the run must stop, so that its claims go
-    /// stale and are taken over.
-    pub fn has_failed(&self) -> bool {
-        self.failed.load(Ordering::SeqCst)
+    /// Why some batch could not be written, if one could not: the run must stop, so that its
+    /// claims go stale and are taken over.
+    pub fn failure(&self) -> Option<String> {
+        self.failed.get()
     }
 
     /// Queues `entry` without waiting for it to be stored.
@@ -67,7 +81,7 @@ impl JournalWriter {
         if self.tx.send(Command::Write(entry, None)).await.is_err() {
             // The writer is gone: the entry is lost, so the run must stop and let its claims
             // be taken over.
-            self.failed.store(true, Ordering::SeqCst);
+            self.failed.set("the journal writer stopped");
         }
     }
 
@@ -99,7 +113,7 @@ async fn run(
     instance: InstanceId,
     config: JournalConfig,
     mut rx: mpsc::Receiver<Command>,
-    failed_flag: Arc<AtomicBool>,
+    failure: Failure,
 ) -> bool {
     let mut failed = false;
     let (mut batches, mut written_entries, mut writing) = (0_usize, 0_usize, Duration::ZERO);
@@ -133,22 +147,26 @@ async fn run(
         }
         if !entries.is_empty() {
             let write_started = Instant::now();
-            let written =
-                write_batch(store.as_ref(), &instance, &entries, config.give_up_after).await;
+            // Once a batch was given up on, storage is known to be failing and the run is
+            // stopping: later batches get one try each, not the whole wait again.
+            let patience = if failed {
+                Duration::ZERO
+            } else {
+                config.give_up_after
+            };
+            let written = write_batch(store.as_ref(), &instance, &entries, patience).await;
             batches += 1;
             written_entries += entries.len();
             writing += write_started.elapsed();
-            if written.is_none() {
+            if let Err(why) = &written {
                 failed = true;
-                failed_flag.store(true, Ordering::SeqCst);
+                failure.set(why.clone());
             }
             for (index, ack) in acks.drain(..) {
                 let result = match &written {
-                    None => WriteAck::Failed,
-                    Some(fenced) if fenced.contains(&entries[index].invoice()) => {
-                        WriteAck::FencedOut
-                    }
-                    Some(_) => WriteAck::Applied,
+                    Err(_) => WriteAck::Failed,
+                    Ok(fenced) if fenced.contains(&entries[index].invoice()) => WriteAck::FencedOut,
+                    Ok(_) => WriteAck::Applied,
                 };
                 let _ = ack.send(result);
             }
@@ -166,13 +184,13 @@ async fn run(
 }
 
 /// Writes one batch, retrying storage failures with backoff for up to `give_up_after`.
-/// Returns the fenced-out invoices, or `None` if the batch could not be written.
+/// Returns the fenced-out invoices, or why the batch could not be written.
 async fn write_batch(
     store: &dyn BillingStore,
     instance: &InstanceId,
     entries: &[JournalEntry],
     give_up_after: Duration,
-) -> Option<Vec<InvoiceId>> {
+) -> Result<Vec<InvoiceId>, String> {
     let started = Instant::now();
     let mut wait = Duration::from_millis(50);
     loop {
@@ -183,7 +201,7 @@ async fn write_batch(
                         "invoice {invoice}: claim lost to another instance; its outcome stays with the new owner"
                     );
                 }
-                return Some(report.fenced_out);
+                return Ok(report.fenced_out);
             }
             Err(err) if started.elapsed() < give_up_after => {
                 log::warn!(
@@ -195,12 +213,12 @@ async fn write_batch(
                 wait = (wait * 2).min(Duration::from_secs(5));
             }
             Err(err) => {
+                let why = one_line(&err);
                 log::error!(
-                    "giving up recording {} billing outcomes: {}; their claims will be taken over and resent under the same keys",
+                    "giving up recording {} billing outcomes: {why}; their claims will be taken over and resent under the same keys",
                     entries.len(),
-                    one_line(&err)
                 );
-                return None;
+                return Err(why);
             }
         }
     }

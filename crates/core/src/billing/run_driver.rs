@@ -254,10 +254,10 @@ impl Driver<'_> {
                 then: self.on_shutdown,
             });
         }
-        if self.writer.has_failed() {
-            return Some(Stop::hand_over(
-                "outcomes could not be recorded; the run's claims will be taken over",
-            ));
+        if let Some(why) = self.writer.failure() {
+            return Some(Stop::hand_over(format!(
+                "outcomes could not be recorded ({why}); the run's claims will be taken over"
+            )));
         }
         if self.panicked {
             return Some(Stop::abort(
