@@ -68,6 +68,10 @@ async fn a_run_whose_instance_died_is_resumed_by_a_live_instance_without_another
     // No further trigger: B finds the run silent past the lease and finishes it.
     let ended = wait_until_ended(&b, run, Duration::from_secs(30)).await;
     assert_eq!(ended["status"], "COMPLETED", "{ended}");
+    assert_eq!(
+        ended["counts"]["inFlight"], 0,
+        "a claim taken over by the run that made it counts once: {ended}"
+    );
     assert_nothing_lost_or_doubled(&b).await;
 }
 
@@ -112,6 +116,10 @@ async fn an_empty_body_trigger_with_the_event_id_resumes_the_orphaned_run(db: Te
     assert_eq!(body["id"], run);
     let ended = wait_until_ended(&b, run, Duration::from_secs(30)).await;
     assert_eq!(ended["status"], "COMPLETED", "{ended}");
+    assert_eq!(
+        ended["counts"]["inFlight"], 0,
+        "a claim taken over by the run that made it counts once: {ended}"
+    );
     assert_nothing_lost_or_doubled(&b).await;
 }
 

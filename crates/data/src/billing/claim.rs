@@ -185,8 +185,11 @@ macro_rules! write_claims {
         let stale_ids = ids_where(&|c| c.taken_over_from.is_some());
         let send_ids = ids_where(&|c| c.attempt.is_some());
         let hold_ids = ids_where(&|c| c.attempt.is_none());
+        // Claims this run made before (under an earlier instance of the run, since resumed)
+        // and never finished: counted once, not again on takeover.
+        let mut claimed_before = 0_i64;
         if !stale_ids.is_empty() {
-            diesel::update(
+            let runs: Vec<Option<i64>> = diesel::update(
                 charge_attempts::table
                     .filter(charge_attempts::invoice_id.eq_any(&stale_ids))
                     .filter(charge_attempts::outcome.is_null()),
@@ -198,7 +201,9 @@ macro_rules! write_claims {
                     "its instance stopped heartbeating; {owner} resent the same key"
                 )),
             ))
-            .execute($c)?;
+            .returning(charge_attempts::run_id)
+            .get_results($c)?;
+            claimed_before = runs.iter().filter(|r| **r == Some($req.run.get())).count() as i64;
         }
         if !send_ids.is_empty() {
             diesel::update(invoices::table.filter(invoices::id.eq_any(&send_ids)))
@@ -237,7 +242,10 @@ macro_rules! write_claims {
                 .execute($c)?;
         }
         diesel::update(billing_runs::table.find($req.run.get()))
-            .set(billing_runs::claimed.eq(billing_runs::claimed + claimed.len() as i64))
+            .set(
+                billing_runs::claimed
+                    .eq(billing_runs::claimed + claimed.len() as i64 - claimed_before),
+            )
             .execute($c)?;
     }};
 }
