@@ -73,7 +73,7 @@ impl Application {
             .then(|| scheduler(&settings.scheduler, executor.clone(), clock.clone()));
         let store = Arc::new(db.clone());
         let state = ApiState {
-            customers: CustomerService::new(store.clone()),
+            customers: CustomerService::new(store.clone(), clock.clone()),
             invoices: InvoiceService::new(store.clone(), store.clone(), clock.clone()),
             runs: RunService::new(
                 store.clone(),

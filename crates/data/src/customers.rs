@@ -1,8 +1,11 @@
 //! [`CustomerStore`] on SQLite and PostgreSQL.
 
-use antaeus_core::store::{CustomerStore, StoreError};
-use antaeus_models::{Customer, CustomerId, PageRequest};
+use antaeus_core::store::{
+    Creation, CustomerChanges, CustomerStore, CustomerUpdate, KeyedRequest, NewCustomer, StoreError,
+};
+use antaeus_models::{Customer, CustomerId, ExternalId, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::Database;
@@ -44,5 +47,47 @@ impl CustomerStore for Database {
             })
             .await?;
         rows.into_iter().map(Customer::try_from).collect()
+    }
+
+    async fn find_customer(
+        &self,
+        external_id: &ExternalId,
+    ) -> Result<Option<Customer>, StoreError> {
+        let external = external_id.to_string();
+        let row = self
+            .run(move |pools| {
+                with_conn!(pools, |c| customers::table
+                    .filter(customers::external_id.eq(&external))
+                    .select(CustomerRow::as_select())
+                    .first(c)
+                    .optional()
+                    .map_err(store_error))
+            })
+            .await?;
+        row.map(Customer::try_from).transpose()
+    }
+
+    async fn create_customer(
+        &self,
+        customer: &NewCustomer,
+        keyed: Option<KeyedRequest>,
+        now: DateTime<Utc>,
+    ) -> Result<Creation<Customer>, StoreError> {
+        crate::creation::create_customer(self, customer, keyed, now).await
+    }
+
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: &CustomerChanges,
+    ) -> Result<CustomerUpdate, StoreError> {
+        crate::creation::update_customer(self, id, changes).await
+    }
+
+    async fn upsert_customers(
+        &self,
+        customers: &[NewCustomer],
+    ) -> Result<Vec<Creation<Customer>>, StoreError> {
+        crate::creation::upsert_customers(self, customers).await
     }
 }

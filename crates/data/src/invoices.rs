@@ -1,6 +1,9 @@
 //! [`InvoiceStore`] on SQLite and PostgreSQL.
 
-use antaeus_core::store::{InvoiceStore, RetryOutcome, StoreError, VoidOutcome};
+use antaeus_core::store::{
+    InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest, RetryOutcome, StoreError,
+    VoidOutcome,
+};
 use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -113,6 +116,23 @@ impl InvoiceStore for Database {
             (InvoiceStatus::Void, _) => RetryOutcome::Void,
             _ => RetryOutcome::AlreadyDue(invoice),
         })
+    }
+
+    async fn create_invoice(
+        &self,
+        draft: &InvoiceDraft,
+        keyed: Option<KeyedRequest>,
+        now: DateTime<Utc>,
+    ) -> Result<InvoiceCreation, StoreError> {
+        crate::creation::create_invoice(self, draft, keyed, now).await
+    }
+
+    async fn create_invoices(
+        &self,
+        drafts: &[InvoiceDraft],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InvoiceCreation>, StoreError> {
+        crate::creation::create_invoices(self, drafts, now).await
     }
 
     async fn void_invoice(

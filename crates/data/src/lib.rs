@@ -11,6 +11,7 @@ mod pool;
 
 pub mod admin;
 mod billing;
+mod creation;
 mod customers;
 mod database;
 mod disk_space;

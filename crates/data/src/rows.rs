@@ -22,7 +22,7 @@ pub(crate) struct CustomerRow {
 }
 
 /// An `invoices` row, as the API shows it.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invoices, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct InvoiceRow {
     pub id: i64,

@@ -129,14 +129,12 @@ impl ResponseError for ApiError {
         } else {
             self.to_string()
         };
-        let mut response = Problem::new(status, detail).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            // Worth retrying shortly (a database coming back, another instance): say when.
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            );
+        let mut problem = Problem::new(status, detail);
+        if let Some(kind) = self.problem_type() {
+            problem.kind = kind.into();
         }
+        // A 503 carries `Retry-After` (see `Problem::into_response`).
+        let mut response = problem.into_response();
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             response
                 .headers_mut()
@@ -146,8 +144,33 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The `Retry-After` of a 503: a database or an instance is briefly unavailable.
-const RETRY_AFTER_SECONDS: &str = "5";
+impl ApiError {
+    /// A problem type more precise than its status, for clients that act on it.
+    fn problem_type(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Service(ServiceError::CurrencyMismatch { .. }) => {
+                Some(PROBLEM_CURRENCY_MISMATCH)
+            }
+            ApiError::Service(ServiceError::UnknownCustomer(_)) => Some(PROBLEM_UNKNOWN_CUSTOMER),
+            ApiError::Service(
+                ServiceError::KeyReused(_) | ServiceError::Billing(BillingError::KeyReused { .. }),
+            ) => Some(PROBLEM_KEY_REUSED),
+            ApiError::Service(
+                ServiceError::CustomerConflict { .. } | ServiceError::InvoiceConflict { .. },
+            ) => Some(PROBLEM_EXTERNAL_ID_CONFLICT),
+            _ => None,
+        }
+    }
+}
+
+/// The problem type of an invoice whose currency is not its customer's.
+pub const PROBLEM_CURRENCY_MISMATCH: &str = "urn:antaeus:problem:currency_mismatch";
+/// The problem type of an invoice for a customer that does not exist.
+pub const PROBLEM_UNKNOWN_CUSTOMER: &str = "urn:antaeus:problem:unknown_customer";
+/// The problem type of an idempotency key reused for a different request.
+pub const PROBLEM_KEY_REUSED: &str = "urn:antaeus:problem:idempotency_key_reused";
+/// The problem type of an external id that names an existing resource with other fields.
+pub const PROBLEM_EXTERNAL_ID_CONFLICT: &str = "urn:antaeus:problem:external_id_conflict";
 
 fn service_status(err: &ServiceError) -> StatusCode {
     match err {
@@ -157,8 +180,15 @@ fn service_status(err: &ServiceError) -> StatusCode {
         | ServiceError::EventNotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::InvoiceCharging(_)
         | ServiceError::InvoicePaid(_)
-        | ServiceError::InvoiceVoid(_) => StatusCode::CONFLICT,
-        ServiceError::Billing(BillingError::KeyReused { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+        | ServiceError::InvoiceVoid(_)
+        | ServiceError::CustomerConflict { .. }
+        | ServiceError::InvoiceConflict { .. }
+        | ServiceError::CurrencyLocked(_) => StatusCode::CONFLICT,
+        ServiceError::Billing(BillingError::KeyReused { .. })
+        | ServiceError::KeyReused(_)
+        | ServiceError::UnknownCustomer(_)
+        | ServiceError::CurrencyMismatch { .. }
+        | ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Billing(BillingError::ShuttingDown)
         | ServiceError::Store(StoreError::Unavailable(_))
         | ServiceError::Billing(BillingError::Store(StoreError::Unavailable(_))) => {

@@ -51,7 +51,7 @@ fn state(invoices: MockInvoiceStore) -> ApiState {
     );
     let invoices = Arc::new(invoices);
     ApiState {
-        customers: CustomerService::new(Arc::new(MockCustomerStore::new())),
+        customers: CustomerService::new(Arc::new(MockCustomerStore::new()), clock.clone()),
         invoices: InvoiceService::new(
             invoices.clone(),
             Arc::new(MockAttemptStore::new()),

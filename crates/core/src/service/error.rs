@@ -1,4 +1,4 @@
-use antaeus_models::{CustomerId, EventId, InvoiceId, RunId};
+use antaeus_models::{Currency, CustomerId, EventId, ExternalId, IdempotencyKey, InvoiceId, RunId};
 use thiserror::Error;
 
 use crate::store::StoreError;
@@ -27,6 +27,50 @@ pub enum ServiceError {
     /// The invoice is void: it is never charged.
     #[error("invoice {0} is void; it is never charged")]
     InvoiceVoid(InvoiceId),
+    /// A customer with this external id (or created under this idempotency key) exists with
+    /// other fields.
+    #[error("customer {} exists (id {id}) with a different {}", external_id.as_ref().map_or("-", |e| e.as_str()), fields.join(", "))]
+    CustomerConflict {
+        /// The external id.
+        external_id: Option<ExternalId>,
+        /// The existing customer.
+        id: CustomerId,
+        /// The fields that differ.
+        fields: Vec<&'static str>,
+    },
+    /// An invoice of this customer with this external id (or created under this idempotency
+    /// key) exists with other fields.
+    #[error("invoice {} exists (id {id}) with a different {}", external_id.as_ref().map_or("-", |e| e.as_str()), fields.join(", "))]
+    InvoiceConflict {
+        /// The external id.
+        external_id: Option<ExternalId>,
+        /// The existing invoice.
+        id: InvoiceId,
+        /// The fields that differ.
+        fields: Vec<&'static str>,
+    },
+    /// The idempotency key was used by a different request.
+    #[error("idempotency key {0} was already used by a different request")]
+    KeyReused(IdempotencyKey),
+    /// The customer an invoice names does not exist.
+    #[error("customer {0} does not exist")]
+    UnknownCustomer(String),
+    /// An invoice's currency is not its customer's.
+    #[error("the invoice is in {invoice} but customer {customer} is billed in {customer_currency}")]
+    CurrencyMismatch {
+        /// The invoice's currency.
+        invoice: Currency,
+        /// The customer.
+        customer: String,
+        /// The customer's currency.
+        customer_currency: Currency,
+    },
+    /// A customer's currency cannot change once it has invoices.
+    #[error("customer {0} has invoices: its currency cannot change")]
+    CurrencyLocked(CustomerId),
+    /// A value the request gave is not acceptable (e.g. an amount that is not positive).
+    #[error("{0}")]
+    Invalid(String),
     /// Starting a run failed.
     #[error(transparent)]
     Billing(#[from] crate::billing::BillingError),

@@ -1,10 +1,16 @@
 use std::sync::Arc;
 
-use antaeus_models::{ChargeAttempt, Invoice, InvoiceFilter, InvoiceId, PageRequest};
+use antaeus_models::{
+    ChargeAttempt, IdempotencyKey, Invoice, InvoiceFilter, InvoiceId, PageRequest,
+};
 
-use super::ServiceError;
+use super::fingerprint::Fingerprint;
+use super::{Created, ServiceError};
 use crate::Clock;
-use crate::store::{AttemptStore, InvoiceStore, RetryOutcome, VoidOutcome};
+use crate::store::{
+    AttemptStore, Creation, CustomerRef, InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest,
+    RetryOutcome, VoidOutcome,
+};
 
 /// Looks up invoices and their charge attempts; makes failed invoices due again; voids them.
 #[derive(Clone)]
@@ -67,6 +73,62 @@ impl InvoiceService {
         }
     }
 
+    /// Creates an invoice for an existing customer, in the customer's currency. An invoice of
+    /// the customer with the same external id is answered when its fields are the draft's
+    /// ([`Created::Found`]) and refused otherwise ([`ServiceError::InvoiceConflict`]); a request
+    /// repeated under `key` is answered as it was.
+    pub async fn create(
+        &self,
+        draft: InvoiceDraft,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Created<Invoice>, ServiceError> {
+        validate(&draft)?;
+        let keyed = key.clone().map(|key| KeyedRequest {
+            key,
+            fingerprint: fingerprint(&draft),
+        });
+        let created = self
+            .store
+            .create_invoice(&draft, keyed, self.clock.now())
+            .await?;
+        let created = answer(&draft, created, key)?;
+        if let Created::New(invoice) = &created {
+            log::info!("invoice {} created", invoice.id);
+        }
+        Ok(created)
+    }
+
+    /// Creates many invoices at once, in one transaction (the batch endpoint, bulk imports):
+    /// one result per draft, in order, each as [`InvoiceService::create`] would answer it.
+    pub async fn create_many(
+        &self,
+        drafts: &[InvoiceDraft],
+    ) -> Result<Vec<Result<Created<Invoice>, ServiceError>>, ServiceError> {
+        let mut results: Vec<Option<Result<Created<Invoice>, ServiceError>>> =
+            drafts.iter().map(|d| validate(d).err().map(Err)).collect();
+        let valid: Vec<InvoiceDraft> = drafts
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_none())
+            .map(|(d, _)| d.clone())
+            .collect();
+        let mut outcomes = if valid.is_empty() {
+            Vec::new()
+        } else {
+            self.store.create_invoices(&valid, self.clock.now()).await?
+        }
+        .into_iter();
+        for (draft, result) in drafts.iter().zip(results.iter_mut()) {
+            if result.is_none() {
+                let outcome = outcomes.next().ok_or_else(|| {
+                    ServiceError::Invalid("storage answered fewer outcomes than drafts".into())
+                })?;
+                *result = Some(answer(draft, outcome, None));
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
     /// The invoice with this id, or [`ServiceError::InvoiceNotFound`].
     pub async fn fetch(&self, id: InvoiceId) -> Result<Invoice, ServiceError> {
         self.store
@@ -82,6 +144,105 @@ impl InvoiceService {
         page: PageRequest<InvoiceId>,
     ) -> Result<Vec<Invoice>, ServiceError> {
         Ok(self.store.list_invoices(filter, page).await?)
+    }
+}
+
+/// Refuses what storage need not see: an amount that is not positive, a blank description.
+fn validate(draft: &InvoiceDraft) -> Result<(), ServiceError> {
+    if draft.amount.to_minor() <= 0 {
+        return Err(ServiceError::Invalid(format!(
+            "amount {} must be greater than zero",
+            draft.amount
+        )));
+    }
+    if draft
+        .description
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_DESCRIPTION)
+    {
+        return Err(ServiceError::Invalid(format!(
+            "description is longer than {MAX_DESCRIPTION} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The longest description kept.
+pub const MAX_DESCRIPTION: usize = 1_000;
+
+/// What storage did with `draft` (made under `key`, if any), as the caller sees it.
+fn answer(
+    draft: &InvoiceDraft,
+    created: InvoiceCreation,
+    key: Option<IdempotencyKey>,
+) -> Result<Created<Invoice>, ServiceError> {
+    match created {
+        InvoiceCreation::Done(Creation::Created(invoice)) => Ok(Created::New(invoice)),
+        InvoiceCreation::Done(Creation::Existing(invoice) | Creation::Replayed(invoice)) => {
+            same_invoice(draft, &invoice)?;
+            Ok(Created::Found(invoice))
+        }
+        InvoiceCreation::Done(Creation::KeyReused) => Err(match key {
+            Some(key) => ServiceError::KeyReused(key),
+            None => ServiceError::Invalid("storage refused a key the request did not carry".into()),
+        }),
+        InvoiceCreation::CustomerNotFound => Err(ServiceError::UnknownCustomer(customer_name(
+            &draft.customer,
+        ))),
+        InvoiceCreation::CurrencyMismatch { customer_currency } => {
+            Err(ServiceError::CurrencyMismatch {
+                invoice: draft.amount.currency(),
+                customer: customer_name(&draft.customer),
+                customer_currency,
+            })
+        }
+    }
+}
+
+fn customer_name(customer: &CustomerRef) -> String {
+    match customer {
+        CustomerRef::Id(id) => id.to_string(),
+        CustomerRef::External(external) => external.to_string(),
+    }
+}
+
+/// What a create-invoice request asked for.
+fn fingerprint(d: &InvoiceDraft) -> String {
+    let (id, external) = match &d.customer {
+        CustomerRef::Id(id) => (Some(id.to_string()), None),
+        CustomerRef::External(e) => (None, Some(e.as_str())),
+    };
+    Fingerprint::of("invoice")
+        .field("customerId", id)
+        .field("customerExternalId", external)
+        .field("amount", Some(d.amount))
+        .field("externalId", d.external_id.as_ref())
+        .field("dueAt", d.due_at.map(|t| t.to_rfc3339()))
+        .field("description", d.description.as_ref())
+        .finish()
+}
+
+/// `Ok` when `existing` has what `draft` asks for (a draft without a due date takes the
+/// existing one), else the conflict naming the fields that differ.
+fn same_invoice(draft: &InvoiceDraft, existing: &Invoice) -> Result<(), ServiceError> {
+    let mut differ = Vec::new();
+    if draft.amount != existing.amount {
+        differ.push("amount");
+    }
+    if draft.due_at.is_some_and(|due| due != existing.due_at) {
+        differ.push("dueAt");
+    }
+    if draft.description != existing.description {
+        differ.push("description");
+    }
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::InvoiceConflict {
+            external_id: existing.external_id.clone(),
+            id: existing.id,
+            fields: differ,
+        })
     }
 }
 

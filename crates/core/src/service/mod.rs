@@ -3,10 +3,11 @@
 mod customers;
 mod error;
 mod events;
+mod fingerprint;
 mod invoices;
 mod runs;
 
-pub use customers::CustomerService;
+pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
 pub use events::EventService;
 pub use invoices::InvoiceService;

@@ -1,9 +1,10 @@
-use antaeus_models::{Customer, CustomerId, PageRequest};
+use antaeus_models::{Customer, CustomerId, ExternalId, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
-use super::StoreError;
+use super::{Creation, CustomerChanges, CustomerUpdate, KeyedRequest, NewCustomer, StoreError};
 
-/// Reads customers.
+/// Reads, creates and updates customers.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
@@ -15,4 +16,36 @@ pub trait CustomerStore: Send + Sync {
         &self,
         page: PageRequest<CustomerId>,
     ) -> Result<Vec<Customer>, StoreError>;
+
+    /// The customer with this external id, if any.
+    async fn find_customer(&self, external_id: &ExternalId)
+    -> Result<Option<Customer>, StoreError>;
+
+    /// Creates the customer, in one transaction with its idempotency key (when `keyed`): a
+    /// customer with the same external id is found instead (`Existing`, fields as stored), and
+    /// a key used before answers what its request did (`Replayed`) or `KeyReused`.
+    async fn create_customer(
+        &self,
+        customer: &NewCustomer,
+        keyed: Option<KeyedRequest>,
+        now: DateTime<Utc>,
+    ) -> Result<Creation<Customer>, StoreError>;
+
+    /// Applies `changes` to customer `id`, atomically; a currency change is refused while the
+    /// customer has invoices (checked in the same transaction, so no invoice slips in).
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: &CustomerChanges,
+    ) -> Result<CustomerUpdate, StoreError>;
+
+    /// Creates or updates customers by external id, in one transaction: a new external id is
+    /// created; a known one gets the row's name, email and provider references. A row whose
+    /// currency differs from the stored customer's is left alone and answered `Existing` with
+    /// the stored customer (the caller reports the conflict). Rows without an external id are
+    /// created. Answers one outcome per row, in order.
+    async fn upsert_customers(
+        &self,
+        customers: &[NewCustomer],
+    ) -> Result<Vec<Creation<Customer>>, StoreError>;
 }

@@ -2,7 +2,7 @@ use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageReque
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::StoreError;
+use super::{InvoiceCreation, InvoiceDraft, KeyedRequest, StoreError};
 
 /// What asking to retry an invoice did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum VoidOutcome {
     NotFound,
 }
 
-/// Reads invoices, and makes them due again on request.
+/// Reads and creates invoices, makes them due again on request, voids them.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
@@ -68,6 +68,27 @@ pub trait InvoiceStore: Send + Sync {
         id: InvoiceId,
         now: DateTime<Utc>,
     ) -> Result<VoidOutcome, StoreError>;
+
+    /// Creates the invoice, in one transaction with its idempotency key (when `keyed`): checks
+    /// its customer exists and bills in its currency (holding the customer row, so that its
+    /// currency cannot change meanwhile), finds an invoice of the customer with the same external
+    /// id instead of creating a second, and answers a key used before as
+    /// [`crate::store::Creation`] says. A draft without a due date is due at `now`.
+    async fn create_invoice(
+        &self,
+        draft: &InvoiceDraft,
+        keyed: Option<KeyedRequest>,
+        now: DateTime<Utc>,
+    ) -> Result<InvoiceCreation, StoreError>;
+
+    /// Creates many invoices in one transaction, as [`InvoiceStore::create_invoice`] does each
+    /// (without keys): one outcome per draft, in order. Fast enough for bulk imports: a few
+    /// statements per call, whatever the number of drafts.
+    async fn create_invoices(
+        &self,
+        drafts: &[InvoiceDraft],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InvoiceCreation>, StoreError>;
 
     /// How many invoices are in each status.
     async fn count_by_status(&self) -> Result<Vec<(InvoiceStatus, u64)>, StoreError>;

@@ -2,6 +2,7 @@
 
 mod attempts;
 mod billing;
+mod creation;
 mod customers;
 mod error;
 mod events;
@@ -14,6 +15,10 @@ pub use attempts::AttemptStore;
 pub use billing::{
     AttemptCompletion, AttemptEnd, Backlog, BillingStore, ClaimRequest, ClaimedInvoice,
     JournalEntry, PlannedAttempt, RecordReport,
+};
+pub use creation::{
+    Creation, CustomerChanges, CustomerRef, CustomerUpdate, InvoiceCreation, InvoiceDraft,
+    KeyedRequest, NewCustomer,
 };
 pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};

@@ -1,0 +1,116 @@
+//! What creating customers and invoices asks of storage, and what it answers.
+
+use antaeus_models::{
+    Currency, CustomerId, ExternalId, IdempotencyKey, Invoice, Money, ProviderRefs,
+};
+use chrono::{DateTime, Utc};
+
+/// A customer to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCustomer {
+    /// The currency the customer is billed in.
+    pub currency: Currency,
+    /// The SaaS's own id for the customer (unique): creating it twice finds the first.
+    pub external_id: Option<ExternalId>,
+    /// A name to show operators.
+    pub name: Option<String>,
+    /// Where the customer is reached.
+    pub email: Option<String>,
+    /// What the payment provider needs to charge the customer.
+    pub provider: ProviderRefs,
+}
+
+/// Changes to a customer; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerChanges {
+    /// A new name.
+    pub name: Option<Option<String>>,
+    /// A new email address.
+    pub email: Option<Option<String>>,
+    /// A new provider customer reference.
+    pub provider_customer_ref: Option<Option<String>>,
+    /// A new provider payment method reference.
+    pub provider_payment_method_ref: Option<Option<String>>,
+    /// A new currency: only while the customer has no invoice.
+    pub currency: Option<Currency>,
+}
+
+impl CustomerChanges {
+    /// Whether nothing is asked to change.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What updating a customer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerUpdate {
+    /// The customer as it is now.
+    Updated(antaeus_models::Customer),
+    /// The currency cannot change: the customer has invoices in it.
+    CurrencyLocked(antaeus_models::Customer),
+    /// No customer has this id.
+    NotFound,
+}
+
+/// The customer an invoice is for: by Antaeus id, or by the SaaS's own id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomerRef {
+    /// Antaeus' id.
+    Id(CustomerId),
+    /// The SaaS's id for the customer.
+    External(ExternalId),
+}
+
+/// An invoice to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceDraft {
+    /// Whose invoice it is.
+    pub customer: CustomerRef,
+    /// What is owed; its currency must be the customer's.
+    pub amount: Money,
+    /// The SaaS's own id for the invoice (unique per customer): creating it twice finds the
+    /// first.
+    pub external_id: Option<ExternalId>,
+    /// When it falls due; `None`: at creation.
+    pub due_at: Option<DateTime<Utc>>,
+    /// What it is for.
+    pub description: Option<String>,
+}
+
+/// A request made under an `Idempotency-Key`: the key, and what the request asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRequest {
+    /// The client's key.
+    pub key: IdempotencyKey,
+    /// Identifies what was asked (see `service::Fingerprint`).
+    pub fingerprint: String,
+}
+
+/// What creating a resource did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Creation<T> {
+    /// It was created.
+    Created(T),
+    /// One with the same external id exists (its fields may differ from the request's).
+    Existing(T),
+    /// The idempotency key was used by the same request before: what that request created or
+    /// found.
+    Replayed(T),
+    /// The idempotency key was used by a different request.
+    KeyReused,
+}
+
+/// What creating an invoice did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvoiceCreation {
+    /// Created, found by external id, or replayed (see [`Creation`]).
+    Done(Creation<Invoice>),
+    /// The customer it names does not exist.
+    CustomerNotFound,
+    /// Its currency is not its customer's.
+    CurrencyMismatch {
+        /// The customer's currency.
+        customer_currency: Currency,
+    },
+}

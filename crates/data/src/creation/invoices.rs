@@ -1,0 +1,298 @@
+//! Creating invoices, one under an idempotency key or many at once, in a few statements per
+//! call: customers are looked up together, invoices with an external id inserted together (the
+//! external id's uniqueness per customer decides what already exists).
+
+use std::collections::HashMap;
+
+use antaeus_core::store::{
+    Creation, CustomerRef, InvoiceCreation, InvoiceDraft, KeyedRequest, StoreError,
+};
+use antaeus_models::{Currency, Invoice};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::ROWS_PER_STATEMENT;
+use super::keys::{KeyState, bind_key, claim_key, release_key};
+use super::row_lock::LockCustomers;
+use crate::Database;
+use crate::rows::InvoiceRow;
+use crate::schema::{customers, invoices};
+use crate::time::to_db;
+
+/// The scope of invoice creations' idempotency keys.
+const KEY_SCOPE: &str = "invoices";
+
+/// Inserts invoices whose (customer, external id) is not taken yet, skipping the others;
+/// returns the rows inserted.
+trait InsertNew {
+    fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>>;
+}
+
+impl InsertNew for diesel::PgConnection {
+    /// One statement for the whole chunk.
+    fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>> {
+        diesel::insert_into(invoices::table)
+            .values(rows)
+            .on_conflict((invoices::customer_id, invoices::external_id))
+            .do_nothing()
+            .returning(InvoiceRow::as_returning())
+            .get_results(self)
+    }
+}
+
+impl InsertNew for diesel::SqliteConnection {
+    /// One prepared statement per row (diesel runs SQLite's batch inserts row by row, and a
+    /// skipped row would end the batch); cheap inside the transaction.
+    fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>> {
+        let mut inserted = Vec::with_capacity(rows.len());
+        for row in rows {
+            inserted.extend(
+                diesel::insert_into(invoices::table)
+                    .values(row)
+                    .on_conflict((invoices::customer_id, invoices::external_id))
+                    .do_nothing()
+                    .returning(InvoiceRow::as_returning())
+                    .get_result(self)
+                    .optional()?,
+            );
+        }
+        Ok(inserted)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = invoices)]
+struct NewInvoiceRow<'a> {
+    customer_id: i64,
+    amount_minor: i64,
+    currency: &'static str,
+    status: &'static str,
+    external_id: Option<&'a str>,
+    due_at: NaiveDateTime,
+    description: Option<&'a str>,
+    created_at: NaiveDateTime,
+}
+
+/// What became of one draft, before it is turned into domain values.
+enum Outcome {
+    Created(InvoiceRow),
+    Existing(InvoiceRow),
+    Replayed(InvoiceRow),
+    KeyReused,
+    CustomerNotFound,
+    CurrencyMismatch(Currency),
+}
+
+/// Creates `drafts` on connection `$c` at `$now`; evaluates to `QueryResult<Vec<Outcome>>`.
+macro_rules! create_batch {
+    ($c:ident, $drafts:expr, $now:expr) => {{
+        let drafts: &[InvoiceDraft] = $drafts;
+        let now: NaiveDateTime = $now;
+        let customers = resolve_customers!($c, drafts);
+        let mut out: Vec<Option<Outcome>> = (0..drafts.len()).map(|_| None).collect();
+        let mut with_external: Vec<(usize, i64)> = Vec::new();
+        let mut without_external: Vec<(usize, i64)> = Vec::new();
+        for (i, draft) in drafts.iter().enumerate() {
+            match customers.get(&draft.customer) {
+                None => out[i] = Some(Outcome::CustomerNotFound),
+                Some((_, currency)) if *currency != draft.amount.currency() => {
+                    out[i] = Some(Outcome::CurrencyMismatch(*currency))
+                }
+                Some((id, _)) if draft.external_id.is_some() => with_external.push((i, *id)),
+                Some((id, _)) => without_external.push((i, *id)),
+            }
+        }
+        let row = |(i, customer): &(usize, i64)| {
+            let draft = &drafts[*i];
+            NewInvoiceRow {
+                customer_id: *customer,
+                amount_minor: draft.amount.to_minor(),
+                currency: draft.amount.currency().as_str(),
+                status: "PENDING",
+                external_id: draft.external_id.as_ref().map(|e| e.as_str()),
+                due_at: draft.due_at.map_or(now, to_db),
+                description: draft.description.as_deref(),
+                created_at: now,
+            }
+        };
+        for chunk in with_external.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<NewInvoiceRow> = chunk.iter().map(row).collect();
+            let inserted = InsertNew::insert_new(&mut *$c, &rows)?;
+            let mut created: HashMap<(i64, String), InvoiceRow> = inserted
+                .into_iter()
+                .filter_map(|r| r.external_id.clone().map(|e| ((r.customer_id, e), r)))
+                .collect();
+            let mut existing: Vec<(usize, i64)> = Vec::new();
+            for (i, customer) in chunk {
+                let external = drafts[*i].external_id.as_ref().map(|e| e.to_string());
+                match external.and_then(|e| created.remove(&(*customer, e))) {
+                    Some(r) => out[*i] = Some(Outcome::Created(r)),
+                    None => existing.push((*i, *customer)),
+                }
+            }
+            if !existing.is_empty() {
+                let externals: Vec<&str> = existing
+                    .iter()
+                    .filter_map(|(i, _)| drafts[*i].external_id.as_ref().map(|e| e.as_str()))
+                    .collect();
+                let found: HashMap<(i64, String), InvoiceRow> = invoices::table
+                    .filter(invoices::external_id.eq_any(&externals))
+                    .select(InvoiceRow::as_select())
+                    .load::<InvoiceRow>($c)?
+                    .into_iter()
+                    .filter_map(|r| r.external_id.clone().map(|e| ((r.customer_id, e), r)))
+                    .collect();
+                // Two drafts of the batch with one external id: the second finds the first.
+                for (i, customer) in existing {
+                    let external = drafts[i].external_id.as_ref().map(|e| e.to_string());
+                    let key = (customer, external.unwrap_or_default());
+                    out[i] = found.get(&key).cloned().map(Outcome::Existing);
+                }
+            }
+        }
+        for entry in &without_external {
+            let inserted = diesel::insert_into(invoices::table)
+                .values(row(entry))
+                .returning(InvoiceRow::as_returning())
+                .get_result($c)?;
+            out[entry.0] = Some(Outcome::Created(inserted));
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(i, outcome)| {
+                outcome.ok_or_else(|| {
+                    diesel::result::Error::DeserializationError(
+                        format!("draft {i} was left without an outcome").into(),
+                    )
+                })
+            })
+            .collect::<QueryResult<Vec<Outcome>>>()
+    }};
+}
+
+/// The drafts' customers, by reference: their ids and currencies, held against a currency
+/// change until the transaction ends; evaluates to `HashMap<CustomerRef, (i64, Currency)>`.
+macro_rules! resolve_customers {
+    ($c:ident, $drafts:expr) => {{
+        let drafts: &[InvoiceDraft] = $drafts;
+        let mut ids: Vec<i64> = Vec::new();
+        let mut externals: Vec<&str> = Vec::new();
+        for draft in drafts {
+            match &draft.customer {
+                CustomerRef::Id(id) => ids.push(id.get()),
+                CustomerRef::External(e) => externals.push(e.as_str()),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        externals.sort_unstable();
+        externals.dedup();
+        let mut rows: Vec<(i64, String, Option<String>)> = Vec::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            rows.extend(
+                customers::table
+                    .filter(customers::id.eq_any(chunk))
+                    .select((customers::id, customers::currency, customers::external_id))
+                    .load::<(i64, String, Option<String>)>($c)?,
+            );
+        }
+        for chunk in externals.chunks(ROWS_PER_STATEMENT) {
+            rows.extend(
+                customers::table
+                    .filter(customers::external_id.eq_any(chunk))
+                    .select((customers::id, customers::currency, customers::external_id))
+                    .load::<(i64, String, Option<String>)>($c)?,
+            );
+        }
+        let mut found: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        found.sort_unstable();
+        found.dedup();
+        LockCustomers::share_customers($c, &found)?;
+        let mut customers: HashMap<CustomerRef, (i64, Currency)> = HashMap::new();
+        for (id, currency, external) in rows {
+            let currency: Currency = currency
+                .parse()
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            if let Ok(customer) = antaeus_models::CustomerId::new(id) {
+                customers.insert(CustomerRef::Id(customer), (id, currency));
+            }
+            if let Some(Ok(external)) = external.map(antaeus_models::ExternalId::parse) {
+                customers.insert(CustomerRef::External(external), (id, currency));
+            }
+        }
+        customers
+    }};
+}
+
+/// Creates one invoice (see `InvoiceStore::create_invoice`).
+pub(crate) async fn create_invoice(
+    db: &Database,
+    draft: &InvoiceDraft,
+    keyed: Option<KeyedRequest>,
+    now: DateTime<Utc>,
+) -> Result<InvoiceCreation, StoreError> {
+    let draft = draft.clone();
+    let now = to_db(now);
+    let outcome = db
+        .run(move |pools| {
+            write_txn!(pools, |c| {
+                if let Some(keyed) = &keyed {
+                    match claim_key!(c, KEY_SCOPE, keyed, now)? {
+                        KeyState::Fresh => {}
+                        KeyState::Used {
+                            fingerprint,
+                            resource_id,
+                        } if fingerprint == keyed.fingerprint => {
+                            let row = invoices::table
+                                .find(resource_id)
+                                .select(InvoiceRow::as_select())
+                                .first(c)?;
+                            return Ok(Outcome::Replayed(row));
+                        }
+                        KeyState::Used { .. } => return Ok(Outcome::KeyReused),
+                    }
+                }
+                let Some(outcome) = create_batch!(c, std::slice::from_ref(&draft), now)?.pop()
+                else {
+                    return Err(diesel::result::Error::NotFound);
+                };
+                match &outcome {
+                    Outcome::Created(row) | Outcome::Existing(row) => {
+                        bind_key!(c, KEY_SCOPE, keyed.as_ref(), row.id)
+                    }
+                    _ => release_key!(c, KEY_SCOPE, keyed.as_ref()),
+                }
+                Ok(outcome)
+            })
+        })
+        .await?;
+    creation(outcome)
+}
+
+/// Creates many invoices (see `InvoiceStore::create_invoices`).
+pub(crate) async fn create_invoices(
+    db: &Database,
+    drafts: &[InvoiceDraft],
+    now: DateTime<Utc>,
+) -> Result<Vec<InvoiceCreation>, StoreError> {
+    let drafts = drafts.to_vec();
+    let now = to_db(now);
+    let outcomes = db
+        .run(move |pools| write_txn!(pools, |c| create_batch!(c, &drafts, now)))
+        .await?;
+    outcomes.into_iter().map(creation).collect()
+}
+
+fn creation(outcome: Outcome) -> Result<InvoiceCreation, StoreError> {
+    let invoice = |row| Invoice::try_from(row);
+    Ok(match outcome {
+        Outcome::Created(row) => InvoiceCreation::Done(Creation::Created(invoice(row)?)),
+        Outcome::Existing(row) => InvoiceCreation::Done(Creation::Existing(invoice(row)?)),
+        Outcome::Replayed(row) => InvoiceCreation::Done(Creation::Replayed(invoice(row)?)),
+        Outcome::KeyReused => InvoiceCreation::Done(Creation::KeyReused),
+        Outcome::CustomerNotFound => InvoiceCreation::CustomerNotFound,
+        Outcome::CurrencyMismatch(customer_currency) => {
+            InvoiceCreation::CurrencyMismatch { customer_currency }
+        }
+    })
+}
