@@ -11,7 +11,7 @@ use antaeus_app::provider::{
     HttpPaymentProvider, HttpProviderConfig, Outcome, OutcomeMix, SimulatedPaymentProvider,
     SimulationProfile, serve_simulator,
 };
-use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
+use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
 use antaeus_models::Money;
 use antaeus_models::{Currency, CustomerId, IdempotencyKey, Invoice, InvoiceId, InvoiceStatus};
 use serde_json::{Value, json};
@@ -122,7 +122,7 @@ fn key(text: &str) -> IdempotencyKey {
 fn kind(answer: &Result<ChargeDecision, ProviderError>) -> &'static str {
     match answer {
         Ok(ChargeDecision::Charged { .. }) => "charged",
-        Ok(ChargeDecision::Declined) => "declined",
+        Ok(ChargeDecision::Declined { .. }) => "declined",
         Ok(ChargeDecision::CustomerNotFound) => "customer_not_found",
         Ok(ChargeDecision::CurrencyMismatch) => "currency_mismatch",
         Err(ProviderError::Network(_)) => "network",
@@ -131,6 +131,7 @@ fn kind(answer: &Result<ChargeDecision, ProviderError>) -> &'static str {
         Err(ProviderError::InProgress) => "in_progress",
         Err(ProviderError::IdempotencyKeyReused) => "key_reused",
         Err(ProviderError::Protocol(_)) => "protocol",
+        Err(ProviderError::Processing { .. }) => "processing",
     }
 }
 
@@ -143,7 +144,9 @@ async fn a_charge_posts_the_protocol_request_with_the_token() {
     let fake = FakeProvider::answering(200, CHARGED);
     let http = provider(&format!("{}/", fake.base_url), Some("s3cret"), TIMEOUT);
 
-    let answer = http.charge(&invoice(17), &key("antaeus-17-0")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("antaeus-17-0")))
+        .await;
 
     let charge_id = "ch_1".to_owned();
     assert_eq!(answer, Ok(ChargeDecision::Charged { charge_id }));
@@ -170,7 +173,9 @@ async fn without_a_token_no_authorization_header_is_sent() {
     let fake = FakeProvider::answering(200, CHARGED);
     let http = provider(&fake.base_url, None, TIMEOUT);
 
-    http.charge(&invoice(17), &key("k-1")).await.unwrap();
+    http.charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await
+        .unwrap();
 
     let sent = &fake.requests()[0];
     assert_eq!(sent.header("authorization"), None);
@@ -182,7 +187,9 @@ async fn a_base_url_with_a_path_keeps_it() {
     let fake = FakeProvider::answering(200, CHARGED);
     let http = provider(&format!("{}/api/v1/", fake.base_url), None, TIMEOUT);
 
-    http.charge(&invoice(17), &key("k-1")).await.unwrap();
+    http.charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await
+        .unwrap();
 
     assert_eq!(fake.requests()[0].path, "/api/v1/charges");
 }
@@ -217,7 +224,9 @@ async fn every_status_of_the_response_table_maps_to_its_outcome() {
     for &(status, body, expected) in table {
         let fake = FakeProvider::answering(status, body);
         let http = provider(&fake.base_url, None, TIMEOUT);
-        let answer = http.charge(&invoice(17), &key("k-1")).await;
+        let answer = http
+            .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+            .await;
         assert_eq!(kind(&answer), expected, "{status} {body}: {answer:?}");
         // A redirect is an answer, not an instruction: nothing is resent elsewhere.
         assert_eq!(fake.requests().len(), 1, "{status} {body}");
@@ -230,7 +239,9 @@ async fn a_provider_slower_than_the_timeout_is_a_timeout() {
     let http = provider(&fake.base_url, None, Duration::from_millis(200));
 
     let started = Instant::now();
-    let answer = http.charge(&invoice(17), &key("k-1")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await;
 
     assert_eq!(answer, Err(ProviderError::Timeout));
     assert!(
@@ -286,7 +297,9 @@ async fn a_200_whose_body_never_arrives_is_a_timeout_not_a_protocol_error() {
     let base_url = raw_server(head, true).await;
     let http = provider(&base_url, None, Duration::from_millis(300));
 
-    let answer = http.charge(&invoice(17), &key("k-1")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await;
 
     assert_eq!(answer, Err(ProviderError::Timeout));
 }
@@ -296,7 +309,9 @@ async fn a_connection_closed_without_an_answer_is_a_network_error() {
     let base_url = raw_server(b"", false).await;
     let http = provider(&base_url, None, TIMEOUT);
 
-    let answer = http.charge(&invoice(17), &key("k-1")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await;
 
     assert_eq!(kind(&answer), "network", "{answer:?}");
 }
@@ -306,7 +321,9 @@ async fn a_closed_port_is_a_network_error_that_never_shows_the_token() {
     let port = local_listener().local_addr().unwrap().port();
     let http = provider(&format!("http://127.0.0.1:{port}"), Some("s3cret"), TIMEOUT);
 
-    let answer = http.charge(&invoice(17), &key("k-1")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await;
 
     let Err(ProviderError::Network(message)) = answer else {
         panic!("expected a network error, got {answer:?}");
@@ -334,12 +351,19 @@ async fn a_402_is_a_decline_only_when_the_provider_says_so() {
         let base_url = scripted_server(vec![(Vec::new(), true), (proxy_402, false)]).await;
         let http = provider(&base_url, None, Duration::from_millis(300));
 
-        let first = http.charge(&invoice(17), &key("antaeus-17-0")).await;
-        let resend = http.charge(&invoice(17), &key("antaeus-17-0")).await;
+        let first = http
+            .charge(&ChargeRequest::new(invoice(17), key("antaeus-17-0")))
+            .await;
+        let resend = http
+            .charge(&ChargeRequest::new(invoice(17), key("antaeus-17-0")))
+            .await;
 
         let shown = format!("402 {body:?}");
         assert_eq!(first, Err(ProviderError::Timeout), "{shown}");
-        assert_ne!(resend, Ok(ChargeDecision::Declined), "{shown}");
+        assert!(
+            !matches!(resend, Ok(ChargeDecision::Declined { .. })),
+            "{shown}"
+        );
         assert_eq!(kind(&resend), "protocol", "{shown}: {resend:?}");
     }
 }
@@ -357,7 +381,9 @@ async fn a_429_with_retry_after_reaches_the_client_with_its_wait() {
     .await;
     let http = provider(&base_url, None, TIMEOUT);
 
-    let answer = http.charge(&invoice(17), &key("k-1")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await;
 
     assert_eq!(
         answer,
@@ -377,7 +403,9 @@ async fn a_5xx_retry_after_date_is_a_wait_from_now_and_garbage_is_ignored() {
     let base_url = raw_server(&http_answer("503 Service Unavailable", &header, ""), false).await;
     let http = provider(&base_url, None, TIMEOUT);
 
-    let answer = http.charge(&invoice(17), &key("k-1")).await;
+    let answer = http
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
+        .await;
 
     let Err(ProviderError::Unavailable {
         status: 503,
@@ -397,7 +425,7 @@ async fn a_5xx_retry_after_date_is_a_wait_from_now_and_garbage_is_ignored() {
     )
     .await;
     let answer = provider(&base_url, None, TIMEOUT)
-        .charge(&invoice(17), &key("k-1"))
+        .charge(&ChargeRequest::new(invoice(17), key("k-1")))
         .await;
     assert_eq!(
         answer,
@@ -439,8 +467,12 @@ async fn a_resent_key_is_charged_once_through_the_simulator() {
     let (simulated, base_url) = start_simulator(Outcome::Charged, Some("sim-token"));
     let http = provider(&base_url, Some("sim-token"), TIMEOUT);
 
-    let first = http.charge(&invoice(17), &key("antaeus-17-0")).await;
-    let again = http.charge(&invoice(17), &key("antaeus-17-0")).await;
+    let first = http
+        .charge(&ChargeRequest::new(invoice(17), key("antaeus-17-0")))
+        .await;
+    let again = http
+        .charge(&ChargeRequest::new(invoice(17), key("antaeus-17-0")))
+        .await;
 
     assert_eq!(kind(&first), "charged", "{first:?}");
     assert_eq!(first, again, "the resend replays the same charge");
@@ -460,7 +492,9 @@ async fn an_answer_lost_after_charging_is_unknown_and_the_resend_charges_nothing
     let (simulated, base_url) = start_simulator(Outcome::NetworkErrorAfter, None);
     let http = provider(&base_url, None, TIMEOUT);
 
-    let first = http.charge(&invoice(9), &key("antaeus-9-0")).await;
+    let first = http
+        .charge(&ChargeRequest::new(invoice(9), key("antaeus-9-0")))
+        .await;
     assert_eq!(kind(&first), "unavailable", "{first:?}");
     let body: Value = ledger(&base_url, None).await.json().await.unwrap();
     assert_eq!(
@@ -468,7 +502,9 @@ async fn an_answer_lost_after_charging_is_unknown_and_the_resend_charges_nothing
         "the provider charged before the answer was lost"
     );
 
-    let resend = http.charge(&invoice(9), &key("antaeus-9-0")).await;
+    let resend = http
+        .charge(&ChargeRequest::new(invoice(9), key("antaeus-9-0")))
+        .await;
     assert_eq!(kind(&resend), "unavailable", "{resend:?}");
     let body: Value = ledger(&base_url, None).await.json().await.unwrap();
     assert_eq!(body, json!({"calls": 2, "charges": 1, "doubleCharged": []}));
@@ -489,7 +525,9 @@ async fn every_simulated_outcome_reaches_the_client_as_the_protocol_says() {
     for (outcome, expected, charges) in table {
         let (simulated, base_url) = start_simulator(outcome, None);
         let http = provider(&base_url, None, TIMEOUT);
-        let answer = http.charge(&invoice(5), &key("k-5")).await;
+        let answer = http
+            .charge(&ChargeRequest::new(invoice(5), key("k-5")))
+            .await;
         assert_eq!(kind(&answer), expected, "{outcome:?}: {answer:?}");
         assert_eq!(simulated.summary().charges, charges, "{outcome:?}");
     }
@@ -503,7 +541,10 @@ async fn concurrent_charges_share_one_client_and_charge_each_invoice_once() {
     let tasks: Vec<_> = (1..=40)
         .map(|id| {
             let http = http.clone();
-            tokio::spawn(async move { http.charge(&invoice(id), &key(&format!("k-{id}"))).await })
+            tokio::spawn(async move {
+                http.charge(&ChargeRequest::new(invoice(id), key(&format!("k-{id}"))))
+                    .await
+            })
         })
         .collect();
     for task in tasks {
@@ -521,7 +562,9 @@ async fn the_simulator_refuses_requests_without_its_token() {
 
     for token in [None, Some("wrong")] {
         let http = provider(&base_url, token, TIMEOUT);
-        let answer = http.charge(&invoice(5), &key("k-5")).await;
+        let answer = http
+            .charge(&ChargeRequest::new(invoice(5), key("k-5")))
+            .await;
         assert_eq!(kind(&answer), "protocol", "{token:?}: {answer:?}");
         assert_eq!(ledger(&base_url, token).await.status(), 401, "{token:?}");
     }

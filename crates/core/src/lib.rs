@@ -16,7 +16,7 @@ mod shutdown;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use payment_provider::{ChargeDecision, PaymentProvider, ProviderError};
+pub use payment_provider::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
 pub use service::{
     CustomerService, EventService, InvoiceService, RunService, RunView, ServiceError,
 };

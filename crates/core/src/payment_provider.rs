@@ -2,9 +2,42 @@
 
 use std::time::Duration;
 
-use antaeus_models::{IdempotencyKey, Invoice};
+use antaeus_models::{IdempotencyKey, Invoice, ProviderRefs};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use thiserror::Error;
+
+/// One charge attempt, as the provider is asked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// The invoice to charge (its amount, its customer).
+    pub invoice: Invoice,
+    /// The provider's references for the invoice's customer (what a real provider charges).
+    pub customer: ProviderRefs,
+    /// Identifies the attempt: every call with it is the same attempt.
+    pub key: IdempotencyKey,
+    /// When a call under this key was first made, if one was (a resend, or a later run after
+    /// an unknown outcome): a provider that forgets keys after a while must look the charge up
+    /// before sending the key again.
+    pub key_first_sent_at: Option<DateTime<Utc>>,
+    /// The provider's own reference for the charge, if an earlier call under this key learnt it
+    /// (a charge still processing is asked about, not made again).
+    pub provider_ref: Option<String>,
+}
+
+impl ChargeRequest {
+    /// A first attempt under `key` to charge `invoice`, whose customer has no provider
+    /// references.
+    pub fn new(invoice: Invoice, key: IdempotencyKey) -> Self {
+        Self {
+            invoice,
+            customer: ProviderRefs::default(),
+            key,
+            key_first_sent_at: None,
+            provider_ref: None,
+        }
+    }
+}
 
 /// A definitive answer from the provider about one charge attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +47,15 @@ pub enum ChargeDecision {
         /// The provider's reference for the charge.
         charge_id: String,
     },
-    /// The customer's balance did not allow the charge; a later attempt may succeed.
-    Declined,
+    /// The charge was declined (the balance did not allow it, the card was refused); a later
+    /// attempt may succeed.
+    Declined {
+        /// The provider's reason (e.g. `insufficient_funds`), when it gave one.
+        code: Option<String>,
+        /// The customer must act first (authenticate, give another payment method): retrying
+        /// alone will not help, so they are told (`invoice.payment_action_required`).
+        action_required: bool,
+    },
     /// The provider does not know the customer; retrying cannot help.
     CustomerNotFound,
     /// The invoice's currency is not the customer's; retrying cannot help.
@@ -47,6 +87,13 @@ pub enum ProviderError {
     /// The provider is still processing an earlier request under the same key.
     #[error("the provider is still processing this idempotency key")]
     InProgress,
+    /// The provider accepted the charge and has not decided it yet: the next attempt asks
+    /// about it under the same key (never a new one).
+    #[error("the charge is still processing at the provider{}", provider_ref.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Processing {
+        /// The provider's reference for the charge, to ask about it.
+        provider_ref: Option<String>,
+    },
     /// The provider saw this key with a different request: a bug on our side.
     #[error("the provider rejected the idempotency key as reused with a different request")]
     IdempotencyKeyReused,
@@ -80,10 +127,6 @@ impl ProviderError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
-    /// Charges the invoice's amount to its customer, as the attempt identified by `key`.
-    async fn charge(
-        &self,
-        invoice: &Invoice,
-        key: &IdempotencyKey,
-    ) -> Result<ChargeDecision, ProviderError>;
+    /// Charges the invoice's amount to its customer, as the attempt `request.key` identifies.
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeDecision, ProviderError>;
 }

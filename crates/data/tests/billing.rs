@@ -38,6 +38,8 @@ on_every_backend!(
     a_run_scope_decides_which_due_invoices_a_claim_takes,
     voiding_takes_pending_and_failed_invoices_out_of_billing_with_an_event,
     a_void_racing_a_claim_is_either_applied_first_or_refused_never_both,
+    a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_providers_reference,
+    a_customer_without_a_provider_reference_is_claimed_without_an_attempt_when_one_is_needed,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -121,6 +123,7 @@ async fn claim(
             fresh_after: None,
             include_stale: true,
             scope: RunScope::All,
+            require_customer_ref: false,
         })
         .await
         .unwrap()
@@ -142,6 +145,8 @@ fn resend_after(
             number: 1,
             outcome,
             message: Some("reset".into()),
+            decline_code: None,
+            provider_ref: None,
             finished_at: t0(),
         },
         key: claimed.attempt.as_ref().unwrap().key.clone(),
@@ -187,6 +192,8 @@ fn finish(
             number: claimed.attempt.as_ref().unwrap().number,
             outcome,
             message: Some(format!("{outcome}")),
+            decline_code: None,
+            provider_ref: None,
             finished_at: now,
         }),
         transition: t,
@@ -261,6 +268,7 @@ async fn concurrent_claims_never_share_an_invoice(db: TestDatabase) {
                         fresh_after: None,
                         include_stale: true,
                         scope: RunScope::All,
+                        require_customer_ref: false,
                     })
                     .await
                     .unwrap();
@@ -408,6 +416,7 @@ async fn a_stale_claim_is_taken_over_with_the_same_key_and_a_live_one_is_not(db:
             fresh_after: None,
             include_stale: true,
             scope: RunScope::All,
+            require_customer_ref: false,
         })
         .await
         .unwrap();
@@ -811,6 +820,7 @@ async fn concurrent_takeovers_of_the_same_stale_claims_never_share_one(db: TestD
                     fresh_after: None,
                     include_stale: true,
                     scope: RunScope::All,
+                    require_customer_ref: false,
                 })
                 .await
                 .unwrap()
@@ -1155,6 +1165,7 @@ async fn a_run_scope_decides_which_due_invoices_a_claim_takes(db: TestDatabase) 
         fresh_after: None,
         include_stale: true,
         scope,
+        require_customer_ref: false,
     };
     let due = |scope| db.db.backlog(t0(), &me, scope);
     assert!(due(RunScope::Retries).await.unwrap().due);
@@ -1252,6 +1263,7 @@ async fn a_void_racing_a_claim_is_either_applied_first_or_refused_never_both(db:
                         fresh_after: None,
                         include_stale: false,
                         scope: RunScope::All,
+                        require_customer_ref: false,
                     })
                     .await
                     .unwrap();
@@ -1293,4 +1305,127 @@ async fn a_void_racing_a_claim_is_either_applied_first_or_refused_never_both(db:
     }
     eprintln!("void race: {voided} voided, {} claimed", claimed.len());
     assert_eq!(voided + claimed.len(), ids.len());
+}
+
+async fn a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_providers_reference(
+    db: TestDatabase,
+) {
+    pending_invoices(&db, 1).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let first = claim(&db, &me, &run, t0(), 1).await.remove(0);
+    assert_eq!(
+        (first.key_first_sent_at, first.provider_ref.as_deref()),
+        (None, None)
+    );
+    // The provider is still processing: unknown, its reference kept, retried later.
+    let t = transition(
+        first.state,
+        None,
+        ChargeEvent::Called(AttemptOutcome::Processing),
+        &RetryPolicy::default(),
+        t0(),
+    );
+    let entry = JournalEntry::Finish {
+        invoice: first.invoice.id,
+        run: run.id,
+        fence: first.fence(),
+        attempts: first.invoice.attempts,
+        attempt: AttemptEnd::Completed(AttemptCompletion {
+            number: 1,
+            outcome: AttemptOutcome::Processing,
+            message: None,
+            decline_code: None,
+            provider_ref: Some("pi_123".into()),
+            finished_at: t0(),
+        }),
+        transition: t.clone(),
+        notification: None,
+    };
+    db.db.record(&me, &[entry]).await.unwrap();
+    let log = db.db.list_attempts(first.invoice.id).await.unwrap();
+    assert_eq!(log[0].provider_ref.as_deref(), Some("pi_123"));
+    assert_eq!(log[0].outcome, Some(AttemptOutcome::Processing));
+    let later = t.next_attempt_at.unwrap();
+    let again = claim(&db, &me, &run, later, 1).await.remove(0);
+    assert_eq!(
+        again.attempt.as_ref().unwrap().key,
+        first.attempt.as_ref().unwrap().key
+    );
+    assert_eq!(again.key_first_sent_at, Some(log[0].started_at));
+    assert_eq!(again.provider_ref.as_deref(), Some("pi_123"));
+    // A decline's code is kept on its attempt.
+    let declined = JournalEntry::Finish {
+        invoice: again.invoice.id,
+        run: run.id,
+        fence: again.fence(),
+        attempts: again.invoice.attempts,
+        attempt: AttemptEnd::Completed(AttemptCompletion {
+            number: 2,
+            outcome: AttemptOutcome::Declined,
+            message: None,
+            decline_code: Some("card_declined".into()),
+            provider_ref: Some("pi_123".into()),
+            finished_at: later,
+        }),
+        transition: transition(
+            again.state,
+            again.invoice.next_attempt_at,
+            ChargeEvent::Called(AttemptOutcome::Declined),
+            &RetryPolicy::default(),
+            later,
+        ),
+        notification: None,
+    };
+    db.db.record(&me, &[declined]).await.unwrap();
+    let log = db.db.list_attempts(first.invoice.id).await.unwrap();
+    assert_eq!(log[1].decline_code.as_deref(), Some("card_declined"));
+}
+
+async fn a_customer_without_a_provider_reference_is_claimed_without_an_attempt_when_one_is_needed(
+    db: TestDatabase,
+) {
+    pending_invoices(&db, 2).await;
+    db.execute("UPDATE customers SET provider_customer_ref = 'cus_1' WHERE id = 1")
+        .await
+        .unwrap();
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    db.db.heartbeat(&me).await.unwrap();
+    let claimed = db
+        .db
+        .claim(&ClaimRequest {
+            instance: me,
+            run: run.id,
+            now: t0(),
+            limit: 10,
+            lease_timeout: TimeDelta::seconds(30),
+            fresh_after: None,
+            include_stale: true,
+            scope: RunScope::All,
+            require_customer_ref: true,
+        })
+        .await
+        .unwrap();
+    let with_ref = claimed
+        .iter()
+        .find(|c| c.invoice.customer_id.get() == 1)
+        .unwrap();
+    let without = claimed
+        .iter()
+        .find(|c| c.invoice.customer_id.get() == 2)
+        .unwrap();
+    assert_eq!(with_ref.customer.customer_ref.as_deref(), Some("cus_1"));
+    assert!(with_ref.attempt.is_some());
+    assert!(
+        without.attempt.is_none(),
+        "nothing can be sent without a reference"
+    );
+    assert!(
+        db.db
+            .list_attempts(without.invoice.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

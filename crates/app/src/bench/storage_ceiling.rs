@@ -79,6 +79,7 @@ async fn claim_until_drained(
                 fresh_after: if look_everywhere { None } else { fresh_after },
                 include_stale: look_everywhere,
                 scope: RunScope::All,
+                require_customer_ref: false,
             })
             .await?;
         claiming += t.elapsed();
@@ -115,6 +116,8 @@ fn charged(claimed: &[ClaimedInvoice], run: RunId) -> Vec<JournalEntry> {
                         number: a.number,
                         outcome,
                         message: None,
+                        decline_code: None,
+                        provider_ref: None,
                         finished_at: now,
                     }),
                     None => AttemptEnd::None,

@@ -11,7 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use antaeus_core::error_report::one_line;
-use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
+use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
 use antaeus_models::{Currency, IdempotencyKey, Invoice};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -139,7 +139,7 @@ impl HttpPaymentProvider {
             .client
             .post(self.charges_url.clone())
             .header(IDEMPOTENCY_KEY_HEADER, key)
-            .json(&ChargeRequest::of(invoice));
+            .json(&ChargeBody::of(invoice));
         if let Some(authorization) = &self.authorization {
             request = request.header(header::AUTHORIZATION, authorization.clone());
         }
@@ -159,11 +159,8 @@ impl fmt::Debug for HttpPaymentProvider {
 
 #[async_trait]
 impl PaymentProvider for HttpPaymentProvider {
-    async fn charge(
-        &self,
-        invoice: &Invoice,
-        key: &IdempotencyKey,
-    ) -> Result<ChargeDecision, ProviderError> {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeDecision, ProviderError> {
+        let (invoice, key) = (&request.invoice, &request.key);
         let response = self.send(invoice, key).await?;
         let status = response.status();
         log::debug!(
@@ -186,7 +183,7 @@ impl PaymentProvider for HttpPaymentProvider {
 
 /// The body of `POST /charges`.
 #[derive(Debug, Serialize)]
-struct ChargeRequest {
+struct ChargeBody {
     invoice_id: i64,
     customer_id: i64,
     /// The exact decimal value as a string, never a float.
@@ -194,7 +191,7 @@ struct ChargeRequest {
     currency: Currency,
 }
 
-impl ChargeRequest {
+impl ChargeBody {
     fn of(invoice: &Invoice) -> Self {
         Self {
             invoice_id: invoice.id.get(),
@@ -352,7 +349,10 @@ fn from_error_code(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, Pr
         )));
     };
     match (status.as_u16(), error.as_str()) {
-        (402, codes::DECLINED) => Ok(ChargeDecision::Declined),
+        (402, codes::DECLINED) => Ok(ChargeDecision::Declined {
+            code: None,
+            action_required: false,
+        }),
         (404, codes::CUSTOMER_NOT_FOUND) => Ok(ChargeDecision::CustomerNotFound),
         (409, codes::CURRENCY_MISMATCH) => Ok(ChargeDecision::CurrencyMismatch),
         (409, codes::REQUEST_IN_PROGRESS) => Err(ProviderError::InProgress),
@@ -394,12 +394,12 @@ mod tests {
 
     #[test]
     fn the_body_carries_the_exact_amount_as_a_string() {
-        let json = serde_json::to_string(&ChargeRequest::of(&invoice(12_345, Currency::EUR)));
+        let json = serde_json::to_string(&ChargeBody::of(&invoice(12_345, Currency::EUR)));
         assert_eq!(
             json.unwrap(),
             r#"{"invoice_id":17,"customer_id":3,"amount":"123.45","currency":"EUR"}"#
         );
-        let whole = serde_json::to_value(ChargeRequest::of(&invoice(1_000, Currency::DKK)));
+        let whole = serde_json::to_value(ChargeBody::of(&invoice(1_000, Currency::DKK)));
         assert_eq!(whole.unwrap()["amount"], "10.00");
     }
 
@@ -492,7 +492,14 @@ mod tests {
             })
         );
         let cases: [(u16, &[u8], ChargeDecision); 3] = [
-            (402, br#"{"error":"declined"}"#, ChargeDecision::Declined),
+            (
+                402,
+                br#"{"error":"declined"}"#,
+                ChargeDecision::Declined {
+                    code: None,
+                    action_required: false,
+                },
+            ),
             (
                 404,
                 br#"{"error":"customer_not_found"}"#,

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
-use antaeus_models::{IdempotencyKey, Invoice, InvoiceId};
+use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
+use antaeus_models::{IdempotencyKey, InvoiceId};
 use async_trait::async_trait;
 
 use super::{Outcome, SimulationProfile};
@@ -181,7 +181,10 @@ impl SimulatedPaymentProvider {
                 Decided::Charged => ChargeDecision::Charged {
                     charge_id: format!("sim_{invoice}_{key_hash:016x}"),
                 },
-                Decided::Declined => ChargeDecision::Declined,
+                Decided::Declined => ChargeDecision::Declined {
+                    code: Some("insufficient_funds".into()),
+                    action_required: false,
+                },
                 Decided::CustomerNotFound => ChargeDecision::CustomerNotFound,
                 Decided::CurrencyMismatch => ChargeDecision::CurrencyMismatch,
             }),
@@ -198,12 +201,8 @@ impl SimulatedPaymentProvider {
 
 #[async_trait]
 impl PaymentProvider for SimulatedPaymentProvider {
-    async fn charge(
-        &self,
-        invoice: &Invoice,
-        key: &IdempotencyKey,
-    ) -> Result<ChargeDecision, ProviderError> {
-        let (answer, latency_draw) = self.process(invoice.id, hash_key(key));
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeDecision, ProviderError> {
+        let (answer, latency_draw) = self.process(request.invoice.id, hash_key(&request.key));
         let latency = self.latency(latency_draw);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -242,7 +241,7 @@ fn unit(bits: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use antaeus_models::{Currency, CustomerId, InvoiceStatus, Money};
+    use antaeus_models::{Currency, CustomerId, Invoice, InvoiceStatus, Money};
 
     use super::*;
     use crate::provider::OutcomeMix;
@@ -278,9 +277,12 @@ mod tests {
     async fn a_million_invoices_take_eight_megabytes_of_ledger_whatever_id_comes_first() {
         let p = provider(OutcomeMix::always(Outcome::Charged), 1);
         for id in [813, 1_000, 999_999, 1_000_000] {
-            p.charge(&invoice(id), &key(&format!("antaeus-{id}-0")))
-                .await
-                .unwrap();
+            p.charge(&ChargeRequest::new(
+                invoice(id),
+                key(&format!("antaeus-{id}-0")),
+            ))
+            .await
+            .unwrap();
         }
         assert_eq!(p.ledger_bytes(), (1 << 20) * 8);
     }
@@ -289,7 +291,10 @@ mod tests {
     async fn a_resent_key_is_answered_from_the_record_and_never_charges_twice() {
         let p = provider(OutcomeMix::always(Outcome::Charged), 1);
         for _ in 0..3 {
-            let got = p.charge(&invoice(7), &key("antaeus-7-0")).await.unwrap();
+            let got = p
+                .charge(&ChargeRequest::new(invoice(7), key("antaeus-7-0")))
+                .await
+                .unwrap();
             assert!(matches!(got, ChargeDecision::Charged { .. }));
         }
         assert_eq!(p.charges_of(InvoiceId::new(7).unwrap()), 1);
@@ -300,26 +305,34 @@ mod tests {
     #[tokio::test]
     async fn a_network_error_after_processing_has_charged_and_the_resend_says_so() {
         let p = provider(OutcomeMix::always(Outcome::NetworkErrorAfter), 1);
-        let first = p.charge(&invoice(3), &key("k-3")).await;
+        let first = p.charge(&ChargeRequest::new(invoice(3), key("k-3"))).await;
         assert!(matches!(first, Err(ProviderError::Network(_))));
         assert_eq!(p.charges_of(InvoiceId::new(3).unwrap()), 1);
         // The resend also loses its answer, but it must not charge again.
-        let _ = p.charge(&invoice(3), &key("k-3")).await;
+        let _ = p.charge(&ChargeRequest::new(invoice(3), key("k-3"))).await;
         assert_eq!(p.charges_of(InvoiceId::new(3).unwrap()), 1);
     }
 
     #[tokio::test]
     async fn a_new_key_after_a_charge_is_a_double_charge_in_the_ledger() {
         let p = provider(OutcomeMix::always(Outcome::Charged), 1);
-        p.charge(&invoice(5), &key("a")).await.unwrap();
-        p.charge(&invoice(5), &key("b")).await.unwrap();
+        p.charge(&ChargeRequest::new(invoice(5), key("a")))
+            .await
+            .unwrap();
+        p.charge(&ChargeRequest::new(invoice(5), key("b")))
+            .await
+            .unwrap();
         assert_eq!(p.summary().double_charged, vec![InvoiceId::new(5).unwrap()]);
     }
 
     #[tokio::test]
     async fn a_network_error_before_processing_charges_nothing() {
         let p = provider(OutcomeMix::always(Outcome::NetworkErrorBefore), 1);
-        assert!(p.charge(&invoice(9), &key("k")).await.is_err());
+        assert!(
+            p.charge(&ChargeRequest::new(invoice(9), key("k")))
+                .await
+                .is_err()
+        );
         assert_eq!(p.summary().charges, 0);
     }
 
@@ -331,7 +344,10 @@ mod tests {
             let mut outcomes = Vec::new();
             for id in 1..=2_000 {
                 let got = p
-                    .charge(&invoice(id), &key(&format!("antaeus-{id}-0")))
+                    .charge(&ChargeRequest::new(
+                        invoice(id),
+                        key(&format!("antaeus-{id}-0")),
+                    ))
                     .await;
                 outcomes.push(format!("{got:?}"));
             }
@@ -358,7 +374,7 @@ mod tests {
         });
         for id in 1..=20 {
             let start = tokio::time::Instant::now();
-            p.charge(&invoice(id), &key(&format!("k{id}")))
+            p.charge(&ChargeRequest::new(invoice(id), key(&format!("k{id}"))))
                 .await
                 .unwrap();
             let took = start.elapsed();

@@ -12,7 +12,7 @@ use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
-use antaeus_core::{ChargeDecision, PaymentProvider, ProviderError};
+use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
 use antaeus_models::{
     Currency, CustomerId, IdempotencyKey, Invoice, InvoiceId, InvoiceStatus, Money,
 };
@@ -65,7 +65,10 @@ async fn charge(
     authorize(&req, &state)?;
     let key = idempotency_key(&req)?;
     let invoice = parse_invoice(&req, &body)?;
-    let answer = state.provider.charge(&invoice, &key).await;
+    let answer = state
+        .provider
+        .charge(&ChargeRequest::new(invoice, key))
+        .await;
     Ok(answer_response(answer))
 }
 
@@ -207,7 +210,7 @@ fn answer_response(answer: Result<ChargeDecision, ProviderError>) -> HttpRespons
         Ok(ChargeDecision::Charged { charge_id }) => {
             HttpResponse::Ok().json(json!({ "status": STATUS_CHARGED, "charge_id": charge_id }))
         }
-        Ok(ChargeDecision::Declined) => error(StatusCode::PAYMENT_REQUIRED, codes::DECLINED),
+        Ok(ChargeDecision::Declined { .. }) => error(StatusCode::PAYMENT_REQUIRED, codes::DECLINED),
         Ok(ChargeDecision::CustomerNotFound) => {
             error(StatusCode::NOT_FOUND, codes::CUSTOMER_NOT_FOUND)
         }
@@ -226,6 +229,7 @@ fn answer_response(answer: Result<ChargeDecision, ProviderError>) -> HttpRespons
             StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             "unavailable",
         ),
+        Err(ProviderError::Processing { .. }) => error(StatusCode::ACCEPTED, "processing"),
         Err(ProviderError::Protocol(_)) => {
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
         }
@@ -292,7 +296,13 @@ mod tests {
                 }),
                 200,
             ),
-            (Ok(ChargeDecision::Declined), 402),
+            (
+                Ok(ChargeDecision::Declined {
+                    code: None,
+                    action_required: false,
+                }),
+                402,
+            ),
             (Ok(ChargeDecision::CustomerNotFound), 404),
             (Ok(ChargeDecision::CurrencyMismatch), 409),
             (Err(ProviderError::InProgress), 409),

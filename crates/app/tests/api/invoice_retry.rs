@@ -101,6 +101,7 @@ async fn an_invoice_being_charged_cannot_be_retried(app: TestApp) {
             fresh_after: None,
             include_stale: true,
             scope: antaeus_models::RunScope::All,
+            require_customer_ref: false,
         })
         .await
         .unwrap();

@@ -17,7 +17,7 @@ use super::random::Randomness;
 use super::state_machine::{ChargeEvent, Transition, transition};
 use super::{BillingConfig, CircuitBreaker, Permit};
 use crate::store::{AttemptCompletion, AttemptEnd, ClaimedInvoice, JournalEntry};
-use crate::{ChargeDecision, Clock, PaymentProvider, ProviderError, Shutdown};
+use crate::{ChargeDecision, ChargeRequest, Clock, PaymentProvider, ProviderError, Shutdown};
 
 /// What every charging task of a run shares.
 pub(crate) struct ChargeContext {
@@ -65,6 +65,10 @@ struct CallResult {
     provider_failure: bool,
     /// The provider asked for this wait before the next request.
     retry_after: Option<Duration>,
+    /// The provider's reason for a decline.
+    decline_code: Option<String>,
+    /// The provider's reference for the charge.
+    provider_ref: Option<String>,
 }
 
 /// The longest `Retry-After` a resend within the run waits for; a longer wait leaves the
@@ -81,12 +85,31 @@ fn classify(
         resend: false,
         provider_failure: false,
         retry_after: None,
+        decline_code: None,
+        provider_ref: None,
     };
     let err = match result {
         Ok(Ok(ChargeDecision::Charged { charge_id })) => {
-            return decided(AttemptOutcome::Charged, Some(charge_id));
+            return CallResult {
+                provider_ref: Some(charge_id.clone()),
+                ..decided(AttemptOutcome::Charged, Some(charge_id))
+            };
         }
-        Ok(Ok(ChargeDecision::Declined)) => return decided(AttemptOutcome::Declined, None),
+        Ok(Ok(ChargeDecision::Declined {
+            code,
+            action_required,
+        })) => {
+            return CallResult {
+                event: if action_required {
+                    ChargeEvent::DeclinedActionRequired
+                } else {
+                    ChargeEvent::Called(AttemptOutcome::Declined)
+                },
+                message: code.clone(),
+                decline_code: code,
+                ..decided(AttemptOutcome::Declined, None)
+            };
+        }
         Ok(Ok(ChargeDecision::CustomerNotFound)) => {
             return decided(AttemptOutcome::CustomerNotFound, None);
         }
@@ -105,11 +128,13 @@ fn classify(
             };
         }
     };
-    let (outcome, event, resend) = match err {
+    let (outcome, event, resend) = match &err {
         ProviderError::Network(_)
         | ProviderError::Unavailable { .. }
         | ProviderError::InProgress => (AttemptOutcome::NetworkError, None, true),
         ProviderError::Timeout => (AttemptOutcome::Timeout, None, true),
+        // Still being decided: asked about again by a later run, after a backoff.
+        ProviderError::Processing { .. } => (AttemptOutcome::Processing, None, false),
         ProviderError::Protocol(_) => (AttemptOutcome::ProtocolError, None, false),
         ProviderError::IdempotencyKeyReused => (
             AttemptOutcome::ProtocolError,
@@ -124,6 +149,11 @@ fn classify(
         resend,
         provider_failure: err.is_provider_failure(),
         retry_after: err.retry_after(),
+        decline_code: None,
+        provider_ref: match err {
+            ProviderError::Processing { provider_ref } => provider_ref,
+            _ => None,
+        },
     }
 }
 
@@ -152,16 +182,21 @@ async fn charge_to_the_end(
     };
     let Some(planned) = claimed.attempt.clone() else {
         ctx.free_slot(slot);
-        debug_assert_ne!(claimed.invoice.amount.currency(), claimed.customer_currency);
-        finish(
-            ctx,
-            claimed,
-            step,
-            AttemptEnd::None,
-            ChargeEvent::CurrencyMismatchBeforeCall,
-        )
-        .await;
+        // Nothing may be sent: the claim says why.
+        let event = if claimed.invoice.amount.currency() != claimed.customer_currency {
+            ChargeEvent::CurrencyMismatchBeforeCall
+        } else {
+            ChargeEvent::NoPaymentMethodBeforeCall
+        };
+        finish(ctx, claimed, step, AttemptEnd::None, event).await;
         return;
+    };
+    let mut request = ChargeRequest {
+        invoice: claimed.invoice.clone(),
+        customer: claimed.customer.clone(),
+        key: planned.key.clone(),
+        key_first_sent_at: claimed.key_first_sent_at,
+        provider_ref: claimed.provider_ref.clone(),
     };
     // What the calls of this claim have told so far: nothing yet, unless the claim was taken
     // over from an instance whose call never reported (its outcome is unknown).
@@ -202,13 +237,15 @@ async fn charge_to_the_end(
         call += 1;
         let probe = ProbeGuard::new(&ctx.breaker, permit);
         let started = tokio::time::Instant::now();
+        let sent_at = ctx.clock.now();
         let result = classify(
-            tokio::time::timeout(
-                ctx.config.call_timeout,
-                ctx.provider.charge(&claimed.invoice, &planned.key),
-            )
-            .await,
+            tokio::time::timeout(ctx.config.call_timeout, ctx.provider.charge(&request)).await,
         );
+        // A resend is a call under a key sent before.
+        request.key_first_sent_at.get_or_insert(sent_at);
+        if result.provider_ref.is_some() {
+            request.provider_ref.clone_from(&result.provider_ref);
+        }
         ctx.free_slot(slot.take());
         ctx.metrics
             .call_seconds
@@ -228,6 +265,8 @@ async fn charge_to_the_end(
             number: step.attempts,
             outcome: result.outcome,
             message: result.message,
+            decline_code: result.decline_code,
+            provider_ref: result.provider_ref,
             finished_at: ctx.clock.now(),
         };
         let may_resend = result.resend && call < ctx.config.resend.tries && !ctx.stopping();
@@ -361,9 +400,8 @@ fn notification(
     let mut data = InvoiceEvent::of(&after, completed.map(|c| c.outcome), Some(run.get()));
     if let Some(call) = completed {
         data.idempotency_key = claimed.attempt.as_ref().map(|a| a.key.to_string());
-        if call.outcome == AttemptOutcome::Charged {
-            data.charge_id = call.message.clone();
-        }
+        data.charge_id.clone_from(&call.provider_ref);
+        data.decline_code.clone_from(&call.decline_code);
     }
     Some(Box::new(Notification {
         id: format!(

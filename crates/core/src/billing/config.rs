@@ -29,6 +29,9 @@ pub struct BillingConfig {
     pub shutdown_grace: Duration,
     /// Outcome writes: batch size and flush interval.
     pub journal: JournalConfig,
+    /// The provider charges customers by its own reference (Stripe): an invoice whose customer
+    /// has none fails `no_payment_method` without a call. Default false.
+    pub require_customer_ref: bool,
 }
 
 impl Default for BillingConfig {
@@ -45,6 +48,7 @@ impl Default for BillingConfig {
             drain_poll: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
             journal: JournalConfig::default(),
+            require_customer_ref: false,
         }
     }
 }

@@ -25,8 +25,13 @@ pub enum ChargeEvent {
     Called(AttemptOutcome),
     /// The provider refused our idempotency key as reused with another request.
     KeyReused,
+    /// Declined, and the customer must act first (authenticate, give another payment
+    /// method): a dunning step like any decline, announced as `payment_action_required`.
+    DeclinedActionRequired,
     /// The invoice's currency is not its customer's: caught before calling the provider.
     CurrencyMismatchBeforeCall,
+    /// The customer has no provider reference to charge: caught before calling the provider.
+    NoPaymentMethodBeforeCall,
     /// Returned unsent (shutdown, provider outage) before any call in this claim.
     ReleasedUnsent,
 }
@@ -97,10 +102,15 @@ pub fn transition(
             event: Some(EventKind::Paid),
             result: RunResult::Paid,
         },
-        ChargeEvent::Called(AttemptOutcome::Declined) => {
+        ChargeEvent::Called(AttemptOutcome::Declined) | ChargeEvent::DeclinedActionRequired => {
             let declined = ChargeState {
                 declines: state.declines.saturating_add(1),
                 ..decided
+            };
+            let told = if event == ChargeEvent::DeclinedActionRequired {
+                EventKind::PaymentActionRequired
+            } else {
+                EventKind::ChargeDeclined
             };
             match policy.dunning_delay(declined.declines) {
                 Some(wait) => Transition {
@@ -108,7 +118,7 @@ pub fn transition(
                     next_attempt_at: Some(now + wait),
                     failure_reason: None,
                     state: declined,
-                    event: Some(EventKind::ChargeDeclined),
+                    event: Some(told),
                     result: RunResult::Declined,
                 },
                 None => failed(
@@ -132,6 +142,15 @@ pub fn transition(
             // Nothing was sent, so the key need not advance.
             failed(
                 FailureReason::CurrencyMismatch,
+                state,
+                EventKind::ChargeFailed,
+            )
+        }
+        ChargeEvent::NoPaymentMethodBeforeCall => {
+            // Nothing was sent, so the key need not advance; a retry once the customer has a
+            // reference sends it.
+            failed(
+                FailureReason::NoPaymentMethod,
                 state,
                 EventKind::ChargeFailed,
             )
@@ -221,6 +240,8 @@ mod tests {
             ChargeEvent::Called(AttemptOutcome::Processing),
             ChargeEvent::KeyReused,
             ChargeEvent::CurrencyMismatchBeforeCall,
+            ChargeEvent::NoPaymentMethodBeforeCall,
+            ChargeEvent::DeclinedActionRequired,
             ChargeEvent::ReleasedUnsent,
         ];
         for s in states {
@@ -251,7 +272,7 @@ mod tests {
                         AttemptOutcome::Declined
                             | AttemptOutcome::CustomerNotFound
                             | AttemptOutcome::CurrencyMismatch
-                    )
+                    ) | ChargeEvent::DeclinedActionRequired
                 );
                 assert_eq!(advanced, definitive_no, "{s:?} {e:?}");
                 if !advanced {

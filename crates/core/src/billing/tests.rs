@@ -17,7 +17,7 @@ use crate::store::{
     AttemptEnd, Backlog, ClaimedInvoice, JournalEntry, MockBillingStore, MockInstanceStore,
     MockRunStore, PlannedAttempt, RecordReport, StoreError,
 };
-use crate::{ChargeDecision, ManualClock, PaymentProvider, ProviderError, Shutdown};
+use crate::{ChargeDecision, ChargeRequest, ManualClock, PaymentProvider, ProviderError, Shutdown};
 
 type Answer = Result<ChargeDecision, ProviderError>;
 
@@ -51,7 +51,17 @@ fn claimed(n: i64, customer: Currency, state: ChargeState) -> ClaimedInvoice {
         state,
         taken_over_from: None,
         fence: 1,
+        customer: Default::default(),
+        key_first_sent_at: None,
+        provider_ref: None,
     }
+}
+
+fn declined() -> Answer {
+    Ok(ChargeDecision::Declined {
+        code: None,
+        action_required: false,
+    })
 }
 
 fn charged() -> Answer {
@@ -251,12 +261,15 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
     });
     let mut provider = MockPaymentProvider::new();
     let w = world.clone();
-    provider.expect_charge().returning(move |invoice, key| {
-        w.calls.lock().unwrap().push((invoice.id, key.clone()));
+    provider.expect_charge().returning(move |request| {
+        w.calls
+            .lock()
+            .unwrap()
+            .push((request.invoice.id, request.key.clone()));
         w.answers
             .lock()
             .unwrap()
-            .get_mut(&invoice.id)
+            .get_mut(&request.invoice.id)
             .and_then(VecDeque::pop_front)
             .unwrap_or_else(charged)
     });
@@ -298,10 +311,10 @@ async fn each_definitive_answer_ends_its_claim_as_the_state_machine_says() {
             claimed(4, Currency::EUR, s),
             claimed(5, Currency::EUR, last_dunning),
         ]])
-        .answers(2, vec![Ok(ChargeDecision::Declined)])
+        .answers(2, vec![declined()])
         .answers(3, vec![Ok(ChargeDecision::CustomerNotFound)])
         .answers(4, vec![Ok(ChargeDecision::CurrencyMismatch)])
-        .answers(5, vec![Ok(ChargeDecision::Declined)]);
+        .answers(5, vec![declined()]);
     let run = bill(&world).await;
     assert_eq!(run.status, RunStatus::Completed);
     assert_eq!(world.calls().len(), 5, "one call each");
@@ -734,8 +747,11 @@ async fn shutdown_mid_run_finishes_the_call_in_flight_and_releases_the_rest() {
     // The provider's first answer comes with a SIGTERM.
     let w = world.clone();
     let mut provider = MockPaymentProvider::new();
-    provider.expect_charge().returning(move |invoice, key| {
-        w.calls.lock().unwrap().push((invoice.id, key.clone()));
+    provider.expect_charge().returning(move |request| {
+        w.calls
+            .lock()
+            .unwrap()
+            .push((request.invoice.id, request.key.clone()));
         if let Some(t) = trigger.lock().unwrap().take() {
             t.trigger();
         }
@@ -869,7 +885,8 @@ struct SlowProvider {
 
 #[async_trait::async_trait]
 impl PaymentProvider for SlowProvider {
-    async fn charge(&self, invoice: &Invoice, _key: &IdempotencyKey) -> Answer {
+    async fn charge(&self, request: &ChargeRequest) -> Answer {
+        let invoice = &request.invoice;
         let start = tokio::time::Instant::now();
         {
             let mut n = self.in_flight.lock().unwrap();
@@ -1123,4 +1140,137 @@ async fn a_taken_over_claim_released_unsent_keeps_its_unknown_outcome() {
     assert_eq!(t.state.key_seq, 0, "same key");
     let (_, never_tried, _) = world.finish_of(3);
     assert_eq!(never_tried.result, RunResult::Released);
+}
+
+/// A provider's decline comes with its reason, recorded on the attempt and carried in the
+/// event; a decline the customer must act on is announced as `payment_action_required`; a
+/// charge still processing stays unknown (same key) with the provider's reference kept.
+#[tokio::test(start_paused = true)]
+async fn decline_codes_action_required_and_processing_are_recorded_as_the_provider_said() {
+    let world = Arc::new(World::default())
+        .claims(vec![
+            (1..=3)
+                .map(|n| claimed(n, Currency::EUR, ChargeState::default()))
+                .collect(),
+        ])
+        .answers(
+            1,
+            vec![Ok(ChargeDecision::Declined {
+                code: Some("insufficient_funds".into()),
+                action_required: false,
+            })],
+        )
+        .answers(
+            2,
+            vec![Ok(ChargeDecision::Declined {
+                code: Some("authentication_required".into()),
+                action_required: true,
+            })],
+        )
+        .answers(
+            3,
+            vec![Err(ProviderError::Processing {
+                provider_ref: Some("pi_3".into()),
+            })],
+        );
+    bill(&world).await;
+    assert_eq!(
+        world.calls().len(),
+        3,
+        "processing is not resent within the run"
+    );
+    let finish = |n: i64| {
+        world
+            .journal()
+            .into_iter()
+            .find_map(|e| match e {
+                JournalEntry::Finish {
+                    invoice,
+                    attempt: AttemptEnd::Completed(c),
+                    transition,
+                    notification,
+                    ..
+                } if invoice == id(n) => Some((c, transition, notification)),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (attempt, t, event) = finish(1);
+    assert_eq!(attempt.decline_code.as_deref(), Some("insufficient_funds"));
+    assert_eq!(t.event, Some(EventKind::ChargeDeclined));
+    let data = event.unwrap().data.invoice.unwrap();
+    assert_eq!(data.decline_code.as_deref(), Some("insufficient_funds"));
+    let (attempt, t, _) = finish(2);
+    assert_eq!(
+        attempt.decline_code.as_deref(),
+        Some("authentication_required")
+    );
+    assert_eq!(t.event, Some(EventKind::PaymentActionRequired));
+    assert_eq!(
+        t.status,
+        InvoiceStatus::Pending,
+        "a dunning step like any decline"
+    );
+    assert_eq!(t.state.key_seq, 1);
+    let (attempt, t, _) = finish(3);
+    assert_eq!(attempt.outcome, AttemptOutcome::Processing);
+    assert_eq!(attempt.provider_ref.as_deref(), Some("pi_3"));
+    assert_eq!(t.result, RunResult::RetryScheduled);
+    assert_eq!(
+        t.state.key_seq, 0,
+        "same key: the next attempt asks about pi_3"
+    );
+}
+
+/// A customer the provider cannot charge (no reference) is failed `no_payment_method` without
+/// a call; the key stays, so a retry after a reference is added sends it.
+#[tokio::test(start_paused = true)]
+async fn a_customer_without_a_provider_reference_fails_without_a_call() {
+    let unsendable = ClaimedInvoice {
+        attempt: None,
+        ..claimed(1, Currency::EUR, ChargeState::default())
+    };
+    let world = Arc::new(World::default()).claims(vec![vec![unsendable]]);
+    bill(&world).await;
+    assert!(world.calls().is_empty());
+    let (attempt, t, event) = world.finish_of(1);
+    assert_eq!(attempt, AttemptEnd::None);
+    assert_eq!(t.failure_reason, Some(FailureReason::NoPaymentMethod));
+    assert_eq!(t.state.key_seq, 0);
+    assert_eq!(event, Some(EventKind::ChargeFailed));
+}
+
+/// The provider is asked with the customer's references, and a resend tells when the key was
+/// first sent.
+#[tokio::test(start_paused = true)]
+async fn the_provider_is_asked_with_the_customers_references_and_the_keys_first_sending() {
+    let with_refs = ClaimedInvoice {
+        customer: antaeus_models::ProviderRefs {
+            customer_ref: Some("cus_1".into()),
+            payment_method_ref: Some("pm_1".into()),
+        },
+        ..claimed(1, Currency::EUR, ChargeState::default())
+    };
+    let seen = Arc::new(Mutex::new(Vec::<ChargeRequest>::new()));
+    let world = Arc::new(World::default()).claims(vec![vec![with_refs]]);
+    let mut billing = service(&world, config(), false);
+    let mut provider = MockPaymentProvider::new();
+    let s = seen.clone();
+    provider.expect_charge().returning(move |request| {
+        let mut seen = s.lock().unwrap();
+        seen.push(request.clone());
+        if seen.len() == 1 {
+            Err(ProviderError::Timeout)
+        } else {
+            charged()
+        }
+    });
+    billing.replace_provider_for_tests(Arc::new(provider));
+    billing.bill(&request(), Shutdown::never()).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].customer.customer_ref.as_deref(), Some("cus_1"));
+    assert_eq!(seen[0].key_first_sent_at, None, "a first sending");
+    assert_eq!(seen[1].key, seen[0].key);
+    assert_eq!(seen[1].key_first_sent_at, Some(t0()), "the resend knows");
 }

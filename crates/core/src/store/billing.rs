@@ -1,8 +1,8 @@
 //! Claiming due invoices and recording what charging them did: the billing engine's storage.
 
 use antaeus_models::{
-    AttemptOutcome, Currency, IdempotencyKey, InstanceId, Invoice, InvoiceId, Notification, RunId,
-    RunScope,
+    AttemptOutcome, Currency, IdempotencyKey, InstanceId, Invoice, InvoiceId, Notification,
+    ProviderRefs, RunId, RunScope,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -34,6 +34,9 @@ pub struct ClaimRequest {
     /// Which due invoices the run charges: never-tried invoices (due date passed) only for
     /// [`RunScope::All`]; scheduled retries that are due, and stale claims, always.
     pub scope: RunScope,
+    /// The provider charges customers by its own reference: an invoice whose customer has
+    /// none is claimed without an attempt (nothing can be sent).
+    pub require_customer_ref: bool,
 }
 
 /// The provider call a claim is about to make.
@@ -55,7 +58,8 @@ pub struct ClaimedInvoice {
     /// Its billing counters.
     pub state: ChargeState,
     /// The call to make, with its intent recorded in the same transaction as the claim. `None`
-    /// when the invoice's currency differs from its customer's: nothing may be sent.
+    /// when nothing may be sent: the invoice's currency differs from its customer's, or the
+    /// provider needs a customer reference the customer does not have.
     pub attempt: Option<PlannedAttempt>,
     /// Set when the claim was taken over from an instance that stopped heartbeating; its
     /// unfinished attempt was recorded as abandoned and the planned one resends the same key.
@@ -63,6 +67,12 @@ pub struct ClaimedInvoice {
     /// The claim's fence: a counter on the invoice that every claim and every resend advances
     /// and nothing ever lowers, so that a value names one step of one claim for good.
     pub fence: u32,
+    /// The payment provider's references for the invoice's customer.
+    pub customer: ProviderRefs,
+    /// When a call under the planned attempt's key was first made, if one was.
+    pub key_first_sent_at: Option<DateTime<Utc>>,
+    /// The provider's reference for the charge, if a call under this key learnt it.
+    pub provider_ref: Option<String>,
 }
 
 impl ClaimedInvoice {
@@ -82,6 +92,10 @@ pub struct AttemptCompletion {
     pub outcome: AttemptOutcome,
     /// The provider's charge id, or what went wrong.
     pub message: Option<String>,
+    /// The provider's reason for a decline, when it gave one.
+    pub decline_code: Option<String>,
+    /// The provider's reference for the charge, when it gave one.
+    pub provider_ref: Option<String>,
     /// When the outcome arrived.
     pub finished_at: DateTime<Utc>,
 }

@@ -32,6 +32,8 @@ pub(crate) struct CompletionRow {
     pub attempt_number: i32,
     pub outcome: &'static str,
     pub message: Option<String>,
+    pub decline_code: Option<String>,
+    pub provider_ref: Option<String>,
     pub finished_at: NaiveDateTime,
 }
 
@@ -121,11 +123,12 @@ impl BatchWrites for SqliteConnection {
     fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()> {
         let statements = sqlite_statements(
             rows,
-            5,
+            7,
             |values| {
                 format!(
-                    "WITH data(invoice_id, attempt_number, outcome, message, finished_at) AS (VALUES {values}) \
+                    "WITH data(invoice_id, attempt_number, outcome, message, decline_code, provider_ref, finished_at) AS (VALUES {values}) \
                      UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
+                     decline_code = data.decline_code, provider_ref = data.provider_ref, \
                      finished_at = data.finished_at FROM data \
                      WHERE charge_attempts.invoice_id = data.invoice_id \
                      AND charge_attempts.attempt_number = data.attempt_number \
@@ -138,6 +141,8 @@ impl BatchWrites for SqliteConnection {
                     .bind::<Integer, _>(r.attempt_number)
                     .bind::<Text, _>(r.outcome)
                     .bind::<Nullable<Text>, _>(r.message.clone())
+                    .bind::<Nullable<Text>, _>(r.decline_code.clone())
+                    .bind::<Nullable<Text>, _>(r.provider_ref.clone())
                     .bind::<Timestamp, _>(r.finished_at)
             },
         );
@@ -232,9 +237,11 @@ impl BatchWrites for PgConnection {
         }
         diesel::sql_query(
             "UPDATE charge_attempts AS a SET outcome = d.outcome, message = d.message, \
+             decline_code = d.decline_code, provider_ref = d.provider_ref, \
              finished_at = d.finished_at \
-             FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::timestamp[]) \
-                  AS d(invoice_id, attempt_number, outcome, message, finished_at) \
+             FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                         $7::timestamp[]) \
+                  AS d(invoice_id, attempt_number, outcome, message, decline_code, provider_ref, finished_at) \
              WHERE a.invoice_id = ANY($1) AND a.invoice_id = d.invoice_id \
              AND a.attempt_number = d.attempt_number \
              AND (a.outcome IS NULL OR a.outcome = 'abandoned')",
@@ -242,13 +249,19 @@ impl BatchWrites for PgConnection {
         .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.invoice_id).collect::<Vec<i64>>())
         .bind::<Array<Integer>, _>(rows.iter().map(|r| r.attempt_number).collect::<Vec<i32>>())
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.outcome).collect::<Vec<&str>>())
-        .bind::<Array<Nullable<Text>>, _>(
-            rows.iter()
-                .map(|r| r.message.as_deref())
-                .collect::<Vec<Option<&str>>>(),
-        )
+        .bind::<Array<Nullable<Text>>, _>(text_column(rows, |r| r.message.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(text_column(rows, |r| r.decline_code.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(text_column(rows, |r| r.provider_ref.as_deref()))
         .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
         .execute(self)?;
         Ok(())
     }
+}
+
+/// One nullable text column of the completions, as an array parameter.
+fn text_column<'a>(
+    rows: &'a [CompletionRow],
+    column: impl Fn(&'a CompletionRow) -> Option<&'a str>,
+) -> Vec<Option<&'a str>> {
+    rows.iter().map(column).collect()
 }

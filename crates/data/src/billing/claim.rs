@@ -6,7 +6,7 @@
 
 use antaeus_core::billing::{ChargeState, charge_key};
 use antaeus_core::store::{ClaimRequest, ClaimedInvoice, PlannedAttempt, StoreError};
-use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus, RunScope};
+use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus, ProviderRefs, RunScope};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
@@ -123,11 +123,11 @@ macro_rules! claim_in_transaction {
         // PostgreSQL's READ COMMITTED, a row locked after a concurrent claim committed was
         // re-checked against this statement's older snapshot of `instances`, in which the new
         // owner may not have heartbeated yet. Whatever is not still due or stale is left alone.
-        let rows: Vec<(ClaimRow, String)> = invoices::table
+        let rows: Vec<(ClaimRow, CustomerOfClaim)> = invoices::table
             .inner_join(customers::table)
             .filter(invoices::id.eq_any(&ids))
             .order(invoices::id.asc())
-            .select((ClaimRow::as_select(), customers::currency))
+            .select((ClaimRow::as_select(), CustomerOfClaim::as_select()))
             .load($c)?;
         let owners: Vec<&str> = rows
             .iter()
@@ -160,12 +160,66 @@ macro_rules! claim_in_transaction {
                     _ => false,
                 },
             )
-            .map(|(row, currency)| to_claimed(row, &currency))
+            .map(|(row, customer)| to_claimed(row, customer, $req.require_customer_ref))
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
+        let mut claimed = claimed;
+        recall_keys!($c, &mut claimed);
         write_claims!($c, $req, &claimed);
         Ok(claimed)
     }};
+}
+
+/// For claims that resend a key sent before (a takeover, a later run after an unknown
+/// outcome): when it was first sent, and the provider's reference for the charge if a call
+/// learnt it. Read before this claim's intents are written; never-tried claims skip it.
+macro_rules! recall_keys {
+    ($c:ident, $claimed:expr) => {{
+        let claimed: &mut Vec<ClaimedInvoice> = $claimed;
+        let resent: Vec<i64> = claimed
+            .iter()
+            .filter(|c| c.attempt.as_ref().is_some_and(|a| a.number > 1))
+            .map(|c| c.invoice.id.get())
+            .collect();
+        if !resent.is_empty() {
+            let calls: Vec<(i64, i32, String, chrono::NaiveDateTime, Option<String>)> =
+                charge_attempts::table
+                    .filter(charge_attempts::invoice_id.eq_any(&resent))
+                    .select((
+                        charge_attempts::invoice_id,
+                        charge_attempts::attempt_number,
+                        charge_attempts::idempotency_key,
+                        charge_attempts::started_at,
+                        charge_attempts::provider_ref,
+                    ))
+                    .order((charge_attempts::invoice_id, charge_attempts::attempt_number))
+                    .load($c)?;
+            for c in claimed.iter_mut() {
+                let Some(key) = c.attempt.as_ref().map(|a| a.key.to_string()) else {
+                    continue;
+                };
+                for (_, _, _, started, reference) in calls
+                    .iter()
+                    .filter(|call| call.0 == c.invoice.id.get() && call.2 == key)
+                {
+                    c.key_first_sent_at
+                        .get_or_insert(crate::time::from_db(*started));
+                    if reference.is_some() {
+                        c.provider_ref.clone_from(reference);
+                    }
+                }
+            }
+        }
+    }};
+}
+
+/// The claimed invoice's customer: its currency and provider references.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = customers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct CustomerOfClaim {
+    currency: String,
+    provider_customer_ref: Option<String>,
+    provider_payment_method_ref: Option<String>,
 }
 
 /// Marks the rows CHARGING for the instance, records the unfinished calls of taken-over claims
@@ -297,12 +351,23 @@ pub(crate) fn claim(
 }
 
 /// The invoice as claimed: CHARGING, its fence advanced, and with the attempt it will make
-/// when its currency is its customer's (the attempt number is the current count plus one; the key is unchanged
-/// since the last definitive decision, so a taken-over claim resends the same key).
-fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, StoreError> {
+/// when it can be sent: its currency is its customer's, and the customer has a provider
+/// reference if `require_customer_ref` (the attempt number is the current count plus one; the
+/// key is unchanged since the last definitive decision, so a taken-over claim resends the same
+/// key).
+fn to_claimed(
+    row: ClaimRow,
+    customer: CustomerOfClaim,
+    require_customer_ref: bool,
+) -> Result<ClaimedInvoice, StoreError> {
     let id = row.invoice.id;
     let bad = |e: String| corrupt("invoices", id, e);
-    let customer_currency: Currency = customer_currency.parse().map_err(text).map_err(bad)?;
+    let customer_currency: Currency = customer.currency.parse().map_err(text).map_err(bad)?;
+    let refs = ProviderRefs {
+        customer_ref: customer.provider_customer_ref,
+        payment_method_ref: customer.provider_payment_method_ref,
+    };
+    let sendable = !require_customer_ref || refs.customer_ref.is_some();
     let state = ChargeState {
         key_seq: count(row.key_seq).map_err(bad)?,
         declines: count(row.declines).map_err(bad)?,
@@ -318,7 +383,7 @@ fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, 
     let fence = count::<u32>(row.fence).map_err(bad)?.saturating_add(1);
     let mut invoice = Invoice::try_from(row.invoice)?;
     invoice.status = InvoiceStatus::Charging;
-    let attempt = (invoice.amount.currency() == customer_currency).then(|| {
+    let attempt = (sendable && invoice.amount.currency() == customer_currency).then(|| {
         invoice.attempts += 1;
         PlannedAttempt {
             number: invoice.attempts,
@@ -332,5 +397,8 @@ fn to_claimed(row: ClaimRow, customer_currency: &str) -> Result<ClaimedInvoice, 
         attempt,
         taken_over_from,
         fence,
+        customer: refs,
+        key_first_sent_at: None,
+        provider_ref: None,
     })
 }

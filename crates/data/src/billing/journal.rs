@@ -161,6 +161,8 @@ impl Plan {
             attempt_number: stored(done.number),
             outcome: done.outcome.as_str(),
             message: done.message.clone(),
+            decline_code: done.decline_code.clone(),
+            provider_ref: done.provider_ref.clone(),
             finished_at: to_db(done.finished_at),
         };
         for entry in batch {

@@ -52,6 +52,7 @@ impl Driver<'_> {
             fresh_after: self.fresh_cursor,
             include_stale,
             scope: self.run.scope,
+            require_customer_ref: self.config.require_customer_ref,
         };
         let store = self.deps.billing.clone();
         let handle = tokio::spawn(async move { store.claim(&request).await });
