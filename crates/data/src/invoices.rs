@@ -13,6 +13,7 @@ use crate::Database;
 use crate::error::store_error;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
+use crate::stats::{StatsDelta, apply_stats};
 use crate::status_filter::status_is;
 use crate::time::to_db;
 
@@ -70,30 +71,50 @@ impl InvoiceStore for Database {
         let (row, changed) = self
             .run(move |pools| {
                 write_txn!(pools, |c| {
-                    // One conditional update: a claim racing with the retry either happens
-                    // first (the row is CHARGING and nothing changes) or after.
+                    // Conditional updates: a claim racing with the retry either happens first
+                    // (the row is CHARGING and nothing changes) or after.
                     let not_due_yet =
                         invoices::next_attempt_at
                             .gt(now)
                             .or(invoices::next_attempt_at
                                 .is_null()
                                 .and(invoices::due_at.gt(now)));
-                    let retried = diesel::update(
-                        invoices::table.find(id.get()).filter(
-                            invoices::status
-                                .eq("FAILED")
-                                .or(invoices::status.eq("PENDING").and(not_due_yet)),
-                        ),
+                    let change = || {
+                        (
+                            invoices::status.eq("PENDING"),
+                            invoices::next_attempt_at.eq(Some(now)),
+                            invoices::failure_reason.eq(None::<String>),
+                        )
+                    };
+                    let failed = diesel::update(
+                        invoices::table
+                            .find(id.get())
+                            .filter(invoices::status.eq("FAILED")),
                     )
-                    .set((
-                        invoices::status.eq("PENDING"),
-                        invoices::next_attempt_at.eq(Some(now)),
-                        invoices::failure_reason.eq(None::<String>),
-                    ))
+                    .set(change())
                     .returning(InvoiceRow::as_returning())
                     .get_result(c)
                     .optional()?;
-                    if let Some(row) = retried {
+                    if let Some(row) = failed {
+                        let amount = Invoice::try_from(row.clone())
+                            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?
+                            .amount;
+                        let mut stats = StatsDelta::default();
+                        stats.moved(InvoiceStatus::Failed, InvoiceStatus::Pending, amount);
+                        apply_stats!(c, &stats)?;
+                        return Ok((Some(row), true));
+                    }
+                    let rescheduled = diesel::update(
+                        invoices::table
+                            .find(id.get())
+                            .filter(invoices::status.eq("PENDING"))
+                            .filter(not_due_yet),
+                    )
+                    .set(change())
+                    .returning(InvoiceRow::as_returning())
+                    .get_result(c)
+                    .optional()?;
+                    if let Some(row) = rescheduled {
                         return Ok((Some(row), true));
                     }
                     let row = invoices::table

@@ -21,6 +21,7 @@ mod migrate;
 mod rows;
 mod schema;
 mod seed;
+mod stats;
 mod status_filter;
 mod store_clock;
 mod time;

@@ -107,6 +107,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invoice_totals (status, currency) {
+        status -> Text,
+        currency -> Text,
+        invoices -> BigInt,
+        amount_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    monthly_stats (month, metric, label, currency) {
+        month -> Text,
+        metric -> Text,
+        label -> Text,
+        currency -> Text,
+        count -> BigInt,
+        amount_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    run_stats (run_id, minute, outcome) {
+        run_id -> BigInt,
+        minute -> Timestamp,
+        outcome -> Text,
+        calls -> BigInt,
+    }
+}
+
 diesel::joinable!(invoices -> customers (customer_id));
 diesel::joinable!(charge_attempts -> invoices (invoice_id));
 diesel::joinable!(charge_attempts -> billing_runs (run_id));
@@ -118,4 +147,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instances,
     outbox,
     idempotency_keys,
+    invoice_totals,
+    monthly_stats,
+    run_stats,
 );

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::Database;
 use crate::rows::CustomerRow;
 use crate::schema::{customers, invoices};
+use crate::stats::{StatsDelta, apply_stats};
 
 /// Rows per INSERT statement: below SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 const ROWS_PER_STATEMENT: usize = 4_000;
@@ -106,6 +107,10 @@ impl Database {
     /// due (the monthly one) charges the PENDING ones.
     pub async fn insert_invoices(&self, invoices: Vec<NewInvoice>) -> Result<usize, StoreError> {
         let due_at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let mut stats = StatsDelta::default();
+        for invoice in &invoices {
+            stats.added(invoice.status, invoice.amount);
+        }
         let rows: Vec<NewInvoiceRow> = invoices
             .into_iter()
             .map(|i| NewInvoiceRow {
@@ -124,6 +129,7 @@ impl Database {
                         .values(chunk)
                         .execute(c)?;
                 }
+                apply_stats!(c, &stats)?;
                 Ok(inserted)
             })
         })

@@ -12,6 +12,7 @@ use crate::Database;
 use crate::billing::outbox_row;
 use crate::rows::InvoiceRow;
 use crate::schema::{invoices, outbox};
+use crate::stats::{StatsDelta, apply_stats};
 
 /// Voids invoice `id` at `now` (see `InvoiceStore::void_invoice`).
 pub(crate) async fn void_invoice(
@@ -25,30 +26,35 @@ pub(crate) async fn void_invoice(
                 // The status condition is the whole race with a claim: PostgreSQL's row lock
                 // (or SQLite's single writer) orders this update and the claim's, and whichever
                 // comes second finds the status the first one left.
-                let voided = diesel::update(
-                    invoices::table
-                        .find(id.get())
-                        .filter(invoices::status.eq_any(["PENDING", "FAILED"])),
-                )
-                .set((
-                    invoices::status.eq("VOID"),
-                    invoices::next_attempt_at.eq(None::<NaiveDateTime>),
-                    invoices::failure_reason.eq(None::<String>),
-                ))
-                .returning(InvoiceRow::as_returning())
-                .get_result(c)
-                .optional()?;
                 let parse = |row: InvoiceRow| {
                     Invoice::try_from(row)
                         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
                 };
-                if let Some(row) = voided {
-                    let invoice = parse(row)?;
-                    diesel::insert_into(outbox::table)
-                        .values(outbox_row(&voided_event(&invoice, now))?)
-                        .on_conflict_do_nothing()
-                        .execute(c)?;
-                    return Ok((Some(invoice), true));
+                for from in [InvoiceStatus::Pending, InvoiceStatus::Failed] {
+                    let voided = diesel::update(
+                        invoices::table
+                            .find(id.get())
+                            .filter(invoices::status.eq(from.as_str())),
+                    )
+                    .set((
+                        invoices::status.eq("VOID"),
+                        invoices::next_attempt_at.eq(None::<NaiveDateTime>),
+                        invoices::failure_reason.eq(None::<String>),
+                    ))
+                    .returning(InvoiceRow::as_returning())
+                    .get_result(c)
+                    .optional()?;
+                    if let Some(row) = voided {
+                        let invoice = parse(row)?;
+                        diesel::insert_into(outbox::table)
+                            .values(outbox_row(&voided_event(&invoice, now))?)
+                            .on_conflict_do_nothing()
+                            .execute(c)?;
+                        let mut stats = StatsDelta::default();
+                        stats.moved(from, InvoiceStatus::Void, invoice.amount);
+                        apply_stats!(c, &stats)?;
+                        return Ok((Some(invoice), true));
+                    }
                 }
                 let row = invoices::table
                     .find(id.get())

@@ -40,6 +40,7 @@ on_every_backend!(
     a_void_racing_a_claim_is_either_applied_first_or_refused_never_both,
     a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_providers_reference,
     a_customer_without_a_provider_reference_is_claimed_without_an_attempt_when_one_is_needed,
+    the_consoles_totals_follow_every_write_that_changes_them,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
     the_outbox_leases_reschedules_and_settles_events,
@@ -188,6 +189,8 @@ fn finish(
         run: run.id,
         fence: claimed.fence(),
         attempts: claimed.invoice.attempts,
+        amount: claimed.invoice.amount,
+        at: t0(),
         attempt: AttemptEnd::Completed(AttemptCompletion {
             number: claimed.attempt.as_ref().unwrap().number,
             outcome,
@@ -596,6 +599,8 @@ async fn an_unsent_attempt_is_removed_and_the_invoice_released(db: TestDatabase)
         run: run.id,
         fence: claimed.fence(),
         attempts: 0,
+        amount: claimed.invoice.amount,
+        at: t0(),
         attempt: AttemptEnd::Unsent(1),
         transition: t,
         notification: None,
@@ -1047,6 +1052,8 @@ async fn a_stale_owners_resend_is_fenced_out_after_its_claim_was_released_and_cl
         run: run.id,
         fence: taken.fence(),
         attempts: taken.invoice.attempts - 1,
+        amount: taken.invoice.amount,
+        at: t0(),
         attempt: AttemptEnd::Unsent(taken.attempt.as_ref().unwrap().number),
         transition: transition(
             taken.state,
@@ -1331,6 +1338,8 @@ async fn a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_provide
         run: run.id,
         fence: first.fence(),
         attempts: first.invoice.attempts,
+        amount: first.invoice.amount,
+        at: t0(),
         attempt: AttemptEnd::Completed(AttemptCompletion {
             number: 1,
             outcome: AttemptOutcome::Processing,
@@ -1360,6 +1369,8 @@ async fn a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_provide
         run: run.id,
         fence: again.fence(),
         attempts: again.invoice.attempts,
+        amount: again.invoice.amount,
+        at: t0(),
         attempt: AttemptEnd::Completed(AttemptCompletion {
             number: 2,
             outcome: AttemptOutcome::Declined,
@@ -1428,4 +1439,99 @@ async fn a_customer_without_a_provider_reference_is_claimed_without_an_attempt_w
             .unwrap()
             .is_empty()
     );
+}
+
+/// The totals the console reads never drift from the invoices and attempts they summarise:
+/// seeding, charging, declining, failing, voiding, retrying and creating all move them.
+async fn the_consoles_totals_follow_every_write_that_changes_them(db: TestDatabase) {
+    use antaeus_core::store::{CustomerRef, InvoiceDraft, StatsStore};
+    use antaeus_models::MonthlyMetric;
+    use std::collections::BTreeMap;
+
+    let ids = pending_invoices(&db, 6).await;
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(&db, &me, &run, t0(), 4).await;
+    let batch = vec![
+        finish(&claimed[0], &run, AttemptOutcome::Charged, t0()),
+        finish(&claimed[1], &run, AttemptOutcome::Charged, t0()),
+        finish(&claimed[2], &run, AttemptOutcome::Declined, t0()),
+        finish(&claimed[3], &run, AttemptOutcome::CustomerNotFound, t0()),
+    ];
+    db.db.record(&me, &batch).await.unwrap();
+    // Replaying the batch (fenced out) moves nothing.
+    db.db.record(&me, &batch).await.unwrap();
+    db.db.void_invoice(ids[5], t0()).await.unwrap();
+    db.db
+        .retry_invoice(claimed[3].invoice.id, t0())
+        .await
+        .unwrap();
+    let customer = invoice(&db, ids[0]).await.customer_id;
+    let drafts = vec![InvoiceDraft {
+        customer: CustomerRef::Id(customer),
+        amount: Money::from_minor(777, Currency::EUR).unwrap(),
+        external_id: None,
+        due_at: None,
+        description: None,
+    }];
+    db.db.create_invoices(&drafts, t0()).await.unwrap();
+
+    let mut expected: BTreeMap<(InvoiceStatus, Currency), (u64, i64)> = BTreeMap::new();
+    for i in all_invoices(&db).await {
+        let status = match i.status {
+            InvoiceStatus::Charging => InvoiceStatus::Pending,
+            other => other,
+        };
+        let entry = expected.entry((status, i.amount.currency())).or_default();
+        entry.0 += 1;
+        entry.1 += i.amount.to_minor();
+    }
+    let totals: BTreeMap<(InvoiceStatus, Currency), (u64, i64)> = db
+        .db
+        .invoice_totals()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            (
+                (t.status, t.amount.currency()),
+                (t.invoices, t.amount.to_minor()),
+            )
+        })
+        .collect();
+    assert_eq!(totals, expected);
+
+    let month = db.db.monthly_stats(t0()).await.unwrap();
+    let count = |metric| {
+        month
+            .iter()
+            .filter(|m| m.metric == metric)
+            .map(|m| m.count)
+            .sum::<u64>()
+    };
+    assert_eq!(count(MonthlyMetric::Collected), 2);
+    assert_eq!(count(MonthlyMetric::Declined), 1);
+    assert_eq!(count(MonthlyMetric::Failed), 1);
+    let failed = month
+        .iter()
+        .find(|m| m.metric == MonthlyMetric::Failed)
+        .unwrap();
+    assert_eq!(failed.label, "customer_not_found");
+    let collected = month
+        .iter()
+        .find(|m| m.metric == MonthlyMetric::Collected)
+        .unwrap();
+    assert_eq!(collected.amount.unwrap().to_minor(), 2_000);
+    assert!(
+        db.db
+            .monthly_stats(t0() + TimeDelta::days(40))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let minutes = db.db.run_stats(run.id).await.unwrap();
+    let calls: u64 = minutes.iter().map(|m| m.calls).sum();
+    assert_eq!(calls, 4, "every call once, even replayed");
+    assert!(minutes.iter().all(|m| m.minute == t0()));
 }

@@ -23,6 +23,7 @@ mod invoice;
 mod money;
 mod notification;
 mod page;
+mod stats;
 
 pub use billing::{
     AttemptOutcome, BillingRun, CallCounts, ChargeAttempt, RunCounts, RunScope, RunStatus,
@@ -41,3 +42,4 @@ pub use invoice::{FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
 pub use notification::{EventData, EventKind, InvoiceEvent, Notification, RunEvent};
 pub use page::{PageLimit, PageRequest};
+pub use stats::{InvoiceTotal, MonthlyMetric, MonthlyStat, RunMinute};

@@ -111,6 +111,8 @@ fn charged(claimed: &[ClaimedInvoice], run: RunId) -> Vec<JournalEntry> {
                 run,
                 fence: c.fence(),
                 attempts: c.invoice.attempts,
+                amount: c.invoice.amount,
+                at: now,
                 attempt: match &c.attempt {
                     Some(a) => AttemptEnd::Completed(AttemptCompletion {
                         number: a.number,

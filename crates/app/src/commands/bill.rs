@@ -76,6 +76,11 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
         );
         (run, false)
     };
+    let run = if driven {
+        resume_handed_over(&billing, run, &shutdown).await?
+    } else {
+        run
+    };
     if !shutdown.is_requested() {
         finish_abandoned_runs(&billing, shutdown).await;
     }
@@ -112,6 +117,39 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Tries again, here, a run this process handed over (storage trouble stopped it: its
+/// heartbeats, claims or outcome writes kept failing), as long as the database answers: a
+/// brief outage does not need another command. Gives up after a few tries (the run stays
+/// RUNNING for `serve` or the next `antaeus bill`).
+async fn resume_handed_over(
+    billing: &BillingService,
+    mut run: BillingRun,
+    shutdown: &Shutdown,
+) -> anyhow::Result<BillingRun> {
+    for _ in 0..RESUME_TRIES {
+        if run.status != RunStatus::Running || shutdown.is_requested() {
+            break;
+        }
+        let Ok(Some(adopted)) = billing.adopt_if_abandoned(&run).await else {
+            break;
+        };
+        println!(
+            "run {} stopped ({}): resuming it",
+            run.id,
+            run.abort_reason.as_deref().unwrap_or("storage trouble")
+        );
+        let id = adopted.id;
+        run = billing
+            .execute(adopted, shutdown.clone())
+            .await
+            .with_context(|| unrecorded_end(id))?;
+    }
+    Ok(run)
+}
+
+/// How many times `antaeus bill` resumes its own run after storage trouble.
+const RESUME_TRIES: usize = 3;
 
 /// Ends the runs whose instances died (there may be no server to do it): each is resumed and
 /// finds what is left of its work; failures are only reported, this run's outcome stands.

@@ -367,6 +367,8 @@ async fn finish(
             run: ctx.run,
             fence: step.fence,
             attempts: step.attempts,
+            amount: claimed.invoice.amount,
+            at: now,
             attempt,
             transition,
             notification,

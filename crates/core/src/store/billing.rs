@@ -1,7 +1,7 @@
 //! Claiming due invoices and recording what charging them did: the billing engine's storage.
 
 use antaeus_models::{
-    AttemptOutcome, Currency, IdempotencyKey, InstanceId, Invoice, InvoiceId, Notification,
+    AttemptOutcome, Currency, IdempotencyKey, InstanceId, Invoice, InvoiceId, Money, Notification,
     ProviderRefs, RunId, RunScope,
 };
 use async_trait::async_trait;
@@ -126,6 +126,10 @@ pub enum JournalEntry {
         fence: u32,
         /// The invoice's provider calls once the claim ends (the attempt count).
         attempts: u32,
+        /// The invoice's amount (for the totals the transition moves).
+        amount: Money,
+        /// When the claim ends.
+        at: DateTime<Utc>,
         /// What became of the attempt.
         attempt: AttemptEnd,
         /// The new state.

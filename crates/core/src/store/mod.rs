@@ -10,6 +10,7 @@ mod instances;
 mod invoices;
 mod outbox;
 mod runs;
+mod stats;
 
 pub use attempts::AttemptStore;
 pub use billing::{
@@ -27,6 +28,7 @@ pub use instances::InstanceStore;
 pub use invoices::{InvoiceStore, RetryOutcome, VoidOutcome};
 pub use outbox::{OutboxEvent, OutboxStore};
 pub use runs::{NewRun, RunEnd, RunStore};
+pub use stats::StatsStore;
 
 #[cfg(any(test, feature = "mocks"))]
 pub use attempts::MockAttemptStore;
@@ -44,3 +46,5 @@ pub use invoices::MockInvoiceStore;
 pub use outbox::MockOutboxStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use runs::MockRunStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use stats::MockStatsStore;

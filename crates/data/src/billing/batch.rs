@@ -52,8 +52,9 @@ pub(crate) trait BatchWrites {
     /// next attempt; returns the invoices moved.
     fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>>;
 
-    /// Records how calls ended, over an unknown or "abandoned" outcome.
-    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()>;
+    /// Records how calls ended, over an unknown or "abandoned" outcome; returns the attempts
+    /// completed now, as (invoice, attempt number) (a replayed completion changes nothing).
+    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<Vec<(i64, i32)>>;
 }
 
 fn ids(rows: Vec<IdRow>) -> Vec<i64> {
@@ -120,7 +121,7 @@ impl BatchWrites for SqliteConnection {
         Ok(updated)
     }
 
-    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()> {
+    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<Vec<(i64, i32)>> {
         let statements = sqlite_statements(
             rows,
             7,
@@ -132,7 +133,9 @@ impl BatchWrites for SqliteConnection {
                      finished_at = data.finished_at FROM data \
                      WHERE charge_attempts.invoice_id = data.invoice_id \
                      AND charge_attempts.attempt_number = data.attempt_number \
-                     AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned')"
+                     AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned') \
+                     RETURNING charge_attempts.invoice_id AS invoice_id, \
+                     charge_attempts.attempt_number AS attempt_number"
                 )
             },
             |query, r| {
@@ -146,11 +149,24 @@ impl BatchWrites for SqliteConnection {
                     .bind::<Timestamp, _>(r.finished_at)
             },
         );
+        let mut completed = Vec::with_capacity(rows.len());
         for query in statements {
-            query.execute(self)?;
+            completed.extend(attempt_keys(query.load(self)?));
         }
-        Ok(())
+        Ok(completed)
     }
+}
+
+#[derive(QueryableByName)]
+struct AttemptKey {
+    #[diesel(sql_type = BigInt)]
+    invoice_id: i64,
+    #[diesel(sql_type = Integer)]
+    attempt_number: i32,
+}
+
+fn attempt_keys(rows: Vec<AttemptKey>) -> impl Iterator<Item = (i64, i32)> {
+    rows.into_iter().map(|r| (r.invoice_id, r.attempt_number))
 }
 
 type SqliteQuery<'a> = BoxedSqlQuery<'a, Sqlite, SqlQuery>;
@@ -231,11 +247,11 @@ impl BatchWrites for PgConnection {
         Ok(ids(found))
     }
 
-    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<()> {
+    fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<Vec<(i64, i32)>> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        diesel::sql_query(
+        let completed: Vec<AttemptKey> = diesel::sql_query(
             "UPDATE charge_attempts AS a SET outcome = d.outcome, message = d.message, \
              decline_code = d.decline_code, provider_ref = d.provider_ref, \
              finished_at = d.finished_at \
@@ -244,7 +260,8 @@ impl BatchWrites for PgConnection {
                   AS d(invoice_id, attempt_number, outcome, message, decline_code, provider_ref, finished_at) \
              WHERE a.invoice_id = ANY($1) AND a.invoice_id = d.invoice_id \
              AND a.attempt_number = d.attempt_number \
-             AND (a.outcome IS NULL OR a.outcome = 'abandoned')",
+             AND (a.outcome IS NULL OR a.outcome = 'abandoned') \
+             RETURNING a.invoice_id AS invoice_id, a.attempt_number AS attempt_number",
         )
         .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.invoice_id).collect::<Vec<i64>>())
         .bind::<Array<Integer>, _>(rows.iter().map(|r| r.attempt_number).collect::<Vec<i32>>())
@@ -253,8 +270,8 @@ impl BatchWrites for PgConnection {
         .bind::<Array<Nullable<Text>>, _>(text_column(rows, |r| r.decline_code.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(text_column(rows, |r| r.provider_ref.as_deref()))
         .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
-        .execute(self)?;
-        Ok(())
+        .load(self)?;
+        Ok(attempt_keys(completed).collect())
     }
 }
 

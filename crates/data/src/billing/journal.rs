@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use antaeus_core::billing::RunResult;
 use antaeus_core::store::{AttemptCompletion, AttemptEnd, JournalEntry, RecordReport, StoreError};
-use antaeus_models::{InstanceId, InvoiceId, Notification, RunCounts};
+use antaeus_models::{
+    AttemptOutcome, InstanceId, InvoiceId, InvoiceStatus, Notification, RunCounts, RunId,
+};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::batch::{BatchWrites, CompletionRow, FinishRow};
@@ -13,6 +16,7 @@ use crate::error::{pool_unavailable, store_error};
 use crate::pool::Pools;
 use crate::rows::stored;
 use crate::schema::{billing_runs, charge_attempts, invoices, outbox};
+use crate::stats::{StatsDelta, apply_stats};
 use crate::time::to_db;
 
 /// The invoice row of `$invoice`, only while `$owner` holds its claim at fence `$fence`.
@@ -42,7 +46,10 @@ macro_rules! apply_batch {
             .collect();
         // Every call's outcome is recorded, owned or not, over an "abandoned" guess: the log
         // keeps what really happened.
-        BatchWrites::complete_attempts($c, &plan.completions)?;
+        let completed: HashSet<(i64, i32)> = BatchWrites::complete_attempts($c, &plan.completions)?
+            .into_iter()
+            .collect();
+        let mut stats = plan.call_stats(&completed);
 
         let mut fenced_out = Vec::new();
         let mut intents = Vec::new();
@@ -86,11 +93,19 @@ macro_rules! apply_batch {
                     attempt,
                     transition,
                     notification,
+                    amount,
+                    at,
                     ..
                 } => {
                     if !finished.contains(&invoice.get()) {
                         fenced_out.push(*invoice);
                         continue;
+                    }
+                    stats.moved(InvoiceStatus::Charging, transition.status, *amount);
+                    match (transition.status, transition.failure_reason) {
+                        (InvoiceStatus::Paid, _) => stats.collected(*at, *amount),
+                        (InvoiceStatus::Failed, Some(reason)) => stats.failed(*at, reason.as_str()),
+                        _ => {}
                     }
                     if let AttemptEnd::Unsent(number) = attempt {
                         diesel::delete(
@@ -122,6 +137,7 @@ macro_rules! apply_batch {
                 .values(rows)
                 .execute($c)?;
         }
+        apply_stats!($c, &stats)?;
         for (run, delta) in &counts {
             diesel::update(billing_runs::table.find(*run))
                 .set((
@@ -144,6 +160,9 @@ struct Plan {
     resends: Vec<(i64, i32)>,
     finishes: Vec<FinishRow>,
     completions: Vec<CompletionRow>,
+    /// Each completion's invoice and attempt, run, when it ended, how, and its decline code
+    /// (for the totals).
+    calls: Vec<Call>,
     /// Outbox rows of the events, by invoice (written only if the invoice's finish applies).
     events: HashMap<i64, NewOutboxRow>,
 }
@@ -154,6 +173,7 @@ impl Plan {
             resends: Vec::new(),
             finishes: Vec::new(),
             completions: Vec::with_capacity(batch.len()),
+            calls: Vec::with_capacity(batch.len()),
             events: HashMap::new(),
         };
         let completion = |invoice: InvoiceId, done: &AttemptCompletion| CompletionRow {
@@ -169,15 +189,18 @@ impl Plan {
             match entry {
                 JournalEntry::Resend {
                     invoice,
+                    run,
                     fence,
                     completed,
                     ..
                 } => {
                     plan.resends.push((invoice.get(), stored(*fence)));
                     plan.completions.push(completion(*invoice, completed));
+                    plan.calls.push(call(*invoice, *run, completed));
                 }
                 JournalEntry::Finish {
                     invoice,
+                    run,
                     fence,
                     attempts,
                     attempt,
@@ -191,6 +214,7 @@ impl Plan {
                     }
                     if let AttemptEnd::Completed(done) = attempt {
                         plan.completions.push(completion(*invoice, done));
+                        plan.calls.push(call(*invoice, *run, done));
                     }
                     plan.finishes.push(FinishRow {
                         id: invoice.get(),
@@ -207,6 +231,41 @@ impl Plan {
             }
         }
         Ok(plan)
+    }
+
+    /// The totals the batch's calls move: those `completed` now (whoever owns their claims:
+    /// every call counts, once).
+    fn call_stats(&self, completed: &HashSet<(i64, i32)>) -> StatsDelta {
+        let mut stats = StatsDelta::default();
+        for call in &self.calls {
+            if !completed.contains(&call.attempt) {
+                continue;
+            }
+            stats.call(call.run, call.at, call.outcome.as_str());
+            if call.outcome == AttemptOutcome::Declined {
+                stats.declined(call.at, call.decline_code.as_deref());
+            }
+        }
+        stats
+    }
+}
+
+/// A completed call, for the totals.
+struct Call {
+    attempt: (i64, i32),
+    run: i64,
+    at: DateTime<Utc>,
+    outcome: AttemptOutcome,
+    decline_code: Option<String>,
+}
+
+fn call(invoice: InvoiceId, run: RunId, done: &AttemptCompletion) -> Call {
+    Call {
+        attempt: (invoice.get(), stored(done.number)),
+        run: run.get(),
+        at: done.finished_at,
+        outcome: done.outcome,
+        decline_code: done.decline_code.clone(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use antaeus_core::store::{
     Creation, CustomerRef, InvoiceCreation, InvoiceDraft, KeyedRequest, StoreError,
 };
-use antaeus_models::{Currency, Invoice};
+use antaeus_models::{Currency, Invoice, InvoiceStatus};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -17,6 +17,7 @@ use super::row_lock::LockCustomers;
 use crate::Database;
 use crate::rows::InvoiceRow;
 use crate::schema::{customers, invoices};
+use crate::stats::{StatsDelta, apply_stats};
 use crate::time::to_db;
 
 /// The scope of invoice creations' idempotency keys.
@@ -157,6 +158,13 @@ macro_rules! create_batch {
                 .get_result($c)?;
             out[entry.0] = Some(Outcome::Created(inserted));
         }
+        let mut stats = StatsDelta::default();
+        for (draft, outcome) in drafts.iter().zip(&out) {
+            if let Some(Outcome::Created(_)) = outcome {
+                stats.added(InvoiceStatus::Pending, draft.amount);
+            }
+        }
+        apply_stats!($c, &stats)?;
         out.into_iter()
             .enumerate()
             .map(|(i, outcome)| {

@@ -1,0 +1,7 @@
+//! The console's totals (`invoice_totals`, `monthly_stats`, `run_stats`): deltas gathered by the
+//! writes that change what they count, applied in the same transaction, and the reads.
+
+mod delta;
+mod read;
+
+pub(crate) use delta::{StatsDelta, apply_stats};
