@@ -14,7 +14,9 @@
 #       Ctrl-C (or until N runs have ended), then stops what it started.
 #
 # Everything lives in $ANTAEUS_LOCALSTACK_DIR (target/localstack): venv/, the emulator's files
-# (fs/), its log and pid file. Nothing is written elsewhere, and nothing is sent off the machine.
+# (fs/), its log and pid file. Nothing is written elsewhere, and LocalStack is kept from calling
+# out (no DNS server, certificate download or analytics); only `install` downloads, from PyPI.
+# The venv is made with python3 (3.11), or $ANTAEUS_LOCALSTACK_PYTHON.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -26,7 +28,7 @@ PORT="${ANTAEUS_LOCALSTACK_PORT:-4566}"
 URL="http://127.0.0.1:$PORT"
 PID_FILE="$DIR/localstack.pid"
 LOG="$DIR/localstack.log"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${ANTAEUS_LOCALSTACK_PYTHON:-python3}"
 
 # The aws CLI pointed at LocalStack, with LocalStack's dummy credentials.
 aws_local() {
@@ -219,7 +221,7 @@ case "${1:-}" in
   with) shift; cmd_with "$@" ;;
   demo) shift; cmd_demo "$@" ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
