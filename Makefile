@@ -2,7 +2,7 @@
 CARGO ?= cargo
 COMPOSE ?= docker compose -f docker/docker-compose.yml
 
-.PHONY: run test fmt lint bench build clean start stop
+.PHONY: run test fmt lint bench build clean start stop aws-local aws-test
 
 ## run: build (release) and serve on the SQLite file antaeus.db, seeding the original data if empty
 run:
@@ -20,6 +20,11 @@ test:
 		echo "      cargo counts those tests as passed, but they tested nothing: only SQLite was tested."; \
 		echo "      To run them too, point them at a server where the user may create databases:"; \
 		echo "      $(POSTGRES_TEST_EXAMPLE)"; \
+	fi; \
+	if [ -z "$${ANTAEUS_TEST_LOCALSTACK_URL+set}" ]; then \
+		echo; \
+		echo "NOTE: the LocalStack test of deploy/aws was SKIPPED (ANTAEUS_TEST_LOCALSTACK_URL is not set);"; \
+		echo "      \`make aws-test\` runs it with LocalStack, as .ci/run does."; \
 	fi; \
 	exit $$status
 
@@ -44,6 +49,16 @@ build:
 
 clean:
 	$(CARGO) clean
+
+## aws-local: LocalStack, `antaeus serve` (scheduler off) and deploy/aws/eventbridge-scheduler.yaml
+##            deployed into it on one-minute schedules; prints the runs EventBridge starts, Ctrl-C stops
+aws-local: build
+	deploy/aws/localstack.sh demo
+
+## aws-test: the LocalStack test of the CloudFormation stack (installs, starts and stops LocalStack)
+aws-test:
+	ANTAEUS_REQUIRE_LOCALSTACK=1 deploy/aws/localstack.sh with \
+		$(CARGO) test --locked -p antaeus-app --test aws_localstack
 
 ## start: build the image and run Antaeus on PostgreSQL in Docker (http://127.0.0.1:7000)
 start:
