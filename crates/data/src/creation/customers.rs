@@ -80,21 +80,13 @@ pub(crate) async fn create_customer(
     let made = db
         .run(move |pools| {
             write_txn!(pools, |c| {
-                if let Some(keyed) = &keyed {
-                    match claim_key!(c, KEY_SCOPE, keyed, now)? {
-                        KeyState::Fresh => {}
-                        KeyState::Used {
-                            fingerprint,
-                            resource_id,
-                        } if fingerprint == keyed.fingerprint => {
-                            let row = customers::table
-                                .find(resource_id)
-                                .select(CustomerRow::as_select())
-                                .first(c)?;
-                            return Ok(Made::Replayed(row));
-                        }
-                        KeyState::Used { .. } => return Ok(Made::KeyReused),
+                match claim_key!(c, KEY_SCOPE, keyed.as_ref(), now)? {
+                    KeyState::Fresh => {}
+                    KeyState::Replay(id) => {
+                        let row = customers::table.find(id).select(CustomerRow::as_select());
+                        return Ok(Made::Replayed(row.first(c)?));
                     }
+                    KeyState::Reused => return Ok(Made::KeyReused),
                 }
                 let inserted = diesel::insert_into(customers::table)
                     .values(NewCustomerRow::from(&customer))

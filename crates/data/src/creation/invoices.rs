@@ -244,21 +244,13 @@ pub(crate) async fn create_invoice(
     let outcome = db
         .run(move |pools| {
             write_txn!(pools, |c| {
-                if let Some(keyed) = &keyed {
-                    match claim_key!(c, KEY_SCOPE, keyed, now)? {
-                        KeyState::Fresh => {}
-                        KeyState::Used {
-                            fingerprint,
-                            resource_id,
-                        } if fingerprint == keyed.fingerprint => {
-                            let row = invoices::table
-                                .find(resource_id)
-                                .select(InvoiceRow::as_select())
-                                .first(c)?;
-                            return Ok(Outcome::Replayed(row));
-                        }
-                        KeyState::Used { .. } => return Ok(Outcome::KeyReused),
+                match claim_key!(c, KEY_SCOPE, keyed.as_ref(), now)? {
+                    KeyState::Fresh => {}
+                    KeyState::Replay(id) => {
+                        let row = invoices::table.find(id).select(InvoiceRow::as_select());
+                        return Ok(Outcome::Replayed(row.first(c)?));
                     }
+                    KeyState::Reused => return Ok(Outcome::KeyReused),
                 }
                 let Some(outcome) = create_batch!(c, std::slice::from_ref(&draft), now)?.pop()
                 else {

@@ -12,40 +12,45 @@ use crate::schema::idempotency_keys;
 
 /// What a key says before anything is created.
 pub(crate) enum KeyState {
-    /// No request used it: this one owns it now.
+    /// No key, or no request used it: this one owns it now.
     Fresh,
-    /// A request used it: with this fingerprint, for this resource.
-    Used {
-        fingerprint: String,
-        resource_id: i64,
-    },
+    /// The same request used it: answer what it made (this resource).
+    Replay(i64),
+    /// A different request used it.
+    Reused,
 }
 
-/// Claims `keyed` in `scope` for this transaction (see the module's doc); evaluates to
-/// `QueryResult<KeyState>`.
+/// Claims `$keyed` (an `Option<&KeyedRequest>`) in `$scope` for this transaction (see the
+/// module's doc); evaluates to `QueryResult<KeyState>`.
 macro_rules! claim_key {
     ($c:ident, $scope:expr, $keyed:expr, $now:expr) => {{
-        let keyed: &antaeus_core::store::KeyedRequest = $keyed;
-        let inserted = diesel::insert_into($crate::schema::idempotency_keys::table)
-            .values($crate::creation::keys::new_key($scope, keyed, $now))
-            .on_conflict_do_nothing()
-            .execute($c)?;
-        if inserted == 1 {
-            Ok::<_, diesel::result::Error>($crate::creation::keys::KeyState::Fresh)
-        } else {
-            $crate::schema::idempotency_keys::table
-                .find(($scope, keyed.key.as_str()))
-                .select((
-                    $crate::schema::idempotency_keys::fingerprint,
-                    $crate::schema::idempotency_keys::resource_id,
-                ))
-                .first::<(String, i64)>($c)
-                .map(
-                    |(fingerprint, resource_id)| $crate::creation::keys::KeyState::Used {
-                        fingerprint,
-                        resource_id,
-                    },
-                )
+        let keyed: Option<&antaeus_core::store::KeyedRequest> = $keyed;
+        match keyed {
+            None => Ok::<_, diesel::result::Error>($crate::creation::keys::KeyState::Fresh),
+            Some(keyed) => {
+                let inserted = diesel::insert_into($crate::schema::idempotency_keys::table)
+                    .values($crate::creation::keys::new_key($scope, keyed, $now))
+                    .on_conflict_do_nothing()
+                    .execute($c)?;
+                if inserted == 1 {
+                    Ok($crate::creation::keys::KeyState::Fresh)
+                } else {
+                    $crate::schema::idempotency_keys::table
+                        .find(($scope, keyed.key.as_str()))
+                        .select((
+                            $crate::schema::idempotency_keys::fingerprint,
+                            $crate::schema::idempotency_keys::resource_id,
+                        ))
+                        .first::<(String, i64)>($c)
+                        .map(|(fingerprint, resource)| {
+                            if fingerprint == keyed.fingerprint {
+                                $crate::creation::keys::KeyState::Replay(resource)
+                            } else {
+                                $crate::creation::keys::KeyState::Reused
+                            }
+                        })
+                }
+            }
         }
     }};
 }
