@@ -1,0 +1,13 @@
+//! The `stripe` payment provider end to end: against a Stripe-shaped local server that
+//! honours idempotency keys like Stripe and faults on demand (`fake_stripe`), through the
+//! billing engine with real storage, and against localstripe, a Stripe stand-in written by
+//! others (skipped with a `SKIPPED` line unless `ANTAEUS_TEST_LOCALSTRIPE_URL` is set).
+
+mod fake_stripe;
+mod helpers;
+
+mod adapter;
+mod billing;
+mod localstripe;
+mod rate_limited;
+mod stress;
