@@ -6,19 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use antaeus_app::provider::StripePaymentProvider;
-use antaeus_core::store::{AttemptStore, CustomerChanges, CustomerStore, EventStore, InvoiceStore};
+use antaeus_core::store::{AttemptStore, CustomerChanges, CustomerStore, InvoiceStore};
 use antaeus_core::{Clock, ManualClock, Shutdown};
 use antaeus_data::Backend;
-use antaeus_models::{
-    AttemptOutcome, EventFilter, FailureReason, InvoiceStatus, PageLimit, PageRequest, RunStatus,
-};
+use antaeus_models::{AttemptOutcome, FailureReason, InvoiceStatus, RunStatus};
 use chrono::TimeDelta;
 
+use crate::billing_tests;
 use crate::fake_stripe::{Card, FakeStripe};
-use crate::helpers::{assert_invariants, billing, refs, run_request, seed, stripe_config, t0};
-use crate::stripe_billing_tests;
+use crate::helpers::{
+    all_events, assert_invariants, billing, refs, run_request, seed, stripe_config, t0,
+};
 
-stripe_billing_tests!(
+billing_tests!(
     each_stripe_answer_ends_its_invoice_as_the_table_says,
     a_processing_charge_is_settled_by_a_later_run_under_the_same_key,
 );
@@ -113,16 +113,7 @@ async fn each_stripe_answer_ends_its_invoice_as_the_table_says(backend: Backend)
         "nothing sent to Stripe"
     );
 
-    let events = db
-        .list_events(
-            EventFilter::default(),
-            PageRequest {
-                after: None,
-                limit: PageLimit::new(1000).unwrap(),
-            },
-        )
-        .await
-        .unwrap();
+    let events = all_events(&db).await;
     let event = |kind: &str, needle: &str| {
         events
             .iter()

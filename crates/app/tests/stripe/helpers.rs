@@ -9,13 +9,16 @@ use antaeus_core::billing::{
     BillingConfig, BillingDeps, BillingService, JournalConfig, ResendPolicy, RunRequest,
     SeededRandom,
 };
-use antaeus_core::store::{AttemptStore, CustomerStore, InvoiceStore, NewCustomer};
+use antaeus_core::store::{AttemptStore, CustomerStore, EventStore, NewCustomer};
 use antaeus_core::{ChargeRequest, Clock, PaymentProvider};
 use antaeus_data::{Database, NewInvoice};
 use antaeus_models::{
-    AttemptOutcome, Currency, Customer, CustomerId, IdempotencyKey, Invoice, InvoiceFilter,
-    InvoiceId, InvoiceStatus, Money, PageLimit, PageRequest, ProviderRefs, RunScope, RunTrigger,
+    AttemptOutcome, Currency, Customer, CustomerId, EventFilter, EventRecord, IdempotencyKey,
+    Invoice, InvoiceId, InvoiceStatus, Money, PageLimit, PageRequest, ProviderRefs, RunScope,
+    RunTrigger,
 };
+
+pub use crate::billing_helpers::all_invoices;
 use chrono::{DateTime, Utc};
 
 /// When the tests' clocks start.
@@ -143,26 +146,17 @@ pub fn run_request(key: &str) -> RunRequest {
     )
 }
 
-/// Every invoice.
-pub async fn all_invoices(db: &Database) -> Vec<Invoice> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = db
-            .list_invoices(
-                InvoiceFilter::default(),
-                PageRequest {
-                    after,
-                    limit: PageLimit::new(1000).unwrap(),
-                },
-            )
-            .await
-            .unwrap();
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        all.extend(page);
-    }
-    all
+/// Every billing event written, in order.
+pub async fn all_events(db: &Database) -> Vec<EventRecord> {
+    db.list_events(
+        EventFilter::default(),
+        PageRequest {
+            after: None,
+            limit: PageLimit::new(1000).unwrap(),
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// What the invariant check found.
@@ -225,29 +219,4 @@ pub async fn assert_invariants(db: &Database, charges_of: impl Fn(i64) -> u32) -
         }
     }
     census
-}
-
-/// For each name, a `sqlite::name` and a `postgres::name` test calling `name(backend)`.
-#[macro_export]
-macro_rules! stripe_billing_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(antaeus_data::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    if std::env::var(antaeus_data::testing::POSTGRES_URL_VAR).is_ok() {
-                        super::$name(antaeus_data::Backend::Postgres).await;
-                    }
-                }
-            )*
-        }
-    };
 }

@@ -11,11 +11,11 @@ use antaeus_core::{Shutdown, SystemClock};
 use antaeus_data::Backend;
 use antaeus_models::{InvoiceStatus, RunStatus};
 
+use crate::billing_tests;
 use crate::fake_stripe::{Card, FakeStripe};
 use crate::helpers::{assert_invariants, billing, refs, run_request, seed, stripe_config};
-use crate::stripe_billing_tests;
 
-stripe_billing_tests!(a_rate_limit_below_the_pace_slows_the_run_but_loses_nothing);
+billing_tests!(a_rate_limit_below_the_pace_slows_the_run_but_loses_nothing);
 
 const INVOICES: usize = 120;
 

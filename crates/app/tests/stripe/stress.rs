@@ -13,11 +13,11 @@ use antaeus_data::Backend;
 use antaeus_models::{InvoiceStatus, ProviderRefs, RunStatus};
 use chrono::TimeDelta;
 
+use crate::billing_tests;
 use crate::fake_stripe::{Card, FakeStripe, Hostility};
 use crate::helpers::{assert_invariants, billing, refs, run_request, seed, stripe_config, t0};
-use crate::stripe_billing_tests;
 
-stripe_billing_tests!(concurrent_runs_against_a_hostile_stripe_charge_nobody_twice);
+billing_tests!(concurrent_runs_against_a_hostile_stripe_charge_nobody_twice);
 
 const INVOICES: usize = 1_200;
 

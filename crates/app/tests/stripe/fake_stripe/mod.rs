@@ -213,6 +213,20 @@ fn authorized(req: &HttpRequest, state: &State) -> bool {
         .is_some_and(|v| v.starts_with("Bearer sk_test_"))
 }
 
+/// For a read: the ledger with the request counted as `kind`, or the 401 for a bad key.
+fn read_request<'a>(
+    req: &HttpRequest,
+    state: &'a State,
+    kind: &'static str,
+) -> Result<std::sync::MutexGuard<'a, Ledger>, Box<HttpResponse>> {
+    if !authorized(req, state) {
+        return Err(Box::new(unauthorized()));
+    }
+    let mut ledger = state.ledger.lock().unwrap();
+    ledger.count(kind);
+    Ok(ledger)
+}
+
 fn unauthorized() -> HttpResponse {
     respond(
         &Answer::error(401, "invalid_request_error", None, json!({})),
@@ -318,11 +332,10 @@ async fn retrieve(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> HttpResponse {
-    if !authorized(&req, &state) {
-        return unauthorized();
-    }
-    let mut ledger = state.ledger.lock().unwrap();
-    ledger.count("retrieve");
+    let mut ledger = match read_request(&req, &state, "retrieve") {
+        Ok(ledger) => ledger,
+        Err(refused) => return *refused,
+    };
     respond(&ledger.retrieve(&path), false)
 }
 
@@ -331,11 +344,10 @@ async fn search(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<State>,
 ) -> HttpResponse {
-    if !authorized(&req, &state) {
-        return unauthorized();
-    }
-    let mut ledger = state.ledger.lock().unwrap();
-    ledger.count("search");
+    let ledger = match read_request(&req, &state, "search") {
+        Ok(ledger) => ledger,
+        Err(refused) => return *refused,
+    };
     let q = query.get("query").cloned().unwrap_or_default();
     let Some(key) = q
         .strip_prefix("metadata['antaeus_key']:'")
@@ -360,11 +372,10 @@ async fn customer(
     path: web::Path<String>,
     state: web::Data<State>,
 ) -> HttpResponse {
-    if !authorized(&req, &state) {
-        return unauthorized();
-    }
-    let mut ledger = state.ledger.lock().unwrap();
-    ledger.count("customer");
+    let ledger = match read_request(&req, &state, "customer") {
+        Ok(ledger) => ledger,
+        Err(refused) => return *refused,
+    };
     match ledger.customers.get(path.as_str()) {
         Some((method, _)) => respond(
             &Answer::new(
