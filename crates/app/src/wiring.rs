@@ -9,7 +9,10 @@ use antaeus_data::Database;
 use anyhow::Context;
 
 use crate::notify::WebhookNotifier;
-use crate::provider::{HttpPaymentProvider, SimulatedPaymentProvider};
+use crate::provider::{
+    HttpPaymentProvider, RateLimit, RateLimitedProvider, SimulatedPaymentProvider,
+    StripePaymentProvider,
+};
 use crate::settings::{NotifierSettings, ProviderSettings, Settings};
 
 /// The payment provider in use; the simulated one is kept for its ledger.
@@ -37,6 +40,18 @@ pub fn provider(settings: &ProviderSettings) -> anyhow::Result<Provider> {
             )?),
             simulated: None,
         },
+        ProviderSettings::Stripe { config, max_rps } => {
+            let stripe = StripePaymentProvider::new(config).context(
+                "invalid configuration: ANTAEUS_STRIPE_API_BASE / ANTAEUS_STRIPE_SECRET_KEY",
+            )?;
+            Provider {
+                charger: Arc::new(RateLimitedProvider::new(
+                    Arc::new(stripe),
+                    RateLimit::per_second(*max_rps),
+                )),
+                simulated: None,
+            }
+        }
     })
 }
 

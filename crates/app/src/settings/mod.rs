@@ -87,14 +87,19 @@ impl Settings {
                     format!("{e} (expected host:port, e.g. {DEFAULT_HTTP_ADDR})"),
                 )
             })?;
+        let provider = provider::provider_settings(&env)?;
+        let billing = BillingConfig {
+            require_customer_ref: provider.requires_customer_ref(),
+            ..billing::billing_config(&env)?
+        };
         Ok(Self {
             database_url,
             http_addr,
             db_pool_size: env.integer("ANTAEUS_DB_POOL_SIZE", 10, 1, 1_000)? as u32,
-            provider: provider::provider_settings(&env)?,
+            provider,
             notifier: notifier::notifier_settings(&env)?,
             outbox: outbox::outbox_config(&env)?,
-            billing: billing::billing_config(&env)?,
+            billing,
             scheduler: operations::scheduler_settings(&env)?,
             tokens: operations::api_tokens(&env)?,
             log_format: operations::log_format(&env)?,
@@ -171,6 +176,7 @@ mod tests {
             ("ANTAEUS_PAYMENT_PROVIDER", "http"),
             ("ANTAEUS_PAYMENT_PROVIDER_URL", "https://pay.example/v1"),
             ("ANTAEUS_PROVIDER_TOKEN", "tok_s3cr3t"),
+            ("ANTAEUS_STRIPE_SECRET_KEY", "sk_live_s3cr3t"),
             ("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in"),
             ("ANTAEUS_WEBHOOK_SECRET", "whsec_s3cr3t"),
             ("ANTAEUS_API_TOKEN", "api_s3cr3t"),
@@ -188,6 +194,38 @@ mod tests {
         ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
+    }
+
+    #[test]
+    fn stripe_is_paced_needs_customer_references_and_never_shows_its_key() {
+        let s = load(&[
+            ("ANTAEUS_PAYMENT_PROVIDER", "stripe"),
+            ("ANTAEUS_STRIPE_SECRET_KEY", "sk_live_s3cr3t"),
+        ])
+        .unwrap();
+        assert!(s.billing.require_customer_ref);
+        let ProviderSettings::Stripe { config, max_rps } = &s.provider else {
+            panic!("{:?}", s.provider);
+        };
+        assert_eq!(*max_rps, 80);
+        assert_eq!(config.api_base, "https://api.stripe.com");
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("live"),
+            "{shown}"
+        );
+        let test_mode = load(&[
+            ("ANTAEUS_PAYMENT_PROVIDER", "stripe"),
+            ("ANTAEUS_STRIPE_SECRET_KEY", "sk_test_1"),
+            ("ANTAEUS_STRIPE_API_BASE", "http://127.0.0.1:8420"),
+            ("ANTAEUS_PROVIDER_MAX_RPS", "20"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            test_mode.provider,
+            ProviderSettings::Stripe { max_rps: 20, .. }
+        ));
+        assert!(!load(&[]).unwrap().billing.require_customer_ref);
     }
 
     #[test]
@@ -224,6 +262,8 @@ mod tests {
             &[("ANTAEUS_OUTBOX_MAX_FAILURES", "many")],
             &[("ANTAEUS_PAYMENT_PROVIDER", "paypal")],
             &[("ANTAEUS_PAYMENT_PROVIDER", "http")],
+            &[("ANTAEUS_PAYMENT_PROVIDER", "stripe")],
+            &[("ANTAEUS_PROVIDER_MAX_RPS", "80")],
             &[("ANTAEUS_WEBHOOK_URL", "https://hooks.example/in")],
             &[("ANTAEUS_SCHEDULER", "sometimes")],
             &[("ANTAEUS_SCHEDULE", "monthly")],
@@ -235,6 +275,7 @@ mod tests {
             let var = vars[0].0;
             let named = err.var == var
                 || (var == "ANTAEUS_PAYMENT_PROVIDER" && err.var == "ANTAEUS_PAYMENT_PROVIDER_URL")
+                || (var == "ANTAEUS_PAYMENT_PROVIDER" && err.var == "ANTAEUS_STRIPE_SECRET_KEY")
                 || (var == "ANTAEUS_WEBHOOK_URL" && err.var == "ANTAEUS_WEBHOOK_SECRET");
             assert!(named, "{vars:?}: {err}");
             assert!(err.to_string().starts_with(err.var), "{err}");
