@@ -232,6 +232,13 @@ async fn amounts_keep_every_cent(db: TestDatabase) {
         .unwrap();
     let minors: Vec<i64> = got.iter().map(|i| i.amount.to_minor()).collect();
     assert_eq!(minors, amounts);
+    // Their total is held at the largest amount storable instead of failing the insert.
+    let totals = antaeus_core::store::StatsStore::invoice_totals(&db.db)
+        .await
+        .unwrap();
+    assert_eq!(totals.len(), 1);
+    assert_eq!(totals[0].invoices, amounts.len() as u64);
+    assert_eq!(totals[0].amount.to_minor(), i64::MAX);
 }
 
 async fn invoices_of_unknown_customers_are_refused_and_nothing_is_written(db: TestDatabase) {

@@ -38,7 +38,7 @@ impl StatsDelta {
             .entry((counted(status), amount.currency().as_str()))
             .or_default();
         entry.0 += 1;
-        entry.1 += amount.to_minor();
+        entry.1 = entry.1.saturating_add(amount.to_minor());
     }
 
     /// An invoice of `amount` went from `from` to `to`.
@@ -49,10 +49,10 @@ impl StatsDelta {
         let currency = amount.currency().as_str();
         let out = self.totals.entry((counted(from), currency)).or_default();
         out.0 -= 1;
-        out.1 -= amount.to_minor();
+        out.1 = out.1.saturating_sub(amount.to_minor());
         let into = self.totals.entry((counted(to), currency)).or_default();
         into.0 += 1;
-        into.1 += amount.to_minor();
+        into.1 = into.1.saturating_add(amount.to_minor());
     }
 
     /// `amount` was collected at `at`.
@@ -120,7 +120,7 @@ macro_rules! apply_stats {
                 .do_update()
                 .set((
                     t::invoices.eq(t::invoices + excluded(t::invoices)),
-                    t::amount_minor.eq(t::amount_minor + excluded(t::amount_minor)),
+                    t::amount_minor.eq($crate::stats::saturating_sum("invoice_totals")),
                 ))
                 .execute($c)?;
         }
@@ -138,7 +138,7 @@ macro_rules! apply_stats {
                 .do_update()
                 .set((
                     m::count.eq(m::count + excluded(m::count)),
-                    m::amount_minor.eq(m::amount_minor + excluded(m::amount_minor)),
+                    m::amount_minor.eq($crate::stats::saturating_sum("monthly_stats")),
                 ))
                 .execute($c)?;
         }
@@ -159,3 +159,36 @@ macro_rules! apply_stats {
     }};
 }
 pub(crate) use apply_stats;
+
+/// `<table>.amount_minor + excluded.amount_minor`, held within the 64-bit range: amounts may be
+/// as large as an invoice can hold, and a sum of such must not fail the write it rides on (a
+/// total that reached the limit stays there).
+pub(crate) fn saturating_sum(
+    table: &'static str,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    let sql = match table {
+        "invoice_totals" => SATURATING_INVOICE_TOTALS,
+        _ => SATURATING_MONTHLY_STATS,
+    };
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(sql)
+}
+
+macro_rules! saturating {
+    ($table:literal) => {
+        concat!(
+            "CASE WHEN excluded.amount_minor > 0 AND ",
+            $table,
+            ".amount_minor > 9223372036854775807 - excluded.amount_minor ",
+            "THEN 9223372036854775807 ",
+            "WHEN excluded.amount_minor < 0 AND ",
+            $table,
+            ".amount_minor < -9223372036854775807 - excluded.amount_minor ",
+            "THEN -9223372036854775807 ELSE ",
+            $table,
+            ".amount_minor + excluded.amount_minor END"
+        )
+    };
+}
+
+const SATURATING_INVOICE_TOTALS: &str = saturating!("invoice_totals");
+const SATURATING_MONTHLY_STATS: &str = saturating!("monthly_stats");

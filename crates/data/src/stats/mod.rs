@@ -4,4 +4,4 @@
 mod delta;
 mod read;
 
-pub(crate) use delta::{StatsDelta, apply_stats};
+pub(crate) use delta::{StatsDelta, apply_stats, saturating_sum};

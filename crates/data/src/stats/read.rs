@@ -48,7 +48,9 @@ impl StatsStore for Database {
                     Ok(InvoiceTotal {
                         status: status.parse::<InvoiceStatus>().map_err(text)?,
                         invoices: count(invoices),
-                        amount: Money::from_minor(amount, currency).map_err(text)?,
+                        // A sum held at the 64-bit limit is shown as it is; below zero it
+                        // can only be so by a bug, and an empty total is the honest answer.
+                        amount: Money::from_minor(amount.max(0), currency).map_err(text)?,
                     })
                 };
                 parse().map_err(|e| corrupt("invoice_totals", e))
@@ -92,7 +94,7 @@ impl StatsStore for Database {
                         label,
                         count: count(n),
                         amount: currency
-                            .map(|c| Money::from_minor(amount, c))
+                            .map(|c| Money::from_minor(amount.max(0), c))
                             .transpose()
                             .map_err(text)?,
                         currency,
