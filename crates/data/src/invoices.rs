@@ -55,6 +55,9 @@ impl InvoiceStore for Database {
                     if let Some(customer) = filter.customer_id {
                         query = query.filter(invoices::customer_id.eq(customer.get()));
                     }
+                    if let Some(external) = &filter.external_id {
+                        query = query.filter(invoices::external_id.eq(external.as_str()));
+                    }
                     query.load(c).map_err(store_error)
                 })
             })

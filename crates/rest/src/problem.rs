@@ -68,6 +68,9 @@ pub enum ApiError {
     /// The request conflicts with the resource's state.
     #[error("{0}")]
     Conflict(String),
+    /// The request is too large to take: a body over the limit, a batch of too many items.
+    #[error("{0}")]
+    TooLarge(String),
     /// An idempotency key reused with a different request.
     #[error("{0}")]
     Unprocessable(String),
@@ -96,6 +99,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Service(err) => service_status(err),
@@ -103,15 +107,30 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Unauthorized(_) = self {
-            let mut response =
-                Problem::new(StatusCode::UNAUTHORIZED, self.to_string()).into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"antaeus\""),
-            );
-            return response;
+        // A 503 carries `Retry-After` (see `Problem::into_response`).
+        let mut response = self.to_problem().into_response();
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"antaeus\""),
+                );
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
         }
+        response
+    }
+}
+
+impl ApiError {
+    /// The problem this error answers with: the response body, or one item's answer in a
+    /// batch. A server error is logged and described in general terms only.
+    pub fn to_problem(&self) -> Problem {
         let status = self.status_code();
         let detail = if status.is_server_error() {
             // The chain may name tables or hosts: log it, answer in general terms.
@@ -130,36 +149,36 @@ impl ResponseError for ApiError {
             self.to_string()
         };
         let mut problem = Problem::new(status, detail);
-        if let Some(kind) = self.problem_type() {
+        if let Some((kind, title)) = self.problem_type() {
             problem.kind = kind.into();
+            problem.title = title.into();
         }
-        // A 503 carries `Retry-After` (see `Problem::into_response`).
-        let mut response = problem.into_response();
-        if let ApiError::MethodNotAllowed { allow, .. } = self {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
-        }
-        response
+        problem
     }
-}
 
-impl ApiError {
-    /// A problem type more precise than its status, for clients that act on it.
-    fn problem_type(&self) -> Option<&'static str> {
-        match self {
-            ApiError::Service(ServiceError::CurrencyMismatch { .. }) => {
-                Some(PROBLEM_CURRENCY_MISMATCH)
+    /// A problem type (and its title) more precise than the status, for clients that act on
+    /// it.
+    fn problem_type(&self) -> Option<(&'static str, &'static str)> {
+        let ApiError::Service(err) = self else {
+            return None;
+        };
+        Some(match err {
+            ServiceError::CurrencyMismatch { .. } => {
+                (PROBLEM_CURRENCY_MISMATCH, "Currency mismatch")
             }
-            ApiError::Service(ServiceError::UnknownCustomer(_)) => Some(PROBLEM_UNKNOWN_CUSTOMER),
-            ApiError::Service(
-                ServiceError::KeyReused(_) | ServiceError::Billing(BillingError::KeyReused { .. }),
-            ) => Some(PROBLEM_KEY_REUSED),
-            ApiError::Service(
-                ServiceError::CustomerConflict { .. } | ServiceError::InvoiceConflict { .. },
-            ) => Some(PROBLEM_EXTERNAL_ID_CONFLICT),
-            _ => None,
-        }
+            ServiceError::UnknownCustomer(_) => (PROBLEM_UNKNOWN_CUSTOMER, "Unknown customer"),
+            ServiceError::KeyReused(_) | ServiceError::Billing(BillingError::KeyReused { .. }) => {
+                (PROBLEM_KEY_REUSED, "Idempotency key reused")
+            }
+            ServiceError::CustomerConflict { .. } | ServiceError::InvoiceConflict { .. } => {
+                (PROBLEM_EXTERNAL_ID_CONFLICT, "External id conflict")
+            }
+            ServiceError::CurrencyLocked(_) => (PROBLEM_CURRENCY_LOCKED, "Currency locked"),
+            ServiceError::InvoiceCharging(_) => (PROBLEM_INVOICE_CHARGING, "Invoice being charged"),
+            ServiceError::InvoicePaid(_) => (PROBLEM_INVOICE_PAID, "Invoice paid"),
+            ServiceError::InvoiceVoid(_) => (PROBLEM_INVOICE_VOID, "Invoice void"),
+            _ => return None,
+        })
     }
 }
 
@@ -171,6 +190,14 @@ pub const PROBLEM_UNKNOWN_CUSTOMER: &str = "urn:antaeus:problem:unknown_customer
 pub const PROBLEM_KEY_REUSED: &str = "urn:antaeus:problem:idempotency_key_reused";
 /// The problem type of an external id that names an existing resource with other fields.
 pub const PROBLEM_EXTERNAL_ID_CONFLICT: &str = "urn:antaeus:problem:external_id_conflict";
+/// The problem type of a currency change refused because the customer has invoices.
+pub const PROBLEM_CURRENCY_LOCKED: &str = "urn:antaeus:problem:currency_locked";
+/// The problem type of an invoice that cannot change while it is being charged (try later).
+pub const PROBLEM_INVOICE_CHARGING: &str = "urn:antaeus:problem:invoice_charging";
+/// The problem type of an invoice that cannot change because it is paid (final).
+pub const PROBLEM_INVOICE_PAID: &str = "urn:antaeus:problem:invoice_paid";
+/// The problem type of an invoice that cannot change because it is void (final).
+pub const PROBLEM_INVOICE_VOID: &str = "urn:antaeus:problem:invoice_void";
 
 fn service_status(err: &ServiceError) -> StatusCode {
     match err {

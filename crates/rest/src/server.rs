@@ -14,8 +14,7 @@ use crate::auth::ApiTokens;
 use crate::ops::{MetricsSource, Readiness};
 use crate::problem::PROBLEM_JSON;
 use crate::routes::{
-    billing_runs, customers, events, fallback, health, invoice_attempts, invoice_retry, invoices,
-    metrics, openapi,
+    billing_runs, customers, events, fallback, health, invoices, metrics, openapi,
 };
 use crate::{ApiError, Problem};
 
@@ -25,9 +24,9 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// What the handlers use.
 #[derive(Clone)]
 pub struct ApiState {
-    /// Customer lookups.
+    /// Customer lookups, creation and changes.
     pub customers: CustomerService,
-    /// Invoice lookups, attempts and retries.
+    /// Invoice lookups, creation, attempts, retries and voids.
     pub invoices: InvoiceService,
     /// Billing runs: triggering and reporting.
     pub runs: RunService,
@@ -73,12 +72,15 @@ macro_rules! routes {
 routes! {
     "/rest/health" => { GET => health::get },
     "/rest/health/ready" => { GET => health::ready },
-    "/rest/v1/invoices" => { GET => invoices::list },
-    "/rest/v1/invoices/{id}" => { GET => invoices::get },
-    "/rest/v1/invoices/{id}/attempts" => { GET => invoice_attempts::list },
-    "/rest/v1/invoices/{id}/retry" => { POST => invoice_retry::post },
-    "/rest/v1/customers" => { GET => customers::list },
-    "/rest/v1/customers/{id}" => { GET => customers::get },
+    "/rest/v1/invoices" => { GET => invoices::get::list, POST => invoices::post::create },
+    // Before `{id}`, which would take `batch` for a malformed id.
+    "/rest/v1/invoices/batch" => { POST => invoices::batch::create },
+    "/rest/v1/invoices/{id}" => { GET => invoices::get::one },
+    "/rest/v1/invoices/{id}/attempts" => { GET => invoices::attempts::list },
+    "/rest/v1/invoices/{id}/retry" => { POST => invoices::retry::post },
+    "/rest/v1/invoices/{id}/void" => { POST => invoices::void::void },
+    "/rest/v1/customers" => { GET => customers::get::list, POST => customers::post::create },
+    "/rest/v1/customers/{id}" => { GET => customers::get::one, PATCH => customers::patch::update },
     "/rest/v1/billing/runs" => { GET => billing_runs::list, POST => billing_runs::post },
     "/rest/v1/billing/runs/{id}" => { GET => billing_runs::get },
     "/rest/v1/events" => { GET => events::list },

@@ -78,6 +78,10 @@ async fn without_a_configured_token_mutations_are_forbidden_and_say_how_to_confi
         RUNS,
         "/rest/v1/invoices/1/retry",
         "/rest/v1/events/evt_1/redeliver",
+        "/rest/v1/customers",
+        "/rest/v1/invoices",
+        "/rest/v1/invoices/batch",
+        "/rest/v1/invoices/1/void",
     ] {
         let response = app
             .client

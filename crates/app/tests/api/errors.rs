@@ -9,15 +9,17 @@ api_tests!(
 );
 
 async fn unsupported_methods_are_405_with_allow(app: TestApp) {
-    for (method, path) in [
-        (Method::POST, "/rest/v1/invoices"),
-        (Method::DELETE, "/rest/v1/invoices/1"),
-        (Method::PUT, "/rest/v1/customers/1"),
-        (Method::PATCH, "/rest/v1/customers"),
-        (Method::POST, "/rest/health"),
+    for (method, path, allow) in [
+        (Method::DELETE, "/rest/v1/invoices", "GET, POST"),
+        (Method::DELETE, "/rest/v1/invoices/1", "GET"),
+        (Method::PUT, "/rest/v1/customers/1", "GET, PATCH"),
+        (Method::PATCH, "/rest/v1/customers", "GET, POST"),
+        (Method::GET, "/rest/v1/invoices/batch", "POST"),
+        (Method::GET, "/rest/v1/invoices/1/void", "POST"),
+        (Method::POST, "/rest/health", "GET"),
     ] {
         let response = app.request(method.clone(), path).await;
-        assert_eq!(response.headers()["allow"], "GET", "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
         assert_problem(response, 405).await;
     }
 }

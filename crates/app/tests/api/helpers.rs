@@ -4,11 +4,20 @@ use std::collections::HashMap;
 
 use antaeus_app::settings::Settings;
 use antaeus_app::startup::Application;
-use antaeus_core::store::InvoiceStore;
+use antaeus_core::store::{BillingStore, ClaimRequest, InvoiceStore, NewRun, RunStore};
 use antaeus_data::testing::TestDatabase;
 use antaeus_data::{Backend, NewInvoice};
-use antaeus_models::{Currency, Customer, Invoice, InvoiceStatus, Money};
-use antaeus_models::{InvoiceFilter, PageRequest};
+use antaeus_models::{
+    Currency, Customer, IdempotencyKey, InstanceId, Invoice, InvoiceFilter, InvoiceId,
+    InvoiceStatus, Money, PageRequest, RunScope, RunTrigger,
+};
+use chrono::{TimeDelta, Utc};
+
+/// Where customers are created and listed.
+pub const CUSTOMERS: &str = "/rest/v1/customers";
+
+/// Where invoices are created and listed.
+pub const INVOICES: &str = "/rest/v1/invoices";
 
 /// The API token test apps are configured with.
 pub const API_TOKEN: &str = "test-api-token-0123456789";
@@ -99,6 +108,47 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// PATCHes `body` (raw) to `path` with the API token.
+    pub async fn patch(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .patch(format!("{}{path}", self.address))
+            .header("x-api-key", API_TOKEN)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// GETs `path` and reads its JSON body, asserting a 200.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Creates a customer through the API from `body`, asserting a 201; returns its JSON.
+    pub async fn create_customer(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = self.post(CUSTOMERS, &body.to_string(), &[]).await;
+        assert_eq!(response.status(), 201, "POST {CUSTOMERS} {body}");
+        response.json().await.expect("customer JSON")
+    }
+
+    /// Creates an invoice through the API from `body`, asserting a 201; returns its JSON.
+    pub async fn create_invoice(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = self.post(INVOICES, &body.to_string(), &[]).await;
+        assert_eq!(response.status(), 201, "POST {INVOICES} {body}");
+        response.json().await.expect("invoice JSON")
+    }
+
+    /// The invoices of `customer`, as the API lists them.
+    pub async fn invoices_of(&self, customer: i64) -> Vec<serde_json::Value> {
+        let list = self
+            .get_json(&format!("{INVOICES}?customerId={customer}"))
+            .await;
+        list.as_array().expect("a JSON array").clone()
+    }
+
     /// Triggers a billing run (a new key) and waits for it to end; returns its JSON.
     pub async fn bill(&self) -> serde_json::Value {
         let run: serde_json::Value = self
@@ -134,6 +184,42 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Another instance claims the first due invoice (invoice 1 of the original data) in a run
+    /// of its own and holds it: the invoice is CHARGING until that claim's lease runs out.
+    pub async fn charge_elsewhere(&self) -> InvoiceId {
+        let other = InstanceId::parse("another-instance").unwrap();
+        let (run, _) = self
+            .db
+            .db
+            .create_run(&NewRun {
+                idempotency_key: IdempotencyKey::parse("elsewhere").unwrap(),
+                trigger: RunTrigger::Cli,
+                instance: other.clone(),
+                now: Utc::now(),
+                request_fingerprint: "scope=all".into(),
+                scope: RunScope::All,
+            })
+            .await
+            .unwrap();
+        let claimed = self
+            .db
+            .db
+            .claim(&ClaimRequest {
+                instance: other,
+                run: run.id,
+                now: Utc::now(),
+                limit: 1,
+                lease_timeout: TimeDelta::seconds(30),
+                fresh_after: None,
+                include_stale: true,
+                scope: RunScope::All,
+                require_customer_ref: false,
+            })
+            .await
+            .unwrap();
+        claimed[0].invoice.id
     }
 
     /// Adds a customer with one invoice of `minor` cents in `status`.

@@ -1,6 +1,3 @@
-use antaeus_core::store::{BillingStore, ClaimRequest, NewRun, RunStore};
-use antaeus_models::{IdempotencyKey, InstanceId, RunTrigger};
-use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::api_tests;
@@ -75,37 +72,7 @@ async fn paid_unknown_and_malformed_invoices_cannot_be_retried(app: TestApp) {
 
 async fn an_invoice_being_charged_cannot_be_retried(app: TestApp) {
     // Another instance is in the middle of charging invoice 1.
-    let other = InstanceId::parse("another-instance").unwrap();
-    let (run, _) = app
-        .db
-        .db
-        .create_run(&NewRun {
-            idempotency_key: IdempotencyKey::parse("elsewhere").unwrap(),
-            trigger: RunTrigger::Cli,
-            instance: other.clone(),
-            now: Utc::now(),
-            request_fingerprint: "scope=all".into(),
-            scope: antaeus_models::RunScope::All,
-        })
-        .await
-        .unwrap();
-    let claimed = app
-        .db
-        .db
-        .claim(&ClaimRequest {
-            instance: other,
-            run: run.id,
-            now: Utc::now(),
-            limit: 1,
-            lease_timeout: TimeDelta::seconds(30),
-            fresh_after: None,
-            include_stale: true,
-            scope: antaeus_models::RunScope::All,
-            require_customer_ref: false,
-        })
-        .await
-        .unwrap();
-    assert_eq!(claimed[0].invoice.id.get(), 1);
+    assert_eq!(app.charge_elsewhere().await.get(), 1);
     let problem = assert_problem(app.post("/rest/v1/invoices/1/retry", "", &[]).await, 409).await;
     assert!(
         problem["detail"]

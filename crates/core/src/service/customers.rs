@@ -86,10 +86,13 @@ impl CustomerService {
                 log::info!("customer {} created", c.id);
                 Ok(Created::New(c))
             }
-            Creation::Existing(c) | Creation::Replayed(c) => {
+            Creation::Existing(c) => {
                 same_customer(&customer, &c)?;
                 Ok(Created::Found(c))
             }
+            // The key's fingerprint matched: this is the request that created it, answered
+            // as it was even if the customer has been changed since.
+            Creation::Replayed(c) => Ok(Created::Found(c)),
             Creation::KeyReused => match key {
                 Some(key) => Err(ServiceError::KeyReused(key)),
                 None => Err(ServiceError::Invalid(
@@ -285,6 +288,24 @@ mod tests {
         assert!(
             matches!(&err, ServiceError::CustomerConflict { fields, .. } if fields == &["name"]),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_replay_answers_the_customer_it_made_even_once_changed() {
+        let mut store = MockCustomerStore::new();
+        store.expect_create_customer().returning(|asked, _, _| {
+            Ok(Creation::Replayed(Customer {
+                name: Some("Renamed since".into()),
+                ..stored(asked)
+            }))
+        });
+        let replayed = service(store)
+            .create(acme(), Some(IdempotencyKey::parse("k-1").unwrap()))
+            .await
+            .unwrap();
+        assert!(
+            matches!(replayed, Created::Found(c) if c.name.as_deref() == Some("Renamed since"))
         );
     }
 

@@ -10,5 +10,5 @@ mod runs;
 pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
 pub use events::EventService;
-pub use invoices::InvoiceService;
+pub use invoices::{InvoiceService, MAX_DESCRIPTION};
 pub use runs::{RunService, RunView};

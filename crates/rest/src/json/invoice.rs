@@ -6,19 +6,28 @@ use utoipa::ToSchema;
 use super::MoneyJson;
 
 /// `{"id":1,"customerId":1,"amount":{…},"status":"PENDING","nextAttemptAt":null,"attempts":0,
-/// "failureReason":null}`: the original fields first, the billing fields after them.
+/// "failureReason":null,"externalId":null,"dueAt":"…","description":null}`: the original
+/// fields first, then the billing fields, then the invoicing ones.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceJson {
     id: i64,
     customer_id: i64,
     amount: MoneyJson,
+    /// `PENDING`, `CHARGING`, `PAID`, `FAILED` or `VOID`.
     #[schema(value_type = String, example = "PENDING")]
     status: InvoiceStatus,
     next_attempt_at: Option<DateTime<Utc>>,
     attempts: u32,
     #[schema(value_type = Option<String>, example = "retries_exhausted")]
     failure_reason: Option<FailureReason>,
+    /// The SaaS's own id for the invoice (unique per customer).
+    #[schema(example = "inv-2026-12-acme-42")]
+    external_id: Option<String>,
+    /// When it falls due: the first run after it charges it.
+    due_at: DateTime<Utc>,
+    /// What it is for.
+    description: Option<String>,
 }
 
 impl From<&Invoice> for InvoiceJson {
@@ -31,6 +40,9 @@ impl From<&Invoice> for InvoiceJson {
             next_attempt_at: i.next_attempt_at,
             attempts: i.attempts,
             failure_reason: i.failure_reason,
+            external_id: i.external_id.as_ref().map(ToString::to_string),
+            due_at: i.due_at,
+            description: i.description.clone(),
         }
     }
 }
@@ -51,7 +63,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap(),
-            r#"{"id":1,"customerId":1,"amount":{"value":123.45,"currency":"EUR"},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null}"#
+            r#"{"id":1,"customerId":1,"amount":{"value":123.45,"currency":"EUR"},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":null,"dueAt":"1970-01-01T00:00:00Z","description":null}"#
         );
     }
 
@@ -67,7 +79,7 @@ mod tests {
         invoice.failure_reason = Some(FailureReason::RetriesExhausted);
         let json = serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap();
         assert!(
-            json.ends_with(r#""status":"FAILED","nextAttemptAt":null,"attempts":5,"failureReason":"retries_exhausted"}"#),
+            json.contains(r#""status":"FAILED","nextAttemptAt":null,"attempts":5,"failureReason":"retries_exhausted","externalId""#),
             "{json}"
         );
         invoice.status = InvoiceStatus::Pending;

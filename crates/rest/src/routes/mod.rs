@@ -1,13 +1,14 @@
 //! One module per resource; a reader finds a handler by its URL.
 
 pub mod billing_runs;
+mod created;
 pub mod customers;
 pub mod events;
 pub mod fallback;
 pub mod health;
-pub mod invoice_attempts;
-pub mod invoice_retry;
+mod idempotency_key;
 pub mod invoices;
+mod json_body;
 pub mod metrics;
 mod next_page;
 pub mod openapi;

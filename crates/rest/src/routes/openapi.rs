@@ -4,12 +4,12 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    billing_runs, customers, events, health, invoice_attempts, invoice_retry, invoices, metrics,
-};
+use super::{billing_runs, customers, events, health, invoices, metrics};
 use crate::Problem;
 use crate::json::{
-    AttemptJson, CallsJson, CustomerJson, EventJson, InvoiceJson, MoneyJson, RunCountsJson, RunJson,
+    AmountJson, AttemptJson, BatchItemJson, CallsJson, CustomerJson, CustomerPatchJson, EventJson,
+    InvoiceDraftJson, InvoiceJson, MoneyJson, NewCustomerJson, ProviderJson, ProviderPatchJson,
+    ProviderRefsJson, RunCountsJson, RunJson,
 };
 
 /// The API description.
@@ -17,17 +17,22 @@ use crate::json::{
 #[openapi(
     info(
         title = "Antaeus",
-        description = "Self-hostable billing: customers, invoices, billing runs, charge attempts and billing events."
+        description = "Self-hostable billing: customers, invoices, billing runs, charge attempts and billing events. Create and update bodies refuse unknown fields; a value that is malformed on its own is 400, one that conflicts with stored data 409 or 422."
     ),
     paths(
         health::get,
         health::ready,
-        invoices::list,
-        invoices::get,
-        invoice_attempts::list,
-        invoice_retry::post,
-        customers::list,
-        customers::get,
+        invoices::get::list,
+        invoices::post::create,
+        invoices::batch::create,
+        invoices::get::one,
+        invoices::attempts::list,
+        invoices::retry::post,
+        invoices::void::void,
+        customers::get::list,
+        customers::post::create,
+        customers::get::one,
+        customers::patch::update,
         billing_runs::post,
         billing_runs::list,
         billing_runs::get,
@@ -37,8 +42,9 @@ use crate::json::{
         get,
     ),
     components(schemas(
-        Problem, InvoiceJson, MoneyJson, CustomerJson, AttemptJson, RunJson, RunCountsJson, CallsJson,
-        EventJson
+        Problem, InvoiceJson, MoneyJson, CustomerJson, ProviderJson, AttemptJson, RunJson,
+        RunCountsJson, CallsJson, EventJson, NewCustomerJson, ProviderRefsJson, CustomerPatchJson,
+        ProviderPatchJson, InvoiceDraftJson, AmountJson, BatchItemJson
     )),
     modifiers(&SecuritySchemes)
 )]

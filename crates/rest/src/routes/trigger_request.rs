@@ -8,11 +8,9 @@ use antaeus_core::billing::RunRequest;
 use antaeus_models::{IdempotencyKey, RunScope, RunTrigger};
 use serde_json::{Map, Value};
 
+use super::idempotency_key::idempotency_key;
 use crate::ApiError;
 use crate::params::Query;
-
-/// The header that names the run, as in the IETF idempotency-key draft.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// The run a trigger request asks for. However it is worded (an EventBridge event, a key in
 /// the body or in the header), a request for the same key and the same work names the same run.
@@ -24,7 +22,7 @@ pub fn run_request(
     body: &[u8],
 ) -> Result<RunRequest, ApiError> {
     let payload = parse_body(body)?;
-    let from_header = header_key(headers)?;
+    let from_header = idempotency_key(headers)?;
     let object = payload.as_ref().and_then(Value::as_object);
     let event_id = object
         .filter(|o| is_eventbridge_event(o))
@@ -67,18 +65,6 @@ fn parse_body(body: &[u8]) -> Result<Option<Value>, ApiError> {
         ));
     }
     Ok(Some(value))
-}
-
-fn header_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
-        return Ok(None);
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| ApiError::BadRequest("Idempotency-Key header is not visible ASCII".into()))?;
-    IdempotencyKey::parse(text)
-        .map(Some)
-        .map_err(|e| ApiError::BadRequest(format!("Idempotency-Key header: {e}")))
 }
 
 /// The key of a trigger's own body, `{"idempotencyKey": "…"}` (other fields are ignored).
@@ -146,6 +132,7 @@ mod tests {
     use actix_web::http::header::{HeaderName, HeaderValue};
 
     use super::*;
+    use crate::routes::idempotency_key::IDEMPOTENCY_KEY_HEADER;
 
     const EVENT: &str = r#"{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-12-01T00:00:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:123456789012:rule/antaeus-monthly"],"detail":{}}"#;
 

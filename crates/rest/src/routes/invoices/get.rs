@@ -1,12 +1,12 @@
-//! `GET /rest/v1/invoices` and `GET /rest/v1/invoices/{id}`.
+//! `GET /rest/v1/invoices` (by status, customer or external id) and `GET /rest/v1/invoices/{id}`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::InvoiceId;
 
-use super::next_page;
 use crate::auth::ReadAccess;
 use crate::json::InvoiceJson;
 use crate::params::{Query, path_id};
+use crate::routes::next_page;
 use crate::{ApiError, ApiState, Problem};
 
 /// One page of invoices ordered by id.
@@ -15,8 +15,9 @@ use crate::{ApiError, ApiState, Problem};
     path = "/rest/v1/invoices",
     tag = "invoices",
     params(
-        ("status" = Option<String>, Query, description = "PENDING, CHARGING, PAID or FAILED"),
+        ("status" = Option<String>, Query, description = "PENDING, CHARGING, PAID, FAILED or VOID"),
         ("customerId" = Option<i64>, Query, description = "Only this customer's invoices"),
+        ("externalId" = Option<String>, Query, description = "Only invoices with this external id (unique per customer: with `customerId`, zero or one)"),
         ("limit" = Option<u16>, Query, description = "Page size, 1 to 1000 (default 1000)"),
         ("after" = Option<i64>, Query, description = "Only invoices with a greater id"),
     ),
@@ -55,7 +56,7 @@ pub async fn list(
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get(
+pub async fn one(
     _: ReadAccess,
     id: web::Path<String>,
     state: web::Data<ApiState>,
