@@ -4,6 +4,7 @@ use antaeus_models::{Customer, CustomerId, ExternalId, IdempotencyKey, PageReque
 
 use super::ServiceError;
 use super::fingerprint::Fingerprint;
+use super::text::check_text;
 use crate::Clock;
 use crate::store::{
     Creation, CustomerChanges, CustomerStore, CustomerUpdate, KeyedRequest, NewCustomer,
@@ -73,6 +74,7 @@ impl CustomerService {
         customer: NewCustomer,
         key: Option<IdempotencyKey>,
     ) -> Result<Created<Customer>, ServiceError> {
+        check_customer(&customer)?;
         let keyed = key.clone().map(|key| KeyedRequest {
             key,
             fingerprint: fingerprint(&customer),
@@ -112,6 +114,17 @@ impl CustomerService {
         if changes.is_empty() {
             return self.fetch(id).await;
         }
+        let text = |change: &Option<Option<String>>| change.clone().flatten();
+        check_text("name", text(&changes.name).as_deref())?;
+        check_text("email", text(&changes.email).as_deref())?;
+        check_text(
+            "customerRef",
+            text(&changes.provider_customer_ref).as_deref(),
+        )?;
+        check_text(
+            "paymentMethodRef",
+            text(&changes.provider_payment_method_ref).as_deref(),
+        )?;
         match self.store.update_customer(id, &changes).await? {
             CustomerUpdate::Updated(c) => Ok(c),
             CustomerUpdate::CurrencyLocked(_) => Err(ServiceError::CurrencyLocked(id)),
@@ -126,11 +139,31 @@ impl CustomerService {
         &self,
         customers: &[NewCustomer],
     ) -> Result<Vec<Result<Created<Customer>, ServiceError>>, ServiceError> {
-        let outcomes = self.store.upsert_customers(customers).await?;
-        Ok(customers
+        let checked: Vec<Result<(), ServiceError>> = customers.iter().map(check_customer).collect();
+        let valid: Vec<NewCustomer> = customers
             .iter()
-            .zip(outcomes)
-            .map(|(row, outcome)| match outcome {
+            .zip(&checked)
+            .filter(|(_, c)| c.is_ok())
+            .map(|(row, _)| row.clone())
+            .collect();
+        let mut outcomes = if valid.is_empty() {
+            Vec::new()
+        } else {
+            self.store.upsert_customers(&valid).await?
+        }
+        .into_iter();
+        let mut results = Vec::with_capacity(customers.len());
+        for (row, check) in customers.iter().zip(checked) {
+            if let Err(err) = check {
+                results.push(Err(err));
+                continue;
+            }
+            let Some(outcome) = outcomes.next() else {
+                return Err(ServiceError::Invalid(
+                    "storage answered fewer outcomes than rows".into(),
+                ));
+            };
+            results.push(match outcome {
                 Creation::Created(c) => Ok(Created::New(c)),
                 Creation::Existing(c) | Creation::Replayed(c) => {
                     if c.currency == row.currency {
@@ -142,9 +175,18 @@ impl CustomerService {
                 Creation::KeyReused => Err(ServiceError::Invalid(
                     "an upsert carries no idempotency key".into(),
                 )),
-            })
-            .collect())
+            });
+        }
+        Ok(results)
     }
+}
+
+/// Refuses text storage would choke on.
+fn check_customer(c: &NewCustomer) -> Result<(), ServiceError> {
+    check_text("name", c.name.as_deref())?;
+    check_text("email", c.email.as_deref())?;
+    check_text("customerRef", c.provider.customer_ref.as_deref())?;
+    check_text("paymentMethodRef", c.provider.payment_method_ref.as_deref())
 }
 
 /// What a create-customer request asked for.

@@ -1,10 +1,13 @@
 use std::sync::Arc;
 
+use chrono::Timelike;
+
 use antaeus_models::{
     ChargeAttempt, IdempotencyKey, Invoice, InvoiceFilter, InvoiceId, PageRequest,
 };
 
 use super::fingerprint::Fingerprint;
+use super::text::check_text;
 use super::{Created, ServiceError};
 use crate::Clock;
 use crate::store::{
@@ -83,6 +86,7 @@ impl InvoiceService {
         key: Option<IdempotencyKey>,
     ) -> Result<Created<Invoice>, ServiceError> {
         validate(&draft)?;
+        let draft = stored_form(draft);
         let keyed = key.clone().map(|key| KeyedRequest {
             key,
             fingerprint: fingerprint(&draft),
@@ -106,6 +110,7 @@ impl InvoiceService {
     ) -> Result<Vec<Result<Created<Invoice>, ServiceError>>, ServiceError> {
         let mut results: Vec<Option<Result<Created<Invoice>, ServiceError>>> =
             drafts.iter().map(|d| validate(d).err().map(Err)).collect();
+        let drafts: Vec<InvoiceDraft> = drafts.iter().cloned().map(stored_form).collect();
         let valid: Vec<InvoiceDraft> = drafts
             .iter()
             .zip(&results)
@@ -164,7 +169,17 @@ fn validate(draft: &InvoiceDraft) -> Result<(), ServiceError> {
             "description is longer than {MAX_DESCRIPTION} bytes"
         )));
     }
-    Ok(())
+    check_text("description", draft.description.as_deref())
+}
+
+/// The draft as storage keeps it: times to the microsecond, so that posting the same draft
+/// again compares equal to what was stored.
+fn stored_form(mut draft: InvoiceDraft) -> InvoiceDraft {
+    draft.due_at = draft.due_at.map(|t| {
+        let micros = t.timestamp_subsec_micros() * 1_000;
+        t.with_nanosecond(micros).unwrap_or(t)
+    });
+    draft
 }
 
 /// The longest description kept.

@@ -6,6 +6,7 @@ mod events;
 mod fingerprint;
 mod invoices;
 mod runs;
+mod text;
 
 pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
