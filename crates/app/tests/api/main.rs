@@ -12,6 +12,7 @@ mod db_proxy;
 mod errors;
 mod events;
 mod health;
+mod invoice_attempts;
 mod invoice_retry;
 mod invoices;
 mod invoices_batch;

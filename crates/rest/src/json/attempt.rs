@@ -14,10 +14,14 @@ pub struct AttemptJson {
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
     /// `charged`, `declined`, `customer_not_found`, `currency_mismatch`, `network_error`,
-    /// `timeout`, `protocol_error`, `abandoned`; `null` while in flight.
+    /// `timeout`, `protocol_error`, `abandoned`, `processing`; `null` while in flight.
     #[schema(value_type = Option<String>, example = "charged")]
     outcome: Option<AttemptOutcome>,
     message: Option<String>,
+    /// The provider's reason for a decline (e.g. `insufficient_funds`), when it gave one.
+    decline_code: Option<String>,
+    /// The provider's reference for the charge (e.g. a Stripe PaymentIntent id), when known.
+    provider_ref: Option<String>,
 }
 
 impl From<&ChargeAttempt> for AttemptJson {
@@ -31,6 +35,8 @@ impl From<&ChargeAttempt> for AttemptJson {
             finished_at: a.finished_at,
             outcome: a.outcome,
             message: a.message.clone(),
+            decline_code: a.decline_code.clone(),
+            provider_ref: a.provider_ref.clone(),
         }
     }
 }
