@@ -2,11 +2,13 @@
 
 mod bench;
 mod bill;
+mod bill_progress;
 mod simulate_provider;
 
 use anyhow::Context;
 
 use crate::cli::{Command, SeedArgs};
+use crate::progress::{Progress, per_second};
 use crate::seed::{self, SeedPlan};
 use crate::settings::Settings;
 use crate::startup::{self, Application};
@@ -46,7 +48,31 @@ async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
         seed: args.seed.unwrap_or_else(rand::random),
         all_pending: false,
     };
-    let report = seed::seed(&db, plan).await.context("seeding failed")?;
+    // Towards the plan's invoices, or its customers when they get none.
+    let by_invoices = plan.invoices_per_customer > 0;
+    let progress = Progress::on_terminal(Some(if by_invoices {
+        plan.customers.saturating_mul(plan.invoices_per_customer)
+    } else {
+        plan.customers
+    }));
+    let report = seed::seed_observed(&db, plan, |done| {
+        let position = if by_invoices {
+            done.invoices
+        } else {
+            done.customers
+        };
+        progress.update(position, || {
+            format!(
+                "{} customers, {} invoices ({:.0} invoices/s)",
+                done.customers,
+                done.invoices,
+                per_second(done.invoices, done.elapsed)
+            )
+        })
+    })
+    .await
+    .context("seeding failed")?;
+    progress.finish();
     let secs = report.elapsed.as_secs_f64();
     println!(
         "seeded {} customers and {} invoices in {secs:.1}s ({:.0} invoices/s, seed {})",

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod cron_schedule;
 pub mod notify;
 pub mod observability;
+pub mod progress;
 pub mod provider;
 pub mod seed;
 pub mod settings;
