@@ -3,9 +3,12 @@
 mod bench;
 mod bill;
 mod bill_progress;
+mod import;
 mod simulate_provider;
 
 use anyhow::Context;
+
+pub use import::RowsRejected;
 
 use crate::cli::{Command, SeedArgs};
 use crate::progress::{Progress, per_second};
@@ -20,6 +23,7 @@ pub async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result
         Command::Serve => serve(&settings).await,
         Command::Migrate => migrate(&settings).await,
         Command::Seed(args) => seed(&settings, args).await,
+        Command::Import(command) => import::import(&settings, command).await,
         Command::Bill(args) => bill::bill(&settings, args).await,
         Command::SimulateProvider(args) => simulate_provider::simulate_provider(args).await,
         Command::Bench(args) => bench::bench(args).await,

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod cron_schedule;
+pub mod import;
 pub mod notify;
 pub mod observability;
 pub mod progress;

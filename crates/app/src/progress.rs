@@ -34,14 +34,15 @@ impl Progress {
     fn shown(total: Option<u64>, target: ProgressDrawTarget) -> Self {
         let bar = match total {
             Some(total) => ProgressBar::with_draw_target(Some(total), target).with_style(
+                // The message takes what is left of the line (cut, never wrapped).
                 ProgressStyle::with_template(
-                    "{spinner} {elapsed_precise} [{wide_bar}] {percent:>3}% eta {eta} {msg}",
+                    "{spinner} {elapsed_precise} [{bar:20}] {percent:>3}% {wide_msg}",
                 )
                 .expect("a valid template")
                 .progress_chars("=> "),
             ),
             None => ProgressBar::with_draw_target(None, target).with_style(
-                ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}")
                     .expect("a valid template"),
             ),
         };
