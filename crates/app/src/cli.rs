@@ -25,6 +25,11 @@ pub enum Command {
     /// Add customers and invoices by the original rule (random currency per customer, amounts
     /// 10 to 500, each customer's first invoice PENDING and the rest PAID).
     Seed(SeedArgs),
+    /// Import customers or invoices from a CSV or NDJSON file, in batches, upserting by
+    /// externalId: importing the same file twice changes nothing. Refused rows go to a report
+    /// (line, field, reason) and make the exit status 2.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Run billing once to completion: charge every due invoice, take over the claims of dead
     /// instances, and print a summary. Exits 0 when the run completed.
     Bill(BillArgs),
@@ -39,6 +44,38 @@ pub enum Command {
     /// One benchmark scenario in this process (run by `antaeus bench`).
     #[command(hide = true)]
     BenchScenario(BenchScenarioArgs),
+}
+
+/// What `antaeus import` imports.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Customers. Columns: externalId and currency (required), name, email, customerRef,
+    /// paymentMethodRef. A known externalId takes the row's name, email and references; a
+    /// different currency is refused.
+    Customers(ImportArgs),
+    /// Invoices. Columns: externalId (required), customerExternalId or customerId (one of
+    /// them), amount (a decimal such as 123.45, above zero), currency (the customer's), dueAt
+    /// (RFC 3339; default: now), description. An invoice of the customer with the same
+    /// externalId is found, not copied; with other fields it is refused.
+    Invoices(ImportArgs),
+}
+
+/// Options of `antaeus import customers|invoices`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read: CSV with a header row, or NDJSON (one object per line); `-` reads
+    /// standard input.
+    pub file: std::path::PathBuf,
+    /// The file's format; by default its extension's (.csv; .ndjson or .jsonl).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::import::Format>,
+    /// Write every refused row (line, field, reason) to this file, as CSV or NDJSON by its
+    /// extension (else in the input's format). Without it, the first few go to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<std::path::PathBuf>,
+    /// Rows written per transaction.
+    #[arg(long, default_value_t = crate::import::DEFAULT_BATCH_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+    pub batch_size: u64,
 }
 
 /// Options of `antaeus bench`.
@@ -134,6 +171,46 @@ mod tests {
     #[test]
     fn no_subcommand_means_serve() {
         assert!(Cli::try_parse_from(["antaeus"]).unwrap().command.is_none());
+    }
+
+    #[test]
+    fn import_takes_a_kind_a_file_and_options() {
+        let cli = Cli::try_parse_from([
+            "antaeus",
+            "import",
+            "invoices",
+            "-",
+            "--format",
+            "ndjson",
+            "--rejects",
+            "bad.csv",
+        ])
+        .unwrap();
+        let Some(Command::Import(ImportCommand::Invoices(args))) = cli.command else {
+            panic!("{cli:?}");
+        };
+        assert_eq!(args.file, std::path::Path::new("-"));
+        assert_eq!(args.format, Some(crate::import::Format::Ndjson));
+        assert_eq!(
+            args.rejects.as_deref(),
+            Some(std::path::Path::new("bad.csv"))
+        );
+        assert_eq!(args.batch_size, 1_000);
+        for bad in [
+            vec!["antaeus", "import", "customers"],
+            vec!["antaeus", "import", "payments", "x.csv"],
+            vec!["antaeus", "import", "customers", "x.csv", "--format", "xml"],
+            vec![
+                "antaeus",
+                "import",
+                "customers",
+                "x.csv",
+                "--batch-size",
+                "0",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

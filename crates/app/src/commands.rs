@@ -2,11 +2,16 @@
 
 mod bench;
 mod bill;
+mod bill_progress;
+mod import;
 mod simulate_provider;
 
 use anyhow::Context;
 
+pub use import::RowsRejected;
+
 use crate::cli::{Command, SeedArgs};
+use crate::progress::{Progress, per_second};
 use crate::seed::{self, SeedPlan};
 use crate::settings::Settings;
 use crate::startup::{self, Application};
@@ -18,6 +23,7 @@ pub async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result
         Command::Serve => serve(&settings).await,
         Command::Migrate => migrate(&settings).await,
         Command::Seed(args) => seed(&settings, args).await,
+        Command::Import(command) => import::import(&settings, command).await,
         Command::Bill(args) => bill::bill(&settings, args).await,
         Command::SimulateProvider(args) => simulate_provider::simulate_provider(args).await,
         Command::Bench(args) => bench::bench(args).await,
@@ -46,7 +52,31 @@ async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
         seed: args.seed.unwrap_or_else(rand::random),
         all_pending: false,
     };
-    let report = seed::seed(&db, plan).await.context("seeding failed")?;
+    // Towards the plan's invoices, or its customers when they get none.
+    let by_invoices = plan.invoices_per_customer > 0;
+    let progress = Progress::on_terminal(Some(if by_invoices {
+        plan.customers.saturating_mul(plan.invoices_per_customer)
+    } else {
+        plan.customers
+    }));
+    let report = seed::seed_observed(&db, plan, |done| {
+        let position = if by_invoices {
+            done.invoices
+        } else {
+            done.customers
+        };
+        progress.update(position, || {
+            format!(
+                "{} customers, {} invoices ({:.0} invoices/s)",
+                done.customers,
+                done.invoices,
+                per_second(done.invoices, done.elapsed)
+            )
+        })
+    })
+    .await
+    .context("seeding failed")?;
+    progress.finish();
     let secs = report.elapsed.as_secs_f64();
     println!(
         "seeded {} customers and {} invoices in {secs:.1}s ({:.0} invoices/s, seed {})",

@@ -1,5 +1,6 @@
 //! Cron expressions as fire schedules (UTC), parsed by the `croner` crate.
 
+use std::fmt;
 use std::str::FromStr;
 
 use antaeus_core::scheduler::FireSchedule;
@@ -7,8 +8,8 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 
 /// A cron schedule in UTC: five fields (`minute hour day-of-month month day-of-week`), or six
-/// with seconds first.
-#[derive(Debug, Clone)]
+/// with seconds first. Its `Debug` is the expression, quoted (the configuration line shows it).
+#[derive(Clone)]
 pub struct CronSchedule {
     expression: String,
     cron: Cron,
@@ -31,6 +32,13 @@ impl CronSchedule {
     /// The expression as given.
     pub fn expression(&self) -> &str {
         &self.expression
+    }
+}
+
+impl fmt::Debug for CronSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The parsed schedule's tables are thousands of numbers; the expression says it all.
+        fmt::Debug::fmt(&self.expression, f)
     }
 }
 
@@ -84,6 +92,12 @@ mod tests {
             hourly.next_after(at("2026-11-25T10:59:59Z")),
             Some(at("2026-11-25T11:00:00Z"))
         );
+    }
+
+    #[test]
+    fn debug_shows_the_expression_not_the_parsed_tables() {
+        let monthly = CronSchedule::parse(" 0 0 1 * * ").unwrap();
+        assert_eq!(format!("{monthly:?}"), r#""0 0 1 * *""#);
     }
 
     #[test]

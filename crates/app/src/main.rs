@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use antaeus_app::cli::Cli;
+use antaeus_app::commands::RowsRejected;
 use antaeus_app::settings::Settings;
 use antaeus_app::{commands, telemetry};
 use clap::Parser;
@@ -44,7 +45,12 @@ fn main() -> ExitCode {
                 "error: {}",
                 line.split_whitespace().collect::<Vec<_>>().join(" ")
             );
-            ExitCode::FAILURE
+            // An import that refused rows did its work on the others: 2 tells scripts so.
+            if err.downcast_ref::<RowsRejected>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

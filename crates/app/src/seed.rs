@@ -48,6 +48,15 @@ pub struct SeedReport {
 
 /// Adds the plan's customers and invoices to `db`.
 pub async fn seed(db: &Database, plan: SeedPlan) -> Result<SeedReport, StoreError> {
+    seed_observed(db, plan, |_| {}).await
+}
+
+/// [`seed`], telling `observe` what is done so far after each batch of customers.
+pub async fn seed_observed(
+    db: &Database,
+    plan: SeedPlan,
+    mut observe: impl FnMut(&SeedReport),
+) -> Result<SeedReport, StoreError> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut report = SeedReport {
@@ -82,6 +91,8 @@ pub async fn seed(db: &Database, plan: SeedPlan) -> Result<SeedReport, StoreErro
             }
         }
         report.invoices += flush(db, &mut pending).await?;
+        report.elapsed = started.elapsed();
+        observe(&report);
         log::debug!(
             "seeded {} customers, {} invoices",
             report.customers,
@@ -152,6 +163,28 @@ mod tests {
                 assert!(AMOUNT_CENTS.contains(&i.amount.to_minor()), "{}", i.amount);
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn progress_is_told_after_each_batch_of_customers() {
+        let t = TestDatabase::sqlite().await;
+        let plan = SeedPlan {
+            customers: CUSTOMERS_PER_BATCH + 5,
+            invoices_per_customer: 2,
+            seed: 3,
+            all_pending: false,
+        };
+        let mut seen = Vec::new();
+        let report = seed_observed(&t.db, plan, |r| seen.push((r.customers, r.invoices)))
+            .await
+            .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (CUSTOMERS_PER_BATCH, 2 * CUSTOMERS_PER_BATCH),
+                (report.customers, report.invoices)
+            ]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! `antaeus bill`: one billing run to completion, with a summary.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use antaeus_core::Shutdown;
@@ -12,6 +13,7 @@ use antaeus_models::{
 };
 use anyhow::{Context, bail};
 
+use super::bill_progress::RunProgress;
 use crate::cli::BillArgs;
 use crate::settings::Settings;
 use crate::{signals, startup, wiring};
@@ -48,21 +50,19 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     // Whether this process drove the run (so that how it ended is this command's outcome).
     let (run, driven) = if created {
         let id = run.id;
-        let ended = billing
-            .execute(run, shutdown.clone())
-            .await
-            .with_context(|| unrecorded_end(id))?;
-        (ended, true)
+        let watch = RunProgress::watch(Arc::new(db.clone()), id);
+        let ended = billing.execute(run, shutdown.clone()).await;
+        watch.stop().await;
+        (ended.with_context(|| unrecorded_end(id))?, true)
     } else if let Some(adopted) = billing.adopt_if_abandoned(&run).await? {
         println!(
             "run {} was abandoned by its instance ({}): resuming it",
             run.id, run.instance_id
         );
-        let ended = billing
-            .execute(adopted, shutdown.clone())
-            .await
-            .with_context(|| unrecorded_end(run.id))?;
-        (ended, true)
+        let watch = RunProgress::watch(Arc::new(db.clone()), run.id);
+        let ended = billing.execute(adopted, shutdown.clone()).await;
+        watch.stop().await;
+        (ended.with_context(|| unrecorded_end(run.id))?, true)
     } else if run.status == RunStatus::Running {
         println!(
             "run {} is running on instance {}: nothing charged here",

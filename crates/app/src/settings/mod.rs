@@ -229,6 +229,16 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_line_shows_each_schedule_as_its_cron_expression() {
+        let s = load(&[("ANTAEUS_RETRY_SCHEDULE", "*/15 * * * *")]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(shown.contains(r#"monthly: "0 0 1 * *""#), "{shown}");
+        assert!(shown.contains(r#"retry: "*/15 * * * *""#), "{shown}");
+        // One readable line, not the cron parser's tables.
+        assert!(shown.len() < 2_000, "{} characters: {shown}", shown.len());
+    }
+
+    #[test]
     fn billing_settings_are_read() {
         let s = load(&[
             ("ANTAEUS_CONCURRENCY", "1024"),

@@ -21,8 +21,11 @@ use crate::time::to_db;
 /// The scope of customer creations' idempotency keys.
 const KEY_SCOPE: &str = "customers";
 
+/// A customer row to insert. Missing fields are bound as NULL rather than left to the column's
+/// default, so that SQLite too upserts a chunk in one multi-row statement (diesel inserts row
+/// by row where a row might take a default).
 #[derive(Insertable)]
-#[diesel(table_name = customers)]
+#[diesel(table_name = customers, treat_none_as_default_value = false)]
 struct NewCustomerRow<'a> {
     currency: &'static str,
     external_id: Option<&'a str>,

@@ -23,46 +23,11 @@ use crate::time::to_db;
 /// The scope of invoice creations' idempotency keys.
 const KEY_SCOPE: &str = "invoices";
 
-/// Inserts invoices whose (customer, external id) is not taken yet, skipping the others;
-/// returns the rows inserted.
-trait InsertNew {
-    fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>>;
-}
-
-impl InsertNew for diesel::PgConnection {
-    /// One statement for the whole chunk.
-    fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>> {
-        diesel::insert_into(invoices::table)
-            .values(rows)
-            .on_conflict((invoices::customer_id, invoices::external_id))
-            .do_nothing()
-            .returning(InvoiceRow::as_returning())
-            .get_results(self)
-    }
-}
-
-impl InsertNew for diesel::SqliteConnection {
-    /// One prepared statement per row (diesel runs SQLite's batch inserts row by row, and a
-    /// skipped row would end the batch); cheap inside the transaction.
-    fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>> {
-        let mut inserted = Vec::with_capacity(rows.len());
-        for row in rows {
-            inserted.extend(
-                diesel::insert_into(invoices::table)
-                    .values(row)
-                    .on_conflict((invoices::customer_id, invoices::external_id))
-                    .do_nothing()
-                    .returning(InvoiceRow::as_returning())
-                    .get_result(self)
-                    .optional()?,
-            );
-        }
-        Ok(inserted)
-    }
-}
-
+/// An invoice row to insert. A missing external id or description is bound as NULL rather
+/// than left to the column's default, so that SQLite too inserts a chunk in one multi-row
+/// statement (diesel inserts row by row where a row might take a default).
 #[derive(Insertable)]
-#[diesel(table_name = invoices)]
+#[diesel(table_name = invoices, treat_none_as_default_value = false)]
 struct NewInvoiceRow<'a> {
     customer_id: i64,
     amount_minor: i64,
@@ -118,7 +83,14 @@ macro_rules! create_batch {
         };
         for chunk in with_external.chunks(ROWS_PER_STATEMENT) {
             let rows: Vec<NewInvoiceRow> = chunk.iter().map(row).collect();
-            let inserted = InsertNew::insert_new(&mut *$c, &rows)?;
+            // One statement for the chunk: the (customer, external id) pairs taken already are
+            // skipped, and found below.
+            let inserted: Vec<InvoiceRow> = diesel::insert_into(invoices::table)
+                .values(&rows)
+                .on_conflict((invoices::customer_id, invoices::external_id))
+                .do_nothing()
+                .returning(InvoiceRow::as_returning())
+                .get_results($c)?;
             let mut created: HashMap<(i64, String), InvoiceRow> = inserted
                 .into_iter()
                 .filter_map(|r| r.external_id.clone().map(|e| ((r.customer_id, e), r)))

@@ -1,0 +1,418 @@
+//! `antaeus import` end to end: the real binary against a fresh SQLite database and, when
+//! ANTAEUS_TEST_POSTGRES_URL is set, a fresh PostgreSQL one. Good rows are imported, bad ones
+//! reported (line, field, reason) with exit status 2, a wrong header stops the import before
+//! any write, amounts stay exact, and importing the same file again changes nothing.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use antaeus_core::store::{CustomerStore, InvoiceStore};
+use antaeus_data::Backend;
+use antaeus_data::testing::TestDatabase;
+use antaeus_models::{
+    Currency, Customer, ExternalId, Invoice, InvoiceFilter, InvoiceStatus, PageRequest,
+};
+
+/// Fresh databases: SQLite, and PostgreSQL when configured.
+async fn databases() -> Vec<TestDatabase> {
+    let mut all = vec![TestDatabase::sqlite().await];
+    all.extend(TestDatabase::new(Backend::Postgres).await);
+    all
+}
+
+/// Runs `antaeus <args>` on `t`'s database, with `stdin` as its standard input.
+fn antaeus(t: &TestDatabase, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_antaeus"))
+        .args(args)
+        .env("ANTAEUS_DATABASE_URL", t.url_string())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `antaeus <args>` and checks its exit status and that its summary line says `counts`.
+fn import(
+    t: &TestDatabase,
+    args: &[&str],
+    stdin: Option<&str>,
+    status: i32,
+    counts: &str,
+) -> Output {
+    let out = antaeus(t, args, stdin);
+    assert_eq!(out.status.code(), Some(status), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(counts), "{}", text(&out.stdout));
+    out
+}
+
+/// The (line, field) of each reject.
+fn places(rejects: &[(u64, String, String)]) -> Vec<(u64, &str)> {
+    rejects.iter().map(|(l, f, _)| (*l, f.as_str())).collect()
+}
+
+/// The (line, field, reason) rows of a CSV rejects report.
+fn rejects_csv(path: &Path) -> Vec<(u64, String, String)> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["line", "field", "reason"],
+        "the report's header"
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[1].to_owned(), r[2].to_owned())
+        })
+        .collect()
+}
+
+async fn customers(t: &TestDatabase) -> Vec<Customer> {
+    t.db.list_customers(PageRequest::default()).await.unwrap()
+}
+
+async fn invoices(t: &TestDatabase) -> Vec<Invoice> {
+    t.db.list_invoices(InvoiceFilter::default(), PageRequest::default())
+        .await
+        .unwrap()
+}
+
+async fn customer(t: &TestDatabase, external: &str) -> Customer {
+    t.db.find_customer(&ExternalId::parse(external).unwrap())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("customer {external} was imported"))
+}
+
+fn invoice<'a>(all: &'a [Invoice], external: &str) -> &'a Invoice {
+    all.iter()
+        .find(|i| i.external_id.as_ref().map(|e| e.as_str()) == Some(external))
+        .unwrap_or_else(|| panic!("invoice {external} was imported"))
+}
+
+const CUSTOMERS_CSV: &str = "\
+externalId,currency,name,email,customerRef,paymentMethodRef
+acme-1,EUR,Acme,billing@acme.example,cus_1,pm_1
+beta-2,USD,Beta,,,
+gamma-3,eur,Gamma,,,
+,SEK,Nobody,,,
+delta-4,DKK,Delta,not-an-email,,
+epsilon 5,GBP,,,,
+zeta-6,SEK,\"Zeta, Inc.\",,,
+";
+
+/// An invoices file naming customers by external id, and zeta by its Antaeus id.
+fn invoices_csv(zeta: i64) -> String {
+    format!(
+        "\
+externalId,customerExternalId,customerId,amount,currency,dueAt,description
+inv-1,acme-1,,123.45,EUR,2026-12-01T00:00:00Z,December
+inv-2,beta-2,,10,USD,,
+inv-3,acme-1,,12.345,EUR,,
+inv-4,nobody,,10.00,EUR,,
+inv-5,beta-2,,10.00,EUR,,
+inv-6,acme-1,,0,EUR,,
+inv-7,acme-1,,5,EUR,tomorrow,
+inv-8,,{zeta},7.5,SEK,,by id
+inv-1,acme-1,,999.00,EUR,2026-12-01T00:00:00Z,December
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_nothing() {
+    for t in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let customers_file = dir.path().join("customers.csv");
+        std::fs::write(&customers_file, CUSTOMERS_CSV).unwrap();
+        let rejects_file = dir.path().join("rejects.csv");
+        let args = [
+            "import",
+            "customers",
+            customers_file.to_str().unwrap(),
+            "--rejects",
+            rejects_file.to_str().unwrap(),
+            "--batch-size",
+            "2",
+        ];
+
+        let out = import(
+            &t,
+            &args,
+            None,
+            2,
+            "7 rows read, 3 created, 0 existing, 4 rejected",
+        );
+        assert_eq!(
+            text(&out.stderr).trim(),
+            format!(
+                "error: 4 of 7 rows rejected: see {}",
+                rejects_file.display()
+            )
+        );
+        let rejects = rejects_csv(&rejects_file);
+        assert_eq!(
+            places(&rejects),
+            [
+                (4, "currency"),
+                (5, "externalId"),
+                (6, "email"),
+                (7, "externalId")
+            ]
+        );
+        assert!(
+            rejects[0].2.contains(r#"unknown currency "eur""#),
+            "{rejects:?}"
+        );
+        assert_eq!(rejects[1].2, "is required");
+        assert!(rejects[2].2.contains("not an email address"), "{rejects:?}");
+        assert!(rejects[3].2.contains("visible ASCII"), "{rejects:?}");
+
+        let acme = customer(&t, "acme-1").await;
+        assert_eq!(acme.currency, Currency::EUR);
+        assert_eq!(acme.name.as_deref(), Some("Acme"));
+        assert_eq!(acme.email.as_deref(), Some("billing@acme.example"));
+        assert_eq!(acme.provider.customer_ref.as_deref(), Some("cus_1"));
+        assert_eq!(acme.provider.payment_method_ref.as_deref(), Some("pm_1"));
+        let zeta = customer(&t, "zeta-6").await;
+        assert_eq!(zeta.name.as_deref(), Some("Zeta, Inc."));
+        assert_eq!(customers(&t).await.len(), 3);
+
+        let invoices_file = dir.path().join("invoices.csv");
+        std::fs::write(&invoices_file, invoices_csv(zeta.id.get())).unwrap();
+        let invoice_args = [
+            "import",
+            "invoices",
+            invoices_file.to_str().unwrap(),
+            "--rejects",
+            rejects_file.to_str().unwrap(),
+            "--batch-size",
+            "2",
+        ];
+        let counts = "9 rows read, 3 created, 0 existing, 6 rejected";
+        import(&t, &invoice_args, None, 2, counts);
+        let invoice_rejects = rejects_csv(&rejects_file);
+        assert_eq!(
+            places(&invoice_rejects),
+            [
+                (4, "amount"),
+                (5, "customerExternalId"),
+                (6, "currency"),
+                (7, "amount"),
+                (8, "dueAt"),
+                (10, "amount"),
+            ]
+        );
+        let reasons: Vec<&str> = invoice_rejects.iter().map(|r| r.2.as_str()).collect();
+        assert!(
+            reasons[0].contains("more decimals than EUR has (2)"),
+            "{reasons:?}"
+        );
+        assert_eq!(reasons[1], "customer nobody does not exist");
+        assert_eq!(
+            reasons[2],
+            "the invoice is in EUR but customer beta-2 is billed in USD"
+        );
+        assert!(reasons[3].contains("greater than zero"), "{reasons:?}");
+        assert!(reasons[4].contains("RFC 3339"), "{reasons:?}");
+        assert!(
+            reasons[5].contains("invoice inv-1 exists") && reasons[5].contains("never changes"),
+            "{reasons:?}"
+        );
+
+        let all = invoices(&t).await;
+        assert_eq!(all.len(), 3);
+        let first = invoice(&all, "inv-1");
+        assert_eq!(first.customer_id, acme.id);
+        assert_eq!(first.amount.to_string(), "123.45 EUR");
+        assert_eq!(first.status, InvoiceStatus::Pending);
+        assert_eq!(first.due_at.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(first.description.as_deref(), Some("December"));
+        let by_id = invoice(&all, "inv-8");
+        assert_eq!(by_id.customer_id, zeta.id);
+        assert_eq!(by_id.amount.to_minor(), 750);
+
+        // The same files again: everything is found as it is, the same rows are refused.
+        let (customers_before, invoices_before) = (customers(&t).await, invoices(&t).await);
+        import(
+            &t,
+            &args,
+            None,
+            2,
+            "7 rows read, 0 created, 3 existing, 4 rejected",
+        );
+        assert_eq!(rejects_csv(&rejects_file), rejects);
+        let counts = "9 rows read, 0 created, 3 existing, 6 rejected";
+        import(&t, &invoice_args, None, 2, counts);
+        assert_eq!(rejects_csv(&rejects_file), invoice_rejects);
+        assert_eq!(customers(&t).await, customers_before);
+        assert_eq!(invoices(&t).await, invoices_before);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ndjson_from_standard_input_keeps_amounts_exact() {
+    for t in databases().await {
+        let customers = "{\"externalId\":\"acme-1\",\"currency\":\"EUR\"}\n";
+        let args = ["import", "customers", "-", "--format", "ndjson"];
+        let counts = "from standard input: 1 rows read, 1 created";
+        import(&t, &args, Some(customers), 0, counts);
+
+        // A float would make the first amount 90071992547409.94, the second 0.10, and the
+        // third would not fit.
+        let invoices = r#"{"externalId":"n-1","customerExternalId":"acme-1","amount":90071992547409.93,"currency":"EUR"}
+{"externalId":"n-2","customerExternalId":"acme-1","amount":0.100000000000000000000000001,"currency":"EUR"}
+{"externalId":"n-3","customerExternalId":"acme-1","amount":100.1000000000000000000000000000000000,"currency":"EUR"}
+
+{"externalId":"n-4","customerExternalId":"acme-1","amount":"7.05","currency":"EUR","dueAt":"2027-01-01T00:00:00+01:00"}
+not json
+"#;
+        let args = ["import", "invoices", "-", "--format", "ndjson"];
+        let counts = "5 rows read, 3 created, 0 existing, 2 rejected";
+        let out = import(&t, &args, Some(invoices), 2, counts);
+        let stderr = text(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{stderr}");
+        assert!(
+            lines[0].starts_with("line 2, amount: 0.100000000000000000000000001 has more decimals"),
+            "{stderr}"
+        );
+        assert!(
+            lines[1].starts_with("line 6: is not a JSON object"),
+            "{stderr}"
+        );
+        assert_eq!(lines[2], "error: 2 of 5 rows rejected (listed above)");
+
+        let all = self::invoices(&t).await;
+        assert_eq!(
+            invoice(&all, "n-1").amount.to_minor(),
+            9_007_199_254_740_993
+        );
+        assert_eq!(invoice(&all, "n-3").amount.to_minor(), 10_010);
+        let n4 = invoice(&all, "n-4");
+        assert_eq!(n4.amount.to_minor(), 705);
+        assert_eq!(n4.due_at.to_rfc3339(), "2026-12-31T23:00:00+00:00");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_required_column_stops_the_import_before_any_write() {
+    for t in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("customers.csv");
+        std::fs::write(&file, "externalId,name\nacme-1,Acme\n").unwrap();
+        let out = antaeus(&t, &["import", "customers", file.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: ")
+                && stderr.contains("has no currency column (customers need it; the columns are externalId, currency,"),
+            "{stderr}"
+        );
+        assert!(customers(&t).await.is_empty());
+
+        // NDJSON: the first object stands for the header.
+        let out = antaeus(
+            &t,
+            &["import", "invoices", "-", "--format", "ndjson"],
+            Some("{\"externalId\":\"i-1\",\"customerId\":1,\"currency\":\"EUR\"}\n"),
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("standard input has no amount column"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(self::invoices(&t).await.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_currency_conflict_is_a_reject_and_leaves_the_customer_as_it_was() {
+    for t in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first.csv");
+        std::fs::write(&first, "externalId,currency,name\nacme-1,EUR,Acme\n").unwrap();
+        let args = ["import", "customers", first.to_str().unwrap()];
+        import(&t, &args, None, 0, "1 rows read, 1 created");
+
+        let second = dir.path().join("second.csv");
+        std::fs::write(
+            &second,
+            "externalId,currency,name\nacme-1,USD,Acme Renamed\nbeta-2,GBP,Beta\n",
+        )
+        .unwrap();
+        let rejects = dir.path().join("rejects.ndjson");
+        let args = [
+            "import",
+            "customers",
+            second.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ];
+        import(
+            &t,
+            &args,
+            None,
+            2,
+            "2 rows read, 1 created, 0 existing, 1 rejected",
+        );
+        let report: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(report.len(), 1, "{report:?}");
+        assert_eq!(report[0]["line"], 2);
+        assert_eq!(report[0]["field"], "currency");
+        assert!(
+            report[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("customer acme-1 exists"),
+            "{report:?}"
+        );
+
+        let acme = customer(&t, "acme-1").await;
+        assert_eq!(acme.currency, Currency::EUR);
+        assert_eq!(
+            acme.name.as_deref(),
+            Some("Acme"),
+            "the refused row changed nothing"
+        );
+        assert_eq!(customer(&t, "beta-2").await.currency, Currency::GBP);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_input_is_one_line_and_exit_status_1() {
+    let t = TestDatabase::sqlite().await;
+    for (args, says) in [
+        (
+            vec!["import", "invoices", "/nonexistent/invoices.csv"],
+            "error: cannot open /nonexistent/invoices.csv: No such file or directory (os error 2)",
+        ),
+        (
+            vec!["import", "invoices", "invoices.json"],
+            "error: cannot tell the format of invoices.json: name it with --format csv or --format ndjson",
+        ),
+    ] {
+        let out = antaeus(&t, &args, None);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(text(&out.stderr).trim(), says);
+    }
+}
