@@ -48,7 +48,9 @@ DROP TABLE invoices;
 ALTER TABLE invoices_next RENAME TO invoices;
 CREATE INDEX invoices_customer_id_id ON invoices (customer_id, id);
 CREATE INDEX invoices_status_id ON invoices (status, id);
-CREATE INDEX invoices_due ON invoices (status, next_attempt_at, id);
+-- Claims (by status, then retry time, then id) read the due date from the index too, so that
+-- finding never-tried invoices whose date has passed never visits the table.
+CREATE INDEX invoices_due ON invoices (status, next_attempt_at, id, due_at);
 -- Looking an invoice up by the SaaS's id alone.
 CREATE INDEX invoices_external_id ON invoices (external_id) WHERE external_id IS NOT NULL;
 
