@@ -266,9 +266,14 @@ impl Driver<'_> {
         }
         if self.heartbeat.age() > self.config.lease_timeout {
             // Others may take our claims over now: stop dispatching and let them.
-            return Some(Stop::hand_over(
-                "heartbeats are failing; stopping so that others take the claims over",
-            ));
+            let why = self
+                .heartbeat
+                .last_error()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            return Some(Stop::hand_over(format!(
+                "heartbeats are failing{why}; stopping so that others take the claims over"
+            )));
         }
         // An outage counts from this run's start: a breaker left open by an earlier run gets
         // its probe before this run gives up.

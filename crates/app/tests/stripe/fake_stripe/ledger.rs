@@ -24,6 +24,9 @@ pub enum Card {
     LeftRequiringAction,
     /// `processing`; succeeds once it has been retrieved this many times.
     ProcessesFor(u32),
+    /// Charged at once, but every answer to a creation for this customer (first or replayed)
+    /// comes too late for the client: the outcome stays unknown until the key is forgotten.
+    AnswersLost,
 }
 
 /// A fault injected into the next create request (before the idempotency layer, as a load
@@ -134,6 +137,14 @@ impl Ledger {
         *self.requests.entry(kind).or_default() += 1;
     }
 
+    /// Whether the answers to `form`'s creation are lost ([`Card::AnswersLost`]).
+    pub fn answers_lost(&self, form: &str) -> bool {
+        let form: HashMap<String, String> = serde_urlencoded::from_str(form).unwrap_or_default();
+        form.get("customer")
+            .and_then(|c| self.customers.get(c))
+            .is_some_and(|(_, card)| *card == Card::AnswersLost)
+    }
+
     /// Records a successful charge of `invoice`.
     pub fn charge(&mut self, invoice: i64) {
         *self.charges.entry(invoice).or_default() += 1;
@@ -182,7 +193,7 @@ impl Ledger {
             last_payment_error: None,
         };
         let answer = match card {
-            Card::Succeeds => {
+            Card::Succeeds | Card::AnswersLost => {
                 self.charge(intent.invoice);
                 Answer::new(200, intent.json())
             }

@@ -263,7 +263,13 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
         _ => {}
     }
     let now = state.clock.now();
-    {
+    let lost = state.ledger.lock().unwrap().answers_lost(&params);
+    let fault = if lost {
+        Some(Fault::SlowAnswer(state.slow))
+    } else {
+        fault
+    };
+    let replayed = {
         let mut ledger = state.ledger.lock().unwrap();
         ledger.count("create");
         if let Some(key) = &key {
@@ -288,17 +294,27 @@ async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
                     )
                 };
                 ledger.count("replay");
-                return respond(&answer, true);
+                Some(answer)
+            } else {
+                ledger.keys.insert(
+                    key.clone(),
+                    ledger::KeyEntry {
+                        params: params.clone(),
+                        first_seen: now,
+                        answer: None,
+                    },
+                );
+                None
             }
-            ledger.keys.insert(
-                key.clone(),
-                ledger::KeyEntry {
-                    params: params.clone(),
-                    first_seen: now,
-                    answer: None,
-                },
-            );
+        } else {
+            None
         }
+    };
+    if let Some(answer) = replayed {
+        if lost {
+            tokio::time::sleep(state.slow).await;
+        }
+        return respond(&answer, true);
     }
     if let Some(Fault::SlowProcessing(d)) = &fault {
         tokio::time::sleep(*d).await;
