@@ -146,8 +146,8 @@ pub fn run_chart(minutes: &[RunMinute]) -> Markup {
         }
     }
     html! {
-        svg #run-chart width=(CHART_WIDTH) height=(CHART_HEIGHT)
-            viewBox={ "0 0 " (CHART_WIDTH) " " (CHART_HEIGHT) } role="img" aria-label=(label) {
+        svg #run-chart role="img" aria-label=(label) width=(CHART_WIDTH) height=(CHART_HEIGHT)
+            viewBox={ "0 0 " (CHART_WIDTH) " " (CHART_HEIGHT) } {
             line x1="0" y1=(plot) x2=(CHART_WIDTH) y2=(plot) stroke="#8a939f" {}
             @for b in &blocks {
                 rect class={ "c-" (b.class) } x=(fmt(b.x)) y=(fmt(b.y)) width=(fmt(b.width)) height=(fmt(b.height)) {
