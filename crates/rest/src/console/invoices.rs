@@ -5,7 +5,7 @@ use std::str::FromStr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{
     Currency, CustomerId, DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceId,
-    InvoiceStatus, PageRequest,
+    InvoiceStatus,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -15,8 +15,7 @@ use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{maybe_time, or_dash, time};
 use super::layout::{Chrome, ok, page};
-use super::paging::{PAGE_ROWS, page_limit, query};
-use crate::ApiState;
+use super::paging::{page_limit, query};
 
 /// The filters, as the form sends them (empty means "any").
 #[derive(Debug, Default, Deserialize)]
@@ -87,30 +86,20 @@ pub async fn list(
     access: Access,
     req: HttpRequest,
     state: web::Data<ConsoleState>,
-    api: web::Data<ApiState>,
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, ConsoleError> {
     let filter = filters.to_filter(state.service.now())?;
     let after = parse::<InvoiceId>("after", &filters.after)?;
-    let invoices = api
-        .invoices
-        .list(
-            filter,
-            PageRequest {
-                after,
-                limit: page_limit(),
-            },
-        )
-        .await?;
+    let found = state.service.invoices(filter, after, page_limit()).await?;
     let chrome = Chrome::new(access, &state, &req);
-    let next = (invoices.len() >= usize::from(PAGE_ROWS))
-        .then(|| invoices.last().map(|i| i.id))
-        .flatten();
     let body = html! {
         section { (filter_form(&filters)) }
         section {
-            (table(&invoices))
-            @if let Some(next) = next {
+            (table(&found.invoices))
+            @if let Some(to) = found.searched_to {
+                p.note #searched-to { "Searched invoices up to #" (to) " (due and overdue search a stretch of ids per page)." }
+            }
+            @if let Some(next) = found.next {
                 p.pager { a #next-page rel="next" href={ "/console/invoices?" (filters.query(Some(next))) } { "Next" } }
             }
         }
