@@ -67,10 +67,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/invoices", read().to(invoices::list))
             .route("/invoices/{id}", read().to(invoice_page::get))
             .route(
-                "/invoices/{id}/retry",
-                web::post().to(invoice_actions::retry),
+                "/invoices/{id}/{action}",
+                web::post().to(invoice_actions::post),
             )
-            .route("/invoices/{id}/void", web::post().to(invoice_actions::void))
             .route("/customers", read().to(customers::list))
             .route("/customers/{id}", read().to(customers::get))
             .default_service(web::to(not_found)),
