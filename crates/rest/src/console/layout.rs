@@ -48,7 +48,7 @@ fn nav(signed_in: bool, csrf: Option<&str>) -> Markup {
     html! {
         header {
             nav aria-label="Console" {
-                a.brand href="/console" { "Antaeus" }
+                span.brand { "Antaeus" }
                 ul {
                     li { a href="/console" { "Overview" } }
                     li { a href="/console/runs" { "Runs" } }
