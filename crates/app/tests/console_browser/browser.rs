@@ -109,6 +109,19 @@ impl Browser {
             .unwrap_or_else(|e| panic!("#{id} on {page}: {e}"))
     }
 
+    /// Every element matching `css` (none is not an error).
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css}: {e}"))
+    }
+
+    /// The body rows of `<table id="{table}">`.
+    pub async fn rows(&self, table: &str) -> Vec<Element> {
+        self.all(&format!("#{table} tbody tr")).await
+    }
+
     /// Whether the page has an element `#id`.
     pub async fn has(&self, id: &str) -> bool {
         self.client
@@ -205,6 +218,27 @@ impl Browser {
             let text = element.text().await?;
             let text = text.trim();
             Ok(wanted(text).then(|| text.to_owned()))
+        })
+        .await
+    }
+
+    /// Waits until an element matches `css`; returns the first.
+    pub async fn wait_for_css(&self, css: &str) -> Element {
+        self.wait_for(&format!("an element {css}"), || async {
+            let found = self.client.find_all(Locator::Css(css)).await?;
+            Ok(found.into_iter().next())
+        })
+        .await
+    }
+
+    /// Waits until the page's query string contains `fragment` (a GET form was submitted).
+    pub async fn wait_for_query(&self, fragment: &str) {
+        self.wait_for(&format!("a page with {fragment} in its query"), || async {
+            let url = self.client.current_url().await?;
+            Ok(url
+                .query()
+                .is_some_and(|q| q.contains(fragment))
+                .then_some(()))
         })
         .await
     }

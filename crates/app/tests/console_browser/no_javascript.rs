@@ -1,11 +1,9 @@
 //! The console with JavaScript turned off: every page renders, and forms work as plain HTML.
 
-use fantoccini::Locator;
-
 use crate::browser::JavaScript;
 use crate::chromedriver::chromium;
 use crate::console::{EXTERNAL_ID, Role, sign_in, start_console};
-use crate::pages::{assert_page_shape, sign_in_page, signed_in_pages};
+use crate::pages::{assert_page_shape, filter_invoices_by_status, sign_in_page, signed_in_pages};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_and_form_works_with_javascript_off() {
@@ -24,33 +22,32 @@ async fn every_page_and_form_works_with_javascript_off() {
         assert_page_shape(&browser, &page).await;
     }
 
-    // The invoice filters: a GET form.
-    browser.goto("/console/invoices").await;
-    browser
-        .by_id("filter-status")
-        .await
-        .select_by_value("FAILED")
-        .await
-        .unwrap();
-    browser.by_id("apply-filters").await.click().await.unwrap();
-    browser
-        .wait_for("the filtered invoices", || async {
-            let url = browser.client.current_url().await?;
-            Ok(url
-                .query()
-                .is_some_and(|q| q.contains("status=FAILED"))
-                .then_some(()))
-        })
-        .await;
-    let rows = browser
-        .client
-        .find_all(Locator::Css("#invoices tbody tr"))
-        .await
-        .unwrap();
-    assert!(!rows.is_empty(), "FAILED invoices are listed");
+    // `/` in a browser leads to the console.
+    browser.goto("/").await;
+    browser.wait_for_path("/console").await;
+
+    // The invoice filters (a GET form), and their paging keeps the filter.
+    filter_invoices_by_status(&browser, "FAILED").await;
+    let first_paid = filter_invoices_by_status(&browser, "PAID").await;
+    let first_paid = first_paid[0].text().await.unwrap();
+    let next = browser.by_id("next-page").await;
+    assert_eq!(next.attr("rel").await.unwrap().as_deref(), Some("next"));
+    next.click().await.unwrap();
+    browser.wait_for_query("after=").await;
+    let query = browser.path().await;
+    assert!(
+        query.contains("status=PAID"),
+        "the next page keeps the filter: {query}"
+    );
+    let rows = browser.rows("invoices").await;
+    assert!(
+        !rows.is_empty(),
+        "900 PAID invoices fill more than one page"
+    );
     for row in &rows {
         let text = row.text().await.unwrap();
-        assert!(text.contains("FAILED"), "only FAILED invoices: {text}");
+        assert!(text.contains("PAID"), "page 2 of PAID: {text}");
+        assert_ne!(text, first_paid, "page 2 is not page 1 again");
     }
 
     // The customer search: a GET form.
@@ -64,20 +61,13 @@ async fn every_page_and_form_works_with_javascript_off() {
     browser.by_id("search").await.click().await.unwrap();
     let customer = format!("/console/customers/{}", console.customer_id);
     browser
-        .wait_for("the customer found by external id", || async {
-            let links = browser
-                .client
-                .find_all(Locator::Css(&format!("#customers a[href='{customer}']")))
-                .await?;
-            Ok((!links.is_empty()).then_some(()))
-        })
+        .wait_for_css(&format!("#customers a[href='{customer}']"))
         .await;
-    let rows = browser
-        .client
-        .find_all(Locator::Css("#customers tbody tr"))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1, "an external id finds one customer");
+    assert_eq!(
+        browser.rows("customers").await.len(),
+        1,
+        "an external id finds one customer"
+    );
 
     // An action (a POST form with data-confirm): it submits without a confirmation.
     let failed = console.invoices_in("FAILED").await[0];

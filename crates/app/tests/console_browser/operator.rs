@@ -7,6 +7,7 @@ use fantoccini::key::Key;
 use crate::browser::{Browser, JavaScript};
 use crate::chromedriver::chromium;
 use crate::console::{Role, has_sign_out, sign_in, start_console};
+use crate::pages::filter_invoices_by_status;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_finds_a_failed_invoice_retries_it_by_keyboard_and_voids_it() {
@@ -24,13 +25,8 @@ async fn an_operator_finds_a_failed_invoice_retries_it_by_keyboard_and_voids_it(
     let invoice = find_a_failed_invoice(&browser).await;
     assert_eq!(console.invoice(invoice).await["status"], "FAILED");
     assert_eq!(browser.text("invoice-status").await, "FAILED");
-    let attempts = browser
-        .client
-        .find_all(Locator::Css("#attempts tbody tr"))
-        .await
-        .unwrap();
     assert!(
-        !attempts.is_empty(),
+        !browser.rows("attempts").await.is_empty(),
         "invoice {invoice} failed in a run, so #attempts lists that attempt"
     );
     let attempts_text = browser.text("attempts").await;
@@ -122,43 +118,9 @@ async fn refuses_a_wrong_token(browser: &Browser) {
     );
 }
 
-/// Filters the invoices by status FAILED, checks every row is FAILED, and opens the first;
-/// returns its id.
+/// Filters the invoices by status FAILED and opens the first; returns its id.
 async fn find_a_failed_invoice(browser: &Browser) -> i64 {
-    browser.goto("/console/invoices").await;
-    browser
-        .by_id("filter-status")
-        .await
-        .select_by_value("FAILED")
-        .await
-        .expect("choose status FAILED");
-    browser.by_id("apply-filters").await.click().await.unwrap();
-    browser
-        .wait_for("the filtered list", || async {
-            let url = browser.client.current_url().await?;
-            Ok(url
-                .query()
-                .is_some_and(|q| q.contains("status=FAILED"))
-                .then_some(()))
-        })
-        .await;
-    let rows = browser
-        .client
-        .find_all(Locator::Css("#invoices tbody tr"))
-        .await
-        .unwrap();
-    assert!(
-        !rows.is_empty(),
-        "the run failed some invoices, so the filter finds them"
-    );
-    for row in &rows {
-        let text = row.text().await.unwrap();
-        assert!(
-            text.contains("FAILED"),
-            "status=FAILED lists only FAILED invoices: {text}"
-        );
-        assert!(!text.contains("PAID"), "{text}");
-    }
+    let rows = filter_invoices_by_status(browser, "FAILED").await;
     let link = rows[0]
         .find(Locator::Css("a[href^='/console/invoices/']"))
         .await

@@ -1,6 +1,7 @@
 //! Every page of the console, with what must be on it and what a keyboard user must reach.
 
 use fantoccini::Locator;
+use fantoccini::elements::Element;
 
 use crate::browser::Browser;
 use crate::console::Console;
@@ -102,6 +103,33 @@ pub async fn signed_in_pages(console: &Console) -> Vec<Page> {
             actions: &[],
         },
     ]
+}
+
+/// Filters the invoice list by `status` through its form (however scripts are set) and checks
+/// that every row listed is in that status; returns the rows.
+pub async fn filter_invoices_by_status(browser: &Browser, status: &str) -> Vec<Element> {
+    browser.goto("/console/invoices").await;
+    browser
+        .by_id("filter-status")
+        .await
+        .select_by_value(status)
+        .await
+        .unwrap_or_else(|e| panic!("choose status {status}: {e}"));
+    browser.by_id("apply-filters").await.click().await.unwrap();
+    browser.wait_for_query(&format!("status={status}")).await;
+    let rows = browser.rows("invoices").await;
+    assert!(
+        !rows.is_empty(),
+        "the data has {status} invoices, so the filter lists some"
+    );
+    for row in &rows {
+        let text = row.text().await.unwrap();
+        assert!(
+            text.contains(status),
+            "status={status} lists only {status} invoices: {text}"
+        );
+    }
+    rows
 }
 
 /// Asserts what every page has: `<main id="main">`, one non-empty `<h1>`, the navigation and

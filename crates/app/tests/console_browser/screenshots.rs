@@ -17,6 +17,10 @@ const WRITE_VAR: &str = "ANTAEUS_CONSOLE_SCREENSHOTS";
 /// The eight bytes every PNG file starts with.
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 
+/// Whether the page's own stylesheet loaded (the CSP allows it) and has rules.
+const STYLED: &str = "return [...document.styleSheets].some((s) => \
+    s.href && s.href.endsWith('/console/assets/console.css') && s.cssRules.length > 0);";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_can_be_screenshot_for_the_docs() {
     let Some(chromium) = chromium("every_page_can_be_screenshot_for_the_docs") else {
@@ -46,6 +50,12 @@ async fn shoot(browser: &Browser, page: &Page, write: bool) {
         .find(Locator::Css("h1"))
         .await
         .expect("a rendered page");
+    let styled = browser.js(STYLED).await;
+    assert_eq!(
+        styled, true,
+        "{}: console.css is loaded and applied",
+        page.name
+    );
     // Settle fonts and layout before the picture.
     browser
         .js("return document.fonts ? document.fonts.ready.then(() => true) : true;")

@@ -3,7 +3,7 @@
 
 use crate::browser::JavaScript;
 use crate::chromedriver::chromium;
-use crate::console::{Role, sign_in, start_console};
+use crate::console::{Role, has_sign_out, sign_in, start_console};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_sees_no_actions_and_a_forged_one_is_refused() {
@@ -41,6 +41,24 @@ async fn a_viewer_sees_no_actions_and_a_forged_one_is_refused() {
         console.invoice(failed).await["status"],
         "FAILED",
         "and changes nothing"
+    );
+
+    // Signing out ends the session: the console is no longer shown.
+    browser
+        .wait_for_css("form[action='/console/sign-out'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("the session to end", || async {
+            Ok((!has_sign_out(&browser).await).then_some(()))
+        })
+        .await;
+    browser.goto("/console/invoices").await;
+    assert!(
+        !browser.has("invoices").await && !has_sign_out(&browser).await,
+        "signed out, the invoices are not shown"
     );
     browser.close().await;
 }
