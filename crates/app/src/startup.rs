@@ -4,13 +4,14 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use antaeus_core::billing::RunExecutor;
+use antaeus_core::billing::{BillingService, RunExecutor};
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::scheduler::{ScheduledRuns, Scheduler};
+use antaeus_core::service::{ConsoleDeps, ConsoleService};
 use antaeus_core::{Clock, CustomerService, EventService, InvoiceService, RunService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
 use antaeus_models::RunScope;
-use antaeus_rest::ApiState;
+use antaeus_rest::{ApiState, ConsoleSecret, ConsoleState};
 use anyhow::Context;
 use chrono::TimeDelta;
 
@@ -72,6 +73,7 @@ impl Application {
             .enabled
             .then(|| scheduler(&settings.scheduler, executor.clone(), clock.clone()));
         let store = Arc::new(db.clone());
+        let console = console_state(settings, &store, &billing, clock.clone());
         let state = ApiState {
             customers: CustomerService::new(store.clone(), clock.clone()),
             invoices: InvoiceService::new(store.clone(), store.clone(), clock.clone()),
@@ -97,7 +99,7 @@ impl Application {
                 "ANTAEUS_API_TOKEN is not set: billing triggers, invoice retries and event redeliveries answer 403"
             );
         }
-        let server = antaeus_rest::serve(listener, state)
+        let server = antaeus_rest::serve(listener, state, console)
             .with_context(|| format!("cannot serve on {}", settings.http_addr))?;
         log::info!("listening on http://{}:{port}", settings.http_addr.ip());
         Ok(Self {
@@ -143,6 +145,35 @@ impl Application {
             let _ = scheduling.await;
         }
         served
+    }
+}
+
+/// The operator console's reads and its session secret (a random one, with a warning, when
+/// `ANTAEUS_CONSOLE_SECRET` is unset).
+fn console_state(
+    settings: &Settings,
+    store: &Arc<Database>,
+    billing: &BillingService,
+    clock: Arc<dyn Clock>,
+) -> ConsoleState {
+    let secret = settings.console_secret.clone().unwrap_or_else(|| {
+        if settings.tokens.read.is_some() || settings.tokens.write.is_some() {
+            log::warn!(
+                "ANTAEUS_CONSOLE_SECRET is not set: console sessions are signed with a random per-process secret, so they end when the process restarts and do not span instances"
+            );
+        }
+        ConsoleSecret::random()
+    });
+    ConsoleState {
+        service: ConsoleService::new(ConsoleDeps {
+            stats: store.clone(),
+            runs: store.clone(),
+            outbox: store.clone(),
+            console: store.clone(),
+            health: Arc::new(billing.clone()),
+            clock,
+        }),
+        secret,
     }
 }
 

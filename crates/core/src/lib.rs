@@ -18,6 +18,7 @@ pub mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use payment_provider::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
 pub use service::{
-    CustomerService, EventService, InvoiceService, RunService, RunView, ServiceError,
+    ConsoleService, CustomerService, EventService, InvoiceService, RunService, RunView,
+    ServiceError,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger};

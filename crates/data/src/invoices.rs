@@ -4,7 +4,7 @@ use antaeus_core::store::{
     InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest, RetryOutcome, StoreError,
     VoidOutcome,
 };
-use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageRequest};
+use antaeus_models::{DueFilter, Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -57,6 +57,32 @@ impl InvoiceStore for Database {
                     }
                     if let Some(external) = &filter.external_id {
                         query = query.filter(invoices::external_id.eq(external.as_str()));
+                    }
+                    if let Some(currency) = filter.currency {
+                        query = query.filter(invoices::currency.eq(currency.as_str()));
+                    }
+                    if let Some(reason) = filter.failure_reason {
+                        query = query.filter(invoices::failure_reason.eq(reason.as_str()));
+                    }
+                    match filter.due {
+                        None => {}
+                        Some(DueFilter::DueAt(now)) => {
+                            let now = to_db(now);
+                            query = query.filter(status_is(InvoiceStatus::Pending)).filter(
+                                invoices::next_attempt_at
+                                    .is_null()
+                                    .and(invoices::due_at.le(now))
+                                    .or(invoices::next_attempt_at.le(now)),
+                            );
+                        }
+                        Some(DueFilter::OverdueAt(now)) => {
+                            query = query
+                                .filter(
+                                    status_is(InvoiceStatus::Pending)
+                                        .or(status_is(InvoiceStatus::Failed)),
+                                )
+                                .filter(invoices::due_at.lt(to_db(now)));
+                        }
                     }
                     query.load(c).map_err(store_error)
                 })

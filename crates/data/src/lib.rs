@@ -11,6 +11,7 @@ mod pool;
 
 pub mod admin;
 mod billing;
+mod console;
 mod creation;
 mod customers;
 mod database;

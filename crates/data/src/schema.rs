@@ -94,6 +94,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         delivered_at -> Nullable<Timestamp>,
         dead_at -> Nullable<Timestamp>,
+        invoice_id -> Nullable<BigInt>,
     }
 }
 

@@ -49,6 +49,8 @@ on_every_backend!(
     an_abandoned_run_is_adopted_once_and_a_live_one_never,
     runs_are_listed_newest_first,
     retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest,
+    the_consoles_filters_find_invoices_by_currency_reason_and_due_date_in_keyset_pages,
+    a_runs_problem_calls_and_an_invoices_events_are_read_in_bounded_pages,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -1534,4 +1536,212 @@ async fn the_consoles_totals_follow_every_write_that_changes_them(db: TestDataba
     let calls: u64 = minutes.iter().map(|m| m.calls).sum();
     assert_eq!(calls, 4, "every call once, even replayed");
     assert!(minutes.iter().all(|m| m.minute == t0()));
+}
+
+/// Six EUR invoices (two charged, one declined, one failed for an unknown customer, two left
+/// fresh) and one fresh USD invoice, billed by one run at t0; returns the run, the claims and
+/// the USD invoice.
+async fn billed_for_the_console(db: &TestDatabase) -> (BillingRun, Vec<ClaimedInvoice>, InvoiceId) {
+    pending_invoices(db, 6).await;
+    let run = new_run(db, "console-run", t0()).await;
+    let me = instance("worker-a");
+    let claimed = claim(db, &me, &run, t0(), 4).await;
+    let batch = vec![
+        finish(&claimed[0], &run, AttemptOutcome::Charged, t0()),
+        finish(&claimed[1], &run, AttemptOutcome::Declined, t0()),
+        finish(&claimed[2], &run, AttemptOutcome::Charged, t0()),
+        finish(&claimed[3], &run, AttemptOutcome::CustomerNotFound, t0()),
+    ];
+    db.db.record(&me, &batch).await.unwrap();
+    let usd = db.db.insert_customers(vec![Currency::USD]).await.unwrap();
+    db.db
+        .insert_invoices(vec![NewInvoice {
+            customer_id: usd[0].id,
+            amount: Money::from_minor(500, Currency::USD).unwrap(),
+            status: InvoiceStatus::Pending,
+        }])
+        .await
+        .unwrap();
+    let usd_invoice = all_invoices(db)
+        .await
+        .into_iter()
+        .find(|i| i.amount.currency() == Currency::USD)
+        .unwrap()
+        .id;
+    (run, claimed, usd_invoice)
+}
+
+/// Every invoice matching `filter`, read in keyset pages of `size`.
+async fn listed_in_pages(
+    db: &TestDatabase,
+    filter: antaeus_models::InvoiceFilter,
+    size: u16,
+) -> Vec<InvoiceId> {
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = db
+            .db
+            .list_invoices(
+                filter.clone(),
+                PageRequest {
+                    after,
+                    limit: antaeus_models::PageLimit::new(size).unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.len() <= usize::from(size));
+        ids.extend(page.iter().map(|i| i.id));
+        match page.last() {
+            Some(last) if page.len() == usize::from(size) => after = Some(last.id),
+            _ => return ids,
+        }
+    }
+}
+
+async fn the_consoles_filters_find_invoices_by_currency_reason_and_due_date_in_keyset_pages(
+    db: TestDatabase,
+) {
+    use antaeus_models::{DueFilter, InvoiceFilter};
+
+    let (_, claimed, usd) = billed_for_the_console(&db).await;
+    let [paid_a, declined, paid_b, failed] = [0, 1, 2, 3].map(|i| claimed[i].invoice.id);
+    let fresh: Vec<InvoiceId> = all_invoices(&db)
+        .await
+        .into_iter()
+        .filter(|i| i.status == InvoiceStatus::Pending && i.attempts == 0 && i.id != usd)
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(fresh.len(), 2);
+    let sorted = |mut v: Vec<InvoiceId>| {
+        v.sort();
+        v
+    };
+
+    let usd_only = InvoiceFilter {
+        currency: Some(Currency::USD),
+        ..InvoiceFilter::default()
+    };
+    assert_eq!(listed_in_pages(&db, usd_only, 1).await, [usd]);
+
+    let not_found = InvoiceFilter {
+        failure_reason: Some(FailureReason::CustomerNotFound),
+        ..InvoiceFilter::default()
+    };
+    assert_eq!(listed_in_pages(&db, not_found, 2).await, [failed]);
+
+    let due_eur = InvoiceFilter {
+        currency: Some(Currency::EUR),
+        due: Some(DueFilter::DueAt(t0())),
+        ..InvoiceFilter::default()
+    };
+    assert_eq!(
+        listed_in_pages(&db, due_eur, 1).await,
+        fresh,
+        "a declined invoice is not due before its retry"
+    );
+    let declined_at = invoice(&db, declined).await.next_attempt_at.unwrap();
+    let due_later = InvoiceFilter {
+        due: Some(DueFilter::DueAt(declined_at)),
+        status: Some(InvoiceStatus::Pending),
+        ..InvoiceFilter::default()
+    };
+    assert!(listed_in_pages(&db, due_later, 3).await.contains(&declined));
+
+    let overdue = InvoiceFilter {
+        due: Some(DueFilter::OverdueAt(t0())),
+        ..InvoiceFilter::default()
+    };
+    let mut expected = fresh.clone();
+    expected.extend([declined, failed, usd]);
+    assert_eq!(
+        listed_in_pages(&db, overdue.clone(), 2).await,
+        sorted(expected),
+        "unpaid and past due: PENDING and FAILED, never PAID"
+    );
+    let paid = [paid_a, paid_b];
+    assert!(
+        listed_in_pages(&db, overdue, 1)
+            .await
+            .iter()
+            .all(|id| !paid.contains(id))
+    );
+    let before_everything = InvoiceFilter {
+        due: Some(DueFilter::OverdueAt(DateTime::UNIX_EPOCH)),
+        ..InvoiceFilter::default()
+    };
+    assert!(listed_in_pages(&db, before_everything, 5).await.is_empty());
+}
+
+async fn a_runs_problem_calls_and_an_invoices_events_are_read_in_bounded_pages(db: TestDatabase) {
+    use antaeus_core::store::ConsoleStore;
+
+    let (run, claimed, _) = billed_for_the_console(&db).await;
+    let problems = db.db.run_problems(run.id, None, 10).await.unwrap();
+    let shown: Vec<(InvoiceId, Option<AttemptOutcome>)> = problems
+        .iter()
+        .map(|p| (p.attempt.invoice_id, p.attempt.outcome))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (claimed[1].invoice.id, Some(AttemptOutcome::Declined)),
+            (
+                claimed[3].invoice.id,
+                Some(AttemptOutcome::CustomerNotFound)
+            ),
+        ],
+        "the calls that did not charge, in the order they were made"
+    );
+    let first = db.db.run_problems(run.id, None, 1).await.unwrap();
+    assert_eq!(first, problems[..1]);
+    let rest = db
+        .db
+        .run_problems(run.id, Some(first[0].cursor), 1)
+        .await
+        .unwrap();
+    assert_eq!(rest, problems[1..]);
+    let other_run = new_run(&db, "another-run", t0()).await;
+    assert!(
+        db.db
+            .run_problems(other_run.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let declined = claimed[1].invoice.id;
+    let events = db.db.invoice_events(declined, 10).await.unwrap();
+    assert!(
+        !events.is_empty(),
+        "a decline is an event about the invoice"
+    );
+    for event in &events {
+        assert!(
+            event
+                .payload
+                .contains(&format!("\"invoice\":{{\"id\":{declined},")),
+            "{}",
+            event.payload
+        );
+    }
+    db.db.void_invoice(declined, t0()).await.unwrap();
+    let events = db.db.invoice_events(declined, 10).await.unwrap();
+    assert_eq!(
+        events.last().unwrap().kind,
+        "invoice.voided",
+        "oldest first"
+    );
+    let newest = db.db.invoice_events(declined, 1).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].kind, "invoice.voided", "the newest when limited");
+    assert!(
+        db.db
+            .invoice_events(claimed[2].invoice.id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| !e.payload.contains(&format!("\"id\":{declined},")))
+    );
 }

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use crate::{CustomerId, ExternalId, InvoiceId, Money};
+use crate::{Currency, CustomerId, ExternalId, InvoiceId, Money};
 
 string_enum! {
     /// Where an invoice is in its life: PENDING → CHARGING → PAID | FAILED | PENDING again;
@@ -95,6 +95,21 @@ pub struct InvoiceFilter {
     pub customer_id: Option<CustomerId>,
     /// Only invoices with this external id.
     pub external_id: Option<ExternalId>,
+    /// Only invoices in this currency.
+    pub currency: Option<Currency>,
+    /// Only FAILED invoices given up on for this reason.
+    pub failure_reason: Option<FailureReason>,
+    /// Only invoices due, or overdue, at a moment.
+    pub due: Option<DueFilter>,
+}
+
+/// Which invoices count as due or overdue, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueFilter {
+    /// PENDING and chargeable at this moment: a run started then would charge them.
+    DueAt(DateTime<Utc>),
+    /// Unpaid (PENDING or FAILED) and past their due date at this moment.
+    OverdueAt(DateTime<Utc>),
 }
 
 #[cfg(test)]

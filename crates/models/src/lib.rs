@@ -38,7 +38,7 @@ pub use external_id::ExternalId;
 pub use idempotency_key::IdempotencyKey;
 pub use ids::{CustomerId, EventSeq, InvoiceId, RunId};
 pub use instance_id::InstanceId;
-pub use invoice::{FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
+pub use invoice::{DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
 pub use notification::{EventData, EventKind, InvoiceEvent, Notification, RunEvent};
 pub use page::{PageLimit, PageRequest};

@@ -3,9 +3,11 @@
 //! The original Antaeus paths and JSON shapes (`/rest/health`, `/rest/v1/invoices`,
 //! `/rest/v1/customers`), with pagination, billing runs, charge attempts, retries, billing events,
 //! readiness, metrics and an OpenAPI document added; every error is an RFC 9457
-//! `application/problem+json` body. Handlers call `antaeus-core` services only.
+//! `application/problem+json` body. Handlers call `antaeus-core` services only. Beside it,
+//! the operator console: server-rendered pages under `/console`.
 
 mod auth;
+mod console;
 mod json;
 mod ops;
 mod params;
@@ -14,6 +16,7 @@ mod routes;
 mod server;
 
 pub use auth::{ApiTokens, same_secret};
+pub use console::{CSP, ConsoleSecret, ConsoleState, MIN_SECRET_LEN, SecretTooShort};
 pub use ops::{MetricsSource, Readiness};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use routes::openapi::ApiDoc;

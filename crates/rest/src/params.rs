@@ -78,6 +78,7 @@ impl Query {
             status: self.get("status")?,
             customer_id: self.get::<CustomerId>("customerId")?,
             external_id: self.get::<ExternalId>("externalId")?,
+            ..InvoiceFilter::default()
         })
     }
 

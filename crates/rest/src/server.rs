@@ -11,6 +11,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use antaeus_core::{CustomerService, EventService, InvoiceService, RunService};
 
 use crate::auth::ApiTokens;
+use crate::console::ConsoleState;
 use crate::ops::{MetricsSource, Readiness};
 use crate::problem::PROBLEM_JSON;
 use crate::routes::{
@@ -89,9 +90,15 @@ routes! {
     "/openapi.json" => { GET => openapi::get },
 }
 
-/// Starts serving the API on `listener`; the returned server runs until stopped.
-pub fn serve(listener: TcpListener, state: ApiState) -> std::io::Result<Server> {
+/// Starts serving the API and the console on `listener`; the returned server runs until
+/// stopped.
+pub fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    console: ConsoleState,
+) -> std::io::Result<Server> {
     let state = web::Data::new(state);
+    let console = web::Data::new(console);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().default_handler(as_problem))
@@ -106,9 +113,11 @@ pub fn serve(listener: TcpListener, state: ApiState) -> std::io::Result<Server> 
             })
             .wrap(Logger::new("%r %s %b %Dms"))
             .app_data(state.clone())
+            .app_data(console.clone())
             .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .app_data(web::JsonConfig::default().limit(BODY_LIMIT))
             .configure(configure)
+            .configure(crate::console::configure)
             .default_service(web::to(fallback::not_found))
     })
     .listen(listener)?
@@ -134,11 +143,11 @@ fn count_request<B>(method: &str, response: &ServiceResponse<B>) {
 /// Gives every error response an RFC 9457 body, including those actix-web answers itself
 /// (a body over the limit, a malformed request line).
 fn as_problem<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    // Problems pass as they are, and so do the console's HTML error pages.
+    let is_answered = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html")
+    });
+    if is_answered {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
         ));

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use antaeus_core::billing::BillingConfig;
 use antaeus_core::notify::OutboxConfig;
 use antaeus_data::DatabaseUrl;
+use antaeus_rest::ConsoleSecret;
 use thiserror::Error;
 
 pub use billing::DEFAULT_DUNNING;
@@ -51,6 +52,8 @@ pub struct Settings {
     pub tokens: ApiTokens,
     /// `ANTAEUS_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `ANTAEUS_CONSOLE_SECRET`: signs console sessions; unset, a random one per process.
+    pub console_secret: Option<ConsoleSecret>,
 }
 
 /// A setting that is present but invalid; the message names the variable.
@@ -103,6 +106,7 @@ impl Settings {
             scheduler: operations::scheduler_settings(&env)?,
             tokens: operations::api_tokens(&env)?,
             log_format: operations::log_format(&env)?,
+            console_secret: operations::console_secret(&env)?,
         })
     }
 }
@@ -121,6 +125,14 @@ impl fmt::Debug for Settings {
             .field("scheduler", &self.scheduler)
             .field("tokens", &self.tokens)
             .field("log_format", &self.log_format)
+            .field(
+                "console_secret",
+                &if self.console_secret.is_some() {
+                    "[set]"
+                } else {
+                    "[unset: random per process]"
+                },
+            )
             .finish()
     }
 }
@@ -181,9 +193,14 @@ mod tests {
             ("ANTAEUS_WEBHOOK_SECRET", "whsec_s3cr3t"),
             ("ANTAEUS_API_TOKEN", "api_s3cr3t"),
             ("ANTAEUS_READ_TOKEN", "read_s3cr3t"),
+            (
+                "ANTAEUS_CONSOLE_SECRET",
+                "console_s3cr3t_0123456789abcdefghij",
+            ),
         ])
         .unwrap();
         assert_eq!(s.database_url.backend(), Backend::Postgres);
+        assert!(s.console_secret.is_some());
         let shown = format!("{s:?}");
         for secret in [
             "hunter2",
@@ -191,6 +208,7 @@ mod tests {
             "whsec_s3cr3t",
             "api_s3cr3t",
             "read_s3cr3t",
+            "console_s3cr3t",
         ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }

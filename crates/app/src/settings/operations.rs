@@ -4,6 +4,8 @@ use std::time::Duration;
 
 pub use antaeus_rest::ApiTokens;
 
+use antaeus_rest::ConsoleSecret;
+
 use super::SettingsError;
 use super::env::{Env, invalid};
 use crate::cron_schedule::CronSchedule;
@@ -79,6 +81,15 @@ pub fn api_tokens(env: &Env<'_>) -> Result<ApiTokens, SettingsError> {
         write: token("ANTAEUS_API_TOKEN")?,
         read: token("ANTAEUS_READ_TOKEN")?,
     })
+}
+
+/// Reads `ANTAEUS_CONSOLE_SECRET`: at least 32 characters when set.
+pub fn console_secret(env: &Env<'_>) -> Result<Option<ConsoleSecret>, SettingsError> {
+    env.optional("ANTAEUS_CONSOLE_SECRET")
+        .map(|s| {
+            ConsoleSecret::new(&s).map_err(|e| invalid("ANTAEUS_CONSOLE_SECRET", e.to_string()))
+        })
+        .transpose()
 }
 
 /// Reads `ANTAEUS_LOG_FORMAT`.

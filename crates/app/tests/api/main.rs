@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod billing_runs;
+mod console;
 mod customers;
 mod customers_create;
 mod customers_update;

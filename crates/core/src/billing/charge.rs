@@ -238,9 +238,11 @@ async fn charge_to_the_end(
         let probe = ProbeGuard::new(&ctx.breaker, permit);
         let started = tokio::time::Instant::now();
         let sent_at = ctx.clock.now();
+        let calling = ctx.breaker.calling();
         let result = classify(
             tokio::time::timeout(ctx.config.call_timeout, ctx.provider.charge(&request)).await,
         );
+        drop(calling);
         // A resend is a call under a key sent before.
         request.key_first_sent_at.get_or_insert(sent_at);
         if result.provider_ref.is_some() {

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -78,6 +79,8 @@ struct Inner {
 pub struct CircuitBreaker {
     config: BreakerConfig,
     inner: Mutex<Inner>,
+    /// Provider calls being made now (the operator console shows them).
+    in_flight: AtomicUsize,
 }
 
 impl CircuitBreaker {
@@ -90,7 +93,19 @@ impl CircuitBreaker {
                 phase: Phase::Closed,
                 outage_since: None,
             }),
+            in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Provider calls being made now, by every charging task of this instance.
+    pub fn calls_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Counts a provider call as in flight until the returned guard is dropped.
+    pub(crate) fn calling(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -181,6 +196,15 @@ impl CircuitBreaker {
             Phase::Open { until } => until.saturating_duration_since(Instant::now()),
             _ => Duration::ZERO,
         }
+    }
+}
+
+/// A provider call in flight: counted from [`CircuitBreaker::calling`] until dropped.
+pub(crate) struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

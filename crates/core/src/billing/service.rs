@@ -113,6 +113,11 @@ impl BillingService {
         self.breaker.state()
     }
 
+    /// Provider calls this instance is making now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.breaker.calls_in_flight()
+    }
+
     /// The settings.
     pub fn config(&self) -> &BillingConfig {
         &self.config

@@ -301,7 +301,7 @@ mod tests {
         let filter = InvoiceFilter {
             status: Some(InvoiceStatus::Pending),
             customer_id: Some(CustomerId::new(4).unwrap()),
-            external_id: None,
+            ..InvoiceFilter::default()
         };
         let page = PageRequest {
             after: Some(InvoiceId::new(10).unwrap()),

@@ -1,5 +1,6 @@
 //! Services: the operations the REST API and the CLI offer, on top of the storage traits.
 
+mod console;
 mod customers;
 mod error;
 mod events;
@@ -8,6 +9,9 @@ mod invoices;
 mod runs;
 mod text;
 
+pub use console::{
+    ConsoleDeps, ConsoleService, INVOICE_EVENTS, Overview, ProviderHealth, RECENT_RUNS, RunPage,
+};
 pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
 pub use events::EventService;

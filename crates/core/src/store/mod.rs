@@ -2,6 +2,7 @@
 
 mod attempts;
 mod billing;
+mod console;
 mod creation;
 mod customers;
 mod error;
@@ -17,6 +18,7 @@ pub use billing::{
     AttemptCompletion, AttemptEnd, Backlog, BillingStore, ClaimRequest, ClaimedInvoice,
     JournalEntry, PlannedAttempt, RecordReport,
 };
+pub use console::{ConsoleStore, ProblemCall};
 pub use creation::{
     Creation, CustomerChanges, CustomerRef, CustomerUpdate, InvoiceCreation, InvoiceDraft,
     KeyedRequest, NewCustomer,
@@ -34,6 +36,8 @@ pub use stats::StatsStore;
 pub use attempts::MockAttemptStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use billing::MockBillingStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use console::MockConsoleStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use customers::MockCustomerStore;
 #[cfg(any(test, feature = "mocks"))]

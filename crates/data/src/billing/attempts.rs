@@ -15,8 +15,8 @@ use crate::time::from_db;
 /// A `charge_attempts` row.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = charge_attempts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-struct AttemptRow {
-    id: i64,
+pub(crate) struct AttemptRow {
+    pub(crate) id: i64,
     invoice_id: i64,
     run_id: Option<i64>,
     attempt_number: i32,

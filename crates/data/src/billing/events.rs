@@ -16,7 +16,7 @@ use crate::time::{from_db, to_db};
 /// An `outbox` row, as the listing shows it.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-struct EventRow {
+pub(crate) struct EventRow {
     seq: i64,
     event_id: String,
     event_type: String,

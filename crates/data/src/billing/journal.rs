@@ -323,5 +323,6 @@ pub(crate) fn outbox_row(event: &Notification) -> QueryResult<NewOutboxRow> {
         payload,
         created_at: to_db(event.created_at),
         available_at: to_db(event.created_at),
+        invoice_id: event.data.invoice.as_ref().map(|i| i.id),
     })
 }

@@ -20,6 +20,8 @@ use chrono::{DateTime, Utc};
 
 use crate::Database;
 
+pub(crate) use attempts::AttemptRow;
+pub(crate) use events::EventRow;
 pub(crate) use journal::outbox_row;
 
 #[async_trait]

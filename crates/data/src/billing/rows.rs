@@ -40,4 +40,6 @@ pub(crate) struct NewOutboxRow {
     pub payload: String,
     pub created_at: NaiveDateTime,
     pub available_at: NaiveDateTime,
+    /// The invoice the event is about, if it is about one.
+    pub invoice_id: Option<i64>,
 }

@@ -1,0 +1,66 @@
+//! The overview page: totals, this month, recent runs, provider health and the outbox.
+
+use antaeus_models::{BillingRun, InvoiceTotal, MonthlyMetric, MonthlyStat, PageLimit};
+use chrono::{DateTime, Utc};
+
+use super::{ConsoleService, RECENT_RUNS};
+use crate::billing::BreakerState;
+use crate::service::ServiceError;
+
+/// Everything the overview page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    /// When it was read (its month is "this month").
+    pub now: DateTime<Utc>,
+    /// Invoices by status and currency.
+    pub totals: Vec<InvoiceTotal>,
+    /// Collected this month, per currency.
+    pub collected: Vec<MonthlyStat>,
+    /// Invoices failed this month, per reason, most first.
+    pub failure_reasons: Vec<MonthlyStat>,
+    /// Declines this month, per decline code, most first.
+    pub decline_codes: Vec<MonthlyStat>,
+    /// The newest runs, newest first.
+    pub recent_runs: Vec<BillingRun>,
+    /// The provider circuit breaker's state.
+    pub breaker: BreakerState,
+    /// Provider calls being made now by this instance.
+    pub calls_in_flight: usize,
+    /// Events waiting for delivery.
+    pub outbox_backlog: u64,
+    /// Events given up on.
+    pub dead_events: u64,
+}
+
+impl ConsoleService {
+    /// The overview, from maintained totals and a few index reads.
+    pub async fn overview(&self) -> Result<Overview, ServiceError> {
+        let deps = &self.deps;
+        let now = deps.clock.now();
+        let totals = deps.stats.invoice_totals().await?;
+        let month = deps.stats.monthly_stats(now).await?;
+        let limit = PageLimit::new(RECENT_RUNS).unwrap_or_default();
+        let recent_runs = self.runs(None, limit).await?;
+        let outbox_backlog = deps.outbox.outbox_backlog().await?;
+        let dead_events = deps.outbox.dead_events().await?;
+        let of = |metric: MonthlyMetric| -> Vec<MonthlyStat> {
+            month
+                .iter()
+                .filter(|s| s.metric == metric)
+                .cloned()
+                .collect()
+        };
+        Ok(Overview {
+            now,
+            totals,
+            collected: of(MonthlyMetric::Collected),
+            failure_reasons: of(MonthlyMetric::Failed),
+            decline_codes: of(MonthlyMetric::Declined),
+            recent_runs,
+            breaker: deps.health.breaker_state(),
+            calls_in_flight: deps.health.calls_in_flight(),
+            outbox_backlog,
+            dead_events,
+        })
+    }
+}

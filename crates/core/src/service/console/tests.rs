@@ -1,0 +1,205 @@
+use std::sync::Arc;
+
+use antaeus_models::{
+    AttemptOutcome, BillingRun, ChargeAttempt, Currency, IdempotencyKey, InvoiceId, Money,
+    MonthlyMetric, MonthlyStat, RunCounts, RunId, RunMinute, RunScope, RunStatus, RunTrigger,
+};
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::ManualClock;
+use crate::billing::BreakerState;
+use crate::store::{MockConsoleStore, MockOutboxStore, MockRunStore, MockStatsStore, ProblemCall};
+
+struct Health;
+
+impl ProviderHealth for Health {
+    fn breaker_state(&self) -> BreakerState {
+        BreakerState::Open
+    }
+    fn calls_in_flight(&self) -> usize {
+        3
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap()
+}
+
+fn run(id: i64) -> BillingRun {
+    BillingRun {
+        id: RunId::new(id).unwrap(),
+        idempotency_key: IdempotencyKey::parse(format!("k{id}")).unwrap(),
+        trigger: RunTrigger::Api,
+        status: RunStatus::Completed,
+        instance_id: "test-00000001".into(),
+        started_at: now(),
+        finished_at: Some(now()),
+        abort_reason: None,
+        counts: RunCounts::default(),
+        request_fingerprint: None,
+        scope: RunScope::All,
+    }
+}
+
+fn service(
+    stats: MockStatsStore,
+    runs: MockRunStore,
+    outbox: MockOutboxStore,
+    console: MockConsoleStore,
+) -> ConsoleService {
+    ConsoleService::new(ConsoleDeps {
+        stats: Arc::new(stats),
+        runs: Arc::new(runs),
+        outbox: Arc::new(outbox),
+        console: Arc::new(console),
+        health: Arc::new(Health),
+        clock: Arc::new(ManualClock::new(now())),
+    })
+}
+
+fn stat(metric: MonthlyMetric, label: &str, count: u64) -> MonthlyStat {
+    MonthlyStat {
+        metric,
+        label: label.into(),
+        currency: None,
+        count,
+        amount: None,
+    }
+}
+
+#[tokio::test]
+async fn the_overview_splits_this_months_lines_by_what_they_count() {
+    let mut stats = MockStatsStore::new();
+    stats.expect_invoice_totals().returning(|| Ok(vec![]));
+    stats
+        .expect_monthly_stats()
+        .withf(|within| *within == now())
+        .returning(|_| {
+            Ok(vec![
+                MonthlyStat {
+                    currency: Some(Currency::EUR),
+                    amount: Some(Money::from_minor(1250, Currency::EUR).unwrap()),
+                    ..stat(MonthlyMetric::Collected, "", 2)
+                },
+                stat(MonthlyMetric::Declined, "insufficient_funds", 5),
+                stat(MonthlyMetric::Failed, "retries_exhausted", 1),
+                stat(MonthlyMetric::Declined, "card_expired", 4),
+            ])
+        });
+    let mut runs = MockRunStore::new();
+    runs.expect_list_runs()
+        .withf(|page| page.after.is_none() && page.limit.get() == RECENT_RUNS)
+        .returning(|_| Ok(vec![run(2), run(1)]));
+    let mut outbox = MockOutboxStore::new();
+    outbox.expect_outbox_backlog().returning(|| Ok(7));
+    outbox.expect_dead_events().returning(|| Ok(1));
+    let overview = service(stats, runs, outbox, MockConsoleStore::new())
+        .overview()
+        .await
+        .unwrap();
+    assert_eq!(overview.collected.len(), 1);
+    assert_eq!(
+        overview.collected[0].amount.unwrap().to_string(),
+        Money::from_minor(1250, Currency::EUR).unwrap().to_string()
+    );
+    let codes: Vec<_> = overview
+        .decline_codes
+        .iter()
+        .map(|s| s.label.as_str())
+        .collect();
+    assert_eq!(codes, ["insufficient_funds", "card_expired"]);
+    assert_eq!(overview.failure_reasons[0].label, "retries_exhausted");
+    assert_eq!(overview.recent_runs.len(), 2);
+    assert_eq!(overview.breaker, BreakerState::Open);
+    assert_eq!(overview.calls_in_flight, 3);
+    assert_eq!((overview.outbox_backlog, overview.dead_events), (7, 1));
+}
+
+fn problem(cursor: i64) -> ProblemCall {
+    ProblemCall {
+        cursor,
+        attempt: ChargeAttempt {
+            invoice_id: InvoiceId::new(cursor).unwrap(),
+            run_id: Some(RunId::new(9).unwrap()),
+            attempt_number: 1,
+            idempotency_key: IdempotencyKey::parse(format!("inv-{cursor}-1")).unwrap(),
+            instance_id: "test-00000001".into(),
+            started_at: now(),
+            finished_at: Some(now()),
+            outcome: Some(AttemptOutcome::Declined),
+            message: None,
+            decline_code: Some("insufficient_funds".into()),
+            provider_ref: None,
+        },
+    }
+}
+
+fn minute(m: u32, outcome: AttemptOutcome, calls: u64) -> RunMinute {
+    RunMinute {
+        minute: Utc.with_ymd_and_hms(2026, 12, 1, 10, m, 0).unwrap(),
+        outcome,
+        calls,
+    }
+}
+
+#[tokio::test]
+async fn a_run_page_adds_its_minutes_up_by_outcome_and_pages_its_problems() {
+    let mut stats = MockStatsStore::new();
+    stats.expect_run_stats().returning(|_| {
+        Ok(vec![
+            minute(0, AttemptOutcome::Charged, 10),
+            minute(0, AttemptOutcome::Declined, 2),
+            minute(1, AttemptOutcome::Charged, 5),
+            minute(1, AttemptOutcome::Timeout, 1),
+        ])
+    });
+    let mut runs = MockRunStore::new();
+    runs.expect_fetch_run()
+        .returning(|id| Ok(Some(run(id.get()))));
+    let mut console = MockConsoleStore::new();
+    console.expect_run_problems().returning(|_, after, limit| {
+        let start = after.unwrap_or(0) + 1;
+        Ok((start..start + 3)
+            .take(usize::from(limit))
+            .map(problem)
+            .collect())
+    });
+    let service = service(stats, runs, MockOutboxStore::new(), console);
+    let id = RunId::new(9).unwrap();
+    let page = service.run_page(id, None, 2).await.unwrap();
+    assert_eq!(
+        page.calls.by_outcome,
+        [
+            (AttemptOutcome::Charged, 15),
+            (AttemptOutcome::Declined, 2),
+            (AttemptOutcome::Timeout, 1)
+        ]
+    );
+    assert_eq!(page.calls.total(), 18);
+    assert_eq!(
+        page.next_problems,
+        Some(2),
+        "a full page may have a next one"
+    );
+    let last = service.run_page(id, Some(2), 5).await.unwrap();
+    assert_eq!(last.problems.len(), 3);
+    assert_eq!(last.next_problems, None, "a short page is the last");
+}
+
+#[tokio::test]
+async fn a_missing_run_is_not_found() {
+    let mut runs = MockRunStore::new();
+    runs.expect_fetch_run().returning(|_| Ok(None));
+    let service = service(
+        MockStatsStore::new(),
+        runs,
+        MockOutboxStore::new(),
+        MockConsoleStore::new(),
+    );
+    let err = service
+        .run_page(RunId::new(4).unwrap(), None, 50)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::RunNotFound(_)), "{err:?}");
+}

@@ -1,0 +1,111 @@
+//! The message shown after an action: a code in the redirect's query (`?flash=voided`), mapped
+//! to a fixed text here, so no text from a request is ever echoed into a page.
+
+use maud::{Markup, html};
+
+/// What the last action did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    /// An invoice was made due again.
+    Retried,
+    /// An invoice was voided.
+    Voided,
+    /// A run was started (or resumed).
+    RunStarted,
+    /// The key named an existing run; nothing was started.
+    RunExisting,
+    /// The invoice is being charged now.
+    Charging,
+    /// The invoice is paid.
+    Paid,
+    /// The invoice is void.
+    Void,
+    /// The run key was used by a run of another scope.
+    KeyReused,
+    /// The run key is not a valid idempotency key.
+    BadKey,
+    /// Signed out.
+    SignedOut,
+}
+
+const ALL: [(Flash, &str); 10] = [
+    (Flash::Retried, "retried"),
+    (Flash::Voided, "voided"),
+    (Flash::RunStarted, "run-started"),
+    (Flash::RunExisting, "run-existing"),
+    (Flash::Charging, "charging"),
+    (Flash::Paid, "paid"),
+    (Flash::Void, "void"),
+    (Flash::KeyReused, "key-reused"),
+    (Flash::BadKey, "bad-key"),
+    (Flash::SignedOut, "signed-out"),
+];
+
+impl Flash {
+    /// The code in the query string.
+    pub fn code(self) -> &'static str {
+        ALL.iter().find(|(f, _)| *f == self).map_or("", |(_, c)| c)
+    }
+
+    /// The flash a query's `flash` parameter names, if any.
+    pub fn from_code(code: &str) -> Option<Flash> {
+        ALL.iter().find(|(_, c)| *c == code).map(|(f, _)| *f)
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Flash::Retried => {
+                "Retry scheduled: the invoice is due now, and the next run charges it."
+            }
+            Flash::Voided => "Invoice voided: it will never be charged.",
+            Flash::RunStarted => "Run started.",
+            Flash::RunExisting => {
+                "A run with this idempotency key exists already; nothing new was started."
+            }
+            Flash::Charging => {
+                "The invoice is being charged right now; try again once the charge has ended."
+            }
+            Flash::Paid => "The invoice is paid: there is nothing to retry or void.",
+            Flash::Void => "The invoice is void: it is never charged.",
+            Flash::KeyReused => {
+                "This idempotency key names a run of another scope; choose another key."
+            }
+            Flash::BadKey => {
+                "An idempotency key is 1 to 255 visible ASCII characters, without spaces."
+            }
+            Flash::SignedOut => "Signed out.",
+        }
+    }
+
+    fn is_error(self) -> bool {
+        matches!(
+            self,
+            Flash::Charging | Flash::Paid | Flash::Void | Flash::KeyReused | Flash::BadKey
+        )
+    }
+
+    /// `<p id="flash">`, a status or an alert.
+    pub fn render(self) -> Markup {
+        html! {
+            @if self.is_error() {
+                p #flash role="alert" class="error" { (self.text()) }
+            } @else {
+                p #flash role="status" { (self.text()) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_codes_show_nothing() {
+        for (flash, code) in ALL {
+            assert_eq!(Flash::from_code(code), Some(flash));
+            assert_eq!(flash.code(), code);
+        }
+        assert_eq!(Flash::from_code("<script>"), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! `GET /console/invoices`: the invoices table with its filters and keyset pages.
+
+use std::str::FromStr;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use antaeus_models::{
+    Currency, CustomerId, DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceId,
+    InvoiceStatus, PageRequest,
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::ConsoleState;
+use super::access::Access;
+use super::error::ConsoleError;
+use super::format::{maybe_time, or_dash, time};
+use super::layout::{Chrome, ok, page};
+use super::paging::{PAGE_ROWS, page_limit, query};
+use crate::ApiState;
+
+/// The filters, as the form sends them (empty means "any").
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    customer: String,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    due: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    after: String,
+}
+
+fn parse<T: FromStr>(name: &str, raw: &str) -> Result<Option<T>, ConsoleError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .map_err(|e| ConsoleError::BadRequest(format!("{name}: {e}")))
+}
+
+impl Filters {
+    fn to_filter(&self, now: chrono::DateTime<chrono::Utc>) -> Result<InvoiceFilter, ConsoleError> {
+        Ok(InvoiceFilter {
+            status: parse::<InvoiceStatus>("status", &self.status)?,
+            customer_id: parse::<CustomerId>("customer", &self.customer)?,
+            currency: parse::<Currency>("currency", &self.currency)?,
+            failure_reason: parse::<FailureReason>("failure reason", &self.reason)?,
+            due: match self.due.trim() {
+                "" => None,
+                "due" => Some(DueFilter::DueAt(now)),
+                "overdue" => Some(DueFilter::OverdueAt(now)),
+                other => {
+                    return Err(ConsoleError::BadRequest(format!(
+                        "due: {other:?} is neither \"due\" nor \"overdue\""
+                    )));
+                }
+            },
+            ..InvoiceFilter::default()
+        })
+    }
+
+    /// The filters as a query string (for the next page's link).
+    fn query(&self, after: Option<InvoiceId>) -> String {
+        query(&[
+            ("status", self.status.trim().to_owned()),
+            ("customer", self.customer.trim().to_owned()),
+            ("currency", self.currency.trim().to_owned()),
+            ("due", self.due.trim().to_owned()),
+            ("reason", self.reason.trim().to_owned()),
+            ("after", after.map(|a| a.to_string()).unwrap_or_default()),
+        ])
+    }
+}
+
+/// One page of the invoices matching the filters, in id order.
+pub async fn list(
+    access: Access,
+    req: HttpRequest,
+    state: web::Data<ConsoleState>,
+    api: web::Data<ApiState>,
+    filters: web::Query<Filters>,
+) -> Result<HttpResponse, ConsoleError> {
+    let filter = filters.to_filter(state.service.now())?;
+    let after = parse::<InvoiceId>("after", &filters.after)?;
+    let invoices = api
+        .invoices
+        .list(
+            filter,
+            PageRequest {
+                after,
+                limit: page_limit(),
+            },
+        )
+        .await?;
+    let chrome = Chrome::new(access, &state, &req);
+    let next = (invoices.len() >= usize::from(PAGE_ROWS))
+        .then(|| invoices.last().map(|i| i.id))
+        .flatten();
+    let body = html! {
+        section { (filter_form(&filters)) }
+        section {
+            (table(&invoices))
+            @if let Some(next) = next {
+                p.pager { a #next-page rel="next" href={ "/console/invoices?" (filters.query(Some(next))) } { "Next" } }
+            }
+        }
+    };
+    Ok(ok(page("Invoices", &chrome, false, body)))
+}
+
+fn select(id: &str, name: &str, label: &str, current: &str, options: &[(&str, &str)]) -> Markup {
+    html! {
+        div {
+            label for=(id) { (label) }
+            select id=(id) name=(name) {
+                @for (value, text) in options {
+                    option value=(value) selected[*value == current.trim()] { (text) }
+                }
+            }
+        }
+    }
+}
+
+fn filter_form(f: &Filters) -> Markup {
+    let statuses: Vec<(&str, &str)> = std::iter::once(("", "Any"))
+        .chain(
+            [
+                InvoiceStatus::Pending,
+                InvoiceStatus::Paid,
+                InvoiceStatus::Failed,
+                InvoiceStatus::Void,
+            ]
+            .iter()
+            .map(|s| (s.as_str(), s.as_str())),
+        )
+        .collect();
+    let currencies: Vec<(&str, &str)> = std::iter::once(("", "Any"))
+        .chain(Currency::ALL.iter().map(|c| (c.as_str(), c.as_str())))
+        .collect();
+    let reasons: Vec<(&str, &str)> = std::iter::once(("", "Any"))
+        .chain(FailureReason::ALL.iter().map(|r| (r.as_str(), r.as_str())))
+        .collect();
+    html! {
+        form.filters method="get" action="/console/invoices" {
+            (select("filter-status", "status", "Status", &f.status, &statuses))
+            div {
+                label for="filter-customer" { "Customer id" }
+                input #filter-customer name="customer" inputmode="numeric" size="10" value=(f.customer.trim());
+            }
+            (select("filter-currency", "currency", "Currency", &f.currency, &currencies))
+            (select("filter-due", "due", "Due", &f.due, &[("", "Any"), ("due", "due now"), ("overdue", "overdue")]))
+            (select("filter-reason", "reason", "Failure reason", &f.reason, &reasons))
+            div { button #apply-filters type="submit" { "Filter" } }
+        }
+    }
+}
+
+/// An invoices table (`id="invoices"`), also on a customer's page.
+pub fn table(invoices: &[Invoice]) -> Markup {
+    html! {
+        table #invoices {
+            thead { tr {
+                th scope="col" { "Invoice" } th scope="col" { "Customer" } th.num scope="col" { "Amount" }
+                th scope="col" { "Status" } th scope="col" { "Due" } th scope="col" { "Next attempt" }
+                th.num scope="col" { "Attempts" } th scope="col" { "Failure reason" } th scope="col" { "External id" }
+            } }
+            tbody {
+                @for i in invoices {
+                    tr {
+                        td { a href={ "/console/invoices/" (i.id) } { (i.id) } }
+                        td { a href={ "/console/customers/" (i.customer_id) } { (i.customer_id) } }
+                        td.num { (i.amount) }
+                        td { (i.status.as_str()) }
+                        td { (time(i.due_at)) }
+                        td { (maybe_time(i.next_attempt_at)) }
+                        td.num { (i.attempts) }
+                        td { (or_dash(i.failure_reason.map(|r| r.as_str()))) }
+                        td { (or_dash(i.external_id.as_ref())) }
+                    }
+                }
+                @if invoices.is_empty() { tr { td colspan="9" { "No invoices match." } } }
+            }
+        }
+    }
+}

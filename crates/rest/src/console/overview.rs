@@ -1,0 +1,197 @@
+//! `GET /console`: invoices by status, this month, recent runs, provider health, the outbox,
+//! and the form that starts a run.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use antaeus_core::billing::BreakerState;
+use antaeus_core::service::Overview;
+use antaeus_models::{InvoiceStatus, MonthlyStat};
+use maud::{Markup, html};
+
+use super::ConsoleState;
+use super::access::Access;
+use super::charts::{legend, run_segments, stacked_bar};
+use super::error::ConsoleError;
+use super::format::time;
+use super::layout::{Chrome, ok, page};
+
+/// The overview page.
+pub async fn get(
+    access: Access,
+    req: HttpRequest,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let overview = state.service.overview().await?;
+    let chrome = Chrome::new(access, &state, &req);
+    Ok(ok(page(
+        "Overview",
+        &chrome,
+        false,
+        body(&overview, &chrome),
+    )))
+}
+
+fn body(o: &Overview, chrome: &Chrome) -> Markup {
+    let month = o.now.format("%B %Y").to_string();
+    html! {
+        section {
+            h2 { "Invoices by status" }
+            table #invoice-totals {
+                thead { tr { th scope="col" { "Status" } th scope="col" { "Currency" } th.num scope="col" { "Invoices" } th.num scope="col" { "Amount" } } }
+                tbody {
+                    @for status in InvoiceStatus::ALL.iter().filter(|s| **s != InvoiceStatus::Charging) {
+                        @for t in o.totals.iter().filter(|t| t.status == *status) {
+                            tr {
+                                td { a href={ "/console/invoices?status=" (status.as_str()) } { (status.as_str()) } }
+                                td { (t.amount.currency()) }
+                                td.num { (t.invoices) }
+                                td.num { (t.amount) }
+                            }
+                        }
+                    }
+                    @if o.totals.is_empty() {
+                        tr { td colspan="4" { "No invoices yet." } }
+                    }
+                }
+            }
+        }
+        div.grid {
+            section {
+                h2 { "Collected in " (month) }
+                table #collected {
+                    thead { tr { th scope="col" { "Currency" } th.num scope="col" { "Payments" } th.num scope="col" { "Amount" } } }
+                    tbody {
+                        @for s in &o.collected {
+                            tr {
+                                td { (s.currency.map(|c| c.as_str()).unwrap_or("")) }
+                                td.num { (s.count) }
+                                td.num { @if let Some(a) = s.amount { (a) } }
+                            }
+                        }
+                        @if o.collected.is_empty() { tr { td colspan="3" { "Nothing collected this month yet." } } }
+                    }
+                }
+            }
+            section #provider-health {
+                h2 { "Provider health" }
+                dl {
+                    dt { "Circuit breaker" }
+                    dd #breaker-state { (breaker(o.breaker)) }
+                    dt { "Calls in flight" }
+                    dd #calls-in-flight { (o.calls_in_flight) }
+                }
+            }
+            section #outbox {
+                h2 { "Outbox" }
+                dl {
+                    dt { "Backlog (waiting for delivery)" }
+                    dd #outbox-backlog { (o.outbox_backlog) }
+                    dt { "Dead events" }
+                    dd #outbox-dead { (o.dead_events) }
+                }
+            }
+        }
+        div.grid {
+            section {
+                h2 { "Failure reasons in " (month) }
+                (counts_table("failure-reasons", "Reason", &o.failure_reasons, "No invoice failed this month."))
+            }
+            section {
+                h2 { "Decline codes in " (month) }
+                (counts_table("decline-codes", "Decline code", &o.decline_codes, "No declines this month."))
+            }
+        }
+        section #recent-runs {
+            h2 { "Recent runs" }
+            (legend(&["paid", "declined", "failed", "retry_scheduled", "released"]))
+            div.run-bars {
+                ul {
+                    @for run in &o.recent_runs {
+                        li {
+                            a href={ "/console/runs/" (run.id) } {
+                                "Run " (run.id) " · " (run.status.as_str()) " · " (time(run.started_at)) " · " (run.idempotency_key)
+                                br;
+                                (stacked_bar(&run_segments(&run.counts)))
+                            }
+                        }
+                    }
+                }
+                @if o.recent_runs.is_empty() { p.note { "No runs yet." } }
+            }
+            p { a href="/console/runs" { "All runs" } }
+        }
+        (start_run_form(chrome))
+    }
+}
+
+fn breaker(state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => "closed (calls flow)",
+        BreakerState::Open => "open (no calls until the cool-down ends)",
+        BreakerState::HalfOpen => "half-open (probing)",
+    }
+}
+
+fn counts_table(id: &str, what: &str, stats: &[MonthlyStat], empty: &str) -> Markup {
+    html! {
+        table id=(id) {
+            thead { tr { th scope="col" { (what) } th.num scope="col" { "Count" } } }
+            tbody {
+                @for s in stats {
+                    tr {
+                        td { @if s.label.is_empty() { "(none given)" } @else { (s.label) } }
+                        td.num { (s.count) }
+                    }
+                }
+                @if stats.is_empty() { tr { td colspan="2" { (empty) } } }
+            }
+        }
+    }
+}
+
+fn start_run_form(chrome: &Chrome) -> Markup {
+    let key = format!("console-{}", suggested_key());
+    html! {
+        section #start-run-section {
+            h2 { "Start a run" }
+            @if chrome.access.can_act() {
+                form.stack method="post" action="/console/runs" data-confirm="Start this billing run?" {
+                    (chrome.csrf_input())
+                    p {
+                        label for="run-key" { "Idempotency key" }
+                        input #run-key name="key" value=(key) required maxlength="255" size="44";
+                    }
+                    p.note { "The same key always names the same run, here and in the API: starting it twice starts it once." }
+                    fieldset {
+                        legend { "Scope" }
+                        input #scope-all type="radio" name="scope" value="all" checked;
+                        label for="scope-all" { "All due invoices" }
+                        " "
+                        input #scope-retries type="radio" name="scope" value="retries";
+                        label for="scope-retries" { "Retries only" }
+                    }
+                    button #start-run type="submit" { "Start run" }
+                }
+            } @else {
+                (chrome.actions_note())
+            }
+        }
+    }
+}
+
+/// A random 128-bit key, as a UUID-shaped hex string.
+fn suggested_key() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

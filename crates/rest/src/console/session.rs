@@ -1,0 +1,258 @@
+//! The console's session: a signed cookie naming the role a token signed in with.
+//!
+//! The cookie is `role.expires.nonce.mac`, where `mac` is an HMAC-SHA256 over the other parts
+//! and over the token the role has now, so that changing a token ends the sessions it opened.
+//! Nothing is kept on the server: sessions survive nothing but the secret and the tokens.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use crate::auth::{ApiTokens, same_secret};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "antaeus_console";
+
+/// How long a session lasts, in seconds.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+
+/// The shortest secret accepted from configuration.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The key sessions and CSRF tokens are signed with. `Debug` never shows it.
+#[derive(Clone)]
+pub struct ConsoleSecret(Vec<u8>);
+
+impl fmt::Debug for ConsoleSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConsoleSecret([redacted])")
+    }
+}
+
+/// Why a configured secret is refused.
+#[derive(Debug, thiserror::Error)]
+#[error("the console secret must be at least {MIN_SECRET_LEN} characters")]
+pub struct SecretTooShort;
+
+impl ConsoleSecret {
+    /// A configured secret, at least [`MIN_SECRET_LEN`] bytes.
+    pub fn new(secret: &str) -> Result<Self, SecretTooShort> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SecretTooShort);
+        }
+        Ok(Self(secret.as_bytes().to_vec()))
+    }
+
+    /// A random secret for this process only.
+    pub fn random() -> Self {
+        let mut bytes = vec![0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+/// What a signed-in session may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Signed in with the read token: sees everything, changes nothing.
+    Read,
+    /// Signed in with the API token: may retry, void and start runs.
+    Act,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Act => "act",
+        }
+    }
+
+    /// The token that signs in as this role now.
+    fn token(self, tokens: &ApiTokens) -> Option<&str> {
+        match self {
+            Role::Read => tokens.read.as_deref(),
+            Role::Act => tokens.write.as_deref(),
+        }
+    }
+
+    /// The role `token` signs in as, if any (the API token wins).
+    pub fn of_token(token: &str, tokens: &ApiTokens) -> Option<Role> {
+        let matches =
+            |t: Option<&str>| t.is_some_and(|t| same_secret(token.as_bytes(), t.as_bytes()));
+        // Both are compared, whatever the first answers, so timing says nothing.
+        let act = matches(tokens.write.as_deref());
+        let read = matches(tokens.read.as_deref());
+        if act {
+            Some(Role::Act)
+        } else if read {
+            Some(Role::Read)
+        } else {
+            None
+        }
+    }
+}
+
+/// A valid session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// What it may do.
+    pub role: Role,
+    /// Its random part: the CSRF token is derived from it.
+    nonce: String,
+}
+
+impl Session {
+    /// A new session for `role`, as a cookie value valid until `now + SESSION_SECONDS`.
+    pub fn issue(
+        role: Role,
+        tokens: &ApiTokens,
+        secret: &ConsoleSecret,
+        now: i64,
+    ) -> Option<String> {
+        let token = role.token(tokens)?;
+        let mut nonce = [0u8; 16];
+        rand::rng().fill_bytes(&mut nonce);
+        let nonce = hex(&nonce);
+        let expires = (now + SESSION_SECONDS).to_string();
+        let mac = secret.mac(&[
+            b"session",
+            role.as_str().as_bytes(),
+            expires.as_bytes(),
+            nonce.as_bytes(),
+            token.as_bytes(),
+        ]);
+        Some(format!("{}.{expires}.{nonce}.{mac}", role.as_str()))
+    }
+
+    /// The session a cookie value proves, if it is well signed, not expired, and its role's
+    /// token is the one it was signed in with.
+    pub fn verify(
+        cookie: &str,
+        tokens: &ApiTokens,
+        secret: &ConsoleSecret,
+        now: i64,
+    ) -> Option<Session> {
+        let mut parts = cookie.split('.');
+        let (role, expires, nonce, mac) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let role = match role {
+            "read" => Role::Read,
+            "act" => Role::Act,
+            _ => return None,
+        };
+        let token = role.token(tokens)?;
+        let expected = secret.mac(&[
+            b"session",
+            role.as_str().as_bytes(),
+            expires.as_bytes(),
+            nonce.as_bytes(),
+            token.as_bytes(),
+        ]);
+        if !same_secret(mac.as_bytes(), expected.as_bytes()) {
+            return None;
+        }
+        let expires: i64 = expires.parse().ok()?;
+        (now < expires).then(|| Session {
+            role,
+            nonce: nonce.to_owned(),
+        })
+    }
+
+    /// The CSRF token every form of this session carries.
+    pub fn csrf(&self, secret: &ConsoleSecret) -> String {
+        secret.mac(&[b"csrf", self.nonce.as_bytes()])
+    }
+
+    /// Whether `given` is this session's CSRF token.
+    pub fn csrf_matches(&self, given: &str, secret: &ConsoleSecret) -> bool {
+        same_secret(given.as_bytes(), self.csrf(secret).as_bytes())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> ApiTokens {
+        ApiTokens {
+            write: Some("write-token".into()),
+            read: Some("read-token".into()),
+        }
+    }
+
+    fn secret() -> ConsoleSecret {
+        ConsoleSecret::new(&"s".repeat(32)).unwrap()
+    }
+
+    #[test]
+    fn a_session_verifies_until_it_expires() {
+        let cookie = Session::issue(Role::Act, &tokens(), &secret(), 1_000).unwrap();
+        let session = Session::verify(&cookie, &tokens(), &secret(), 1_001).unwrap();
+        assert_eq!(session.role, Role::Act);
+        assert!(Session::verify(&cookie, &tokens(), &secret(), 1_000 + SESSION_SECONDS).is_none());
+    }
+
+    #[test]
+    fn a_tampered_cookie_another_secret_or_a_changed_token_is_refused() {
+        let cookie = Session::issue(Role::Read, &tokens(), &secret(), 0).unwrap();
+        let promoted = cookie.replacen("read", "act", 1);
+        assert!(Session::verify(&promoted, &tokens(), &secret(), 1).is_none());
+        let other = ConsoleSecret::new(&"o".repeat(32)).unwrap();
+        assert!(Session::verify(&cookie, &tokens(), &other, 1).is_none());
+        let rotated = ApiTokens {
+            read: Some("new-read-token".into()),
+            ..tokens()
+        };
+        assert!(Session::verify(&cookie, &rotated, &secret(), 1).is_none());
+        assert!(Session::verify("garbage", &tokens(), &secret(), 1).is_none());
+    }
+
+    #[test]
+    fn the_csrf_token_belongs_to_its_session() {
+        let a = Session::verify(
+            &Session::issue(Role::Act, &tokens(), &secret(), 0).unwrap(),
+            &tokens(),
+            &secret(),
+            1,
+        )
+        .unwrap();
+        let b = Session::verify(
+            &Session::issue(Role::Act, &tokens(), &secret(), 0).unwrap(),
+            &tokens(),
+            &secret(),
+            1,
+        )
+        .unwrap();
+        assert!(a.csrf_matches(&a.csrf(&secret()), &secret()));
+        assert!(!a.csrf_matches(&b.csrf(&secret()), &secret()));
+        assert!(!a.csrf_matches("", &secret()));
+    }
+
+    #[test]
+    fn tokens_sign_in_as_their_role_and_short_secrets_are_refused() {
+        assert_eq!(Role::of_token("write-token", &tokens()), Some(Role::Act));
+        assert_eq!(Role::of_token("read-token", &tokens()), Some(Role::Read));
+        assert_eq!(Role::of_token("nope", &tokens()), None);
+        assert!(ConsoleSecret::new("short").is_err());
+        assert!(!format!("{:?}", secret()).contains("sss"));
+    }
+}
