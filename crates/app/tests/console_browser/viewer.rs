@@ -28,15 +28,26 @@ async fn a_viewer_sees_no_actions_and_a_forged_one_is_refused() {
         "a viewer sees no Retry now or Void"
     );
 
-    // The POST a viewer's page does not offer, sent from the page with its session cookie.
-    let status = browser
+    // The POST a viewer's page does not offer, forged into the page and sent with its cookie.
+    browser
         .js(&format!(
-            "return fetch('/console/invoices/{failed}/void', {{method: 'POST', \
-             headers: {{'content-type': 'application/x-www-form-urlencoded'}}, \
-             body: 'csrf=forged'}}).then((r) => r.status);"
+            "const form = document.createElement('form'); form.method = 'post'; \
+             form.action = '/console/invoices/{failed}/void'; \
+             const csrf = document.createElement('input'); csrf.type = 'hidden'; \
+             csrf.name = 'csrf'; csrf.value = 'forged'; form.appendChild(csrf); \
+             document.body.appendChild(form); form.submit();"
         ))
         .await;
-    assert_eq!(status, 403, "a viewer's forged Void is refused");
+    let refusal = browser
+        .wait_for_text("flash", |text| !text.is_empty())
+        .await;
+    let h1 = browser.wait_for_css("h1").await.text().await.unwrap();
+    assert_eq!(
+        h1, "Forbidden",
+        "a viewer's forged Void is refused: {refusal}"
+    );
+    let flash = browser.by_id("flash").await;
+    assert_eq!(flash.attr("role").await.unwrap().as_deref(), Some("alert"));
     assert_eq!(
         console.invoice(failed).await["status"],
         "FAILED",
@@ -44,6 +55,7 @@ async fn a_viewer_sees_no_actions_and_a_forged_one_is_refused() {
     );
 
     // Signing out ends the session: the console is no longer shown.
+    browser.goto("/console").await;
     browser
         .wait_for_css("form[action='/console/sign-out'] button")
         .await
