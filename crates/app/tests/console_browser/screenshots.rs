@@ -32,7 +32,13 @@ async fn every_page_can_be_screenshot_for_the_docs() {
             "screenshots are checked but not written (set {WRITE_VAR}=1 to write docs/console/)"
         );
     }
-    let console = start_console(&[]).await;
+    // A run that takes a moment, so that its chart spreads over time.
+    let console = start_console(&[
+        ("ANTAEUS_CONCURRENCY", "8"),
+        ("ANTAEUS_SIMULATED_LATENCY_MS", "40"),
+        ("ANTAEUS_SIMULATED_JITTER_MS", "30"),
+    ])
+    .await;
     let browser = console.browser(&chromium, JavaScript::On).await;
     shoot(&browser, &sign_in_page(), write).await;
     sign_in(&browser, Role::Operator).await;
@@ -60,7 +66,20 @@ async fn shoot(browser: &Browser, page: &Page, write: bool) {
     browser
         .js("return document.fonts ? document.fonts.ready.then(() => true) : true;")
         .await;
+    // The whole page in one picture: the window as tall as the page (within reason).
+    let tall = browser
+        .js("return document.documentElement.scrollHeight;")
+        .await
+        .as_u64()
+        .unwrap_or(900)
+        .clamp(900, 2000);
+    browser
+        .client
+        .set_window_size(1280, u32::try_from(tall).unwrap())
+        .await
+        .expect("resize the window");
     let png = browser.client.screenshot().await.expect("a screenshot");
+    browser.client.set_window_size(1280, 900).await.unwrap();
     assert_eq!(
         png.get(..8),
         Some(&PNG_SIGNATURE[..]),
