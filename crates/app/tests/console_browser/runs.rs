@@ -14,10 +14,10 @@ async fn a_run_started_from_the_overview_is_watched_until_it_completes() {
         return;
     };
     // Slow enough that the run page is first seen RUNNING: 101 due invoices, four at a time,
-    // 100 ms a call, about 2.5 s in all.
+    // 200 ms a call, about 5 s in all (a slow machine only makes it longer).
     let console = start_unbilled_console(&[
         ("ANTAEUS_CONCURRENCY", "4"),
-        ("ANTAEUS_SIMULATED_LATENCY_MS", "100"),
+        ("ANTAEUS_SIMULATED_LATENCY_MS", "200"),
         ("ANTAEUS_SIMULATED_JITTER_MS", "0"),
     ])
     .await;
