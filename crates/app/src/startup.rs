@@ -168,6 +168,7 @@ fn console_state(
         service: ConsoleService::new(ConsoleDeps {
             stats: store.clone(),
             runs: store.clone(),
+            invoices: store.clone(),
             outbox: store.clone(),
             console: store.clone(),
             health: Arc::new(billing.clone()),

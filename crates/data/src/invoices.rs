@@ -58,6 +58,9 @@ impl InvoiceStore for Database {
                     if let Some(external) = &filter.external_id {
                         query = query.filter(invoices::external_id.eq(external.as_str()));
                     }
+                    if let Some(last) = filter.up_to {
+                        query = query.filter(invoices::id.le(last.get()));
+                    }
                     if let Some(currency) = filter.currency {
                         query = query.filter(invoices::currency.eq(currency.as_str()));
                     }

@@ -1667,11 +1667,34 @@ async fn the_consoles_filters_find_invoices_by_currency_reason_and_due_date_in_k
             .iter()
             .all(|id| !paid.contains(id))
     );
+    let windowed = InvoiceFilter {
+        due: Some(DueFilter::OverdueAt(t0())),
+        up_to: Some(failed),
+        ..InvoiceFilter::default()
+    };
+    let mut expected: Vec<InvoiceId> = listed_in_pages(&db, overdue_again(), 10)
+        .await
+        .into_iter()
+        .filter(|id| *id <= failed)
+        .collect();
+    expected.sort();
+    assert_eq!(
+        listed_in_pages(&db, windowed, 1).await,
+        expected,
+        "a window of ids bounds the scan"
+    );
     let before_everything = InvoiceFilter {
         due: Some(DueFilter::OverdueAt(DateTime::UNIX_EPOCH)),
         ..InvoiceFilter::default()
     };
     assert!(listed_in_pages(&db, before_everything, 5).await.is_empty());
+}
+
+fn overdue_again() -> antaeus_models::InvoiceFilter {
+    antaeus_models::InvoiceFilter {
+        due: Some(antaeus_models::DueFilter::OverdueAt(t0())),
+        ..Default::default()
+    }
 }
 
 async fn a_runs_problem_calls_and_an_invoices_events_are_read_in_bounded_pages(db: TestDatabase) {

@@ -101,6 +101,9 @@ pub struct InvoiceFilter {
     pub failure_reason: Option<FailureReason>,
     /// Only invoices due, or overdue, at a moment.
     pub due: Option<DueFilter>,
+    /// Only invoices with an id up to this one: bounds a scan that no index serves to a
+    /// window of ids (the console's due and overdue filters).
+    pub up_to: Option<InvoiceId>,
 }
 
 /// Which invoices count as due or overdue, and when.

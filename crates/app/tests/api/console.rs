@@ -120,6 +120,20 @@ async fn with_a_token_every_console_page_needs_a_session_and_carries_the_securit
         assert_eq!(response.headers()[LOCATION], "/console/sign-in", "{path}");
         assert_secure(response.headers(), path);
     }
+    for (asset, kind) in [
+        ("/console/assets/console.css", "text/css"),
+        ("/console/assets/console.js", "text/javascript"),
+    ] {
+        let response = stranger.get(asset).await;
+        assert_eq!(response.status(), 200, "{asset} needs no session");
+        assert_secure(response.headers(), asset);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+    }
     let forged = Browser {
         app: &app,
         cookie: Some("antaeus_console=act.99999999999.00.00".into()),

@@ -10,7 +10,8 @@ mod runs;
 mod text;
 
 pub use console::{
-    ConsoleDeps, ConsoleService, INVOICE_EVENTS, Overview, ProviderHealth, RECENT_RUNS, RunPage,
+    ConsoleDeps, ConsoleService, INVOICE_EVENTS, InvoicePage, Overview, ProviderHealth,
+    RECENT_RUNS, RunPage, SCAN_WINDOW, needs_window,
 };
 pub use customers::{Created, CustomerService};
 pub use error::ServiceError;

@@ -2,7 +2,7 @@
 //! networks).
 
 use actix_web::HttpResponse;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::http::header::CONTENT_TYPE;
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
@@ -20,6 +20,5 @@ pub async fn js() -> HttpResponse {
 fn asset(kind: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, kind))
-        .insert_header((CACHE_CONTROL, "public, max-age=3600"))
         .body(body)
 }

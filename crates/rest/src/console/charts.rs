@@ -1,7 +1,7 @@
 //! SVG charts drawn on the server: they show with JavaScript off and need no script source.
 //! Colours come from the stylesheet (a class per outcome), so the CSP needs no inline style.
 
-use antaeus_models::{AttemptOutcome, RunCounts, RunMinute};
+use antaeus_models::{AttemptOutcome, CallCounts, RunCounts, RunMinute};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
@@ -87,7 +87,7 @@ struct Block {
 }
 
 /// A run's calls over its duration: one column per minute, stacked by outcome.
-pub fn run_chart(minutes: &[RunMinute]) -> Markup {
+pub fn run_chart(minutes: &[RunMinute], calls: &CallCounts) -> Markup {
     let mut columns: Vec<Column> = Vec::new();
     for m in minutes {
         match columns.last_mut() {
@@ -101,16 +101,10 @@ pub fn run_chart(minutes: &[RunMinute]) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1);
-    let totals: Vec<(&'static str, u64)> = AttemptOutcome::ALL
+    let totals: Vec<(&'static str, u64)> = calls
+        .by_outcome
         .iter()
-        .map(|o| {
-            let n = minutes
-                .iter()
-                .filter(|m| m.outcome == *o)
-                .map(|m| m.calls)
-                .sum();
-            (o.as_str(), n)
-        })
+        .map(|(o, n)| (o.as_str(), *n))
         .collect();
     let label = format!(
         "Provider calls per minute over {} minute(s): {}",
@@ -205,7 +199,11 @@ mod tests {
                 calls: 2,
             },
         ];
-        let svg = run_chart(&minutes).into_string();
+        let calls = CallCounts {
+            by_outcome: vec![(AttemptOutcome::Charged, 6), (AttemptOutcome::Declined, 4)],
+            in_flight: 0,
+        };
+        let svg = run_chart(&minutes, &calls).into_string();
         assert!(svg.contains(r#"id="run-chart""#));
         assert!(
             svg.contains("over 2 minute(s): charged 6, declined 4"),
@@ -213,7 +211,7 @@ mod tests {
         );
         assert_eq!(svg.matches("<rect").count(), 3);
         assert!(
-            run_chart(&[])
+            run_chart(&[], &CallCounts::default())
                 .into_string()
                 .contains("No provider calls yet.")
         );

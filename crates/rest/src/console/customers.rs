@@ -12,7 +12,7 @@ use super::error::ConsoleError;
 use super::format::or_dash;
 use super::invoices::table;
 use super::layout::{Chrome, ok, page};
-use super::paging::{PAGE_ROWS, page_limit};
+use super::paging::{PAGE_ROWS, cursor, page_limit, path_id};
 use crate::ApiState;
 
 /// The customers list's query.
@@ -33,13 +33,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ConsoleError> {
     let search = query.external_id.trim();
     let (customers, next) = if search.is_empty() {
-        let after = match query.after.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(raw) => Some(
-                raw.parse::<CustomerId>()
-                    .map_err(|e| ConsoleError::BadRequest(format!("after: {e}")))?,
-            ),
-        };
+        let after = cursor::<CustomerId>("after", query.after.as_deref())?;
         let page = api
             .customers
             .list(PageRequest {
@@ -111,17 +105,9 @@ pub async fn get(
     id: web::Path<String>,
     query: web::Query<CustomerQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id: CustomerId = id
-        .parse()
-        .map_err(|e| ConsoleError::NotFound(format!("no customer {id:?}: {e}")))?;
+    let id: CustomerId = path_id(&id, "customer")?;
     let customer = api.customers.fetch(id).await?;
-    let after = match query.after.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<InvoiceId>()
-                .map_err(|e| ConsoleError::BadRequest(format!("after: {e}")))?,
-        ),
-    };
+    let after = cursor::<InvoiceId>("after", query.after.as_deref())?;
     let invoices = api
         .invoices
         .list(

@@ -9,34 +9,32 @@ use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
 use super::flash::Flash;
-use super::invoice_page::invoice_id;
+use super::paging::path_id;
 use super::sign_in::{CsrfForm, to};
 use crate::ApiState;
 
-/// Makes the invoice due now.
-pub async fn retry(
+/// `POST /console/invoices/{id}/retry` makes the invoice due now; `…/void` voids it.
+pub async fn post(
     access: Access,
     state: web::Data<ConsoleState>,
     api: web::Data<ApiState>,
-    id: web::Path<String>,
+    path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
+    let (id, action) = path.into_inner();
+    if !matches!(action.as_str(), "retry" | "void") {
+        return Err(ConsoleError::NotFound(format!(
+            "invoices have no action {action:?}"
+        )));
+    }
     access.authorize(&form.csrf, &state)?;
-    let id = invoice_id(&id)?;
-    answer(id, api.invoices.retry(id).await, Flash::Retried)
-}
-
-/// Voids the invoice.
-pub async fn void(
-    access: Access,
-    state: web::Data<ConsoleState>,
-    api: web::Data<ApiState>,
-    id: web::Path<String>,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, ConsoleError> {
-    access.authorize(&form.csrf, &state)?;
-    let id = invoice_id(&id)?;
-    answer(id, api.invoices.void(id).await, Flash::Voided)
+    let id = path_id(&id, "invoice")?;
+    let (result, done) = if action == "retry" {
+        (api.invoices.retry(id).await, Flash::Retried)
+    } else {
+        (api.invoices.void(id).await, Flash::Voided)
+    };
+    answer(id, result, done)
 }
 
 fn answer(

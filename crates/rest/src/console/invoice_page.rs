@@ -11,13 +11,8 @@ use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{DASH, or_dash, time};
 use super::layout::{Chrome, ok, page};
+use super::paging::path_id;
 use crate::ApiState;
-
-/// The invoice id in a console path; a malformed one is a missing page.
-pub fn invoice_id(raw: &str) -> Result<InvoiceId, ConsoleError> {
-    raw.parse()
-        .map_err(|e| ConsoleError::NotFound(format!("no invoice {raw:?}: {e}")))
-}
 
 /// An invoice's page.
 pub async fn get(
@@ -27,7 +22,7 @@ pub async fn get(
     api: web::Data<ApiState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = invoice_id(&id)?;
+    let id: InvoiceId = path_id(&id, "invoice")?;
     let invoice = api.invoices.fetch(id).await?;
     let attempts = api.invoices.attempts(id).await?;
     let events = state.service.invoice_events(id).await?;

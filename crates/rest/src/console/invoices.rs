@@ -1,11 +1,9 @@
 //! `GET /console/invoices`: the invoices table with its filters and keyset pages.
 
-use std::str::FromStr;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{
     Currency, CustomerId, DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceId,
-    InvoiceStatus, PageRequest,
+    InvoiceStatus,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -15,8 +13,7 @@ use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{maybe_time, or_dash, time};
 use super::layout::{Chrome, ok, page};
-use super::paging::{PAGE_ROWS, page_limit, query};
-use crate::ApiState;
+use super::paging::{cursor, page_limit, query};
 
 /// The filters, as the form sends them (empty means "any").
 #[derive(Debug, Default, Deserialize)]
@@ -35,26 +32,13 @@ pub struct Filters {
     after: String,
 }
 
-fn parse<T: FromStr>(name: &str, raw: &str) -> Result<Option<T>, ConsoleError>
-where
-    T::Err: std::fmt::Display,
-{
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    raw.parse()
-        .map(Some)
-        .map_err(|e| ConsoleError::BadRequest(format!("{name}: {e}")))
-}
-
 impl Filters {
     fn to_filter(&self, now: chrono::DateTime<chrono::Utc>) -> Result<InvoiceFilter, ConsoleError> {
         Ok(InvoiceFilter {
-            status: parse::<InvoiceStatus>("status", &self.status)?,
-            customer_id: parse::<CustomerId>("customer", &self.customer)?,
-            currency: parse::<Currency>("currency", &self.currency)?,
-            failure_reason: parse::<FailureReason>("failure reason", &self.reason)?,
+            status: cursor::<InvoiceStatus>("status", Some(&self.status))?,
+            customer_id: cursor::<CustomerId>("customer", Some(&self.customer))?,
+            currency: cursor::<Currency>("currency", Some(&self.currency))?,
+            failure_reason: cursor::<FailureReason>("failure reason", Some(&self.reason))?,
             due: match self.due.trim() {
                 "" => None,
                 "due" => Some(DueFilter::DueAt(now)),
@@ -87,30 +71,20 @@ pub async fn list(
     access: Access,
     req: HttpRequest,
     state: web::Data<ConsoleState>,
-    api: web::Data<ApiState>,
     filters: web::Query<Filters>,
 ) -> Result<HttpResponse, ConsoleError> {
     let filter = filters.to_filter(state.service.now())?;
-    let after = parse::<InvoiceId>("after", &filters.after)?;
-    let invoices = api
-        .invoices
-        .list(
-            filter,
-            PageRequest {
-                after,
-                limit: page_limit(),
-            },
-        )
-        .await?;
+    let after = cursor::<InvoiceId>("after", Some(&filters.after))?;
+    let found = state.service.invoices(filter, after, page_limit()).await?;
     let chrome = Chrome::new(access, &state, &req);
-    let next = (invoices.len() >= usize::from(PAGE_ROWS))
-        .then(|| invoices.last().map(|i| i.id))
-        .flatten();
     let body = html! {
         section { (filter_form(&filters)) }
         section {
-            (table(&invoices))
-            @if let Some(next) = next {
+            (table(&found.invoices))
+            @if let Some(to) = found.searched_to {
+                p.note #searched-to { "Searched invoices up to #" (to) " (due and overdue search a stretch of ids per page)." }
+            }
+            @if let Some(next) = found.next {
                 p.pager { a #next-page rel="next" href={ "/console/invoices?" (filters.query(Some(next))) } { "Next" } }
             }
         }

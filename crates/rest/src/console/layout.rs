@@ -2,7 +2,7 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use maud::{DOCTYPE, Markup, html};
 
 use super::access::Access;
@@ -112,7 +112,6 @@ pub fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
             CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         ))
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(markup.into_string())
 }
 

@@ -67,10 +67,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/invoices", read().to(invoices::list))
             .route("/invoices/{id}", read().to(invoice_page::get))
             .route(
-                "/invoices/{id}/retry",
-                web::post().to(invoice_actions::retry),
+                "/invoices/{id}/{action}",
+                web::post().to(invoice_actions::post),
             )
-            .route("/invoices/{id}/void", web::post().to(invoice_actions::void))
             .route("/customers", read().to(customers::list))
             .route("/customers/{id}", read().to(customers::get))
             .default_service(web::to(not_found)),
@@ -90,9 +89,9 @@ fn secure(headers: &mut header::HeaderMap) {
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "same-origin");
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        set(headers, header::CACHE_CONTROL, "no-store");
-    }
+    // Pages show money and who owes it: nothing is kept by a browser or a proxy (the two
+    // assets are small enough to fetch again).
+    set(headers, header::CACHE_CONTROL, "no-store");
 }
 
 async fn not_found() -> Result<HttpResponse, error::ConsoleError> {

@@ -12,7 +12,7 @@ use super::charts::{legend, run_chart};
 use super::error::ConsoleError;
 use super::format::{maybe_time, or_dash, time};
 use super::layout::{Chrome, ok, page};
-use super::paging::PAGE_ROWS;
+use super::paging::{PAGE_ROWS, path_id};
 
 /// The run page's query.
 #[derive(Deserialize)]
@@ -29,9 +29,7 @@ pub async fn get(
     id: web::Path<String>,
     query: web::Query<RunQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id: RunId = id
-        .parse()
-        .map_err(|e| ConsoleError::NotFound(format!("no run {id:?}: {e}")))?;
+    let id: RunId = path_id(&id, "run")?;
     let view = state.service.run_page(id, query.after, PAGE_ROWS).await?;
     let run = &view.run;
     let running = run.status == RunStatus::Running;
@@ -84,7 +82,7 @@ pub async fn get(
         section {
             h2 { "Outcomes over the run" }
             (legend(&["charged", "declined", "failed", "network_error", "abandoned"]))
-            (run_chart(&view.minutes))
+            (run_chart(&view.minutes, &view.calls))
         }
         section {
             h2 { "Invoices declined or failed in this run" }

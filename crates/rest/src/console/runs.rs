@@ -14,7 +14,7 @@ use super::error::ConsoleError;
 use super::flash::Flash;
 use super::format::{maybe_time, time};
 use super::layout::{Chrome, ok, page};
-use super::paging::{PAGE_ROWS, page_limit};
+use super::paging::{PAGE_ROWS, cursor, page_limit};
 use super::sign_in::to;
 
 /// The runs list's query.
@@ -31,13 +31,7 @@ pub async fn list(
     state: web::Data<ConsoleState>,
     query: web::Query<RunsQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let before = match query.before.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<RunId>()
-                .map_err(|e| ConsoleError::BadRequest(format!("before: {e}")))?,
-        ),
-    };
+    let before = cursor::<RunId>("before", query.before.as_deref())?;
     let runs = state.service.runs(before, page_limit()).await?;
     let chrome = Chrome::new(access, &state, &req);
     let body = html! {

@@ -126,13 +126,7 @@ impl Session {
         rand::rng().fill_bytes(&mut nonce);
         let nonce = hex(&nonce);
         let expires = (now + SESSION_SECONDS).to_string();
-        let mac = secret.mac(&[
-            b"session",
-            role.as_str().as_bytes(),
-            expires.as_bytes(),
-            nonce.as_bytes(),
-            token.as_bytes(),
-        ]);
+        let mac = session_mac(secret, role, &expires, &nonce, token);
         Some(format!("{}.{expires}.{nonce}.{mac}", role.as_str()))
     }
 
@@ -156,13 +150,7 @@ impl Session {
             _ => return None,
         };
         let token = role.token(tokens)?;
-        let expected = secret.mac(&[
-            b"session",
-            role.as_str().as_bytes(),
-            expires.as_bytes(),
-            nonce.as_bytes(),
-            token.as_bytes(),
-        ]);
+        let expected = session_mac(secret, role, expires, nonce, token);
         if !same_secret(mac.as_bytes(), expected.as_bytes()) {
             return None;
         }
@@ -182,6 +170,23 @@ impl Session {
     pub fn csrf_matches(&self, given: &str, secret: &ConsoleSecret) -> bool {
         same_secret(given.as_bytes(), self.csrf(secret).as_bytes())
     }
+}
+
+/// The MAC of a session's parts and of the token its role has.
+fn session_mac(
+    secret: &ConsoleSecret,
+    role: Role,
+    expires: &str,
+    nonce: &str,
+    token: &str,
+) -> String {
+    secret.mac(&[
+        b"session",
+        role.as_str().as_bytes(),
+        expires.as_bytes(),
+        nonce.as_bytes(),
+        token.as_bytes(),
+    ])
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,6 +3,7 @@
 //! whatever the number of invoices.
 
 mod health;
+mod invoices;
 mod overview;
 mod run_page;
 #[cfg(test)]
@@ -14,12 +15,13 @@ use antaeus_models::{BillingRun, EventRecord, InvoiceId, PageLimit, PageRequest,
 use chrono::{DateTime, Utc};
 
 pub use health::ProviderHealth;
+pub use invoices::{InvoicePage, SCAN_WINDOW, needs_window};
 pub use overview::Overview;
 pub use run_page::RunPage;
 
 use super::ServiceError;
 use crate::Clock;
-use crate::store::{ConsoleStore, OutboxStore, RunStore, StatsStore};
+use crate::store::{ConsoleStore, InvoiceStore, OutboxStore, RunStore, StatsStore};
 
 /// How many runs the overview charts.
 pub const RECENT_RUNS: u16 = 10;
@@ -34,6 +36,8 @@ pub struct ConsoleDeps {
     pub stats: Arc<dyn StatsStore>,
     /// Billing runs.
     pub runs: Arc<dyn RunStore>,
+    /// Invoices, for the bounded listings.
+    pub invoices: Arc<dyn InvoiceStore>,
     /// The outbox's backlog and dead events.
     pub outbox: Arc<dyn OutboxStore>,
     /// A run's problem calls, an invoice's events.

@@ -9,7 +9,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::*;
 use crate::ManualClock;
 use crate::billing::BreakerState;
-use crate::store::{MockConsoleStore, MockOutboxStore, MockRunStore, MockStatsStore, ProblemCall};
+use crate::store::{
+    MockConsoleStore, MockInvoiceStore, MockOutboxStore, MockRunStore, MockStatsStore, ProblemCall,
+};
 
 struct Health;
 
@@ -48,9 +50,20 @@ fn service(
     outbox: MockOutboxStore,
     console: MockConsoleStore,
 ) -> ConsoleService {
+    with_invoices(stats, runs, outbox, console, MockInvoiceStore::new())
+}
+
+fn with_invoices(
+    stats: MockStatsStore,
+    runs: MockRunStore,
+    outbox: MockOutboxStore,
+    console: MockConsoleStore,
+    invoices: MockInvoiceStore,
+) -> ConsoleService {
     ConsoleService::new(ConsoleDeps {
         stats: Arc::new(stats),
         runs: Arc::new(runs),
+        invoices: Arc::new(invoices),
         outbox: Arc::new(outbox),
         console: Arc::new(console),
         health: Arc::new(Health),
@@ -202,4 +215,112 @@ async fn a_missing_run_is_not_found() {
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::RunNotFound(_)), "{err:?}");
+}
+
+fn invoices_from(ids: std::ops::RangeInclusive<i64>) -> Vec<antaeus_models::Invoice> {
+    ids.map(|id| {
+        antaeus_models::Invoice::new(
+            InvoiceId::new(id).unwrap(),
+            antaeus_models::CustomerId::new(1).unwrap(),
+            Money::from_minor(100, Currency::EUR).unwrap(),
+            antaeus_models::InvoiceStatus::Pending,
+        )
+    })
+    .collect()
+}
+
+fn invoices_service(store: MockInvoiceStore) -> ConsoleService {
+    with_invoices(
+        MockStatsStore::new(),
+        MockRunStore::new(),
+        MockOutboxStore::new(),
+        MockConsoleStore::new(),
+        store,
+    )
+}
+
+#[tokio::test]
+async fn a_due_filter_searches_one_window_of_ids_and_says_where_it_stopped() {
+    use antaeus_models::{DueFilter, InvoiceFilter, PageLimit};
+
+    let mut store = MockInvoiceStore::new();
+    store
+        .expect_list_invoices()
+        .withf(|filter, page| {
+            filter.due.is_some()
+                && filter.up_to.map(InvoiceId::get) == Some(1_000 + SCAN_WINDOW)
+                && page.after.map(InvoiceId::get) == Some(1_000)
+        })
+        .times(1)
+        .returning(|_, _| Ok(invoices_from(1_001..=1_003)));
+    store
+        .expect_list_invoices()
+        .withf(|filter, page| {
+            *filter == InvoiceFilter::default()
+                && page.after.map(InvoiceId::get) == Some(1_000 + SCAN_WINDOW)
+                && page.limit.get() == 1
+        })
+        .times(1)
+        .returning(|_, _| Ok(invoices_from(200_000..=200_000)));
+    let filter = InvoiceFilter {
+        due: Some(DueFilter::DueAt(now())),
+        ..InvoiceFilter::default()
+    };
+    let page = invoices_service(store)
+        .invoices(
+            filter,
+            Some(InvoiceId::new(1_000).unwrap()),
+            PageLimit::new(50).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.invoices.len(), 3);
+    let end = InvoiceId::new(1_000 + SCAN_WINDOW).unwrap();
+    assert_eq!((page.next, page.searched_to), (Some(end), Some(end)));
+}
+
+#[tokio::test]
+async fn the_last_window_and_indexed_filters_end_where_the_invoices_end() {
+    use antaeus_models::{DueFilter, InvoiceFilter, InvoiceStatus, PageLimit};
+
+    let mut store = MockInvoiceStore::new();
+    store
+        .expect_list_invoices()
+        .withf(|filter, _| filter.up_to.is_some())
+        .returning(|_, _| Ok(invoices_from(1..=2)));
+    store
+        .expect_list_invoices()
+        .withf(|filter, _| *filter == InvoiceFilter::default())
+        .returning(|_, _| Ok(vec![]));
+    store
+        .expect_list_invoices()
+        .withf(|filter, _| filter.up_to.is_none() && filter.status.is_some())
+        .returning(|_, page| Ok(invoices_from(1..=i64::from(page.limit.get()))));
+    let service = invoices_service(store);
+    let limit = PageLimit::new(2).unwrap();
+    let overdue = InvoiceFilter {
+        due: Some(DueFilter::OverdueAt(now())),
+        ..InvoiceFilter::default()
+    };
+    let last = service
+        .invoices(overdue, None, PageLimit::new(50).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (last.next, last.searched_to),
+        (None, None),
+        "nothing beyond"
+    );
+    let failed_overdue = InvoiceFilter {
+        status: Some(InvoiceStatus::Failed),
+        due: Some(DueFilter::OverdueAt(now())),
+        ..InvoiceFilter::default()
+    };
+    assert!(
+        !needs_window(&failed_overdue),
+        "FAILED is read from its own index"
+    );
+    let full = service.invoices(failed_overdue, None, limit).await.unwrap();
+    assert_eq!(full.next, Some(InvoiceId::new(2).unwrap()));
+    assert_eq!(full.searched_to, None);
 }
