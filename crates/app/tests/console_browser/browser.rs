@@ -186,6 +186,30 @@ impl Browser {
         Some(text)
     }
 
+    /// Waits for a confirm() dialog, accepts it and returns its text; fails after [`PATIENCE`].
+    pub async fn accept_expected_dialog(&self) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(text) = self.accept_dialog().await {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {PATIENCE:?} for a dialog"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The confirmation question (`data-confirm`) of the form that button `#id` submits, if any.
+    pub async fn confirmation_of(&self, id: &str) -> Option<String> {
+        let script = format!(
+            "const form = document.getElementById('{id}').form; \
+             return form ? form.getAttribute('data-confirm') : null;"
+        );
+        self.js(&script).await.as_str().map(str::to_owned)
+    }
+
     /// Waits until `check` answers `Some`, accepting any dialog on the way; fails the test with
     /// `what` after [`PATIENCE`].
     pub async fn wait_for<T, F, Fut>(&self, what: &str, mut check: F) -> T

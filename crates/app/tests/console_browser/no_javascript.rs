@@ -72,7 +72,15 @@ async fn every_page_and_form_works_with_javascript_off() {
     // An action (a POST form with data-confirm): it submits without a confirmation.
     let failed = console.invoices_in("FAILED").await[0];
     browser.goto(&format!("/console/invoices/{failed}")).await;
+    let form = browser
+        .wait_for_css(&format!("form[action='/console/invoices/{failed}/void']"))
+        .await;
+    assert!(
+        form.attr("data-confirm").await.unwrap().is_some(),
+        "Void asks first where scripts run"
+    );
     browser.by_id("void").await.click().await.unwrap();
+    assert_eq!(browser.accept_dialog().await, None, "but not here");
     let status = browser
         .wait_for_text("invoice-status", |s| s != "FAILED")
         .await;

@@ -35,9 +35,14 @@ async fn an_operator_finds_a_failed_invoice_retries_it_by_keyboard_and_voids_it(
         "#attempts shows the idempotency key of the attempt: {attempts_text}"
     );
 
-    // Retry with the keyboard only: Tab to the button, Enter to press it.
+    // Retry with the keyboard only: Tab to the button, Enter to press it, and the question
+    // console.js asks for a form with data-confirm.
+    let question = browser.confirmation_of("retry-now").await;
     browser.tab_to("retry-now").await;
     browser.press(Key::Enter).await;
+    if let Some(question) = question {
+        assert_eq!(browser.accept_expected_dialog().await, question);
+    }
     let status = browser
         .wait_for_text("invoice-status", |s| s != "FAILED")
         .await;
