@@ -1,6 +1,7 @@
 //! Finding Chromium and chromedriver (or saying why a test is skipped), and running
 //! chromedriver on a free port for as long as a test needs it.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -42,7 +43,9 @@ pub fn chromium(test: &str) -> Option<Chromium> {
     if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
         panic!("{REQUIRE_VAR}=1 but {missing} is missing: install chromium and chromium-driver");
     }
-    eprintln!(
+    // Straight to stderr, past the test harness's capture, so that a skip is always seen.
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED: {test} needs a real browser but {missing} is missing \
          (install chromium and chromium-driver, or run .ci/run)"
     );
