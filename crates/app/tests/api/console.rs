@@ -302,6 +302,13 @@ async fn without_tokens_reads_are_open_and_actions_say_how_to_enable_them() {
     assert_eq!(root.headers()[LOCATION], "/console");
     let api = app.get("/").await;
     assert_eq!(api.status(), 404);
+    let posted = app
+        .client
+        .post(format!("{}/", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 404, "other methods too");
 }
 
 async fn retry_and_void_through_the_console_change_the_invoice(app: TestApp) {

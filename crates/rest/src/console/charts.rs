@@ -113,7 +113,8 @@ pub fn run_chart(minutes: &[RunMinute], calls: &CallCounts) -> Markup {
     );
     let plot = CHART_HEIGHT - AXIS;
     let slot = CHART_WIDTH / (columns.len().max(1) as f64);
-    let width = (slot * 0.8).max(1.0);
+    // A short run is one or two minutes: its columns stay bars, not blocks.
+    let width = (slot * 0.8).clamp(1.0, 48.0);
     let mut blocks = Vec::new();
     let mut ticks = Vec::new();
     for (i, (minute, calls)) in columns.iter().enumerate() {

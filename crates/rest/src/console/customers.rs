@@ -11,7 +11,7 @@ use super::access::Access;
 use super::error::ConsoleError;
 use super::format::or_dash;
 use super::invoices::table;
-use super::layout::{Chrome, ok, page};
+use super::layout::{Chrome, Section, ok, page};
 use super::paging::{PAGE_ROWS, cursor, page_limit, path_id};
 use crate::ApiState;
 
@@ -87,7 +87,13 @@ pub async fn list(
             }
         }
     };
-    Ok(ok(page("Customers", &chrome, false, body)))
+    Ok(ok(page(
+        Section::Customers,
+        "Customers",
+        &chrome,
+        false,
+        body,
+    )))
 }
 
 /// The invoices page query of a customer's page.
@@ -144,5 +150,5 @@ pub async fn get(
         }
     };
     let title = format!("Customer {id}");
-    Ok(ok(page(&title, &chrome, false, body)))
+    Ok(ok(page(Section::Customers, &title, &chrome, false, body)))
 }

@@ -10,7 +10,7 @@ use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{DASH, or_dash, time};
-use super::layout::{Chrome, ok, page};
+use super::layout::{Chrome, Section, ok, page};
 use super::paging::path_id;
 use crate::ApiState;
 
@@ -84,7 +84,7 @@ pub async fn get(
         }
     };
     let title = format!("Invoice {}", invoice.id);
-    Ok(ok(page(&title, &chrome, false, body)))
+    Ok(ok(page(Section::Invoices, &title, &chrome, false, body)))
 }
 
 fn latency(started: DateTime<Utc>, finished: Option<DateTime<Utc>>) -> String {

@@ -12,7 +12,7 @@ use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{maybe_time, or_dash, time};
-use super::layout::{Chrome, ok, page};
+use super::layout::{Chrome, Section, ok, page};
 use super::paging::{cursor, page_limit, query};
 
 /// The filters, as the form sends them (empty means "any").
@@ -89,7 +89,13 @@ pub async fn list(
             }
         }
     };
-    Ok(ok(page("Invoices", &chrome, false, body)))
+    Ok(ok(page(
+        Section::Invoices,
+        "Invoices",
+        &chrome,
+        false,
+        body,
+    )))
 }
 
 fn select(id: &str, name: &str, label: &str, current: &str, options: &[(&str, &str)]) -> Markup {

@@ -44,16 +44,41 @@ fn head(title: &str, refresh: bool) -> Markup {
     }
 }
 
-fn nav(signed_in: bool, csrf: Option<&str>) -> Markup {
+/// The part of the console a page belongs to: its navigation link is marked current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// `/console`.
+    Overview,
+    /// `/console/runs…`.
+    Runs,
+    /// `/console/invoices…`.
+    Invoices,
+    /// `/console/customers…`.
+    Customers,
+}
+
+const SECTIONS: [(Section, &str, &str); 4] = [
+    (Section::Overview, "/console", "Overview"),
+    (Section::Runs, "/console/runs", "Runs"),
+    (Section::Invoices, "/console/invoices", "Invoices"),
+    (Section::Customers, "/console/customers", "Customers"),
+];
+
+fn nav(current: Option<Section>, signed_in: bool, csrf: Option<&str>) -> Markup {
     html! {
         header {
             nav aria-label="Console" {
-                a.brand href="/console" { "Antaeus" }
+                span.brand { "Antaeus" }
                 ul {
-                    li { a href="/console" { "Overview" } }
-                    li { a href="/console/runs" { "Runs" } }
-                    li { a href="/console/invoices" { "Invoices" } }
-                    li { a href="/console/customers" { "Customers" } }
+                    @for (section, href, text) in SECTIONS {
+                        li {
+                            @if current == Some(section) {
+                                a href=(href) aria-current="page" { (text) }
+                            } @else {
+                                a href=(href) { (text) }
+                            }
+                        }
+                    }
                 }
                 @if signed_in {
                     form.sign-out method="post" action="/console/sign-out" {
@@ -69,13 +94,13 @@ fn nav(signed_in: bool, csrf: Option<&str>) -> Markup {
 }
 
 /// A full page: `h1` is `title`; `refresh` reloads it every 2 seconds (a RUNNING run).
-pub fn page(title: &str, chrome: &Chrome, refresh: bool, body: Markup) -> Markup {
+pub fn page(section: Section, title: &str, chrome: &Chrome, refresh: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             (head(title, refresh))
             body {
-                (nav(chrome.access.signed_in(), chrome.csrf.as_deref()))
+                (nav(Some(section), chrome.access.signed_in(), chrome.csrf.as_deref()))
                 main #main {
                     h1 { (title) }
                     @if let Some(flash) = &chrome.flash {
@@ -95,7 +120,7 @@ pub fn bare_page(title: &str, body: Markup) -> Markup {
         html lang="en" {
             (head(title, false))
             body {
-                (nav(false, None))
+                (nav(None, false, None))
                 main #main {
                     h1 { (title) }
                     (body)

@@ -44,7 +44,13 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; 
 
 /// Registers `/console/…` (with its security headers) and `/`'s redirect for browsers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", read().to(root)).service(
+    // Other methods on `/` answer as before the console: 404.
+    cfg.service(
+        web::resource("/")
+            .route(read().to(root))
+            .default_service(web::to(crate::routes::fallback::not_found)),
+    )
+    .service(
         web::scope("/console")
             .wrap_fn(|req, srv| {
                 let response = srv.call(req);

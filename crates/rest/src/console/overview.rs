@@ -12,7 +12,7 @@ use super::access::Access;
 use super::charts::{legend, run_segments, stacked_bar};
 use super::error::ConsoleError;
 use super::format::time;
-use super::layout::{Chrome, ok, page};
+use super::layout::{Chrome, Section, ok, page};
 
 /// The overview page.
 pub async fn get(
@@ -23,6 +23,7 @@ pub async fn get(
     let overview = state.service.overview().await?;
     let chrome = Chrome::new(access, &state, &req);
     Ok(ok(page(
+        Section::Overview,
         "Overview",
         &chrome,
         false,

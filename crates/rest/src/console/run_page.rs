@@ -11,7 +11,7 @@ use super::access::Access;
 use super::charts::{legend, run_chart};
 use super::error::ConsoleError;
 use super::format::{maybe_time, or_dash, time};
-use super::layout::{Chrome, ok, page};
+use super::layout::{Chrome, Section, ok, page};
 use super::paging::{PAGE_ROWS, path_id};
 
 /// The run page's query.
@@ -112,5 +112,5 @@ pub async fn get(
         }
     };
     let title = format!("Run {}", run.id);
-    Ok(ok(page(&title, &chrome, running, body)))
+    Ok(ok(page(Section::Runs, &title, &chrome, running, body)))
 }

@@ -13,7 +13,7 @@ use super::charts::{run_segments, stacked_bar};
 use super::error::ConsoleError;
 use super::flash::Flash;
 use super::format::{maybe_time, time};
-use super::layout::{Chrome, ok, page};
+use super::layout::{Chrome, Section, ok, page};
 use super::paging::{PAGE_ROWS, cursor, page_limit};
 use super::sign_in::to;
 
@@ -65,7 +65,7 @@ pub async fn list(
             }
         }
     };
-    Ok(ok(page("Runs", &chrome, false, body)))
+    Ok(ok(page(Section::Runs, "Runs", &chrome, false, body)))
 }
 
 /// The start-run form's fields.
