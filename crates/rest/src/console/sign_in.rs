@@ -78,6 +78,12 @@ pub async fn post(
     let issued = Role::of_token(body.token.trim(), &api.tokens)
         .and_then(|role| Session::issue(role, &api.tokens, &state.secret, now));
     let Some(value) = issued else {
+        log::warn!(
+            "console: sign-in refused (wrong token) from {}",
+            req.connection_info()
+                .realip_remote_addr()
+                .unwrap_or("an unknown peer")
+        );
         return html_response(
             StatusCode::UNAUTHORIZED,
             bare_page("Sign in", form(Some("That token is not valid here."), None)),
