@@ -21,6 +21,11 @@ test:
 		echo "      To run them too, point them at a server where the user may create databases:"; \
 		echo "      $(POSTGRES_TEST_EXAMPLE)"; \
 	fi; \
+	if [ -z "$${ANTAEUS_TEST_LOCALSTRIPE_URL+set}" ]; then \
+		echo; \
+		echo "NOTE: the localstripe tests of the Stripe provider were SKIPPED (ANTAEUS_TEST_LOCALSTRIPE_URL is not set);"; \
+		echo "      \`source .ci/localstripe.sh\` installs and starts it, as .ci/run does."; \
+	fi; \
 	if [ -z "$${ANTAEUS_TEST_LOCALSTACK_URL+set}" ]; then \
 		echo; \
 		echo "NOTE: the LocalStack test of deploy/aws was SKIPPED (ANTAEUS_TEST_LOCALSTACK_URL is not set);"; \

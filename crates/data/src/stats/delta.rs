@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use antaeus_models::{InvoiceStatus, Money};
-use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 
 /// What a transaction changes in the totals. Keys are kept sorted, so that concurrent
 /// transactions update the same rows in the same order (no deadlock on PostgreSQL).
@@ -25,9 +25,9 @@ fn counted(status: InvoiceStatus) -> &'static str {
     }
 }
 
-/// `YYYY-MM` of an instant.
+/// `YYYY-MM` of an instant (called per outcome: no format string to parse).
 fn month(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m").to_string()
+    format!("{:04}-{:02}", at.year(), at.month())
 }
 
 impl StatsDelta {
