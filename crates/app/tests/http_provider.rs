@@ -125,6 +125,8 @@ fn kind(answer: &Result<ChargeDecision, ProviderError>) -> &'static str {
         Ok(ChargeDecision::Declined { .. }) => "declined",
         Ok(ChargeDecision::CustomerNotFound) => "customer_not_found",
         Ok(ChargeDecision::CurrencyMismatch) => "currency_mismatch",
+        Ok(ChargeDecision::AmountNotChargeable { .. }) => "amount_not_chargeable",
+        Err(ProviderError::Unauthorized(_)) => "unauthorized",
         Err(ProviderError::Network(_)) => "network",
         Err(ProviderError::Unavailable { .. }) => "unavailable",
         Err(ProviderError::Timeout) => "timeout",
@@ -213,7 +215,8 @@ async fn every_status_of_the_response_table_maps_to_its_outcome() {
         (503, r#"{"error":"unavailable"}"#, "unavailable"),
         (504, "", "unavailable"),
         (400, r#"{"error":"bad_request"}"#, "protocol"),
-        (401, r#"{"error":"unauthorized"}"#, "protocol"),
+        (401, r#"{"error":"unauthorized"}"#, "unauthorized"),
+        (403, "<html>Forbidden</html>", "unauthorized"),
         (404, "<html>Not Found</html>", "protocol"),
         (409, r#"{"error":"conflict"}"#, "protocol"),
         (200, "garbage", "protocol"),
@@ -565,7 +568,12 @@ async fn the_simulator_refuses_requests_without_its_token() {
         let answer = http
             .charge(&ChargeRequest::new(invoice(5), key("k-5")))
             .await;
-        assert_eq!(kind(&answer), "protocol", "{token:?}: {answer:?}");
+        assert_eq!(kind(&answer), "unauthorized", "{token:?}: {answer:?}");
+        let Err(ProviderError::Unauthorized(why)) = &answer else {
+            unreachable!()
+        };
+        assert!(why.contains("ANTAEUS_PROVIDER_TOKEN"), "{why}");
+        assert!(!why.contains("wrong"), "the token is never shown: {why}");
         assert_eq!(ledger(&base_url, token).await.status(), 401, "{token:?}");
     }
     assert_eq!(simulated.summary().calls, 0);

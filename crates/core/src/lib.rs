@@ -16,7 +16,10 @@ mod shutdown;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use payment_provider::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
+pub use payment_provider::{
+    ChargeDecision, ChargeRequest, PaymentLookup, PaymentProvider, PaymentState, ProviderError,
+    RefundDecision, RefundRequest,
+};
 pub use service::{
     ConsoleService, CustomerService, EventService, InvoiceService, RunService, RunView,
     ServiceError,

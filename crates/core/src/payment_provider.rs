@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use antaeus_models::{IdempotencyKey, Invoice, ProviderRefs};
+use antaeus_models::{IdempotencyKey, Invoice, Money, ProviderRefs, RefundId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -12,17 +12,29 @@ use thiserror::Error;
 pub struct ChargeRequest {
     /// The invoice to charge (its amount, its customer).
     pub invoice: Invoice,
-    /// The provider's references for the invoice's customer (what a real provider charges).
+    /// The provider's references for the invoice's customer (what a real provider charges),
+    /// as the first call under this key sent them: every resend of a key sends exactly the
+    /// request it was first sent with, whatever the customer's references are now.
     pub customer: ProviderRefs,
     /// Identifies the attempt: every call with it is the same attempt.
     pub key: IdempotencyKey,
+    /// The deployment the key belongs to (this database's id), which a provider records with
+    /// the charge so that a charge found later is known to be this deployment's; `None` for a
+    /// key of the form before deployments had ids (its charge carries none).
+    pub namespace: Option<String>,
     /// When a call under this key was first made, if one was (a resend, or a later run after
-    /// an unknown outcome): a provider that forgets keys after a while must look the charge up
-    /// before sending the key again.
+    /// an unknown outcome), on this instance's clock but measured by the store's, so that two
+    /// instances' clocks never disagree about a key's age: a provider that forgets keys after
+    /// a while must look the charge up before sending the key again.
     pub key_first_sent_at: Option<DateTime<Utc>>,
     /// The provider's own reference for the charge, if an earlier call under this key learnt it
     /// (a charge still processing is asked about, not made again).
     pub provider_ref: Option<String>,
+    /// A payment an earlier key left that may still complete (a PaymentIntent waiting for the
+    /// customer to authenticate, or processing): before anything is made under this key it is
+    /// asked about, and cancelled unless it succeeded, so that one invoice never has two
+    /// payments that could both complete.
+    pub open_intent: Option<String>,
 }
 
 impl ChargeRequest {
@@ -33,8 +45,10 @@ impl ChargeRequest {
             invoice,
             customer: ProviderRefs::default(),
             key,
+            namespace: None,
             key_first_sent_at: None,
             provider_ref: None,
+            open_intent: None,
         }
     }
 }
@@ -53,13 +67,22 @@ pub enum ChargeDecision {
         /// The provider's reason (e.g. `insufficient_funds`), when it gave one.
         code: Option<String>,
         /// The customer must act first (authenticate, give another payment method): retrying
-        /// alone will not help, so they are told (`invoice.payment_action_required`).
+        /// alone will not help, so they are told (`invoice.payment_action_required`). The
+        /// payment (`provider_ref`) stays open for them to complete.
         action_required: bool,
+        /// The provider's payment the decline left (a Stripe PaymentIntent), when it said.
+        provider_ref: Option<String>,
     },
     /// The provider does not know the customer; retrying cannot help.
     CustomerNotFound,
     /// The invoice's currency is not the customer's; retrying cannot help.
     CurrencyMismatch,
+    /// The provider refuses to charge this amount at all (under its minimum, over its
+    /// maximum); nothing was made, and retrying cannot help.
+    AmountNotChargeable {
+        /// The provider's code (e.g. `amount_too_small`).
+        code: String,
+    },
 }
 
 /// A charge attempt whose outcome is not known: the provider may or may not have charged.
@@ -100,6 +123,11 @@ pub enum ProviderError {
     /// The provider answered something the protocol does not allow.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The provider refused our credentials (401, 403): nothing was processed, and nothing
+    /// will be until an operator fixes them, so the run stops at once. The text names the
+    /// setting to fix, never its value.
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl ProviderError {
@@ -122,6 +150,71 @@ impl ProviderError {
     }
 }
 
+/// What a provider's payment (e.g. a Stripe PaymentIntent) says now, when asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentState {
+    /// It went through: the customer was charged.
+    Succeeded,
+    /// Accepted, not decided yet (a bank debit).
+    Processing,
+    /// Waiting for the customer (to authenticate, or to give another payment method).
+    WaitingOnCustomer {
+        /// The provider's reason, when it gave one.
+        code: Option<String>,
+    },
+    /// It can never complete now (cancelled, or failed for good).
+    Canceled {
+        /// Why, when the provider said.
+        reason: Option<String>,
+    },
+}
+
+/// Asking the provider about a payment it made for an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentLookup {
+    /// The invoice the payment is for (a payment found for another invoice, another
+    /// deployment or another amount is not this invoice's).
+    pub invoice: Invoice,
+    /// The provider's reference for the payment.
+    pub reference: String,
+    /// The deployment the payment was made by (`None`: before deployments had ids).
+    pub namespace: Option<String>,
+}
+
+/// A refund to ask of the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// The refund's id in Antaeus.
+    pub refund: RefundId,
+    /// The invoice refunded.
+    pub invoice: Invoice,
+    /// The provider's reference for the payment refunded (a Stripe PaymentIntent).
+    pub payment_ref: String,
+    /// How much.
+    pub amount: Money,
+    /// Why, as the requester said.
+    pub reason: Option<String>,
+    /// Identifies the refund at the provider: every call with it is the same refund.
+    pub key: IdempotencyKey,
+    /// This deployment's id, recorded with the refund.
+    pub namespace: Option<String>,
+}
+
+/// A definitive answer to a refund request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundDecision {
+    /// The provider refunded it (or accepted to, for refunds that settle later).
+    Refunded {
+        /// The provider's id for the refund.
+        refund_ref: String,
+    },
+    /// The provider refused it: nothing was refunded.
+    Refused {
+        /// The provider's reason.
+        code: String,
+    },
+}
+
 /// Charges invoices. Implementations must honour the idempotency key: every call with the same
 /// key is the same charge attempt and charges at most once.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -129,4 +222,29 @@ impl ProviderError {
 pub trait PaymentProvider: Send + Sync {
     /// Charges the invoice's amount to its customer, as the attempt `request.key` identifies.
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeDecision, ProviderError>;
+
+    /// Waits for this caller's turn to call the provider (a rate limit), so that the call's
+    /// own timeout starts only once it may be sent; callers call it before every call. The
+    /// default has no pace.
+    async fn wait_turn(&self) {}
+
+    /// What the payment `lookup.reference` says now (reconciling payments that may still
+    /// complete). Providers whose payments are decided by the call never need asking: the
+    /// default says so as a protocol error.
+    async fn payment_state(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
+        Err(ProviderError::Protocol(format!(
+            "{} does not look payments up (asked about {})",
+            self.describe(),
+            lookup.reference
+        )))
+    }
+
+    /// Refunds part or all of a payment, as the refund `request.key` identifies (every call
+    /// with the same key is the same refund).
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError>;
+
+    /// Names the provider for people (a run that never reached it says which).
+    fn describe(&self) -> String {
+        "the payment provider".to_owned()
+    }
 }

@@ -40,6 +40,8 @@ impl Default for PoolOptions {
 pub struct Database {
     pub(crate) pools: Pools,
     url: DatabaseUrl,
+    /// The deployment id, once read (see `deployment.rs`).
+    pub(crate) deployment: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Database {
@@ -89,7 +91,11 @@ impl Database {
                 Pools::Postgres(pool)
             }
         };
-        Ok(Self { pools, url })
+        Ok(Self {
+            pools,
+            url,
+            deployment: Default::default(),
+        })
     }
 
     /// Which engine this database runs on.

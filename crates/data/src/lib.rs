@@ -15,6 +15,7 @@ mod console;
 mod creation;
 mod customers;
 mod database;
+mod deployment;
 mod disk_space;
 mod error;
 mod invoices;

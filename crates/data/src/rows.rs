@@ -1,7 +1,9 @@
 //! Rows as diesel reads them, and their conversion into domain values.
 
 use antaeus_core::store::StoreError;
-use antaeus_models::{Customer, CustomerId, ExternalId, Invoice, InvoiceId, Money, ProviderRefs};
+use antaeus_models::{
+    Customer, CustomerId, Dispute, ExternalId, Invoice, InvoiceId, Money, ProviderRefs,
+};
 use chrono::NaiveDateTime;
 use diesel::{Queryable, Selectable};
 
@@ -36,6 +38,13 @@ pub(crate) struct InvoiceRow {
     pub external_id: Option<String>,
     pub due_at: NaiveDateTime,
     pub description: Option<String>,
+    pub refunded_minor: i64,
+    pub dispute_id: Option<String>,
+    pub dispute_status: Option<String>,
+    pub dispute_reason: Option<String>,
+    pub dispute_amount_minor: Option<i64>,
+    pub dispute_evidence_due_by: Option<NaiveDateTime>,
+    pub extra_charges: i32,
 }
 
 pub(crate) fn corrupt(table: &str, id: i64, err: impl std::fmt::Display) -> StoreError {
@@ -90,11 +99,28 @@ impl TryFrom<InvoiceRow> for Invoice {
 }
 
 fn parse_invoice(row: InvoiceRow) -> Result<Invoice, String> {
+    let currency = row.currency.parse().map_err(text)?;
+    let dispute = match (row.dispute_id, row.dispute_status) {
+        (Some(id), Some(status)) => Some(Box::new(Dispute {
+            id,
+            status,
+            reason: row.dispute_reason.unwrap_or_default(),
+            amount: Money::from_minor(
+                row.dispute_amount_minor.unwrap_or(row.amount_minor),
+                currency,
+            )
+            .map_err(text)?,
+            evidence_due_by: row.dispute_evidence_due_by.map(from_db),
+        })),
+        _ => None,
+    };
     Ok(Invoice {
         id: InvoiceId::new(row.id).map_err(text)?,
         customer_id: CustomerId::new(row.customer_id).map_err(text)?,
-        amount: Money::from_minor(row.amount_minor, row.currency.parse().map_err(text)?)
-            .map_err(text)?,
+        amount: Money::from_minor(row.amount_minor, currency).map_err(text)?,
+        refunded: Money::from_minor(row.refunded_minor, currency).map_err(text)?,
+        dispute,
+        extra_charges: count(row.extra_charges)?,
         status: row.status.parse().map_err(text)?,
         attempts: count(row.attempts)?,
         next_attempt_at: row.next_attempt_at.map(from_db),

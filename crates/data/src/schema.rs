@@ -33,6 +33,17 @@ diesel::table! {
         due_at -> Timestamp,
         description -> Nullable<Text>,
         created_at -> Timestamp,
+        key_ns -> Nullable<Text>,
+        key_sent_at -> Nullable<Timestamp>,
+        open_intent -> Nullable<Text>,
+        payment_ref -> Nullable<Text>,
+        refunded_minor -> BigInt,
+        dispute_id -> Nullable<Text>,
+        dispute_status -> Nullable<Text>,
+        dispute_reason -> Nullable<Text>,
+        dispute_amount_minor -> Nullable<BigInt>,
+        dispute_evidence_due_by -> Nullable<Timestamp>,
+        extra_charges -> Integer,
     }
 }
 
@@ -71,6 +82,8 @@ diesel::table! {
         message -> Nullable<Text>,
         decline_code -> Nullable<Text>,
         provider_ref -> Nullable<Text>,
+        customer_ref -> Nullable<Text>,
+        payment_method_ref -> Nullable<Text>,
     }
 }
 
@@ -137,7 +150,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deployment (singleton) {
+        singleton -> Integer,
+        id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> BigInt,
+        invoice_id -> BigInt,
+        amount_minor -> BigInt,
+        currency -> Text,
+        reason -> Nullable<Text>,
+        status -> Text,
+        origin -> Text,
+        request_key -> Nullable<Text>,
+        request_fingerprint -> Nullable<Text>,
+        provider_key -> Text,
+        provider_ref -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provider_events (id) {
+        id -> Text,
+        event_type -> Text,
+        invoice_id -> Nullable<BigInt>,
+        outcome -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(invoices -> customers (customer_id));
+diesel::joinable!(refunds -> invoices (invoice_id));
 diesel::joinable!(charge_attempts -> invoices (invoice_id));
 diesel::joinable!(charge_attempts -> billing_runs (run_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -151,4 +204,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_totals,
     monthly_stats,
     run_stats,
+    deployment,
+    refunds,
+    provider_events,
 );

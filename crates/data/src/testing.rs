@@ -14,7 +14,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::error::store_error;
-use crate::schema::instances;
+use crate::schema::{instances, invoices};
 use crate::{Backend, Database, DatabaseUrl, PoolOptions, admin};
 
 /// The environment variable naming the PostgreSQL server tests may use.
@@ -120,6 +120,27 @@ impl TestDatabase {
             .await
             .expect("age the heartbeat");
     }
+}
+
+/// Makes every charge key sent so far `by` older, as if its first call had been made that long
+/// ago (a key's age is judged by the store's clock, which tests cannot move).
+pub async fn age_charge_keys(db: &Database, by: TimeDelta) {
+    db.run(move |pools| {
+        write_txn!(pools, |c| {
+            let sent: Vec<(i64, NaiveDateTime)> = invoices::table
+                .filter(invoices::key_sent_at.is_not_null())
+                .select((invoices::id, invoices::key_sent_at.assume_not_null()))
+                .load(c)?;
+            for (id, at) in sent {
+                diesel::update(invoices::table.find(id))
+                    .set(invoices::key_sent_at.eq(at - by))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("age the charge keys");
 }
 
 /// `PRAGMA integrity_check` on the SQLite file at `path`: `"ok"`, or SQLite's list of problems.

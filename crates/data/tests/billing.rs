@@ -219,7 +219,13 @@ async fn a_claim_marks_invoices_charging_and_records_the_intent_of_each_call(db:
         assert_eq!(c.taken_over_from, None);
         let planned = c.attempt.as_ref().unwrap();
         assert_eq!(planned.number, 1);
-        assert_eq!(planned.key.as_str(), format!("antaeus-{}-0", c.invoice.id));
+        let ns = db.db.deployment_id().await.unwrap();
+        assert_eq!(ns.len(), 12, "{ns}");
+        assert_eq!(
+            planned.key.as_str(),
+            format!("antaeus-{ns}-{}-0", c.invoice.id),
+            "keys name this deployment"
+        );
         // The intent is stored before any call.
         let log = db.db.list_attempts(c.invoice.id).await.unwrap();
         assert_eq!(log.len(), 1);
@@ -331,7 +337,11 @@ async fn only_due_pending_invoices_are_claimed(db: TestDatabase) {
     assert_eq!(declined[0].invoice.id, claimed[1].invoice.id);
     assert_eq!(
         declined[0].attempt.as_ref().unwrap().key.as_str(),
-        format!("antaeus-{}-1", claimed[1].invoice.id),
+        format!(
+            "antaeus-{}-{}-1",
+            db.db.deployment_id().await.unwrap(),
+            claimed[1].invoice.id
+        ),
         "a decline moves to a new key"
     );
     assert_eq!(declined[0].invoice.attempts, 2);
@@ -987,7 +997,8 @@ async fn retrying_makes_failed_and_scheduled_invoices_due_and_refuses_the_rest(d
         .attempt
         .clone()
         .unwrap();
-    assert_eq!(planned.key.as_str(), format!("antaeus-{failed}-1"));
+    let ns = db.db.deployment_id().await.unwrap();
+    assert_eq!(planned.key.as_str(), format!("antaeus-{ns}-{failed}-1"));
     let counts = db.db.count_by_status().await.unwrap();
     assert!(counts.contains(&(InvoiceStatus::Paid, 1)), "{counts:?}");
 }
@@ -1363,7 +1374,12 @@ async fn a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_provide
         again.attempt.as_ref().unwrap().key,
         first.attempt.as_ref().unwrap().key
     );
-    assert_eq!(again.key_first_sent_at, Some(log[0].started_at));
+    // The key's age is the store's: the instance clocks' jump from t0 to `later` is not age.
+    let sent = again.key_first_sent_at.expect("sent before");
+    assert!(
+        (later - sent) < TimeDelta::seconds(10) && sent <= later,
+        "first sent {sent}, claimed again at {later}"
+    );
     assert_eq!(again.provider_ref.as_deref(), Some("pi_123"));
     // A decline's code is kept on its attempt.
     let declined = JournalEntry::Finish {

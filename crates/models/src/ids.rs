@@ -59,6 +59,10 @@ positive_id!(
     RunId
 );
 positive_id!(
+    /// Identifies a refund.
+    RefundId
+);
+positive_id!(
     /// An event's position in the outbox: the order events were written in.
     EventSeq
 );

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use crate::{Currency, CustomerId, ExternalId, InvoiceId, Money};
+use crate::{Currency, CustomerId, Dispute, ExternalId, InvoiceId, Money};
 
 string_enum! {
     /// Where an invoice is in its life: PENDING → CHARGING → PAID | FAILED | PENDING again;
@@ -34,6 +34,9 @@ string_enum! {
         /// The customer has no payment method the provider can charge (no provider reference):
         /// nothing was sent; retry once one is added.
         NoPaymentMethod = "no_payment_method",
+        /// The provider refuses to charge this amount (under its minimum, e.g. 0.50 EUR for
+        /// Stripe, or over its maximum): retrying cannot help.
+        AmountNotChargeable = "amount_not_chargeable",
     }
 }
 
@@ -60,6 +63,13 @@ pub struct Invoice {
     pub due_at: DateTime<Utc>,
     /// What it is for, to show operators and customers.
     pub description: Option<String>,
+    /// How much of a paid invoice was refunded (zero unless refunds succeeded).
+    pub refunded: Money,
+    /// The cardholder's dispute of its payment, if there is one.
+    pub dispute: Option<Box<Dispute>>,
+    /// Payments the provider reported for it beyond the one that paid it: more than zero means
+    /// the customer was charged twice and an operator must refund.
+    pub extra_charges: u32,
 }
 
 impl Invoice {
@@ -82,7 +92,15 @@ impl Invoice {
             external_id: None,
             due_at: DateTime::UNIX_EPOCH,
             description: None,
+            refunded: amount.zero(),
+            dispute: None,
+            extra_charges: 0,
         }
+    }
+
+    /// What is left to refund: the amount less what was refunded (never below zero).
+    pub fn refundable(&self) -> Money {
+        self.amount.saturating_sub(self.refunded)
     }
 }
 

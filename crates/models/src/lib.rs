@@ -23,6 +23,7 @@ mod invoice;
 mod money;
 mod notification;
 mod page;
+mod payment;
 mod stats;
 
 pub use billing::{
@@ -36,10 +37,11 @@ pub use event_id::EventId;
 pub use event_record::{EventFilter, EventRecord, EventStatus};
 pub use external_id::ExternalId;
 pub use idempotency_key::IdempotencyKey;
-pub use ids::{CustomerId, EventSeq, InvoiceId, RunId};
+pub use ids::{CustomerId, EventSeq, InvoiceId, RefundId, RunId};
 pub use instance_id::InstanceId;
 pub use invoice::{DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
 pub use notification::{EventData, EventKind, InvoiceEvent, Notification, RunEvent};
 pub use page::{PageLimit, PageRequest};
+pub use payment::{Dispute, Refund, RefundOrigin, RefundStatus};
 pub use stats::{InvoiceTotal, MonthlyMetric, MonthlyStat, RunMinute};

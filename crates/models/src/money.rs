@@ -45,6 +45,23 @@ impl Money {
         })
     }
 
+    /// Nothing, in this amount's currency.
+    pub fn zero(self) -> Self {
+        Self {
+            value: Decimal::new(0, self.currency.minor_unit_digits()),
+            currency: self.currency,
+        }
+    }
+
+    /// This amount less `other` (in the same currency), or zero when `other` is larger.
+    pub fn saturating_sub(self, other: Money) -> Self {
+        Money::from_minor(
+            self.to_minor().saturating_sub(other.to_minor()).max(0),
+            self.currency,
+        )
+        .unwrap_or_else(|_| self.zero())
+    }
+
     /// An amount given in the currency's minor units, e.g. `12345` cents is `123.45`.
     pub fn from_minor(minor: i64, currency: Currency) -> Result<Self, ModelError> {
         if minor < 0 {

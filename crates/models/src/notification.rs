@@ -5,8 +5,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AttemptOutcome, BillingRun, Currency, FailureReason, Invoice, InvoiceStatus, RunCounts,
-    RunStatus, RunTrigger,
+    AttemptOutcome, BillingRun, Currency, Dispute, FailureReason, Invoice, InvoiceStatus,
+    RefundOrigin, RunCounts, RunStatus, RunTrigger,
 };
 
 string_enum! {
@@ -25,6 +25,15 @@ string_enum! {
         /// The charge needs the customer (authentication, a new payment method): retrying
         /// alone will not help.
         PaymentActionRequired = "invoice.payment_action_required",
+        /// The provider reported a second payment for an invoice already paid: the customer
+        /// was charged twice and must be refunded.
+        DoubleCharged = "invoice.double_charged",
+        /// Part or all of a paid invoice was refunded.
+        Refunded = "invoice.refunded",
+        /// The cardholder disputed the invoice's payment (a chargeback).
+        Disputed = "invoice.disputed",
+        /// A dispute of the invoice's payment was closed (won, lost, …).
+        DisputeClosed = "invoice.dispute_closed",
         /// A billing run ended.
         RunCompleted = "run.completed",
     }
@@ -93,6 +102,64 @@ pub struct InvoiceEvent {
     /// The provider's reason for a decline, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decline_code: Option<String>,
+    /// The provider's payment the customer is asked to complete (`invoice.payment_action_required`:
+    /// bring the customer back to this Stripe PaymentIntent), or the second payment of
+    /// `invoice.double_charged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    /// What was refunded so far, as an exact decimal string (`invoice.refunded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded_amount: Option<Decimal>,
+    /// The refund this event is about (`invoice.refunded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundEvent>,
+    /// The dispute (`invoice.disputed`, `invoice.dispute_closed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<DisputeEvent>,
+}
+
+/// A refund, as `invoice.refunded` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundEvent {
+    /// The refund's id in Antaeus.
+    pub id: i64,
+    /// How much, as an exact decimal string.
+    pub amount: Decimal,
+    /// Why, as the requester said.
+    pub reason: Option<String>,
+    /// Who asked for it (`api`, `provider`).
+    pub origin: RefundOrigin,
+    /// The provider's id for it.
+    pub provider_ref: Option<String>,
+}
+
+/// A dispute, as `invoice.disputed` and `invoice.dispute_closed` report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisputeEvent {
+    /// The provider's id for it.
+    pub id: String,
+    /// The provider's status.
+    pub status: String,
+    /// The cardholder's reason.
+    pub reason: String,
+    /// The amount disputed, as an exact decimal string.
+    pub amount: Decimal,
+    /// When evidence is due, while open.
+    pub evidence_due_by: Option<DateTime<Utc>>,
+}
+
+impl From<&Dispute> for DisputeEvent {
+    fn from(d: &Dispute) -> Self {
+        Self {
+            id: d.id.clone(),
+            status: d.status.clone(),
+            reason: d.reason.clone(),
+            amount: d.amount.value(),
+            evidence_due_by: d.evidence_due_by,
+        }
+    }
 }
 
 impl InvoiceEvent {
@@ -113,6 +180,10 @@ impl InvoiceEvent {
             idempotency_key: None,
             charge_id: None,
             decline_code: None,
+            payment_intent_id: None,
+            refunded_amount: None,
+            refund: None,
+            dispute: None,
         }
     }
 }

@@ -177,6 +177,10 @@ impl ApiError {
             ServiceError::InvoiceCharging(_) => (PROBLEM_INVOICE_CHARGING, "Invoice being charged"),
             ServiceError::InvoicePaid(_) => (PROBLEM_INVOICE_PAID, "Invoice paid"),
             ServiceError::InvoiceVoid(_) => (PROBLEM_INVOICE_VOID, "Invoice void"),
+            ServiceError::OutcomeUnknown { .. } => (PROBLEM_OUTCOME_UNKNOWN, "Outcome unknown"),
+            ServiceError::PaymentMayComplete { .. } => {
+                (PROBLEM_PAYMENT_MAY_COMPLETE, "Payment may complete")
+            }
             _ => return None,
         })
     }
@@ -198,6 +202,12 @@ pub const PROBLEM_INVOICE_CHARGING: &str = "urn:antaeus:problem:invoice_charging
 pub const PROBLEM_INVOICE_PAID: &str = "urn:antaeus:problem:invoice_paid";
 /// The problem type of an invoice that cannot change because it is void (final).
 pub const PROBLEM_INVOICE_VOID: &str = "urn:antaeus:problem:invoice_void";
+/// The problem type of an invoice that cannot be voided while its last charge's outcome is
+/// unknown (try again once a resend has told).
+pub const PROBLEM_OUTCOME_UNKNOWN: &str = "urn:antaeus:problem:outcome_unknown";
+/// The problem type of an invoice that cannot be voided while a payment of it may still
+/// complete at the provider.
+pub const PROBLEM_PAYMENT_MAY_COMPLETE: &str = "urn:antaeus:problem:payment_may_complete";
 
 fn service_status(err: &ServiceError) -> StatusCode {
     match err {
@@ -208,6 +218,8 @@ fn service_status(err: &ServiceError) -> StatusCode {
         ServiceError::InvoiceCharging(_)
         | ServiceError::InvoicePaid(_)
         | ServiceError::InvoiceVoid(_)
+        | ServiceError::OutcomeUnknown { .. }
+        | ServiceError::PaymentMayComplete { .. }
         | ServiceError::CustomerConflict { .. }
         | ServiceError::InvoiceConflict { .. }
         | ServiceError::CurrencyLocked(_) => StatusCode::CONFLICT,

@@ -6,7 +6,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
+use antaeus_core::{
+    ChargeDecision, ChargeRequest, PaymentLookup, PaymentProvider, PaymentState, ProviderError,
+    RefundDecision, RefundRequest,
+};
 use async_trait::async_trait;
 use metrics::{Counter, Gauge};
 use tokio::time::Instant;
@@ -48,8 +51,20 @@ impl RateLimit {
 struct Pace {
     /// When the next call may be sent (the theoretical arrival time of GCRA).
     next_at: Instant,
-    /// The last 429's cut: when, and the pace it set.
-    cut: Option<(Instant, f64)>,
+    /// The last 429's cut.
+    cut: Option<Cut>,
+}
+
+/// A 429's cut of the pace.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    /// When it was made.
+    at: Instant,
+    /// The pace it set.
+    rate: f64,
+    /// Turns before this were handed out at the pace before the cut: their 429s do not cut
+    /// again.
+    horizon: Instant,
 }
 
 /// A [`PaymentProvider`] that paces calls to the provider it wraps.
@@ -81,7 +96,10 @@ impl RateLimitedProvider {
     /// The pace at `now`: the maximum, or the cut's pace restored by the steps since its
     /// cool-down ended.
     fn rate_at(&self, pace: &Pace, now: Instant) -> f64 {
-        let Some((at, cut_rate)) = pace.cut else {
+        let Some(Cut {
+            at, rate: cut_rate, ..
+        }) = pace.cut
+        else {
             return self.limit.max_rps;
         };
         let since = now.saturating_duration_since(at);
@@ -101,33 +119,35 @@ impl RateLimitedProvider {
         self.rate_at(&pace, Instant::now())
     }
 
-    /// Reserves the next free moment to call and waits for it; returns when it was reserved
-    /// (the pace it was given was the one in force then).
-    async fn wait_turn(&self) -> Instant {
-        let (reserved, turn) = {
+    /// Reserves the next free moment to call and waits for it.
+    async fn pace_turn(&self) {
+        let turn = {
             let mut pace = self.pace.lock().expect("pace lock");
             let now = Instant::now();
             let rate = self.rate_at(&pace, now);
             self.rps_gauge.set(rate);
             let turn = pace.next_at.max(now);
             pace.next_at = turn + Duration::from_secs_f64(1.0 / rate);
-            (now, turn)
+            turn
         };
         tokio::time::sleep_until(turn).await;
-        reserved
     }
 
-    /// A 429 to a call whose turn was reserved at `reserved`: halves the pace, unless it was
-    /// cut since (the 429s of calls paced at the old rate cut once, not once each).
-    fn rate_limited(&self, reserved: Instant) {
+    /// A 429 to a call made at `turn`: halves the pace, unless its turn was handed out before
+    /// the last cut (the 429s of calls paced at the old rate cut once, not once each).
+    fn rate_limited(&self, turn: Instant) {
         self.limited.increment(1);
         let mut pace = self.pace.lock().expect("pace lock");
-        if pace.cut.is_some_and(|(at, _)| reserved < at) {
+        if pace.cut.is_some_and(|cut| turn < cut.horizon) {
             return;
         }
         let now = Instant::now();
         let halved = (self.rate_at(&pace, now) / 2.0).max(self.limit.floor());
-        pace.cut = Some((now, halved));
+        pace.cut = Some(Cut {
+            at: now,
+            rate: halved,
+            horizon: pace.next_at,
+        });
         // Calls already given a turn keep it; later ones are spaced at the new pace.
         self.rps_gauge.set(halved);
         log::warn!("the payment provider rate limited a call: pacing at {halved:.1} calls/s");
@@ -136,13 +156,35 @@ impl RateLimitedProvider {
 
 #[async_trait]
 impl PaymentProvider for RateLimitedProvider {
+    /// Charges at once: the caller waited for its turn (`wait_turn`) before its timeout began.
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeDecision, ProviderError> {
-        let reserved = self.wait_turn().await;
+        let turn = Instant::now();
         let result = self.inner.charge(request).await;
         if matches!(result, Err(ProviderError::Unavailable { status: 429, .. })) {
-            self.rate_limited(reserved);
+            self.rate_limited(turn);
         }
         result
+    }
+
+    async fn wait_turn(&self) {
+        self.pace_turn().await;
+    }
+
+    async fn payment_state(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
+        self.inner.payment_state(lookup).await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError> {
+        let turn = Instant::now();
+        let result = self.inner.refund(request).await;
+        if matches!(result, Err(ProviderError::Unavailable { status: 429, .. })) {
+            self.rate_limited(turn);
+        }
+        result
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
     }
 }
 
@@ -177,6 +219,10 @@ mod tests {
                 })
             }
         }
+
+        async fn refund(&self, _: &RefundRequest) -> Result<RefundDecision, ProviderError> {
+            unreachable!("these tests charge only")
+        }
     }
 
     fn limited(max_rps: u32, limit_when: fn(u32) -> bool) -> Arc<RateLimitedProvider> {
@@ -207,6 +253,7 @@ mod tests {
             .map(|_| {
                 let provider = provider.clone();
                 tokio::spawn(async move {
+                    provider.wait_turn().await;
                     let _ = provider.charge(&request()).await;
                     start.elapsed()
                 })

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
+use antaeus_core::{
+    ChargeDecision, ChargeRequest, PaymentProvider, ProviderError, RefundDecision, RefundRequest,
+};
 use antaeus_models::{IdempotencyKey, InvoiceId};
 use async_trait::async_trait;
 
@@ -184,6 +186,7 @@ impl SimulatedPaymentProvider {
                 Decided::Declined => ChargeDecision::Declined {
                     code: Some("insufficient_funds".into()),
                     action_required: false,
+                    provider_ref: None,
                 },
                 Decided::CustomerNotFound => ChargeDecision::CustomerNotFound,
                 Decided::CurrencyMismatch => ChargeDecision::CurrencyMismatch,
@@ -208,6 +211,22 @@ impl PaymentProvider for SimulatedPaymentProvider {
             tokio::time::sleep(latency).await;
         }
         answer
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError> {
+        // A simulated charge is refunded at once; the key names the refund, so a resend
+        // answers the same refund.
+        let latency = self.profile.latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        Ok(RefundDecision::Refunded {
+            refund_ref: format!("simr_{:016x}", hash_key(&request.key)),
+        })
+    }
+
+    fn describe(&self) -> String {
+        "the simulated payment provider".to_owned()
     }
 }
 

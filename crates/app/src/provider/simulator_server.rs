@@ -217,6 +217,11 @@ fn answer_response(answer: Result<ChargeDecision, ProviderError>) -> HttpRespons
         Ok(ChargeDecision::CurrencyMismatch) => {
             error(StatusCode::CONFLICT, codes::CURRENCY_MISMATCH)
         }
+        // The protocol has no such answer; the simulated provider never gives it.
+        Ok(ChargeDecision::AmountNotChargeable { .. }) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+        }
+        Err(ProviderError::Unauthorized(_)) => error(StatusCode::UNAUTHORIZED, "unauthorized"),
         Err(ProviderError::InProgress) => error(StatusCode::CONFLICT, codes::REQUEST_IN_PROGRESS),
         Err(ProviderError::IdempotencyKeyReused) => error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -300,6 +305,7 @@ mod tests {
                 Ok(ChargeDecision::Declined {
                     code: None,
                     action_required: false,
+                    provider_ref: None,
                 }),
                 402,
             ),

@@ -18,6 +18,7 @@ async fn an_invoices_attempts_are_listed_oldest_first(app: TestApp) {
         .await
         .unwrap();
     assert!(!attempts.is_empty());
+    let deployment = app.db.db.deployment_id().await.unwrap();
     for (n, a) in attempts.iter().enumerate() {
         assert_eq!(a["attemptNumber"], n as u64 + 1);
         assert_eq!(a["runId"], run["id"]);
@@ -25,7 +26,7 @@ async fn an_invoices_attempts_are_listed_oldest_first(app: TestApp) {
             a["idempotencyKey"]
                 .as_str()
                 .unwrap()
-                .starts_with("antaeus-1-"),
+                .starts_with(&format!("antaeus-{deployment}-1-")),
             "{a}"
         );
         assert!(

@@ -12,6 +12,7 @@ mod helpers;
 
 mod adapter;
 mod billing;
+mod lifecycle;
 mod localstripe;
 mod rate_limited;
 mod stress;

@@ -99,11 +99,18 @@ async fn concurrent_runs_against_a_hostile_stripe_charge_nobody_twice(backend: B
     // A day later Stripe has forgotten every key: unknown outcomes are looked up first, and
     // the declines are retried under new keys.
     clock.advance(TimeDelta::hours(25));
+    antaeus_data::testing::age_charge_keys(&db, TimeDelta::hours(25)).await;
     let mut census = first;
     let mut rounds = 0;
     loop {
         rounds += 1;
-        assert!(rounds <= 12, "unknown outcomes never resolved: {census:?}");
+        assert!(
+            rounds <= 12,
+            "unknown outcomes never resolved: {census:?}; searches {}, retrieves {}, creates {}",
+            fake.requests("search"),
+            fake.requests("retrieve"),
+            fake.requests("create")
+        );
         billing(&db, provider.clone(), clock.clone(), true, "stress-later")
             .bill(&run_request(&format!("later-{rounds}")), Shutdown::never())
             .await

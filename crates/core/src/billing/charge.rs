@@ -1,14 +1,16 @@
 //! Charging one claimed invoice: the call, resends of an unknown outcome under the same key,
 //! and the journal entry that ends the claim.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use antaeus_models::{
-    AttemptOutcome, EventData, IdempotencyKey, Invoice, InvoiceEvent, Notification, RunId,
+    AttemptOutcome, EventData, EventKind, IdempotencyKey, Invoice, InvoiceEvent, Notification,
+    RunId,
 };
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use super::charge_metrics::ChargeMetrics;
 use super::circuit_breaker::ProbeGuard;
@@ -37,12 +39,43 @@ pub(crate) struct ChargeContext {
     pub slot_freed: Notify,
     /// The charging metrics' handles.
     pub metrics: ChargeMetrics,
+    /// Set (to `true`) when calls stop for good, so that a task waiting for its turn at the
+    /// provider stops waiting.
+    pub calls_stopped: watch::Sender<bool>,
+    /// Why the run must stop at once, if a call said so (the provider refused our credentials).
+    pub fatal: Mutex<Option<String>>,
+    /// Calls the provider answered (anything but a lost connection or a timeout).
+    pub answered: AtomicU64,
+    /// Calls that got no answer (a lost connection, a timeout).
+    pub unanswered: AtomicU64,
 }
 
 impl ChargeContext {
     /// Whether calls should stop: shutdown, or the run is aborting.
     fn stopping(&self) -> bool {
         self.shutdown.is_requested() || self.slots.is_closed()
+    }
+
+    /// Stops every call not made yet: tasks waiting for a slot or a turn release their claims.
+    pub(crate) fn stop_calls(&self) {
+        self.slots.close();
+        self.calls_stopped.send_replace(true);
+    }
+
+    /// Why the run must stop at once, if a call found a reason.
+    pub(crate) fn fatal(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits for this call's turn at the provider; `false` when calls stopped meanwhile.
+    async fn turn(&self) -> bool {
+        let mut stopped = self.calls_stopped.subscribe();
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            () = self.provider.wait_turn() => !self.stopping(),
+            _ = stopped.wait_for(|s| *s) => false,
+            () = shutdown.requested() => false,
+        }
     }
 
     /// Gives a call slot back and tells the driver.
@@ -69,6 +102,10 @@ struct CallResult {
     decline_code: Option<String>,
     /// The provider's reference for the charge.
     provider_ref: Option<String>,
+    /// The provider refused our credentials: the run must stop, and why.
+    refused: Option<String>,
+    /// The provider answered (this was not a lost connection or a timeout).
+    answered: bool,
 }
 
 /// The longest `Retry-After` a resend within the run waits for; a longer wait leaves the
@@ -87,6 +124,8 @@ fn classify(
         retry_after: None,
         decline_code: None,
         provider_ref: None,
+        refused: None,
+        answered: true,
     };
     let err = match result {
         Ok(Ok(ChargeDecision::Charged { charge_id })) => {
@@ -98,6 +137,7 @@ fn classify(
         Ok(Ok(ChargeDecision::Declined {
             code,
             action_required,
+            provider_ref,
         })) => {
             return CallResult {
                 event: if action_required {
@@ -107,6 +147,19 @@ fn classify(
                 },
                 message: code.clone(),
                 decline_code: code,
+                provider_ref,
+                ..decided(AttemptOutcome::Declined, None)
+            };
+        }
+        Ok(Ok(ChargeDecision::AmountNotChargeable { code })) => {
+            // Recorded as a decline with the provider's code (definitive: nothing was made),
+            // and the invoice fails: no later attempt can charge this amount.
+            return CallResult {
+                event: ChargeEvent::AmountNotChargeable,
+                message: Some(format!(
+                    "the provider refuses to charge this amount ({code})"
+                )),
+                decline_code: Some(code),
                 ..decided(AttemptOutcome::Declined, None)
             };
         }
@@ -121,6 +174,7 @@ fn classify(
             return CallResult {
                 resend: true,
                 provider_failure: true,
+                answered: false,
                 ..decided(
                     AttemptOutcome::Timeout,
                     Some("no answer within the call timeout".into()),
@@ -135,7 +189,9 @@ fn classify(
         ProviderError::Timeout => (AttemptOutcome::Timeout, None, true),
         // Still being decided: asked about again by a later run, after a backoff.
         ProviderError::Processing { .. } => (AttemptOutcome::Processing, None, false),
-        ProviderError::Protocol(_) => (AttemptOutcome::ProtocolError, None, false),
+        ProviderError::Protocol(_) | ProviderError::Unauthorized(_) => {
+            (AttemptOutcome::ProtocolError, None, false)
+        }
         ProviderError::IdempotencyKeyReused => (
             AttemptOutcome::ProtocolError,
             Some(ChargeEvent::KeyReused),
@@ -150,6 +206,11 @@ fn classify(
         provider_failure: err.is_provider_failure(),
         retry_after: err.retry_after(),
         decline_code: None,
+        answered: !matches!(err, ProviderError::Network(_) | ProviderError::Timeout),
+        refused: match &err {
+            ProviderError::Unauthorized(why) => Some(why.clone()),
+            _ => None,
+        },
         provider_ref: match err {
             ProviderError::Processing { provider_ref } => provider_ref,
             _ => None,
@@ -195,8 +256,10 @@ async fn charge_to_the_end(
         invoice: claimed.invoice.clone(),
         customer: claimed.customer.clone(),
         key: planned.key.clone(),
+        namespace: claimed.namespace.clone(),
         key_first_sent_at: claimed.key_first_sent_at,
         provider_ref: claimed.provider_ref.clone(),
+        open_intent: claimed.open_intent.clone(),
     };
     // What the calls of this claim have told so far: nothing yet, unless the claim was taken
     // over from an instance whose call never reported (its outcome is unknown).
@@ -212,7 +275,9 @@ async fn charge_to_the_end(
             // the semaphore: the wait ends without a slot and the claim is released unsent.
             slot = ctx.slots.clone().acquire_owned().await.ok();
         }
-        let permit = if ctx.stopping() || slot.is_none() {
+        // The wait for a turn at the provider (its rate limit) comes before the call's timeout
+        // starts, so that a slow pace never times a call out before it is sent.
+        let permit = if ctx.stopping() || slot.is_none() || !ctx.turn().await {
             Permit::Denied
         } else {
             ctx.breaker.permit()
@@ -254,6 +319,12 @@ async fn charge_to_the_end(
             .record(started.elapsed().as_secs_f64());
         ctx.metrics.count(result.outcome);
         probe.record(result.provider_failure);
+        let tally = if result.answered {
+            &ctx.answered
+        } else {
+            &ctx.unanswered
+        };
+        tally.fetch_add(1, Ordering::Relaxed);
         if result.outcome == AttemptOutcome::ProtocolError {
             log::error!(
                 "invoice {} attempt {} key {}: {}",
@@ -271,6 +342,17 @@ async fn charge_to_the_end(
             provider_ref: result.provider_ref,
             finished_at: ctx.clock.now(),
         };
+        if let Some(why) = result.refused {
+            // Nothing was processed, and nothing will be until someone fixes the credentials:
+            // the run stops at once, and the invoice is left as it was before this call.
+            ctx.fatal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(why);
+            ctx.stop_calls();
+            finish(ctx, claimed, step, AttemptEnd::Completed(completion), known).await;
+            return;
+        }
         let may_resend = result.resend && call < ctx.config.resend.tries && !ctx.stopping();
         let asked = result.retry_after.unwrap_or_default();
         // A provider that wants a longer pause than a run waits for leaves the outcome unknown
@@ -404,8 +486,13 @@ fn notification(
     let mut data = InvoiceEvent::of(&after, completed.map(|c| c.outcome), Some(run.get()));
     if let Some(call) = completed {
         data.idempotency_key = claimed.attempt.as_ref().map(|a| a.key.to_string());
-        data.charge_id.clone_from(&call.provider_ref);
         data.decline_code.clone_from(&call.decline_code);
+        if kind == EventKind::PaymentActionRequired {
+            // The payment the customer is asked to complete.
+            data.payment_intent_id.clone_from(&call.provider_ref);
+        } else {
+            data.charge_id.clone_from(&call.provider_ref);
+        }
     }
     Some(Box::new(Notification {
         id: format!(

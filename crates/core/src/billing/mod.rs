@@ -23,7 +23,7 @@ mod state_machine;
 #[cfg(test)]
 mod tests;
 
-pub use charge_key::charge_key;
+pub use charge_key::{charge_key, parse_charge_key};
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit};
 pub use config::{BillingConfig, JournalConfig};
 pub use executor::{RunExecutor, Triggered};
@@ -31,4 +31,4 @@ pub use random::{Randomness, SeededRandom};
 pub use retry_policy::{ResendPolicy, RetryPolicy};
 pub use run_driver::OnStop;
 pub use service::{BillingDeps, BillingError, BillingService, RunRequest};
-pub use state_machine::{ChargeEvent, ChargeState, RunResult, Transition, transition};
+pub use state_machine::{ChargeEvent, ChargeState, OpenIntent, RunResult, Transition, transition};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use antaeus_models::{BillingRun, InstanceId, InvoiceId, RunStatus};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -102,6 +102,10 @@ pub(crate) async fn drive(
         slots: Arc::new(Semaphore::new(config.call_slots())),
         slot_freed: Notify::new(),
         metrics: ChargeMetrics::register(),
+        calls_stopped: watch::Sender::new(false),
+        fatal: std::sync::Mutex::new(None),
+        answered: Default::default(),
+        unanswered: Default::default(),
     });
     let mut driver = Driver {
         deps,
@@ -137,6 +141,7 @@ pub(crate) async fn drive(
         started,
         ..
     } = driver;
+    let silent = never_answered(&ctx, deps);
     drop(ctx);
     writer.flush().await;
     drop(writer);
@@ -154,7 +159,9 @@ pub(crate) async fn drive(
         (None, false) => Some(Stop::hand_over(
             "some outcomes could not be recorded; their claims will be taken over",
         )),
-        (None, true) => None,
+        // Every invoice was handled, but not one call reached the provider: nothing is known
+        // to be charged, and whoever runs this (a cron job) must hear of it.
+        (None, true) => silent.map(Stop::abort),
     };
     let end = |status, abort_reason| {
         DriveEnd::Ended(RunEnd {
@@ -174,6 +181,22 @@ pub(crate) async fn drive(
             then: OnStop::HandOver,
         }) => DriveEnd::HandedOver(reason),
     }
+}
+
+/// Why the run must not pass for a success when the provider answered none of its calls (a
+/// mistyped URL, a closed port, a provider that is down): `None` when it answered one, or when
+/// no call was made.
+fn never_answered(ctx: &ChargeContext, deps: &BillingDeps) -> Option<String> {
+    use std::sync::atomic::Ordering;
+    let unanswered = ctx.unanswered.load(Ordering::Relaxed);
+    if ctx.answered.load(Ordering::Relaxed) > 0 || unanswered == 0 {
+        return None;
+    }
+    Some(format!(
+        "{} never answered: {unanswered} calls, every one a lost connection or a timeout; \
+         nothing is known to be charged, and the next run resends the same keys",
+        deps.provider.describe()
+    ))
 }
 
 /// The state of one run's pipeline.
@@ -247,6 +270,9 @@ impl Driver<'_> {
     fn reason_to_stop(&mut self) -> Option<Stop> {
         if let Some(stop) = self.fatal.take() {
             return Some(stop);
+        }
+        if let Some(why) = self.ctx.fatal() {
+            return Some(Stop::abort(why));
         }
         if self.shutdown.is_requested() {
             return Some(Stop {
@@ -368,7 +394,7 @@ impl Driver<'_> {
             // Closing the call slots stops every task before its next call; tasks waiting for a
             // slot to resend would otherwise wait out the grace period behind calls that may
             // hang, and be cancelled with their claims unreleased.
-            self.ctx.slots.close();
+            self.ctx.stop_calls();
             if let Some((handle, _, _)) = self.claiming.take()
                 && let Ok(Ok(claimed)) = handle.await
             {

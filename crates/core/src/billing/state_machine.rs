@@ -32,6 +32,8 @@ pub enum ChargeEvent {
     CurrencyMismatchBeforeCall,
     /// The customer has no provider reference to charge: caught before calling the provider.
     NoPaymentMethodBeforeCall,
+    /// The provider refuses to charge the amount at all (under its minimum, over its maximum).
+    AmountNotChargeable,
     /// Returned unsent (shutdown, provider outage) before any call in this claim.
     ReleasedUnsent,
 }
@@ -51,6 +53,23 @@ pub enum RunResult {
     Released,
 }
 
+/// What becomes of the provider's payment that may still complete (a PaymentIntent waiting
+/// for the customer, or processing), which the next key's attempt must settle first and which
+/// keeps the invoice from being voided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenIntent {
+    /// Unchanged: nothing was made under a new key (an unknown outcome, nothing sent).
+    Keep,
+    /// None is open: the provider decided, and settled any earlier one before it made this
+    /// payment.
+    Clear,
+    /// The call's payment (its provider reference) waits on the customer; none if the call
+    /// named none.
+    FromCall,
+    /// The call's payment is still processing; unchanged if the call named none.
+    FromCallOrKeep,
+}
+
 /// The new state of the invoice and the effects to persist with it, atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
@@ -66,6 +85,8 @@ pub struct Transition {
     pub event: Option<EventKind>,
     /// The run counter to move.
     pub result: RunResult,
+    /// What becomes of the payment that may still complete.
+    pub open_intent: OpenIntent,
 }
 
 /// Where `event` takes a claimed invoice that was in `state` and due from `due_at`.
@@ -83,6 +104,7 @@ pub fn transition(
         state,
         event: Some(event),
         result: RunResult::Failed,
+        open_intent: OpenIntent::Clear,
     };
     // A definitive decision: the next attempt, if any, is a new charge under a new key.
     let decided = ChargeState {
@@ -101,16 +123,25 @@ pub fn transition(
             },
             event: Some(EventKind::Paid),
             result: RunResult::Paid,
+            open_intent: OpenIntent::Clear,
         },
         ChargeEvent::Called(AttemptOutcome::Declined) | ChargeEvent::DeclinedActionRequired => {
             let declined = ChargeState {
                 declines: state.declines.saturating_add(1),
                 ..decided
             };
-            let told = if event == ChargeEvent::DeclinedActionRequired {
+            let action = event == ChargeEvent::DeclinedActionRequired;
+            let told = if action {
                 EventKind::PaymentActionRequired
             } else {
                 EventKind::ChargeDeclined
+            };
+            // A payment waiting for the customer stays open for them to complete, even once
+            // the schedule is used up: a payment made later is learnt and the invoice PAID.
+            let open_intent = if action {
+                OpenIntent::FromCall
+            } else {
+                OpenIntent::Clear
             };
             match policy.dunning_delay(declined.declines) {
                 Some(wait) => Transition {
@@ -120,12 +151,16 @@ pub fn transition(
                     state: declined,
                     event: Some(told),
                     result: RunResult::Declined,
+                    open_intent,
                 },
-                None => failed(
-                    FailureReason::RetriesExhausted,
-                    declined,
-                    EventKind::RetriesExhausted,
-                ),
+                None => Transition {
+                    open_intent,
+                    ..failed(
+                        FailureReason::RetriesExhausted,
+                        declined,
+                        EventKind::RetriesExhausted,
+                    )
+                },
             }
         }
         ChargeEvent::Called(AttemptOutcome::CustomerNotFound) => failed(
@@ -138,30 +173,44 @@ pub fn transition(
             decided,
             EventKind::ChargeFailed,
         ),
+        ChargeEvent::AmountNotChargeable => failed(
+            FailureReason::AmountNotChargeable,
+            decided,
+            EventKind::ChargeFailed,
+        ),
         ChargeEvent::CurrencyMismatchBeforeCall => {
             // Nothing was sent, so the key need not advance.
-            failed(
-                FailureReason::CurrencyMismatch,
-                state,
-                EventKind::ChargeFailed,
-            )
+            Transition {
+                open_intent: OpenIntent::Keep,
+                ..failed(
+                    FailureReason::CurrencyMismatch,
+                    state,
+                    EventKind::ChargeFailed,
+                )
+            }
         }
         ChargeEvent::NoPaymentMethodBeforeCall => {
             // Nothing was sent, so the key need not advance; a retry once the customer has a
             // reference sends it.
-            failed(
-                FailureReason::NoPaymentMethod,
-                state,
-                EventKind::ChargeFailed,
-            )
+            Transition {
+                open_intent: OpenIntent::Keep,
+                ..failed(
+                    FailureReason::NoPaymentMethod,
+                    state,
+                    EventKind::ChargeFailed,
+                )
+            }
         }
         ChargeEvent::KeyReused => {
             // Never move to a new key on our own: an operator must look first.
-            failed(
-                FailureReason::IdempotencyKeyReused,
-                state,
-                EventKind::ChargeFailed,
-            )
+            Transition {
+                open_intent: OpenIntent::Keep,
+                ..failed(
+                    FailureReason::IdempotencyKeyReused,
+                    state,
+                    EventKind::ChargeFailed,
+                )
+            }
         }
         ChargeEvent::Called(
             AttemptOutcome::NetworkError
@@ -182,6 +231,11 @@ pub fn transition(
                 },
                 event: None,
                 result: RunResult::RetryScheduled,
+                open_intent: if event == ChargeEvent::Called(AttemptOutcome::Processing) {
+                    OpenIntent::FromCallOrKeep
+                } else {
+                    OpenIntent::Keep
+                },
             }
         }
         ChargeEvent::ReleasedUnsent => Transition {
@@ -191,6 +245,7 @@ pub fn transition(
             state,
             event: None,
             result: RunResult::Released,
+            open_intent: OpenIntent::Keep,
         },
     }
 }
@@ -241,6 +296,7 @@ mod tests {
             ChargeEvent::KeyReused,
             ChargeEvent::CurrencyMismatchBeforeCall,
             ChargeEvent::NoPaymentMethodBeforeCall,
+            ChargeEvent::AmountNotChargeable,
             ChargeEvent::DeclinedActionRequired,
             ChargeEvent::ReleasedUnsent,
         ];
@@ -273,6 +329,7 @@ mod tests {
                             | AttemptOutcome::CustomerNotFound
                             | AttemptOutcome::CurrencyMismatch
                     ) | ChargeEvent::DeclinedActionRequired
+                        | ChargeEvent::AmountNotChargeable
                 );
                 assert_eq!(advanced, definitive_no, "{s:?} {e:?}");
                 if !advanced {
@@ -325,12 +382,54 @@ mod tests {
                 FailureReason::CurrencyMismatch,
             ),
             (ChargeEvent::KeyReused, FailureReason::IdempotencyKeyReused),
+            (
+                ChargeEvent::AmountNotChargeable,
+                FailureReason::AmountNotChargeable,
+            ),
         ] {
             let t = go(ChargeState::default(), e);
             assert_eq!(t.failure_reason, Some(reason), "{e:?}");
             assert_eq!(t.event, Some(EventKind::ChargeFailed));
             assert_eq!(t.result, RunResult::Failed);
         }
+    }
+
+    #[test]
+    fn a_payment_waiting_on_the_customer_stays_open_and_a_decision_closes_it() {
+        let open = |e| go(state(1, 0, 0), e).open_intent;
+        assert_eq!(
+            open(ChargeEvent::DeclinedActionRequired),
+            OpenIntent::FromCall
+        );
+        assert_eq!(
+            open(ChargeEvent::Called(AttemptOutcome::Processing)),
+            OpenIntent::FromCallOrKeep
+        );
+        for decided in [
+            ChargeEvent::Called(AttemptOutcome::Charged),
+            ChargeEvent::Called(AttemptOutcome::Declined),
+            ChargeEvent::Called(AttemptOutcome::CustomerNotFound),
+            ChargeEvent::AmountNotChargeable,
+        ] {
+            assert_eq!(open(decided), OpenIntent::Clear, "{decided:?}");
+        }
+        for unsent_or_unknown in [
+            ChargeEvent::Called(AttemptOutcome::Timeout),
+            ChargeEvent::Called(AttemptOutcome::NetworkError),
+            ChargeEvent::KeyReused,
+            ChargeEvent::NoPaymentMethodBeforeCall,
+            ChargeEvent::ReleasedUnsent,
+        ] {
+            assert_eq!(
+                open(unsent_or_unknown),
+                OpenIntent::Keep,
+                "{unsent_or_unknown:?}"
+            );
+        }
+        // The last decline of the schedule fails the invoice, yet its payment stays open.
+        let exhausted = go(state(4, 4, 0), ChargeEvent::DeclinedActionRequired);
+        assert_eq!(exhausted.status, InvoiceStatus::Failed);
+        assert_eq!(exhausted.open_intent, OpenIntent::FromCall);
     }
 
     #[test]

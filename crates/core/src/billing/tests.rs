@@ -44,7 +44,7 @@ fn claimed(n: i64, customer: Currency, state: ChargeState) -> ClaimedInvoice {
     ClaimedInvoice {
         attempt: sendable.then(|| PlannedAttempt {
             number: 1,
-            key: charge_key(id(n), state.key_seq),
+            key: charge_key("", id(n), state.key_seq),
         }),
         invoice,
         customer_currency: customer,
@@ -52,8 +52,10 @@ fn claimed(n: i64, customer: Currency, state: ChargeState) -> ClaimedInvoice {
         taken_over_from: None,
         fence: 1,
         customer: Default::default(),
+        namespace: None,
         key_first_sent_at: None,
         provider_ref: None,
+        open_intent: None,
     }
 }
 
@@ -61,6 +63,7 @@ fn declined() -> Answer {
     Ok(ChargeDecision::Declined {
         code: None,
         action_required: false,
+        provider_ref: None,
     })
 }
 
@@ -260,6 +263,10 @@ fn service(world: &Arc<World>, config: BillingConfig, existing: bool) -> Billing
         Ok(())
     });
     let mut provider = MockPaymentProvider::new();
+    provider.expect_wait_turn().returning(|| ());
+    provider
+        .expect_describe()
+        .returning(|| "the mock provider".to_owned());
     let w = world.clone();
     provider.expect_charge().returning(move |request| {
         w.calls
@@ -431,7 +438,14 @@ async fn an_outcome_still_unknown_after_every_try_keeps_the_key_for_a_later_run(
     let mut cfg = config();
     cfg.breaker.min_calls = 50;
     let run = bill_with(&world, cfg, Shutdown::never()).await;
-    assert_eq!(run.status, RunStatus::Completed);
+    // Not one call was answered: the run must not pass for a success.
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert!(
+        run.abort_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("the mock provider never answered: 3 calls")),
+        "{run:?}"
+    );
     assert_eq!(world.calls().len(), 3, "the default tries");
     let (attempt, t, event) = world.finish_of(8);
     assert!(
@@ -747,6 +761,10 @@ async fn shutdown_mid_run_finishes_the_call_in_flight_and_releases_the_rest() {
     // The provider's first answer comes with a SIGTERM.
     let w = world.clone();
     let mut provider = MockPaymentProvider::new();
+    provider.expect_wait_turn().returning(|| ());
+    provider
+        .expect_describe()
+        .returning(|| "the mock provider".to_owned());
     provider.expect_charge().returning(move |request| {
         w.calls
             .lock()
@@ -909,6 +927,13 @@ impl PaymentProvider for SlowProvider {
         } else {
             charged()
         }
+    }
+
+    async fn refund(
+        &self,
+        _: &crate::RefundRequest,
+    ) -> Result<crate::RefundDecision, ProviderError> {
+        unreachable!("billing never refunds")
     }
 }
 
@@ -1158,6 +1183,7 @@ async fn decline_codes_action_required_and_processing_are_recorded_as_the_provid
             vec![Ok(ChargeDecision::Declined {
                 code: Some("insufficient_funds".into()),
                 action_required: false,
+                provider_ref: None,
             })],
         )
         .answers(
@@ -1165,6 +1191,7 @@ async fn decline_codes_action_required_and_processing_are_recorded_as_the_provid
             vec![Ok(ChargeDecision::Declined {
                 code: Some("authentication_required".into()),
                 action_required: true,
+                provider_ref: None,
             })],
         )
         .answers(
@@ -1255,6 +1282,10 @@ async fn the_provider_is_asked_with_the_customers_references_and_the_keys_first_
     let world = Arc::new(World::default()).claims(vec![vec![with_refs]]);
     let mut billing = service(&world, config(), false);
     let mut provider = MockPaymentProvider::new();
+    provider.expect_wait_turn().returning(|| ());
+    provider
+        .expect_describe()
+        .returning(|| "the mock provider".to_owned());
     let s = seen.clone();
     provider.expect_charge().returning(move |request| {
         let mut seen = s.lock().unwrap();

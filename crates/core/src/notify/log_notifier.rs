@@ -34,7 +34,12 @@ impl FailureNotifier for LogNotifier {
             | EventKind::Paid
             | EventKind::Voided
             | EventKind::PaymentActionRequired => log::debug!("{}: {subject}", event.kind),
-            EventKind::RunCompleted => log::info!("{}: {subject}", event.kind),
+            EventKind::RunCompleted | EventKind::Refunded | EventKind::DisputeClosed => {
+                log::info!("{}: {subject}", event.kind)
+            }
+            EventKind::DoubleCharged | EventKind::Disputed => {
+                log::warn!("{}: {subject}", event.kind)
+            }
         }
         Ok(())
     }

@@ -27,6 +27,26 @@ pub enum ServiceError {
     /// The invoice is void: it is never charged.
     #[error("invoice {0} is void; it is never charged")]
     InvoiceVoid(InvoiceId),
+    /// The invoice's last charge has no known outcome: it may have been charged.
+    #[error("invoice {invoice}'s last charge (key {key}) has no known outcome yet: the provider may have charged it, so it cannot be voided until a resend under the same key tells{}", retry_at.map(|t| format!(" (at {})", t.to_rfc3339())).unwrap_or_default())]
+    OutcomeUnknown {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// The key whose outcome is unknown.
+        key: String,
+        /// When the key is resent.
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// A payment of the invoice may still complete at the provider.
+    #[error(
+        "invoice {invoice} has a payment that may still complete ({reference}: waiting for the customer, or processing), so it cannot be voided; cancel it at the provider first (the invoice can be voided once the cancellation is known), or wait for it to settle"
+    )]
+    PaymentMayComplete {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// The provider's reference for the payment.
+        reference: String,
+    },
     /// A customer with this external id (or created under this idempotency key) exists with
     /// other fields.
     #[error("customer {} exists (id {id}) with a different {}", external_id.as_ref().map_or("-", |e| e.as_str()), fields.join(", "))]

@@ -61,8 +61,9 @@ impl InvoiceService {
     }
 
     /// Voids a PENDING or FAILED invoice: it is never charged and never due again; voiding a
-    /// void one changes nothing. Refused while it is being charged (it may be charged) and
-    /// once it is paid.
+    /// void one changes nothing. Refused while it is being charged, while its last charge's
+    /// outcome is unknown or a payment of it may still complete (it may be charged), and once
+    /// it is paid.
     pub async fn void(&self, id: InvoiceId) -> Result<Invoice, ServiceError> {
         match self.store.void_invoice(id, self.clock.now()).await? {
             VoidOutcome::Voided(invoice) => {
@@ -72,6 +73,17 @@ impl InvoiceService {
             VoidOutcome::AlreadyVoid(invoice) => Ok(invoice),
             VoidOutcome::Charging => Err(ServiceError::InvoiceCharging(id)),
             VoidOutcome::Paid => Err(ServiceError::InvoicePaid(id)),
+            VoidOutcome::OutcomeUnknown { key, retry_at } => Err(ServiceError::OutcomeUnknown {
+                invoice: id,
+                key,
+                retry_at,
+            }),
+            VoidOutcome::PaymentMayComplete { reference } => {
+                Err(ServiceError::PaymentMayComplete {
+                    invoice: id,
+                    reference,
+                })
+            }
             VoidOutcome::NotFound => Err(ServiceError::InvoiceNotFound(id)),
         }
     }

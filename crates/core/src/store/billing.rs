@@ -67,12 +67,21 @@ pub struct ClaimedInvoice {
     /// The claim's fence: a counter on the invoice that every claim and every resend advances
     /// and nothing ever lowers, so that a value names one step of one claim for good.
     pub fence: u32,
-    /// The payment provider's references for the invoice's customer.
+    /// The payment provider's references for the invoice's customer: as the first call under
+    /// the planned key sent them, when one was made (a resend sends the same request), else
+    /// the customer's current ones.
     pub customer: ProviderRefs,
-    /// When a call under the planned attempt's key was first made, if one was.
+    /// The deployment namespace of the planned key, for the provider's records (`None`: a key
+    /// of the form before namespaces).
+    pub namespace: Option<String>,
+    /// When a call under the planned attempt's key was first made, if one was, judged by the
+    /// store's clock and given on the claimer's (`ClaimRequest::now` less the key's age).
     pub key_first_sent_at: Option<DateTime<Utc>>,
     /// The provider's reference for the charge, if a call under this key learnt it.
     pub provider_ref: Option<String>,
+    /// A payment an earlier key left that may still complete (see
+    /// [`crate::ChargeRequest::open_intent`]).
+    pub open_intent: Option<String>,
 }
 
 impl ClaimedInvoice {
@@ -191,9 +200,9 @@ pub trait BillingStore: Send + Sync {
     /// Claims up to `limit` invoices, atomically: due PENDING invoices of the request's scope
     /// (never tried with `due_at` passed, or `next_attempt_at` passed) and stale claims (CHARGING, owner's heartbeat older than the lease timeout).
     /// In the same transaction it marks them CHARGING for the instance and writes the intent
-    /// row of the attempt each will make (key `antaeus-<id>-<key_seq>`), except for invoices
-    /// whose currency is not their customer's. Two concurrent claims never return the same
-    /// invoice.
+    /// row of the attempt each will make (key `antaeus-<deployment>-<id>-<key_seq>`, with the
+    /// customer's references as the key's first call sends them), except for invoices whose
+    /// currency is not their customer's. Two concurrent claims never return the same invoice.
     async fn claim(&self, request: &ClaimRequest) -> Result<Vec<ClaimedInvoice>, StoreError>;
 
     /// Applies `batch` in one transaction, fenced per entry, and moves the run counters.

@@ -32,6 +32,20 @@ pub enum VoidOutcome {
     Charging,
     /// It is paid.
     Paid,
+    /// Its last charge's outcome is unknown: the provider may have charged it. Voiding waits
+    /// until a resend of `key` (at `retry_at`) tells.
+    OutcomeUnknown {
+        /// The key whose outcome is unknown.
+        key: String,
+        /// When it is resent.
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// A payment of it may still complete (a PaymentIntent waiting for the customer, or
+    /// processing).
+    PaymentMayComplete {
+        /// The provider's reference for the payment.
+        reference: String,
+    },
     /// No invoice has this id.
     NotFound,
 }
@@ -62,7 +76,9 @@ pub trait InvoiceStore: Send + Sync {
 
     /// Voids a PENDING or FAILED invoice, atomically, with its `invoice.voided` event (made at
     /// `now`) in the same transaction: a claim racing the void either takes the invoice first
-    /// (and the void is refused) or finds it VOID (and never charges it).
+    /// (and the void is refused) or finds it VOID (and never charges it). Refused while its
+    /// last charge's outcome is unknown or a payment of it may still complete: the invoice may
+    /// be paid, and a VOID invoice must never have been charged.
     async fn void_invoice(
         &self,
         id: InvoiceId,

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use diesel::{PgConnection, SqliteConnection};
 
@@ -23,6 +23,12 @@ pub(crate) struct FinishRow {
     pub key_seq: i32,
     pub declines: i32,
     pub unknown_streak: i32,
+    /// Leave the invoice's open payment as it is (else set it to `open_intent`).
+    pub keep_intent: bool,
+    /// The payment that may still complete once the claim ends.
+    pub open_intent: Option<String>,
+    /// The payment that paid the invoice, when it is PAID now.
+    pub payment_ref: Option<String>,
 }
 
 /// How one provider call ended.
@@ -57,6 +63,23 @@ pub(crate) trait BatchWrites {
     fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<Vec<(i64, i32)>>;
 }
 
+/// What ending a claim does to the key's namespace and first-send time (kept while the key
+/// stays, cleared when it advances: the next key is sent fresh), to the payment that may still
+/// complete, and to the payment that paid the invoice; `invoices` and `data` name the row and
+/// the batch's values (PostgreSQL aliases them `i` and `d`, see [`pg_finish_sets`]).
+const FINISH_KEY_AND_PAYMENTS: &str = "\
+    key_ns = CASE WHEN invoices.key_seq = data.key_seq THEN invoices.key_ns END, \
+    key_sent_at = CASE WHEN invoices.key_seq = data.key_seq THEN invoices.key_sent_at END, \
+    open_intent = CASE WHEN data.keep_intent THEN invoices.open_intent ELSE data.open_intent END, \
+    payment_ref = COALESCE(data.payment_ref, invoices.payment_ref)";
+
+/// [`FINISH_KEY_AND_PAYMENTS`] with PostgreSQL's aliases.
+fn pg_finish_sets() -> String {
+    FINISH_KEY_AND_PAYMENTS
+        .replace("invoices.", "i.")
+        .replace("data.", "d.")
+}
+
 fn ids(rows: Vec<IdRow>) -> Vec<i64> {
     rows.into_iter().map(|r| r.id).collect()
 }
@@ -65,15 +88,17 @@ impl BatchWrites for SqliteConnection {
     fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>> {
         let statements = sqlite_statements(
             rows,
-            9,
+            12,
             |values| {
                 format!(
-                    "WITH data(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
+                    "WITH data(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak, \
+                     keep_intent, open_intent, payment_ref) \
                      AS (VALUES {values}) \
                      UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
                      failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
                      unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
-                     claimed_by = NULL, claimed_at = NULL \
+                     claimed_by = NULL, claimed_at = NULL, \
+                     {FINISH_KEY_AND_PAYMENTS} \
                      FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
                      AND invoices.claimed_by = ? AND invoices.fence = data.fence \
                      RETURNING invoices.id AS id"
@@ -90,6 +115,9 @@ impl BatchWrites for SqliteConnection {
                     .bind::<Integer, _>(r.key_seq)
                     .bind::<Integer, _>(r.declines)
                     .bind::<Integer, _>(r.unknown_streak)
+                    .bind::<Bool, _>(r.keep_intent)
+                    .bind::<Nullable<Text>, _>(r.open_intent.clone())
+                    .bind::<Nullable<Text>, _>(r.payment_ref.clone())
             },
         );
         let mut updated = Vec::with_capacity(rows.len());
@@ -186,7 +214,7 @@ fn sqlite_statements<'a, R>(
     })
 }
 
-/// Rows per SQLite statement: 9 parameters each, under SQLite's 32,766.
+/// Rows per SQLite statement: at most 12 parameters each, under SQLite's 32,766.
 const SQLITE_ROWS: usize = 2_000;
 
 /// `(?, ?, …), (?, ?, …), …`: `rows` tuples of `columns` parameters.
@@ -201,17 +229,20 @@ impl BatchWrites for PgConnection {
             return Ok(Vec::new());
         }
         let col = |f: fn(&FinishRow) -> i32| rows.iter().map(f).collect::<Vec<i32>>();
-        let found = diesel::sql_query(
+        let text = |f: fn(&FinishRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+        let found = diesel::sql_query(format!(
             "UPDATE invoices AS i SET status = d.status, next_attempt_at = d.next_attempt_at, \
              failure_reason = d.failure_reason, key_seq = d.key_seq, declines = d.declines, \
              unknown_streak = d.unknown_streak, attempts = d.attempts_after, \
-             claimed_by = NULL, claimed_at = NULL \
+             claimed_by = NULL, claimed_at = NULL, {} \
              FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::timestamp[], $6::text[], \
-                         $7::int[], $8::int[], $9::int[]) \
-                  AS d(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak) \
+                         $7::int[], $8::int[], $9::int[], $11::bool[], $12::text[], $13::text[]) \
+                  AS d(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak, \
+                       keep_intent, open_intent, payment_ref) \
              WHERE i.id = ANY($1) AND i.id = d.id AND i.status = 'CHARGING' AND i.claimed_by = $10 \
              AND i.fence = d.fence RETURNING i.id AS id",
-        )
+            pg_finish_sets()
+        ))
         .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.id).collect::<Vec<i64>>())
         .bind::<Array<Integer>, _>(col(|r| r.fence))
         .bind::<Array<Integer>, _>(col(|r| r.attempts_after))
@@ -226,6 +257,9 @@ impl BatchWrites for PgConnection {
         .bind::<Array<Integer>, _>(col(|r| r.declines))
         .bind::<Array<Integer>, _>(col(|r| r.unknown_streak))
         .bind::<Text, _>(owner)
+        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.keep_intent).collect::<Vec<bool>>())
+        .bind::<Array<Nullable<Text>>, _>(text(|r| r.open_intent.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(text(|r| r.payment_ref.as_deref()))
         .load(self)?;
         Ok(ids(found))
     }

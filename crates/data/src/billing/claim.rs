@@ -108,13 +108,12 @@ macro_rules! candidate_ids {
 
 /// The whole claim on one backend; evaluates to `QueryResult<Vec<ClaimedInvoice>>`.
 macro_rules! claim_in_transaction {
-    ($c:ident, $req:ident, $candidates:expr) => {{
-        // Heartbeats are judged by the store's clock, as they were written (read only when
-        // stale claims are looked for: it is a round trip on PostgreSQL).
-        let mut cutoff = None;
-        if $req.include_stale {
-            cutoff = Some(StoreClock::lease_cutoff($c, $req.lease_timeout)?);
-        }
+    ($c:ident, $req:ident, $candidates:expr, $namespace:expr) => {{
+        // Heartbeats are judged by the store's clock, as they were written, and so is the age
+        // of a key (when it was first sent).
+        let store_now = StoreClock::store_now($c)?;
+        let lease = $req.lease_timeout;
+        let cutoff = $req.include_stale.then(|| store_now - lease);
         let ids = candidate_ids!($c, $req, $candidates, cutoff);
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -138,10 +137,7 @@ macro_rules! claim_in_transaction {
         } else {
             instances::table
                 .filter(instances::id.eq_any(&owners))
-                .filter(instances::heartbeat_at.ge(match cutoff {
-                    Some(cutoff) => cutoff,
-                    None => StoreClock::lease_cutoff($c, $req.lease_timeout)?,
-                }))
+                .filter(instances::heartbeat_at.ge(store_now - lease))
                 .select(instances::id)
                 .load($c)?
         };
@@ -160,57 +156,86 @@ macro_rules! claim_in_transaction {
                     _ => false,
                 },
             )
-            .map(|(row, customer)| to_claimed(row, customer, $req.require_customer_ref))
+            .map(|(row, customer)| {
+                let clocks = Clocks {
+                    store_now,
+                    claimer_now: $req.now,
+                };
+                to_claimed(row, customer, $req.require_customer_ref, $namespace, clocks)
+            })
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
         let mut claimed = claimed;
         recall_keys!($c, &mut claimed);
-        write_claims!($c, $req, &claimed);
+        write_claims!($c, $req, &claimed, $namespace, store_now);
         Ok(claimed)
     }};
 }
 
 /// For claims that resend a key sent before (a takeover, a later run after an unknown
-/// outcome): when it was first sent, and the provider's reference for the charge if a call
-/// learnt it. Read before this claim's intents are written; never-tried claims skip it.
+/// outcome): the customer's references as the key's first call sent them (every resend sends
+/// exactly those), and the provider's reference for the charge if a call learnt it. Read before
+/// this claim's intents are written; claims of a key never sent skip it.
 macro_rules! recall_keys {
     ($c:ident, $claimed:expr) => {{
         let claimed: &mut Vec<ClaimedInvoice> = $claimed;
         let resent: Vec<i64> = claimed
             .iter()
-            .filter(|c| c.attempt.as_ref().is_some_and(|a| a.number > 1))
+            .filter(|c| c.attempt.is_some() && c.key_first_sent_at.is_some())
             .map(|c| c.invoice.id.get())
             .collect();
         if !resent.is_empty() {
-            let calls: Vec<(i64, i32, String, chrono::NaiveDateTime, Option<String>)> =
-                charge_attempts::table
-                    .filter(charge_attempts::invoice_id.eq_any(&resent))
-                    .select((
-                        charge_attempts::invoice_id,
-                        charge_attempts::attempt_number,
-                        charge_attempts::idempotency_key,
-                        charge_attempts::started_at,
-                        charge_attempts::provider_ref,
-                    ))
-                    .order((charge_attempts::invoice_id, charge_attempts::attempt_number))
-                    .load($c)?;
+            let calls: Vec<SentCall> = charge_attempts::table
+                .filter(charge_attempts::invoice_id.eq_any(&resent))
+                .select(SentCall::as_select())
+                .order((charge_attempts::invoice_id, charge_attempts::attempt_number))
+                .load($c)?;
             for c in claimed.iter_mut() {
                 let Some(key) = c.attempt.as_ref().map(|a| a.key.to_string()) else {
                     continue;
                 };
-                for (_, _, _, started, reference) in calls
-                    .iter()
-                    .filter(|call| call.0 == c.invoice.id.get() && call.2 == key)
-                {
-                    c.key_first_sent_at
-                        .get_or_insert(crate::time::from_db(*started));
-                    if reference.is_some() {
-                        c.provider_ref.clone_from(reference);
+                let mut pinned = None;
+                for call in calls.iter().filter(|call| {
+                    call.invoice_id == c.invoice.id.get() && call.idempotency_key == key
+                }) {
+                    if pinned.is_none()
+                        && (call.customer_ref.is_some() || call.payment_method_ref.is_some())
+                    {
+                        pinned = Some(ProviderRefs {
+                            customer_ref: call.customer_ref.clone(),
+                            payment_method_ref: call.payment_method_ref.clone(),
+                        });
                     }
+                    if call.provider_ref.is_some() {
+                        c.provider_ref.clone_from(&call.provider_ref);
+                    }
+                }
+                if let Some(pinned) = pinned {
+                    c.customer = pinned;
                 }
             }
         }
     }};
+}
+
+/// A call made under a key, as a resend of the key needs it.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = charge_attempts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct SentCall {
+    invoice_id: i64,
+    idempotency_key: String,
+    provider_ref: Option<String>,
+    customer_ref: Option<String>,
+    payment_method_ref: Option<String>,
+}
+
+/// The two clocks a claim reads times on.
+#[derive(Debug, Clone, Copy)]
+struct Clocks {
+    /// The store's, which judges how old a key is.
+    store_now: chrono::NaiveDateTime,
+    /// The claimer's, on which the claimed invoice's times are given.
+    claimer_now: chrono::DateTime<chrono::Utc>,
 }
 
 /// The claimed invoice's customer: its currency and provider references.
@@ -225,8 +250,9 @@ struct CustomerOfClaim {
 /// Marks the rows CHARGING for the instance, records the unfinished calls of taken-over claims
 /// as abandoned, writes the intent rows, and counts the claims on the run.
 macro_rules! write_claims {
-    ($c:ident, $req:ident, $claimed:expr) => {{
+    ($c:ident, $req:ident, $claimed:expr, $namespace:expr, $store_now:expr) => {{
         let claimed: &[ClaimedInvoice] = $claimed;
+        let namespace: &str = $namespace;
         let now = to_db($req.now);
         let owner = $req.instance.as_str();
         let ids_where = |pick: &dyn Fn(&ClaimedInvoice) -> bool| -> Vec<i64> {
@@ -260,6 +286,8 @@ macro_rules! write_claims {
             claimed_before = runs.iter().filter(|r| **r == Some($req.run.get())).count() as i64;
         }
         if !send_ids.is_empty() {
+            // A key sent for the first time is sent in this deployment's namespace, now by the
+            // store's clock; a key sent before keeps both until it advances.
             diesel::update(invoices::table.filter(invoices::id.eq_any(&send_ids)))
                 .set((
                     invoices::status.eq("CHARGING"),
@@ -267,18 +295,34 @@ macro_rules! write_claims {
                     invoices::claimed_at.eq(now),
                     invoices::attempts.eq(invoices::attempts + 1),
                     invoices::fence.eq(invoices::fence + 1),
+                    invoices::key_ns.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+                    >("COALESCE(key_ns, ")
+                    .bind::<diesel::sql_types::Text, _>(namespace)
+                    .sql(")")),
+                    invoices::key_sent_at.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+                    >("COALESCE(key_sent_at, ")
+                    .bind::<diesel::sql_types::Timestamp, _>($store_now)
+                    .sql(")")),
                 ))
                 .execute($c)?;
             let intents: Vec<NewAttemptRow> = claimed
                 .iter()
                 .filter_map(|c| c.attempt.as_ref().map(|a| (c, a)))
-                .map(|(c, attempt)| NewAttemptRow {
-                    invoice_id: c.invoice.id.get(),
-                    run_id: Some($req.run.get()),
-                    attempt_number: crate::rows::stored(attempt.number),
-                    idempotency_key: attempt.key.to_string(),
-                    instance_id: owner.to_owned(),
-                    started_at: now,
+                .map(|(c, attempt)| {
+                    // The first call under a key records the references it sends.
+                    let first = c.key_first_sent_at.is_none();
+                    NewAttemptRow {
+                        invoice_id: c.invoice.id.get(),
+                        run_id: Some($req.run.get()),
+                        attempt_number: crate::rows::stored(attempt.number),
+                        idempotency_key: attempt.key.to_string(),
+                        instance_id: owner.to_owned(),
+                        started_at: now,
+                        customer_ref: c.customer.customer_ref.clone().filter(|_| first),
+                        payment_method_ref: c.customer.payment_method_ref.clone().filter(|_| first),
+                    }
                 })
                 .collect();
             diesel::insert_into(charge_attempts::table)
@@ -320,14 +364,16 @@ struct CandidateId {
     id: i64,
 }
 
-/// Claims invoices for `request` (see `BillingStore::claim`).
+/// Claims invoices for `request`, with keys in the deployment `namespace` (see
+/// `BillingStore::claim`).
 pub(crate) fn claim(
     pools: &Pools,
     request: &ClaimRequest,
+    namespace: &str,
 ) -> Result<Vec<ClaimedInvoice>, StoreError> {
     let result = match pools {
         Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<ClaimedInvoice>> {
-            claim_in_transaction!(c, request, SQLITE_CANDIDATES)
+            claim_in_transaction!(c, request, SQLITE_CANDIDATES, namespace)
         })?,
         Pools::Postgres(pool) => {
             let mut pooled = pool.get().map_err(pool_unavailable)?;
@@ -337,7 +383,7 @@ pub(crate) fn claim(
                 // through the partial ones, the rest by key): statistics that lag behind a run
                 // must not turn one into a scan of the table.
                 diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
-                claim_in_transaction!(c, request, POSTGRES_CANDIDATES)
+                claim_in_transaction!(c, request, POSTGRES_CANDIDATES, namespace)
             })
         }
     };
@@ -352,13 +398,18 @@ pub(crate) fn claim(
 
 /// The invoice as claimed: CHARGING, its fence advanced, and with the attempt it will make
 /// when it can be sent: its currency is its customer's, and the customer has a provider
-/// reference if `require_customer_ref` (the attempt number is the current count plus one; the
-/// key is unchanged since the last definitive decision, so a taken-over claim resends the same
-/// key).
+/// reference if `require_customer_ref`, or the key was sent before and its outcome is unknown
+/// (a resend sends the references the key was first sent with, and an invoice whose charge may
+/// have gone through is never failed for a reference removed since). The attempt number is the
+/// current count plus one; the key is unchanged since the last definitive decision (so a
+/// taken-over claim resends the same key), in the namespace it was first sent in, else in
+/// `namespace`.
 fn to_claimed(
     row: ClaimRow,
     customer: CustomerOfClaim,
     require_customer_ref: bool,
+    namespace: &str,
+    clocks: Clocks,
 ) -> Result<ClaimedInvoice, StoreError> {
     let id = row.invoice.id;
     let bad = |e: String| corrupt("invoices", id, e);
@@ -367,7 +418,6 @@ fn to_claimed(
         customer_ref: customer.provider_customer_ref,
         payment_method_ref: customer.provider_payment_method_ref,
     };
-    let sendable = !require_customer_ref || refs.customer_ref.is_some();
     let state = ChargeState {
         key_seq: count(row.key_seq).map_err(bad)?,
         declines: count(row.declines).map_err(bad)?,
@@ -380,14 +430,21 @@ fn to_claimed(
         .transpose()
         .map_err(text)
         .map_err(bad)?;
+    let outcome_unknown = state.unknown_streak > 0 || taken_over_from.is_some();
+    let sendable = !require_customer_ref || refs.customer_ref.is_some() || outcome_unknown;
     let fence = count::<u32>(row.fence).map_err(bad)?.saturating_add(1);
+    let key_namespace = row.key_ns.unwrap_or_else(|| namespace.to_owned());
+    // The key's age by the store's clock, given on the claimer's.
+    let key_first_sent_at = row
+        .key_sent_at
+        .map(|sent| clocks.claimer_now - (clocks.store_now - sent));
     let mut invoice = Invoice::try_from(row.invoice)?;
     invoice.status = InvoiceStatus::Charging;
     let attempt = (sendable && invoice.amount.currency() == customer_currency).then(|| {
         invoice.attempts += 1;
         PlannedAttempt {
             number: invoice.attempts,
-            key: charge_key(invoice.id, state.key_seq),
+            key: charge_key(&key_namespace, invoice.id, state.key_seq),
         }
     });
     Ok(ClaimedInvoice {
@@ -398,7 +455,9 @@ fn to_claimed(
         taken_over_from,
         fence,
         customer: refs,
-        key_first_sent_at: None,
+        namespace: Some(key_namespace).filter(|ns| !ns.is_empty()),
+        key_first_sent_at,
         provider_ref: None,
+        open_intent: row.open_intent,
     })
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use antaeus_core::billing::RunResult;
+use antaeus_core::billing::{OpenIntent, RunResult};
 use antaeus_core::store::{AttemptCompletion, AttemptEnd, JournalEntry, RecordReport, StoreError};
 use antaeus_models::{
     AttemptOutcome, InstanceId, InvoiceId, InvoiceStatus, Notification, RunCounts, RunId,
@@ -73,6 +73,8 @@ macro_rules! apply_batch {
                             idempotency_key: key.to_string(),
                             instance_id: owner.to_owned(),
                             started_at: to_db(*started_at),
+                            customer_ref: None,
+                            payment_method_ref: None,
                         });
                     } else if !diesel::select(diesel::dsl::exists(fenced!(
                         invoice,
@@ -212,11 +214,24 @@ impl Plan {
                         plan.events
                             .insert(invoice.get(), outbox_row(event).map_err(store_error)?);
                     }
-                    if let AttemptEnd::Completed(done) = attempt {
-                        plan.completions.push(completion(*invoice, done));
-                        plan.calls.push(call(*invoice, *run, done));
-                    }
+                    let call_ref = match attempt {
+                        AttemptEnd::Completed(done) => {
+                            plan.completions.push(completion(*invoice, done));
+                            plan.calls.push(call(*invoice, *run, done));
+                            done.provider_ref.clone()
+                        }
+                        _ => None,
+                    };
+                    let (keep_intent, open_intent) = match transition.open_intent {
+                        OpenIntent::Keep => (true, None),
+                        OpenIntent::Clear => (false, None),
+                        OpenIntent::FromCall => (false, call_ref.clone()),
+                        OpenIntent::FromCallOrKeep => (call_ref.is_none(), call_ref.clone()),
+                    };
                     plan.finishes.push(FinishRow {
+                        keep_intent,
+                        open_intent,
+                        payment_ref: call_ref.filter(|_| transition.status == InvoiceStatus::Paid),
                         id: invoice.get(),
                         fence: stored(*fence),
                         attempts_after: stored(*attempts),

@@ -28,7 +28,9 @@ pub(crate) use journal::outbox_row;
 impl BillingStore for Database {
     async fn claim(&self, request: &ClaimRequest) -> Result<Vec<ClaimedInvoice>, StoreError> {
         let request = request.clone();
-        self.run(move |pools| claim::claim(pools, &request)).await
+        let namespace = self.deployment_id().await?;
+        self.run(move |pools| claim::claim(pools, &request, &namespace))
+            .await
     }
 
     async fn record(

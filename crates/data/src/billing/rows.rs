@@ -17,6 +17,9 @@ pub(crate) struct ClaimRow {
     pub unknown_streak: i32,
     pub claimed_by: Option<String>,
     pub fence: i32,
+    pub key_ns: Option<String>,
+    pub key_sent_at: Option<NaiveDateTime>,
+    pub open_intent: Option<String>,
 }
 
 /// The intent row of a provider call.
@@ -29,6 +32,10 @@ pub(crate) struct NewAttemptRow {
     pub idempotency_key: String,
     pub instance_id: String,
     pub started_at: NaiveDateTime,
+    /// The customer's references as this first call under its key sends them (`None` on
+    /// resends: the first call's are the key's).
+    pub customer_ref: Option<String>,
+    pub payment_method_ref: Option<String>,
 }
 
 /// An event for the outbox.

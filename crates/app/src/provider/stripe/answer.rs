@@ -1,12 +1,15 @@
 //! The answer table: what each answer Stripe (or anything in front of it) gives means for the
 //! charge. Every row is either definitive (a [`ChargeDecision`], or a key Stripe refuses) or
 //! an unknown outcome resent under the same key; nothing outside the table is ever a decline.
-//! The README's "Charging with Stripe" section shows the table; the tests below go row by row.
+//! A PaymentIntent counts only when it is this charge's: its invoice, deployment, amount and
+//! currency are the request's ([`Expected`]). The README's "Charging with Stripe" section shows
+//! the table; the tests go row by row.
 
-use antaeus_core::{ChargeDecision, ProviderError};
+use antaeus_core::{ChargeDecision, ChargeRequest, ProviderError};
 
 use super::client::Reply;
 use super::objects::{ErrorBody, Expandable, PaymentIntent, SearchResult, StripeError};
+use super::request::{DEPLOYMENT_METADATA, INVOICE_METADATA};
 
 /// Error codes of a card that cannot be charged (Stripe sends them as `card_error`; older
 /// servers and stand-ins such as localstripe with another type).
@@ -31,6 +34,77 @@ const AUTHENTICATION_CODES: &[&str] = &[
     "payment_intent_authentication_failure",
 ];
 
+/// Codes of an amount Stripe will not charge at all, whatever the key.
+const AMOUNT_CODES: &[&str] = &["amount_too_small", "amount_too_large"];
+
+/// What a PaymentIntent must carry to be this charge's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    /// The invoice (`metadata[antaeus_invoice_id]`).
+    pub invoice: i64,
+    /// The amount, in minor units.
+    pub amount: i64,
+    /// The currency, lowercase.
+    pub currency: String,
+    /// The deployment (`metadata[antaeus_deployment]`): `Some(None)` for a key of the form
+    /// before namespaces (none recorded), `None` when any is accepted (a payment Antaeus
+    /// recorded itself, whatever key made it).
+    pub deployment: Option<Option<String>>,
+}
+
+impl Expected {
+    /// What an intent made for `request` carries.
+    pub fn of(request: &ChargeRequest) -> Self {
+        Self {
+            deployment: Some(request.namespace.clone()),
+            ..Self::for_invoice(&request.invoice)
+        }
+    }
+
+    /// What any intent made for `invoice` carries, whichever key made it.
+    pub fn for_invoice(invoice: &antaeus_models::Invoice) -> Self {
+        Self {
+            invoice: invoice.id.get(),
+            amount: invoice.amount.to_minor(),
+            currency: invoice.amount.currency().as_str().to_ascii_lowercase(),
+            deployment: None,
+        }
+    }
+
+    /// Why `intent` is not this charge's, or `None` when it is.
+    pub fn mismatch(&self, intent: &PaymentIntent) -> Option<String> {
+        let invoice = intent.metadata.get(INVOICE_METADATA);
+        if invoice.map(String::as_str) != Some(self.invoice.to_string().as_str()) {
+            return Some(format!("it is for invoice {}", shown(invoice)));
+        }
+        if intent.amount.is_some_and(|a| a != self.amount) {
+            return Some(format!("its amount is {:?}", intent.amount));
+        }
+        if intent
+            .currency
+            .as_deref()
+            .is_some_and(|c| !c.eq_ignore_ascii_case(&self.currency))
+        {
+            return Some(format!(
+                "its currency is {}",
+                shown(intent.currency.as_ref())
+            ));
+        }
+        if let Some(deployment) = &self.deployment {
+            let theirs = intent.metadata.get(DEPLOYMENT_METADATA);
+            if theirs != deployment.as_ref() {
+                return Some(format!("it was made by deployment {}", shown(theirs)));
+            }
+        }
+        None
+    }
+}
+
+/// An optional text from Stripe, for a message.
+fn shown(text: Option<&String>) -> String {
+    text.map_or_else(|| "(none)".to_owned(), |t| quote(t))
+}
+
 /// What the answer to `POST /v1/payment_intents` means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Meaning {
@@ -40,12 +114,29 @@ pub enum Meaning {
     /// or payment method they do not know: confirmed by retrieving them before the invoice is
     /// failed (a wrong URL answers 404 too).
     MaybeMissing,
+    /// `idempotency_error`: Stripe holds the key with other parameters. For a key sent before,
+    /// what it made under the key is looked up; for a key never sent, it is another's.
+    KeyHeldElsewhere,
 }
 
 /// The table for the answer to creating (and confirming) a PaymentIntent.
-pub fn create_answer(reply: &Reply) -> Meaning {
+pub fn create_answer(reply: &Reply, expected: &Expected) -> Meaning {
     if reply.status == 200 {
-        return Meaning::Final(intent_answer(reply));
+        return Meaning::Final(match intent_answer(reply, expected) {
+            // A replay of another charge's PaymentIntent under our key: the key is not ours
+            // to use, and this answer says nothing about our charge.
+            Err(NotOurs(why)) => {
+                log::error!(
+                    "Stripe answered invoice {} with a PaymentIntent that is not its charge ({why})",
+                    expected.invoice
+                );
+                Err(ProviderError::IdempotencyKeyReused)
+            }
+            Ok(result) => result,
+        });
+    }
+    if let Some(refused) = unauthorized(reply) {
+        return Meaning::Final(Err(refused));
     }
     let Some(error) = error_of(reply) else {
         return Meaning::Final(Err(unknown(reply, None)));
@@ -63,19 +154,40 @@ pub fn create_answer(reply: &Reply) -> Meaning {
         {
             Meaning::Final(Ok(ChargeDecision::CustomerNotFound))
         }
-        (404, Some("invalid_request_error"), None) => Meaning::MaybeMissing,
-        (400, Some("idempotency_error"), _) => {
-            Meaning::Final(Err(ProviderError::IdempotencyKeyReused))
+        (400, Some("invalid_request_error"), Some(code)) if AMOUNT_CODES.contains(&code) => {
+            Meaning::Final(Ok(ChargeDecision::AmountNotChargeable {
+                code: code.to_owned(),
+            }))
         }
+        (404, Some("invalid_request_error"), None) => Meaning::MaybeMissing,
+        (400, Some("idempotency_error"), _) => Meaning::KeyHeldElsewhere,
         _ => Meaning::Final(Err(unknown(reply, Some(&error)))),
     }
 }
 
+/// An intent that is not the expected charge's, and why.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotOurs(pub String);
+
 /// The table for an answer that should carry one PaymentIntent (creating, or retrieving one
-/// by id): its status decides.
-pub fn intent_answer(reply: &Reply) -> Result<ChargeDecision, ProviderError> {
+/// by id): its status decides, once it is known to be `expected`'s.
+pub fn intent_answer(
+    reply: &Reply,
+    expected: &Expected,
+) -> Result<Result<ChargeDecision, ProviderError>, NotOurs> {
+    match read_intent(reply) {
+        Ok(intent) => match expected.mismatch(&intent) {
+            Some(why) => Err(NotOurs(why)),
+            None => Ok(from_intent(&intent, reply)),
+        },
+        Err(err) => Ok(Err(err)),
+    }
+}
+
+/// The PaymentIntent an answer carries, or what the answer means instead.
+pub fn read_intent(reply: &Reply) -> Result<PaymentIntent, ProviderError> {
     if reply.status != 200 {
-        return Err(unknown(reply, error_of(reply).as_ref()));
+        return Err(unauthorized(reply).unwrap_or_else(|| unknown(reply, error_of(reply).as_ref())));
     }
     match serde_json::from_slice::<PaymentIntent>(&reply.body) {
         Ok(intent)
@@ -84,17 +196,21 @@ pub fn intent_answer(reply: &Reply) -> Result<ChargeDecision, ProviderError> {
                 .as_deref()
                 .is_none_or(|o| o == "payment_intent") =>
         {
-            from_intent(&intent, reply)
+            Ok(intent)
         }
         _ => Err(protocol(reply, "a 200 without a PaymentIntent")),
     }
 }
 
-/// The table for a search by key: the PaymentIntents made under it, if any (`Ok(None)`: none,
-/// so Stripe has no charge for the key).
-pub fn search_answer(reply: &Reply) -> Result<Option<ChargeDecision>, ProviderError> {
+/// The table for a search by key: the PaymentIntents made under it for `expected`'s charge, if
+/// any (`Ok(None)`: none, so Stripe has no charge for the key). An intent of another invoice,
+/// deployment or amount is not ours, whatever key it carries.
+pub fn search_answer(
+    reply: &Reply,
+    expected: &Expected,
+) -> Result<Option<ChargeDecision>, ProviderError> {
     if reply.status != 200 {
-        return Err(unknown(reply, error_of(reply).as_ref()));
+        return Err(unauthorized(reply).unwrap_or_else(|| unknown(reply, error_of(reply).as_ref())));
     }
     let Ok(found) = serde_json::from_slice::<SearchResult>(&reply.body) else {
         return Err(protocol(reply, "a 200 without a search result"));
@@ -107,7 +223,18 @@ pub fn search_answer(reply: &Reply) -> Result<Option<ChargeDecision>, ProviderEr
         "requires_action" | "requires_payment_method" | "canceled" => 3,
         _ => 2,
     };
-    match found.data.iter().min_by_key(|intent| rank(intent)) {
+    let ours = found.data.iter().filter(|intent| match expected.mismatch(intent) {
+        None => true,
+        Some(why) => {
+            log::warn!(
+                "PaymentIntent {} carries invoice {}'s key but is not its charge ({why}); ignored",
+                quote(&intent.id),
+                expected.invoice
+            );
+            false
+        }
+    });
+    match ours.min_by_key(|intent| rank(intent)) {
         None => Ok(None),
         Some(intent) => from_intent(intent, reply).map(Some),
     }
@@ -119,6 +246,7 @@ pub fn from_intent(intent: &PaymentIntent, reply: &Reply) -> Result<ChargeDecisi
         code: Some(status.to_owned()),
         ..StripeError::default()
     };
+    let id = Some(intent.id.clone()).filter(|id| !id.is_empty());
     match intent.status.as_str() {
         "succeeded" if !intent.id.is_empty() => {
             log::debug!(
@@ -130,9 +258,7 @@ pub fn from_intent(intent: &PaymentIntent, reply: &Reply) -> Result<ChargeDecisi
                 charge_id: intent.id.clone(),
             })
         }
-        "processing" => Err(ProviderError::Processing {
-            provider_ref: Some(intent.id.clone()).filter(|id| !id.is_empty()),
-        }),
+        "processing" => Err(ProviderError::Processing { provider_ref: id }),
         // Left waiting for the customer: to authenticate, or to give another method.
         status @ ("requires_action" | "requires_payment_method") => {
             let error = intent
@@ -142,6 +268,7 @@ pub fn from_intent(intent: &PaymentIntent, reply: &Reply) -> Result<ChargeDecisi
             Ok(ChargeDecision::Declined {
                 code: error.reason(),
                 action_required: true,
+                provider_ref: id,
             })
         }
         "canceled" => Ok(ChargeDecision::Declined {
@@ -152,6 +279,7 @@ pub fn from_intent(intent: &PaymentIntent, reply: &Reply) -> Result<ChargeDecisi
                     .unwrap_or_else(|| "canceled".into()),
             ),
             action_required: false,
+            provider_ref: None,
         }),
         other => Err(protocol(
             reply,
@@ -164,7 +292,8 @@ pub fn from_intent(intent: &PaymentIntent, reply: &Reply) -> Result<ChargeDecisi
     }
 }
 
-/// A declined card: its decline code (or error code), and whether the customer must act.
+/// A declined card: its decline code (or error code), whether the customer must act, and the
+/// PaymentIntent the decline left (Stripe names it in the error).
 fn declined_by(error: &StripeError) -> ChargeDecision {
     let authentication = [error.code.as_deref(), error.decline_code.as_deref()]
         .into_iter()
@@ -173,7 +302,31 @@ fn declined_by(error: &StripeError) -> ChargeDecision {
     ChargeDecision::Declined {
         code: error.reason(),
         action_required: authentication,
+        provider_ref: error.payment_intent.as_ref().map(|pi| pi.id.clone()),
     }
+}
+
+/// A 401 or 403: Stripe refused the key itself (revoked, mistyped) or a permission it lacks
+/// (a restricted key): nothing was processed, and no other request will be either.
+pub fn unauthorized(reply: &Reply) -> Option<ProviderError> {
+    let what = match reply.status {
+        401 => "refused the key in ANTAEUS_STRIPE_SECRET_KEY",
+        403 => "refused a request the key in ANTAEUS_STRIPE_SECRET_KEY has no permission for",
+        _ => return None,
+    };
+    let detail = error_of(reply)
+        .and_then(|e| e.code.or(e.message))
+        .map(|c| format!(": {}", quote(&c)))
+        .unwrap_or_default();
+    let request = reply
+        .request_id
+        .as_deref()
+        .map(|id| format!(", Stripe request {}", quote(id)))
+        .unwrap_or_default();
+    Some(ProviderError::Unauthorized(format!(
+        "Stripe {what} ({}{detail}{request}); fix it and start the run again",
+        reply.status
+    )))
 }
 
 /// An answer that leaves the outcome unknown: the same key is resent, within the run when
@@ -220,7 +373,7 @@ pub fn error_of(reply: &Reply) -> Option<StripeError> {
 }
 
 /// At most 64 characters of provider text, so a hostile answer cannot flood the logs.
-fn quote(text: &str) -> String {
+pub fn quote(text: &str) -> String {
     text.chars().take(64).collect()
 }
 

@@ -15,21 +15,44 @@ fn reply(status: u16, body: &str) -> Reply {
     }
 }
 
+/// A PaymentIntent of [`expected`]'s charge, in `status`.
 fn intent(status: &str, extra: &str) -> String {
-    format!(r#"{{"id":"pi_1","object":"payment_intent","status":"{status}"{extra}}}"#)
+    format!(
+        r#"{{"id":"pi_1","object":"payment_intent","status":"{status}","amount":1234,"currency":"eur",
+        "metadata":{{"antaeus_invoice_id":"17","antaeus_key":"antaeus-a1b2c3d4e5f6-17-0","antaeus_deployment":"a1b2c3d4e5f6"}}{extra}}}"#
+    )
+}
+
+/// Invoice 17's charge of 12.34 EUR, by deployment `a1b2c3d4e5f6`.
+fn expected() -> Expected {
+    Expected {
+        invoice: 17,
+        amount: 1234,
+        currency: "eur".into(),
+        deployment: Some(Some("a1b2c3d4e5f6".into())),
+    }
 }
 
 fn decided(r: &Reply) -> Result<ChargeDecision, ProviderError> {
-    match create_answer(r) {
+    match create_answer(r, &expected()) {
         Meaning::Final(result) => result,
-        Meaning::MaybeMissing => panic!("{r:?} needs confirming"),
+        other => panic!("{r:?}: {other:?}"),
     }
 }
 
 fn declined(code: &str, action_required: bool) -> Result<ChargeDecision, ProviderError> {
+    declined_leaving(code, action_required, None)
+}
+
+fn declined_leaving(
+    code: &str,
+    action_required: bool,
+    intent: Option<&str>,
+) -> Result<ChargeDecision, ProviderError> {
     Ok(ChargeDecision::Declined {
         code: Some(code.into()),
         action_required,
+        provider_ref: intent.map(Into::into),
     })
 }
 
@@ -92,7 +115,14 @@ fn a_card_error_is_a_decline_with_its_decline_code() {
         ),
     ];
     for (body, code) in rows {
-        assert_eq!(decided(&reply(402, body)), declined(code, false), "{body}");
+        let left = body
+            .contains(r#""payment_intent":{"id":"pi_1""#)
+            .then_some("pi_1");
+        assert_eq!(
+            decided(&reply(402, body)),
+            declined_leaving(code, false, left),
+            "{body}"
+        );
     }
 }
 
@@ -105,11 +135,17 @@ fn authentication_required_and_an_intent_left_waiting_for_the_customer_need_the_
     );
     assert_eq!(
         decided(&reply(200, &intent("requires_action", ""))),
-        declined("requires_action", true)
+        declined_leaving("requires_action", true, Some("pi_1"))
     );
     assert_eq!(
         decided(&reply(200, &intent("requires_payment_method", ""))),
-        declined("requires_payment_method", true)
+        declined_leaving("requires_payment_method", true, Some("pi_1"))
+    );
+    // Stripe names the PaymentIntent the customer is to complete.
+    let named = r#"{"error":{"type":"card_error","code":"authentication_required","payment_intent":{"id":"pi_9","status":"requires_payment_method"}}}"#;
+    assert_eq!(
+        decided(&reply(402, named)),
+        declined_leaving("authentication_required", true, Some("pi_9"))
     );
     let failed_later = intent(
         "requires_payment_method",
@@ -117,7 +153,7 @@ fn authentication_required_and_an_intent_left_waiting_for_the_customer_need_the_
     );
     assert_eq!(
         decided(&reply(200, &failed_later)),
-        declined("insufficient_funds", true)
+        declined_leaving("insufficient_funds", true, Some("pi_1"))
     );
 }
 
@@ -156,7 +192,10 @@ fn a_missing_customer_or_payment_method_is_customer_not_found() {
     assert!(is_protocol(&decided(&reply(400, other))));
     // An older server's 404 without a code is confirmed before anything is failed.
     let bare = r#"{"error":{"type":"invalid_request_error","message":"Not Found"}}"#;
-    assert_eq!(create_answer(&reply(404, bare)), Meaning::MaybeMissing);
+    assert_eq!(
+        create_answer(&reply(404, bare), &expected()),
+        Meaning::MaybeMissing
+    );
 }
 
 #[test]
@@ -165,9 +204,66 @@ fn a_key_in_use_is_resent_and_a_key_reused_with_other_parameters_is_refused() {
     assert_eq!(decided(&reply(409, in_use)), Err(ProviderError::InProgress));
     let reused = r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters"}}"#;
     assert_eq!(
-        decided(&reply(400, reused)),
-        Err(ProviderError::IdempotencyKeyReused)
+        create_answer(&reply(400, reused), &expected()),
+        Meaning::KeyHeldElsewhere
     );
+}
+
+#[test]
+fn an_amount_stripe_will_not_charge_fails_the_invoice() {
+    for code in ["amount_too_small", "amount_too_large"] {
+        let body = format!(r#"{{"error":{{"type":"invalid_request_error","code":"{code}"}}}}"#);
+        assert_eq!(
+            decided(&reply(400, &body)),
+            Ok(ChargeDecision::AmountNotChargeable { code: code.into() })
+        );
+    }
+}
+
+#[test]
+fn a_refused_key_stops_the_run_and_names_the_setting_never_the_key() {
+    for status in [401, 403] {
+        let body = r#"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_live_****1234"}}"#;
+        let Err(ProviderError::Unauthorized(why)) = decided(&reply(status, body)) else {
+            panic!("{status}: not a refusal");
+        };
+        assert!(why.contains("ANTAEUS_STRIPE_SECRET_KEY"), "{why}");
+        assert!(why.contains(&status.to_string()), "{why}");
+    }
+}
+
+#[test]
+fn an_intent_of_another_invoice_deployment_or_amount_is_never_this_charge() {
+    let ours = intent("succeeded", "");
+    for (from, to) in [
+        (
+            r#""antaeus_invoice_id":"17""#,
+            r#""antaeus_invoice_id":"18""#,
+        ),
+        (
+            r#""antaeus_deployment":"a1b2c3d4e5f6""#,
+            r#""antaeus_deployment":"ffffffffffff""#,
+        ),
+        (r#","antaeus_deployment":"a1b2c3d4e5f6""#, ""),
+        (r#""amount":1234"#, r#""amount":1000"#),
+        (r#""currency":"eur""#, r#""currency":"usd""#),
+    ] {
+        let theirs = ours.replace(from, to);
+        assert_ne!(theirs, ours);
+        // Replayed under our key: the key is someone else's.
+        assert_eq!(
+            decided(&reply(200, &theirs)),
+            Err(ProviderError::IdempotencyKeyReused),
+            "{to}"
+        );
+        // Found by a search: ignored.
+        let search = format!(r#"{{"object":"search_result","data":[{theirs}]}}"#);
+        assert_eq!(
+            search_answer(&reply(200, &search), &expected()),
+            Ok(None),
+            "{to}"
+        );
+    }
 }
 
 #[test]
@@ -251,17 +347,12 @@ fn anything_else_is_unknown_never_a_decline() {
         (402, r#"{"message":"declined"}"#),
         (
             400,
-            r#"{"error":{"type":"invalid_request_error","code":"amount_too_small"}}"#,
+            r#"{"error":{"type":"invalid_request_error","code":"parameter_unknown"}}"#,
         ),
         (
             400,
             r#"{"error":{"type":"idempotency_error"}}"#.replace("idempotency_error", "x").leak(),
         ),
-        (
-            401,
-            r#"{"error":{"type":"invalid_request_error","message":"Invalid API Key"}}"#,
-        ),
-        (403, ""),
         (404, "<html>Not Found</html>"),
         (
             404,
@@ -288,10 +379,13 @@ fn anything_else_is_unknown_never_a_decline() {
 #[test]
 fn a_search_takes_the_charge_made_under_the_key() {
     let found = |data: &str| {
-        search_answer(&reply(
-            200,
-            &format!(r#"{{"object":"search_result","data":[{data}],"has_more":false}}"#),
-        ))
+        search_answer(
+            &reply(
+                200,
+                &format!(r#"{{"object":"search_result","data":[{data}],"has_more":false}}"#),
+            ),
+            &expected(),
+        )
     };
     assert_eq!(found(""), Ok(None));
     assert_eq!(
@@ -319,10 +413,11 @@ fn a_search_takes_the_charge_made_under_the_key() {
         })
     );
     assert!(matches!(
-        search_answer(&reply(500, "")),
+        search_answer(&reply(500, ""), &expected()),
         Err(ProviderError::Unavailable { status: 500, .. })
     ));
     assert!(is_protocol(
-        &search_answer(&reply(200, r#"{"data":"x"}"#)).map(|_| ChargeDecision::CustomerNotFound)
+        &search_answer(&reply(200, r#"{"data":"x"}"#), &expected())
+            .map(|_| ChargeDecision::CustomerNotFound)
     ));
 }

@@ -4,33 +4,77 @@
 
 use antaeus_core::{ChargeDecision, ProviderError};
 
-use super::answer::{error_of, intent_answer, protocol, search_answer, unknown};
+use super::answer::{
+    Expected, NotOurs, error_of, intent_answer, protocol, read_intent, search_answer, unknown,
+};
 use super::client::{Reply, StripeClient};
-use super::objects::Customer;
+use super::objects::{Customer, PaymentIntent};
 use super::request::search_by_key_query;
 
-/// The PaymentIntent `id`, retrieved: what its status says now.
+/// The PaymentIntent `id`, retrieved: what its status says now, if it is `expected`'s (an
+/// intent of another invoice, deployment or amount says nothing about this charge).
 pub async fn retrieve_intent(
     client: &StripeClient,
     id: &str,
+    expected: &Expected,
 ) -> Result<ChargeDecision, ProviderError> {
-    let reply = client
-        .get(&format!("/v1/payment_intents/{}", segment(id)), None)
-        .await?;
-    intent_answer(&reply)
+    let reply = fetch_intent(client, id).await?;
+    intent_answer(&reply, expected).unwrap_or_else(|NotOurs(why)| {
+        Err(protocol(
+            &reply,
+            &format!(
+                "PaymentIntent {id} for invoice {}, but {why}",
+                expected.invoice
+            ),
+        ))
+    })
 }
 
-/// What Stripe made under `key`, found by the `antaeus_key` metadata every PaymentIntent
-/// carries: `None` when it made nothing (so the key may be sent again as a new request).
+/// `GET /v1/payment_intents/{id}`, the answer unread.
+pub async fn fetch_intent(client: &StripeClient, id: &str) -> Result<Reply, ProviderError> {
+    client
+        .get(&format!("/v1/payment_intents/{}", segment(id)), None)
+        .await
+}
+
+/// The PaymentIntent `id` as Stripe has it now.
+pub async fn intent(
+    client: &StripeClient,
+    id: &str,
+) -> Result<(PaymentIntent, Reply), ProviderError> {
+    let reply = fetch_intent(client, id).await?;
+    read_intent(&reply).map(|intent| (intent, reply))
+}
+
+/// `POST /v1/payment_intents/{id}/cancel` (cancelling is idempotent by nature: a second cancel
+/// of a canceled intent is refused like any other state it cannot leave).
+pub async fn cancel_intent(
+    client: &StripeClient,
+    id: &str,
+    key: &str,
+) -> Result<Reply, ProviderError> {
+    client
+        .post_form(
+            &format!("/v1/payment_intents/{}/cancel", segment(id)),
+            String::new(),
+            &format!("{key}-cancel-{id}"),
+        )
+        .await
+}
+
+/// What Stripe made under `key` for `expected`'s charge, found by the `antaeus_key` metadata
+/// every PaymentIntent carries: `None` when it made nothing (so the key may be sent again as a
+/// new request).
 pub async fn search_by_key(
     client: &StripeClient,
     key: &str,
+    expected: &Expected,
 ) -> Result<Option<ChargeDecision>, ProviderError> {
     let query = search_by_key_query(key);
     let reply = client
         .get("/v1/payment_intents/search", Some(&query))
         .await?;
-    search_answer(&reply)
+    search_answer(&reply, expected)
 }
 
 /// A customer's payment method when Antaeus has none recorded.
@@ -121,7 +165,7 @@ fn missing(reply: &Reply) -> Option<bool> {
 
 /// `id` as one path segment: characters other than letters, digits, `_` and `-` escaped (a
 /// dot too, so that no id reads as `..`).
-fn segment(id: &str) -> String {
+pub fn segment(id: &str) -> String {
     id.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-') {

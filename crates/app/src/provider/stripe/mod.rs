@@ -9,28 +9,36 @@
 //! - A charge still `processing` is asked about by its PaymentIntent id, never charged again;
 //!   a key first sent more than [`KEY_MEMORY`] ago (Stripe forgets keys after 24 hours, and a
 //!   forgotten key is a new charge) is looked up before it is sent again ([`lookup`]).
+//! - A PaymentIntent an earlier key left open (waiting for the customer) is settled before a
+//!   new one is made: taken if it succeeded, cancelled otherwise ([`open_intent`]).
+//! - A PaymentIntent counts only when its invoice, deployment, amount and currency are the
+//!   charge's ([`answer::Expected`]).
 
 mod answer;
 mod client;
 mod config;
 mod lookup;
 mod objects;
+mod open_intent;
+mod refund;
 mod request;
 
 use std::fmt;
 use std::sync::Arc;
 
 use antaeus_core::{
-    ChargeDecision, ChargeRequest, Clock, PaymentProvider, ProviderError, SystemClock,
+    ChargeDecision, ChargeRequest, Clock, PaymentLookup, PaymentProvider, PaymentState,
+    ProviderError, RefundDecision, RefundRequest, SystemClock,
 };
 use async_trait::async_trait;
 use chrono::TimeDelta;
 
 pub use config::{API_VERSION, DEFAULT_API_BASE, StripeConfig, StripeConfigError};
 
-use answer::Meaning;
+use answer::{Expected, Meaning};
 use client::StripeClient;
 use lookup::DefaultMethod;
+use open_intent::Settled;
 
 /// How long after a key was first sent the adapter stops trusting Stripe to remember it: an
 /// hour inside Stripe's 24, for clock drift and slow requests.
@@ -93,6 +101,7 @@ impl StripePaymentProvider {
                     return Ok(ChargeDecision::Declined {
                         code: Some(NO_PAYMENT_METHOD.into()),
                         action_required: true,
+                        provider_ref: None,
                     });
                 }
                 DefaultMethod::CustomerMissing if !Self::sent_before(request) => {
@@ -113,11 +122,25 @@ impl StripePaymentProvider {
             request.key,
             reply.request_id.as_deref().unwrap_or("-")
         );
-        match answer::create_answer(&reply) {
+        let expected = Expected::of(request);
+        match answer::create_answer(&reply, &expected) {
             Meaning::Final(result) => result,
             Meaning::MaybeMissing => {
                 lookup::confirm_missing(&self.client, &reply, customer, method.as_deref()).await
             }
+            Meaning::KeyHeldElsewhere if Self::sent_before(request) => {
+                // Our key, first sent with other parameters (a default payment method that
+                // changed since): what Stripe made under it is looked up; until it is found,
+                // the outcome stays unknown under the same key, never a new one.
+                match lookup::search_by_key(&self.client, request.key.as_str(), &expected).await? {
+                    Some(found) => Ok(found),
+                    None => Err(answer::protocol(
+                        &reply,
+                        "idempotency_error to a resend, and no PaymentIntent found under the key yet",
+                    )),
+                }
+            }
+            Meaning::KeyHeldElsewhere => Err(ProviderError::IdempotencyKeyReused),
         }
     }
 }
@@ -138,7 +161,18 @@ impl PaymentProvider for StripePaymentProvider {
         // A PaymentIntent under this key is known (it was processing): ask about it, never
         // make another.
         if let Some(intent) = &request.provider_ref {
-            return lookup::retrieve_intent(&self.client, intent).await;
+            return lookup::retrieve_intent(
+                &self.client,
+                intent,
+                &Expected::for_invoice(&request.invoice),
+            )
+            .await;
+        }
+        // An earlier key's PaymentIntent may still complete: it goes first.
+        if let Some(open) = &request.open_intent
+            && let Settled::Answer(answer) = open_intent::settle(&self.client, request, open).await
+        {
+            return answer;
         }
         let Some(customer) = request.customer.customer_ref.as_deref() else {
             // Billing fails such invoices before calling (require_customer_ref); should one
@@ -151,13 +185,17 @@ impl PaymentProvider for StripePaymentProvider {
                 Ok(ChargeDecision::Declined {
                     code: Some(NO_PAYMENT_METHOD.into()),
                     action_required: true,
+                    provider_ref: None,
                 })
             };
         };
         if self.key_may_be_forgotten(request) {
             // Stripe may no longer know the key: a resend would be a new charge. Take what
             // was made under it, if anything was.
-            if let Some(found) = lookup::search_by_key(&self.client, request.key.as_str()).await? {
+            let expected = Expected::of(request);
+            if let Some(found) =
+                lookup::search_by_key(&self.client, request.key.as_str(), &expected).await?
+            {
                 return Ok(found);
             }
             log::info!(
@@ -171,5 +209,43 @@ impl PaymentProvider for StripePaymentProvider {
             );
         }
         self.create(request, customer).await
+    }
+
+    async fn payment_state(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
+        let expected = Expected {
+            deployment: Some(lookup.namespace.clone()).filter(|_| lookup.namespace.is_some()),
+            ..Expected::for_invoice(&lookup.invoice)
+        };
+        let (intent, reply) = lookup::intent(&self.client, &lookup.reference).await?;
+        if let Some(why) = expected.mismatch(&intent) {
+            return Err(answer::protocol(
+                &reply,
+                &format!(
+                    "PaymentIntent {} is not invoice {}'s: {why}",
+                    lookup.reference, lookup.invoice.id
+                ),
+            ));
+        }
+        Ok(match intent.status.as_str() {
+            "succeeded" => PaymentState::Succeeded,
+            "processing" => PaymentState::Processing,
+            "canceled" => PaymentState::Canceled {
+                reason: intent.cancellation_reason,
+            },
+            _ => PaymentState::WaitingOnCustomer {
+                code: intent
+                    .last_payment_error
+                    .and_then(|e| e.reason())
+                    .or(Some(intent.status)),
+            },
+        })
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError> {
+        refund::refund(&self.client, request).await
+    }
+
+    fn describe(&self) -> String {
+        format!("Stripe at {}", self.client.base())
     }
 }

@@ -2,6 +2,8 @@
 //! fields that older API versions (and stand-ins such as localstripe) shape differently are
 //! accepted in each shape: an expandable field is an id or the object itself.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 /// An expandable reference: the id (current versions), or the whole object (older versions,
@@ -46,11 +48,24 @@ pub struct PaymentIntent {
     /// Why it was canceled, if it was.
     #[serde(default)]
     pub cancellation_reason: Option<String>,
+    /// The amount, in minor units.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// The currency, lowercase.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// What Antaeus recorded with it (`antaeus_invoice_id`, `antaeus_key`,
+    /// `antaeus_deployment`).
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
 }
 
 /// The `error` of an error answer, and a PaymentIntent's `last_payment_error`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct StripeError {
+    /// The PaymentIntent a declined confirmation left (Stripe sends it with a 402).
+    #[serde(default)]
+    pub payment_intent: Option<IntentRef>,
     /// `card_error`, `invalid_request_error`, `idempotency_error`, `api_error`, …
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
@@ -66,6 +81,29 @@ pub struct StripeError {
     /// Text for people (never interpreted).
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// A PaymentIntent named in an error: only its id is read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntentRef {
+    /// `pi_…`.
+    pub id: String,
+}
+
+/// A Refund (`re_…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refund {
+    /// `re_…`.
+    pub id: String,
+    /// `refund`, when present.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Why it failed, if it did.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 impl StripeError {

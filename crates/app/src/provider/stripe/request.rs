@@ -4,12 +4,16 @@
 //! key reused with other parameters `idempotency_error`), so the body is a function of the
 //! charge request alone: a fixed field order, no timestamps, nothing random.
 
-use antaeus_core::ChargeRequest;
+use antaeus_core::{ChargeRequest, RefundRequest};
 
 /// The metadata field that names the invoice on a PaymentIntent.
 pub const INVOICE_METADATA: &str = "antaeus_invoice_id";
 /// The metadata field that carries the charge key, which the 23-hour lookup searches on.
 pub const KEY_METADATA: &str = "antaeus_key";
+/// The metadata field that names the deployment (the database) that made the charge.
+pub const DEPLOYMENT_METADATA: &str = "antaeus_deployment";
+/// The metadata field that names a refund in Antaeus.
+pub const REFUND_METADATA: &str = "antaeus_refund_id";
 
 /// The form body of `POST /v1/payment_intents` charging `request` off-session to `customer`
 /// with `payment_method` (when `None`, Stripe charges the customer's default source).
@@ -42,6 +46,50 @@ pub fn create_intent_body(
             request.key.as_str().to_owned(),
         ),
     ]);
+    // A key of the form before namespaces keeps the body it was first sent with.
+    if let Some(namespace) = &request.namespace {
+        fields.push((
+            format!("metadata[{DEPLOYMENT_METADATA}]"),
+            namespace.clone(),
+        ));
+    }
+    serde_urlencoded::to_string(&fields).expect("string pairs always encode")
+}
+
+/// The form body of `POST /v1/refunds`: `request.amount` of the PaymentIntent it names, with
+/// the refund's ids in its metadata. Stripe's own `reason` is sent only when the requester's
+/// reason is one of Stripe's; any reason is kept in the metadata.
+pub fn create_refund_body(request: &RefundRequest) -> String {
+    let mut fields: Vec<(String, String)> = vec![
+        ("payment_intent".into(), request.payment_ref.clone()),
+        ("amount".into(), request.amount.to_minor().to_string()),
+    ];
+    if let Some(reason) = request
+        .reason
+        .as_deref()
+        .filter(|r| matches!(*r, "duplicate" | "fraudulent" | "requested_by_customer"))
+    {
+        fields.push(("reason".into(), reason.to_owned()));
+    }
+    fields.extend([
+        (
+            format!("metadata[{INVOICE_METADATA}]"),
+            request.invoice.id.get().to_string(),
+        ),
+        (
+            format!("metadata[{REFUND_METADATA}]"),
+            request.refund.get().to_string(),
+        ),
+    ]);
+    if let Some(namespace) = &request.namespace {
+        fields.push((
+            format!("metadata[{DEPLOYMENT_METADATA}]"),
+            namespace.clone(),
+        ));
+    }
+    if let Some(reason) = &request.reason {
+        fields.push(("metadata[antaeus_reason]".into(), reason.clone()));
+    }
     serde_urlencoded::to_string(&fields).expect("string pairs always encode")
 }
 
@@ -88,11 +136,24 @@ mod tests {
     }
 
     #[test]
+    fn a_key_with_a_namespace_names_the_deployment_in_the_metadata() {
+        let keyed = ChargeRequest {
+            namespace: Some("a1b2c3d4e5f6".into()),
+            ..request("antaeus-a1b2c3d4e5f6-17-0")
+        };
+        assert!(
+            create_intent_body(&keyed, "cus_1", None)
+                .ends_with("&metadata%5Bantaeus_deployment%5D=a1b2c3d4e5f6"),
+        );
+    }
+
+    #[test]
     fn a_resend_is_byte_identical_whatever_else_the_request_carries() {
         let first = request("antaeus-17-0");
         let resend = ChargeRequest {
             key_first_sent_at: Some(Utc::now()),
             provider_ref: Some("pi_1".into()),
+            open_intent: Some("pi_0".into()),
             ..first.clone()
         };
         assert_eq!(

@@ -99,10 +99,17 @@ pub struct Intent {
     pub card: Card,
     pub polls: u32,
     pub last_payment_error: Option<Value>,
+    /// `metadata[antaeus_deployment]`, when the request carried one.
+    pub deployment: Option<String>,
 }
 
 impl Intent {
     pub fn json(&self) -> Value {
+        let mut metadata =
+            json!({"antaeus_invoice_id": self.invoice.to_string(), "antaeus_key": self.key});
+        if let Some(deployment) = &self.deployment {
+            metadata["antaeus_deployment"] = json!(deployment);
+        }
         json!({
             "id": self.id,
             "object": "payment_intent",
@@ -112,7 +119,8 @@ impl Intent {
             "customer": self.customer,
             "latest_charge": format!("ch_{}", &self.id[3..]),
             "last_payment_error": self.last_payment_error,
-            "metadata": {"antaeus_invoice_id": self.invoice.to_string(), "antaeus_key": self.key},
+            "cancellation_reason": (self.status == "canceled").then_some("requested_by_customer"),
+            "metadata": metadata,
         })
     }
 }
@@ -170,6 +178,25 @@ impl Ledger {
                 json!({"param": "payment_method"}),
             );
         }
+        // Stripe's smallest charges: 0.50 in EUR, USD, 0.30 GBP, 2.50 DKK, 3.00 SEK.
+        let minimum = match form.get("currency").map(String::as_str) {
+            Some("gbp") => 30,
+            Some("dkk") => 250,
+            Some("sek") => 300,
+            _ => 50,
+        };
+        let amount: i64 = form
+            .get("amount")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default();
+        if amount < minimum {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                Some("amount_too_small"),
+                json!({"param": "amount"}),
+            );
+        }
         self.next_id += 1;
         let mut intent = Intent {
             id: format!("pi_{:06}", self.next_id),
@@ -191,6 +218,7 @@ impl Ledger {
             card: card.clone(),
             polls: 0,
             last_payment_error: None,
+            deployment: form.get("metadata[antaeus_deployment]").cloned(),
         };
         let answer = match card {
             Card::Succeeds | Card::AnswersLost => {
@@ -210,7 +238,9 @@ impl Ledger {
                 intent.status = "requires_payment_method";
                 let error = json!({"type": "card_error", "code": "authentication_required", "decline_code": "authentication_required"});
                 intent.last_payment_error = Some(error.clone());
-                Answer::new(402, json!({ "error": error }))
+                let mut body = json!({ "error": error });
+                body["error"]["payment_intent"] = intent.json();
+                Answer::new(402, body)
             }
             Card::LeftRequiringAction => {
                 intent.status = "requires_action";
@@ -248,6 +278,32 @@ impl Ledger {
             self.charge(invoice);
         }
         answer
+    }
+
+    /// Cancels the PaymentIntent `id`, as Stripe does: only while it waits for a payment
+    /// method, an action or a confirmation.
+    pub fn cancel(&mut self, id: &str) -> Answer {
+        let Some(intent) = self.intents.get_mut(id) else {
+            return Answer::error(
+                404,
+                "invalid_request_error",
+                Some("resource_missing"),
+                json!({"param": "intent"}),
+            );
+        };
+        if !matches!(
+            intent.status,
+            "requires_payment_method" | "requires_action" | "requires_confirmation"
+        ) {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                Some("payment_intent_unexpected_state"),
+                json!({"payment_intent": intent.json()}),
+            );
+        }
+        intent.status = "canceled";
+        Answer::new(200, intent.json())
     }
 
     /// The PaymentIntents whose `antaeus_key` is `key`.

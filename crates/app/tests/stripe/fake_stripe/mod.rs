@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-pub use ledger::{Answer, Card, Fault, KEY_RETENTION, Ledger};
+pub use ledger::{Answer, Card, Fault, Intent, KEY_RETENTION, Ledger};
 
 /// Faults drawn at random for each create request, in percent.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +67,7 @@ impl FakeStripe {
                 .route("/v1/payment_intents", web::post().to(create))
                 .route("/v1/payment_intents/search", web::get().to(search))
                 .route("/v1/payment_intents/{id}", web::get().to(retrieve))
+                .route("/v1/payment_intents/{id}/cancel", web::post().to(cancel))
                 .route("/v1/customers/{id}", web::get().to(customer))
         })
         .workers(2)
@@ -135,6 +136,35 @@ impl FakeStripe {
     /// The status of the PaymentIntent `id`.
     pub fn intent_status(&self, id: &str) -> Option<&'static str> {
         self.ledger().intents.get(id).map(|i| i.status)
+    }
+
+    /// The customer completes the PaymentIntent `id` (authenticates, or the bank debit
+    /// settles): it succeeds, and its invoice is charged.
+    pub fn complete(&self, id: &str) {
+        let mut ledger = self.ledger();
+        let intent = ledger.intents.get_mut(id).expect("a known PaymentIntent");
+        assert_ne!(
+            intent.status, "canceled",
+            "a canceled intent cannot complete"
+        );
+        assert_ne!(intent.status, "succeeded", "completed twice");
+        intent.status = "succeeded";
+        intent.last_payment_error = None;
+        let invoice = intent.invoice;
+        ledger.charge(invoice);
+    }
+
+    /// The PaymentIntents made for `invoice`, oldest first.
+    pub fn intents_of(&self, invoice: i64) -> Vec<Intent> {
+        let mut found: Vec<Intent> = self
+            .ledger()
+            .intents
+            .values()
+            .filter(|i| i.invoice == invoice)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found
     }
 
     /// The ledger, locked.
@@ -353,6 +383,18 @@ async fn retrieve(
         Err(refused) => return *refused,
     };
     respond(&ledger.retrieve(&path), false)
+}
+
+async fn cancel(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> HttpResponse {
+    let mut ledger = match read_request(&req, &state, "cancel") {
+        Ok(ledger) => ledger,
+        Err(refused) => return *refused,
+    };
+    respond(&ledger.cancel(&path), false)
 }
 
 async fn search(

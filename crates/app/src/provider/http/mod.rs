@@ -11,7 +11,9 @@ use std::fmt;
 use std::time::Duration;
 
 use antaeus_core::error_report::one_line;
-use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
+use antaeus_core::{
+    ChargeDecision, ChargeRequest, PaymentProvider, ProviderError, RefundDecision, RefundRequest,
+};
 use antaeus_models::{Currency, IdempotencyKey, Invoice};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -21,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::retry_after;
+
+mod refund;
 
 /// The header that carries the charge attempt's idempotency key.
 pub(super) const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -37,6 +41,10 @@ pub(super) mod codes {
     pub const REQUEST_IN_PROGRESS: &str = "request_in_progress";
     /// 422: the same key came with a different request.
     pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    /// 404 to a refund: the provider has no such charge.
+    pub const CHARGE_NOT_FOUND: &str = "charge_not_found";
+    /// 409 to a refund: more than is left of the charge.
+    pub const REFUND_EXCEEDS_CHARGE: &str = "refund_exceeds_charge";
 }
 
 /// The `status` of a 200 answer.
@@ -92,6 +100,7 @@ pub enum HttpProviderError {
 pub struct HttpPaymentProvider {
     client: reqwest::Client,
     charges_url: Url,
+    refunds_url: Url,
     timeout: Duration,
     authorization: Option<HeaderValue>,
 }
@@ -102,7 +111,8 @@ impl HttpPaymentProvider {
         if config.timeout.is_zero() {
             return Err(HttpProviderError::ZeroTimeout);
         }
-        let charges_url = charges_url(&config.base_url)?;
+        let charges_url = endpoint_url(&config.base_url, "charges")?;
+        let refunds_url = endpoint_url(&config.base_url, "refunds")?;
         let authorization = config.token.as_deref().map(bearer).transpose()?;
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -116,6 +126,7 @@ impl HttpPaymentProvider {
         Ok(Self {
             client,
             charges_url,
+            refunds_url,
             timeout: config.timeout,
             authorization,
         })
@@ -126,24 +137,39 @@ impl HttpPaymentProvider {
         self.charges_url.as_str()
     }
 
-    /// Posts the charge request; the answer's status is not interpreted yet.
+    /// Posts `body` to `url` under `key`; the answer's status is not interpreted yet.
     async fn send(
         &self,
-        invoice: &Invoice,
+        url: &Url,
         key: &IdempotencyKey,
+        body: &impl Serialize,
     ) -> Result<reqwest::Response, ProviderError> {
         let key = HeaderValue::from_str(key.as_str()).map_err(|_| {
             ProviderError::Protocol("the idempotency key is not a header value".into())
         })?;
         let mut request = self
             .client
-            .post(self.charges_url.clone())
+            .post(url.clone())
             .header(IDEMPOTENCY_KEY_HEADER, key)
-            .json(&ChargeBody::of(invoice));
+            .json(body);
         if let Some(authorization) = &self.authorization {
             request = request.header(header::AUTHORIZATION, authorization.clone());
         }
         request.send().await.map_err(transport_error)
+    }
+
+    /// What a 401 or 403 means: the provider refused our credentials.
+    fn refused(&self, status: StatusCode) -> ProviderError {
+        let what = if self.authorization.is_some() {
+            "the token in ANTAEUS_PROVIDER_TOKEN"
+        } else {
+            "a request without a token (set ANTAEUS_PROVIDER_TOKEN)"
+        };
+        ProviderError::Unauthorized(format!(
+            "{} refused {what} ({})",
+            self.describe(),
+            status.as_u16()
+        ))
     }
 }
 
@@ -161,8 +187,13 @@ impl fmt::Debug for HttpPaymentProvider {
 impl PaymentProvider for HttpPaymentProvider {
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeDecision, ProviderError> {
         let (invoice, key) = (&request.invoice, &request.key);
-        let response = self.send(invoice, key).await?;
+        let response = self
+            .send(&self.charges_url, key, &ChargeBody::of(invoice))
+            .await?;
         let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(self.refused(status));
+        }
         log::debug!(
             "provider answered {status} to invoice {} (key {key})",
             invoice.id
@@ -178,6 +209,39 @@ impl PaymentProvider for HttpPaymentProvider {
             Vec::new()
         };
         interpret(status, &body, retry_after)
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError> {
+        let response = self
+            .send(
+                &self.refunds_url,
+                &request.key,
+                &refund::RefundBody::of(request),
+            )
+            .await?;
+        let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(self.refused(status));
+        }
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after::parse(value, Utc::now()));
+        let body = if needs_body(status) {
+            read_body(response).await?
+        } else {
+            Vec::new()
+        };
+        refund::interpret(status, &body, retry_after)
+    }
+
+    fn describe(&self) -> String {
+        let mut base = self.charges_url.clone();
+        if let Ok(mut segments) = base.path_segments_mut() {
+            segments.pop();
+        }
+        format!("the payment provider at {base}")
     }
 }
 
@@ -209,14 +273,14 @@ struct ChargedBody {
     charge_id: String,
 }
 
-/// An error answer's body.
+/// An error answer's body (charges and refunds).
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
 }
 
-/// `{base_url}/charges`, with exactly one slash before `charges`.
-fn charges_url(base_url: &str) -> Result<Url, HttpProviderError> {
+/// `{base_url}/{endpoint}`, with exactly one slash before the endpoint.
+fn endpoint_url(base_url: &str, endpoint: &str) -> Result<Url, HttpProviderError> {
     let invalid = HttpProviderError::InvalidBaseUrl;
     let mut url = Url::parse(base_url.trim()).map_err(|_| invalid("not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -234,7 +298,7 @@ fn charges_url(base_url: &str) -> Result<Url, HttpProviderError> {
     url.path_segments_mut()
         .map_err(|_| invalid("the URL cannot have a path"))?
         .pop_if_empty()
-        .push("charges");
+        .push(endpoint);
     Ok(url)
 }
 
@@ -352,6 +416,7 @@ fn from_error_code(status: StatusCode, body: &[u8]) -> Result<ChargeDecision, Pr
         (402, codes::DECLINED) => Ok(ChargeDecision::Declined {
             code: None,
             action_required: false,
+            provider_ref: None,
         }),
         (404, codes::CUSTOMER_NOT_FOUND) => Ok(ChargeDecision::CustomerNotFound),
         (409, codes::CURRENCY_MISMATCH) => Ok(ChargeDecision::CurrencyMismatch),
@@ -498,6 +563,7 @@ mod tests {
                 ChargeDecision::Declined {
                     code: None,
                     action_required: false,
+                    provider_ref: None,
                 },
             ),
             (
