@@ -18,7 +18,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Migrate the database, seed the original data if it is empty, and serve the REST API.
+    /// Migrate the database, seed the original data if it is empty (only with the simulated
+    /// provider, unless ANTAEUS_SEED_DEMO_DATA=off), and serve the REST API.
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
