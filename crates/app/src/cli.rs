@@ -18,7 +18,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Migrate the database, seed the original data if it is empty, and serve the REST API.
+    /// Migrate the database, seed the original data if it is empty (only with the simulated
+    /// provider, unless ANTAEUS_SEED_DEMO_DATA=off), and serve the REST API.
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
@@ -50,8 +51,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Customers. Columns: externalId and currency (required), name, email, customerRef,
-    /// paymentMethodRef. A known externalId takes the row's name, email and references; a
-    /// different currency is refused.
+    /// paymentMethodRef. A known externalId takes the optional columns the file has (an empty
+    /// cell or a JSON null clears the value) and keeps the others; a different currency is
+    /// refused.
     Customers(ImportArgs),
     /// Invoices. Columns: externalId (required), customerExternalId or customerId (one of
     /// them), amount (a decimal such as 123.45, above zero), currency (the customer's), dueAt

@@ -17,7 +17,7 @@ use chrono::TimeDelta;
 
 use crate::observability::{DatabaseReadiness, ServiceMetrics, prometheus};
 use crate::seed::{self, ORIGINAL_CUSTOMERS, ORIGINAL_INVOICES_PER_CUSTOMER, SeedPlan};
-use crate::settings::{SchedulerSettings, Settings};
+use crate::settings::{ProviderSettings, SchedulerSettings, Settings};
 use crate::wiring;
 
 /// Opens the configured database and applies pending migrations.
@@ -45,8 +45,9 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens and migrates the database, seeds the original data set into an empty one, wires
-    /// billing, and binds the HTTP listener (port 0 picks a free port, as tests do).
+    /// Opens and migrates the database, seeds the original data set into an empty one (only
+    /// with the simulated provider, and unless `ANTAEUS_SEED_DEMO_DATA=off`), wires billing,
+    /// and binds the HTTP listener (port 0 picks a free port, as tests do).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         Self::build_with_clock(settings, wiring::system_clock()).await
     }
@@ -62,7 +63,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let db = open_database(settings).await?;
         log::info!("configuration: {settings:?}");
-        seed_if_empty(&db).await?;
+        seed_if_empty(&db, settings).await?;
 
         let provider = wiring::provider(&settings.provider)?;
         let billing = wiring::billing_service(&db, &provider, settings, clock.clone());
@@ -178,8 +179,14 @@ fn console_state(
     }
 }
 
-async fn seed_if_empty(db: &Database) -> anyhow::Result<()> {
+/// Seeds the original data set (100 customers, 1,000 invoices) into an empty database, unless
+/// the settings say otherwise.
+async fn seed_if_empty(db: &Database, settings: &Settings) -> anyhow::Result<()> {
     if !db.is_empty().await? {
+        return Ok(());
+    }
+    if let Some(reason) = not_seeding_because(settings) {
+        log::info!("empty database: the original data set is not seeded: {reason}");
         return Ok(());
     }
     let report = seed::seed(
@@ -199,6 +206,24 @@ async fn seed_if_empty(db: &Database) -> anyhow::Result<()> {
         report.invoices
     );
     Ok(())
+}
+
+/// Why `serve` must leave an empty database empty, if it must: the original data set is demo
+/// data, for the simulated provider only (a real one would charge its invented invoices), and
+/// `ANTAEUS_SEED_DEMO_DATA=off` turns it off altogether.
+fn not_seeding_because(settings: &Settings) -> Option<&'static str> {
+    if !settings.seed_demo_data {
+        return Some("ANTAEUS_SEED_DEMO_DATA is off");
+    }
+    match settings.provider {
+        ProviderSettings::Simulated(_) => None,
+        ProviderSettings::Http(_) => Some(
+            "it is demo data, seeded only with the simulated provider, and ANTAEUS_PAYMENT_PROVIDER is http",
+        ),
+        ProviderSettings::Stripe { .. } => Some(
+            "it is demo data, seeded only with the simulated provider, and ANTAEUS_PAYMENT_PROVIDER is stripe",
+        ),
+    }
 }
 
 /// The monthly run and the retry sweep.

@@ -652,3 +652,50 @@ async fn the_simulator_answers_400_to_malformed_requests() {
         "nothing malformed reached the provider"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_answers_422_to_a_key_reused_with_another_body() {
+    let (simulated, base_url) = start_simulator(Outcome::Charged, None);
+    let client = reqwest::Client::new();
+    let charge = |body: &'static str| {
+        client
+            .post(format!("{base_url}/charges"))
+            .header("Idempotency-Key", "antaeus-5-0")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let body = r#"{"invoice_id":5,"customer_id":3,"amount":"123.45","currency":"EUR"}"#;
+
+    let first = charge(body).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["status"], "charged", "{first}");
+
+    for other in [
+        r#"{"invoice_id":5,"customer_id":3,"amount":"999.00","currency":"EUR"}"#,
+        r#"{"invoice_id":6,"customer_id":3,"amount":"123.45","currency":"EUR"}"#,
+        r#"{"invoice_id":5,"customer_id":4,"amount":"123.45","currency":"EUR"}"#,
+        r#"{"invoice_id":5,"customer_id":3,"amount":"123.45","currency":"USD"}"#,
+    ] {
+        let reused = charge(other).await.unwrap();
+        assert_eq!(reused.status(), 422, "{other}");
+        let error: Value = reused.json().await.unwrap();
+        assert_eq!(error, json!({"error": "idempotency_key_reused"}), "{other}");
+    }
+
+    let again = charge(body).await.unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "the same body under the key is a resend"
+    );
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let summary = simulated.summary();
+    assert_eq!(
+        (summary.calls, summary.charges),
+        (2, 1),
+        "refused before the provider"
+    );
+    assert!(summary.double_charged.is_empty());
+}

@@ -7,11 +7,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use antaeus_core::store::{CustomerStore, InvoiceStore};
+use antaeus_core::store::{Creation, CustomerStore, InvoiceStore, NewCustomer};
 use antaeus_data::Backend;
 use antaeus_data::testing::TestDatabase;
 use antaeus_models::{
     Currency, Customer, ExternalId, Invoice, InvoiceFilter, InvoiceStatus, PageRequest,
+    ProviderRefs,
 };
 
 /// Fresh databases: SQLite, and PostgreSQL when configured.
@@ -414,5 +415,132 @@ async fn an_unreadable_input_is_one_line_and_exit_status_1() {
         let out = antaeus(&t, &args, None);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(text(&out.stderr).trim(), says);
+    }
+}
+
+/// Creates customer `external` in EUR through the store, with every optional field set.
+async fn full_customer(t: &TestDatabase, external: &str) -> Customer {
+    let new = NewCustomer {
+        currency: Currency::EUR,
+        external_id: Some(ExternalId::parse(external).unwrap()),
+        name: Some(format!("{external} Ltd")),
+        email: Some(format!("billing@{external}.example")),
+        provider: ProviderRefs {
+            customer_ref: Some(format!("cus_{external}")),
+            payment_method_ref: Some(format!("pm_{external}")),
+        },
+    };
+    match t.db.create_customer(&new, None, chrono::Utc::now()).await {
+        Ok(Creation::Created(customer)) => customer,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Imports `csv` as a customers file (written in `dir`), asserting exit status 0 and `counts`.
+fn import_customers_csv(t: &TestDatabase, dir: &Path, csv: &str, counts: &str) {
+    let file = dir.join("customers.csv");
+    std::fs::write(&file, csv).unwrap();
+    import(
+        t,
+        &["import", "customers", file.to_str().unwrap()],
+        None,
+        0,
+        counts,
+    );
+}
+
+/// A customer's (name, email, customerRef, paymentMethodRef).
+fn fields(c: &Customer) -> [Option<&str>; 4] {
+    [
+        c.name.as_deref(),
+        c.email.as_deref(),
+        c.provider.customer_ref.as_deref(),
+        c.provider.payment_method_ref.as_deref(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_without_the_reference_columns_keeps_a_known_customers_references() {
+    for t in databases().await {
+        let acme = full_customer(&t, "acme-1").await;
+        let dir = tempfile::tempdir().unwrap();
+
+        let renamed = "externalId,currency,name\nacme-1,EUR,Acme Renamed\n";
+        let counts = "1 rows read, 0 created, 1 existing, 0 rejected";
+        import_customers_csv(&t, dir.path(), renamed, counts);
+        let after = customer(&t, "acme-1").await;
+        assert_eq!(after.id, acme.id);
+        assert_eq!(
+            fields(&after),
+            [
+                Some("Acme Renamed"),
+                Some("billing@acme-1.example"),
+                Some("cus_acme-1"),
+                Some("pm_acme-1")
+            ],
+            "only the name column was in the file"
+        );
+
+        // A column that is there but empty clears the value; the others stay.
+        let cleared = "externalId,currency,customerRef\nacme-1,EUR,\nbeta-2,USD,\n";
+        let counts = "2 rows read, 1 created, 1 existing, 0 rejected";
+        import_customers_csv(&t, dir.path(), cleared, counts);
+        assert_eq!(
+            fields(&customer(&t, "acme-1").await),
+            [
+                Some("Acme Renamed"),
+                Some("billing@acme-1.example"),
+                None,
+                Some("pm_acme-1")
+            ]
+        );
+        assert_eq!(
+            fields(&customer(&t, "beta-2").await),
+            [None; 4],
+            "a new customer"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ndjson_leaves_the_keys_an_object_lacks_and_clears_those_it_gives_as_null() {
+    for t in databases().await {
+        full_customer(&t, "acme-1").await;
+        full_customer(&t, "beta-2").await;
+        // One batch whose objects give different keys.
+        let objects = r#"{"externalId":"acme-1","currency":"EUR","email":"ops@acme.example"}
+{"externalId":"beta-2","currency":"EUR","name":null,"paymentMethodRef":null}
+{"externalId":"gamma-3","currency":"SEK","customerRef":"cus_g"}
+"#;
+        let args = ["import", "customers", "-", "--format", "ndjson"];
+        import(
+            &t,
+            &args,
+            Some(objects),
+            0,
+            "3 rows read, 1 created, 2 existing, 0 rejected",
+        );
+        assert_eq!(
+            fields(&customer(&t, "acme-1").await),
+            [
+                Some("acme-1 Ltd"),
+                Some("ops@acme.example"),
+                Some("cus_acme-1"),
+                Some("pm_acme-1")
+            ]
+        );
+        assert_eq!(
+            fields(&customer(&t, "beta-2").await),
+            [
+                None,
+                Some("billing@beta-2.example"),
+                Some("cus_beta-2"),
+                None
+            ]
+        );
+        assert_eq!(
+            fields(&customer(&t, "gamma-3").await),
+            [None, None, Some("cus_g"), None]
+        );
     }
 }

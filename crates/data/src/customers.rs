@@ -1,7 +1,8 @@
 //! [`CustomerStore`] on SQLite and PostgreSQL.
 
 use antaeus_core::store::{
-    Creation, CustomerChanges, CustomerStore, CustomerUpdate, KeyedRequest, NewCustomer, StoreError,
+    Creation, CustomerChanges, CustomerStore, CustomerUpdate, CustomerUpsert, KeyedRequest,
+    NewCustomer, StoreError,
 };
 use antaeus_models::{Customer, CustomerId, ExternalId, PageRequest};
 use async_trait::async_trait;
@@ -86,7 +87,7 @@ impl CustomerStore for Database {
 
     async fn upsert_customers(
         &self,
-        customers: &[NewCustomer],
+        customers: &[CustomerUpsert],
     ) -> Result<Vec<Creation<Customer>>, StoreError> {
         crate::creation::upsert_customers(self, customers).await
     }

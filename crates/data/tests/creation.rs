@@ -4,8 +4,8 @@
 mod common;
 
 use antaeus_core::store::{
-    Creation, CustomerChanges, CustomerRef, CustomerStore, CustomerUpdate, InvoiceCreation,
-    InvoiceDraft, InvoiceStore, KeyedRequest, NewCustomer,
+    Creation, CustomerChanges, CustomerRef, CustomerStore, CustomerUpdate, CustomerUpsert,
+    InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest, NewCustomer,
 };
 use antaeus_data::testing::TestDatabase;
 use antaeus_models::{
@@ -19,6 +19,7 @@ on_every_backend!(
     a_keyed_customer_creation_replays_and_refuses_another_request,
     a_customers_currency_changes_only_while_it_has_no_invoice,
     an_upsert_creates_updates_and_leaves_a_currency_conflict_alone,
+    an_upsert_sets_only_the_fields_each_row_gives,
     an_invoice_is_created_for_its_customer_in_its_currency_once_per_external_id,
     a_keyed_invoice_creation_replays_and_a_refused_one_leaves_the_key_free,
     a_batch_of_invoices_answers_row_by_row_in_one_transaction,
@@ -197,14 +198,15 @@ async fn a_customers_currency_changes_only_while_it_has_no_invoice(db: TestDatab
 
 async fn an_upsert_creates_updates_and_leaves_a_currency_conflict_alone(db: TestDatabase) {
     let known = created_customer(&db, customer(Currency::EUR, Some("known"))).await;
-    let rows = vec![
+    let rows: Vec<CustomerUpsert> = vec![
         NewCustomer {
             name: Some("Renamed".into()),
             ..customer(Currency::EUR, Some("known"))
-        },
-        customer(Currency::USD, Some("new-1")),
-        customer(Currency::SEK, Some("known")), // the same id again: the last row wins
-        customer(Currency::USD, None),
+        }
+        .into(),
+        customer(Currency::USD, Some("new-1")).into(),
+        customer(Currency::SEK, Some("known")).into(), // the same id again: the last row wins
+        customer(Currency::USD, None).into(),
     ];
     let outcomes = db.db.upsert_customers(&rows).await.unwrap();
     assert_eq!(outcomes.len(), 4);
@@ -219,12 +221,78 @@ async fn an_upsert_creates_updates_and_leaves_a_currency_conflict_alone(db: Test
     // The same rows again change nothing.
     let again = db.db.upsert_customers(&rows[..2]).await.unwrap();
     assert!(matches!(&again[1], Creation::Existing(c) if c.external_id == Some(ext("new-1"))));
-    let renamed = vec![NewCustomer {
-        name: Some("Renamed".into()),
-        ..customer(Currency::EUR, Some("known"))
-    }];
+    let renamed: Vec<CustomerUpsert> = vec![
+        NewCustomer {
+            name: Some("Renamed".into()),
+            ..customer(Currency::EUR, Some("known"))
+        }
+        .into(),
+    ];
     let updated = db.db.upsert_customers(&renamed).await.unwrap();
     assert!(matches!(&updated[0], Creation::Existing(c) if c.name.as_deref() == Some("Renamed")));
+}
+
+async fn an_upsert_sets_only_the_fields_each_row_gives(db: TestDatabase) {
+    let one = created_customer(&db, customer(Currency::EUR, Some("one"))).await;
+    let two = created_customer(&db, customer(Currency::EUR, Some("two"))).await;
+    let row = |external: &str| CustomerUpsert {
+        currency: Currency::EUR,
+        external_id: Some(ext(external)),
+        name: None,
+        email: None,
+        provider_customer_ref: None,
+        provider_payment_method_ref: None,
+    };
+    // Rows giving different fields, in one call.
+    let rows = vec![
+        CustomerUpsert {
+            name: Some(Some("One Renamed".into())),
+            ..row("one")
+        },
+        CustomerUpsert {
+            email: Some(None),
+            provider_payment_method_ref: Some(Some("pm_2".into())),
+            ..row("two")
+        },
+        CustomerUpsert {
+            provider_customer_ref: Some(Some("cus_3".into())),
+            ..row("three")
+        },
+        row("one-again"),
+    ];
+    let outcomes = db.db.upsert_customers(&rows).await.unwrap();
+    let Creation::Existing(one_after) = &outcomes[0] else {
+        panic!("{:?}", outcomes[0])
+    };
+    assert_eq!(
+        (one_after.id, one_after.name.as_deref()),
+        (one.id, Some("One Renamed"))
+    );
+    assert_eq!(one_after.email, one.email, "not given: kept");
+    assert_eq!(one_after.provider, one.provider, "not given: kept");
+    let Creation::Existing(two_after) = &outcomes[1] else {
+        panic!("{:?}", outcomes[1])
+    };
+    assert_eq!((two_after.id, &two_after.name), (two.id, &two.name));
+    assert_eq!(two_after.email, None, "given empty: cleared");
+    assert_eq!(
+        two_after.provider,
+        ProviderRefs {
+            customer_ref: Some("cus_1".into()),
+            payment_method_ref: Some("pm_2".into()),
+        }
+    );
+    let Creation::Created(three) = &outcomes[2] else {
+        panic!("{:?}", outcomes[2])
+    };
+    assert_eq!((&three.name, &three.email), (&None, &None));
+    assert_eq!(three.provider.customer_ref.as_deref(), Some("cus_3"));
+    assert!(matches!(&outcomes[3], Creation::Created(c) if c.name.is_none()));
+    assert_eq!(
+        db.db.find_customer(&ext("two")).await.unwrap().as_ref(),
+        Some(two_after),
+        "as stored"
+    );
 }
 
 async fn an_invoice_is_created_for_its_customer_in_its_currency_once_per_external_id(

@@ -1,9 +1,9 @@
-//! Importing customers: their columns, a row as a `NewCustomer`, and the upsert by external id
-//! (a known customer takes the row's name, email and references; never another currency).
+//! Importing customers: their columns, a row as a `CustomerUpsert`, and the upsert by external
+//! id (a known customer takes the optional columns the row has, an empty one clearing its
+//! value, and keeps the others; never another currency).
 
-use antaeus_core::store::NewCustomer;
+use antaeus_core::store::CustomerUpsert;
 use antaeus_core::{CustomerService, ServiceError};
-use antaeus_models::ProviderRefs;
 
 use super::rejects::Problem;
 use super::rows::{self, MAX_TEXT, RowReader};
@@ -46,33 +46,31 @@ pub static SCHEMA: Schema = Schema {
 pub struct Customers(pub CustomerService);
 
 impl Kind for Customers {
-    type Row = NewCustomer;
+    type Row = CustomerUpsert;
 
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn parse(values: &Values) -> Result<NewCustomer, Vec<Problem>> {
+    fn parse(values: &Values) -> Result<CustomerUpsert, Vec<Problem>> {
         let mut row = RowReader::new(values);
         let external_id = row.required("externalId", rows::external_id);
         let currency = row.required("currency", rows::currency);
-        let name = row.optional("name", |raw| rows::text(raw, MAX_TEXT));
-        let email = row.optional("email", rows::email);
-        let customer_ref = row.optional("customerRef", rows::reference);
-        let payment_method_ref = row.optional("paymentMethodRef", rows::reference);
+        let name = row.given("name", |raw| rows::text(raw, MAX_TEXT));
+        let email = row.given("email", rows::email);
+        let customer_ref = row.given("customerRef", rows::reference);
+        let payment_method_ref = row.given("paymentMethodRef", rows::reference);
         row.finish(|| {
-            Some(NewCustomer {
+            Some(CustomerUpsert {
                 currency: currency?,
                 external_id: Some(external_id?),
                 name,
                 email,
-                provider: ProviderRefs {
-                    customer_ref,
-                    payment_method_ref,
-                },
+                provider_customer_ref: customer_ref,
+                provider_payment_method_ref: payment_method_ref,
             })
         })
     }
 
-    async fn write(&self, rows: &[NewCustomer]) -> Result<Vec<Written>, ServiceError> {
+    async fn write(&self, rows: &[CustomerUpsert]) -> Result<Vec<Written>, ServiceError> {
         Ok(self
             .0
             .upsert(rows)
@@ -127,8 +125,22 @@ mod tests {
         .unwrap();
         assert_eq!(row.currency, Currency::DKK);
         assert_eq!(row.external_id.unwrap().as_str(), "acme-42");
-        assert_eq!(row.name.as_deref(), Some("Acme ApS"));
-        assert_eq!(row.provider.payment_method_ref.as_deref(), Some("pm_1"));
+        assert_eq!(row.name, Some(Some("Acme ApS".into())));
+        assert_eq!(row.provider_payment_method_ref, Some(Some("pm_1".into())));
+    }
+
+    #[test]
+    fn a_column_the_row_lacks_is_not_given_and_an_empty_one_is_given_empty() {
+        let mut values = values(&[("externalId", "acme-42"), ("currency", "DKK")]);
+        values.set(SCHEMA.index("customerRef").unwrap(), None);
+        let row = Customers::parse(&values).unwrap();
+        assert_eq!(
+            row.provider_customer_ref,
+            Some(None),
+            "given empty: cleared"
+        );
+        assert_eq!(row.name, None, "not given: left as it is");
+        assert_eq!(row.provider_payment_method_ref, None);
     }
 
     #[test]

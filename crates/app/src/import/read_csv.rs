@@ -75,7 +75,7 @@ impl CsvRecords {
         let mut problems = Vec::new();
         for (field, &position) in self.record.iter().zip(&self.positions) {
             match std::str::from_utf8(field.trim_ascii()) {
-                Ok("") => {}
+                Ok("") => values.set(position, None),
                 Ok(text) => values.set(position, Some(Raw::Text(text.to_owned()))),
                 Err(_) => problems.push(Problem::field(
                     self.schema.columns[position].name,
@@ -209,7 +209,10 @@ mod tests {
         assert_eq!(values.get("name").unwrap().as_str(), "Acme,\nInc");
         // The quoted name spans lines 2-3, and line 4 is blank.
         assert_eq!(records[1].line, 5);
-        assert_eq!(records[1].values.as_ref().unwrap().get("name"), None);
+        let beta = records[1].values.as_ref().unwrap();
+        assert_eq!(beta.get("name"), None);
+        assert!(beta.has_column("name"), "a blank field is there, empty");
+        assert!(!beta.has_column("email"), "not in the header");
     }
 
     #[test]

@@ -128,8 +128,8 @@ impl RecordReader for NdjsonRecords {
     }
 }
 
-/// A JSON value as a column's raw value: a string (trimmed; empty is absent), `null` (absent),
-/// or, where the column takes them, a number's literal.
+/// A JSON value as a column's raw value: a string (trimmed; empty is none), `null` (none), or,
+/// where the column takes them, a number's literal.
 fn value(json: &str, numbers: bool) -> Result<Option<Raw>, String> {
     match json.as_bytes().first() {
         Some(b'"') => {
@@ -210,6 +210,8 @@ mod tests {
         assert_eq!(first.get("amount"), Some(&Raw::Number("12.50".into())));
         assert_eq!(first.get("customerId"), Some(&Raw::Number("7".into())));
         assert_eq!(first.get("dueAt"), None);
+        assert!(first.has_column("dueAt"), "null: there, empty");
+        assert!(!first.has_column("description"), "not a key");
         assert_eq!(records[1].line, 3);
         let second = records[1].values.as_ref().unwrap();
         assert_eq!(second.get("externalId").unwrap().as_str(), "i-2");

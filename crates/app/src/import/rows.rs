@@ -62,6 +62,18 @@ impl<'a> RowReader<'a> {
         self.parsed(name, raw, parse)
     }
 
+    /// Column `name` read by `parse`, when the row has the column: `None` when it does not,
+    /// `Some(None)` when it has it empty.
+    pub fn given<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&Raw) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        self.values
+            .has_column(name)
+            .then(|| self.optional(name, parse))
+    }
+
     /// Records a problem with column `name`.
     pub fn problem(&mut self, name: &'static str, reason: impl Into<String>) {
         self.problems.push(Problem::field(name, reason));

@@ -76,7 +76,7 @@ impl Schema {
     }
 }
 
-/// One value of a row, as the file wrote it (trimmed; empty values are absent).
+/// One value of a row, as the file wrote it (trimmed; never empty: an empty value is none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Raw {
     /// Text: a CSV field or an NDJSON string.
@@ -98,7 +98,10 @@ impl Raw {
 #[derive(Debug)]
 pub struct Values {
     schema: &'static Schema,
-    raw: Vec<Option<Raw>>,
+    /// By column position: `None` where the row does not have the column (it is not in the
+    /// CSV header, or not a key of the NDJSON object), `Some(None)` where the row has it empty
+    /// (a blank CSV field, an NDJSON `null` or `""`).
+    raw: Vec<Option<Option<Raw>>>,
 }
 
 impl Values {
@@ -110,13 +113,22 @@ impl Values {
         }
     }
 
-    /// Sets the value at column position `index`.
+    /// Sets the value at column position `index` (`None`: the row has the column, empty).
     pub fn set(&mut self, index: usize, value: Option<Raw>) {
-        self.raw[index] = value;
+        self.raw[index] = Some(value);
     }
 
-    /// The value of column `name`, if the row has one.
+    /// The value of column `name`, if the row has one that is not empty.
     pub fn get(&self, name: &str) -> Option<&Raw> {
+        self.column(name).and_then(Option::as_ref)
+    }
+
+    /// Whether the row has column `name`, empty or not.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.column(name).is_some()
+    }
+
+    fn column(&self, name: &str) -> Option<&Option<Raw>> {
         self.schema
             .index(name)
             .and_then(|i| self.raw.get(i))
@@ -175,8 +187,11 @@ mod tests {
     fn values_are_read_by_column_name() {
         let mut values = Values::new(&FRUIT);
         values.set(1, Some(Raw::Text("apple".into())));
+        values.set(2, None);
         assert_eq!(values.get("name").map(Raw::as_str), Some("apple"));
         assert_eq!(values.get("colour"), None);
         assert_eq!(values.get("weight"), None);
+        assert!(values.has_column("name") && values.has_column("colour"));
+        assert!(!values.has_column("id"), "never set: not in the row");
     }
 }

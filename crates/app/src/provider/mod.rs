@@ -5,6 +5,7 @@ mod profile;
 mod rate_limit;
 mod retry_after;
 mod simulated;
+mod simulator_keys;
 mod simulator_server;
 mod stripe;
 

@@ -1,7 +1,8 @@
 //! The simulated provider served over the HTTP payment-provider protocol, so the `http` adapter
 //! and other processes can charge through it exactly as they would through a real provider.
 //!
-//! `POST /charges` speaks the protocol; `GET /ledger` reports the simulated provider's ledger
+//! `POST /charges` speaks the protocol (a key reused for another charge is answered 422
+//! `idempotency_key_reused` without reaching the provider); `GET /ledger` reports the simulated provider's ledger
 //! (`{"calls":..,"charges":..,"doubleCharged":[..]}`) so a test in another process can check
 //! that nobody was charged twice.
 
@@ -23,6 +24,7 @@ use thiserror::Error;
 
 use super::SimulatedPaymentProvider;
 use super::http::{IDEMPOTENCY_KEY_HEADER, STATUS_CHARGED, codes};
+use super::simulator_keys::KeyCharges;
 
 /// Largest request body accepted; a charge request is well under 1 KiB.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -32,6 +34,8 @@ struct SimulatorState {
     provider: Arc<SimulatedPaymentProvider>,
     /// `Authorization: Bearer <token>` every request must carry, when set.
     token: Option<String>,
+    /// The charge each idempotency key was first used for.
+    keys: KeyCharges,
 }
 
 /// Serves `provider` on `listener`; the returned server runs until stopped.
@@ -43,7 +47,11 @@ pub fn serve_simulator(
     provider: Arc<SimulatedPaymentProvider>,
     token: Option<String>,
 ) -> std::io::Result<Server> {
-    let state = web::Data::new(SimulatorState { provider, token });
+    let state = web::Data::new(SimulatorState {
+        provider,
+        token,
+        keys: KeyCharges::default(),
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -65,6 +73,9 @@ async fn charge(
     authorize(&req, &state)?;
     let key = idempotency_key(&req)?;
     let invoice = parse_invoice(&req, &body)?;
+    if state.keys.check(&key, &invoice).is_err() {
+        return Ok(answer_response(Err(ProviderError::IdempotencyKeyReused)));
+    }
     let answer = state
         .provider
         .charge(&ChargeRequest::new(invoice, key))

@@ -27,6 +27,18 @@ impl<'a> Env<'a> {
         self.optional(var).unwrap_or_else(|| default.to_owned())
     }
 
+    /// A switch: `on` (also `true`, `1`) or `off` (also `false`, `0`), any case; or `default`.
+    pub fn switch(&self, var: &'static str, default: bool) -> Result<bool, SettingsError> {
+        let Some(raw) = self.optional(var) else {
+            return Ok(default);
+        };
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" => Ok(true),
+            "off" | "false" | "0" => Ok(false),
+            other => Err(invalid(var, format!("{other:?}: expected on or off"))),
+        }
+    }
+
     /// An integer within `min..=max`, or `default`.
     pub fn integer(
         &self,

@@ -54,6 +54,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `ANTAEUS_CONSOLE_SECRET`: signs console sessions; unset, a random one per process.
     pub console_secret: Option<ConsoleSecret>,
+    /// `ANTAEUS_SEED_DEMO_DATA`: `serve` may seed the original data set into an empty database
+    /// (`on`, the default; it does only with the simulated provider) or never (`off`).
+    pub seed_demo_data: bool,
 }
 
 /// A setting that is present but invalid; the message names the variable.
@@ -107,6 +110,7 @@ impl Settings {
             tokens: operations::api_tokens(&env)?,
             log_format: operations::log_format(&env)?,
             console_secret: operations::console_secret(&env)?,
+            seed_demo_data: operations::seed_demo_data(&env)?,
         })
     }
 }
@@ -125,6 +129,7 @@ impl fmt::Debug for Settings {
             .field("scheduler", &self.scheduler)
             .field("tokens", &self.tokens)
             .field("log_format", &self.log_format)
+            .field("seed_demo_data", &self.seed_demo_data)
             .field(
                 "console_secret",
                 &if self.console_secret.is_some() {
@@ -179,6 +184,12 @@ mod tests {
         assert_eq!(s.scheduler.retry.expression(), "0 * * * *");
         assert_eq!(s.tokens, ApiTokens::default());
         assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.seed_demo_data);
+        assert!(
+            !load(&[("ANTAEUS_SEED_DEMO_DATA", "off")])
+                .unwrap()
+                .seed_demo_data
+        );
     }
 
     #[test]
@@ -298,6 +309,7 @@ mod tests {
             &[("ANTAEUS_RETRY_SCHEDULE", "* * *")],
             &[("ANTAEUS_API_TOKEN", "has space")],
             &[("ANTAEUS_LOG_FORMAT", "xml")],
+            &[("ANTAEUS_SEED_DEMO_DATA", "maybe")],
         ] {
             let err = load(vars).unwrap_err();
             let var = vars[0].0;

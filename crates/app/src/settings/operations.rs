@@ -40,20 +40,7 @@ pub enum LogFormat {
 
 /// Reads the scheduler settings.
 pub fn scheduler_settings(env: &Env<'_>) -> Result<SchedulerSettings, SettingsError> {
-    let enabled = match env
-        .string("ANTAEUS_SCHEDULER", "on")
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "on" | "true" | "1" => true,
-        "off" | "false" | "0" => false,
-        other => {
-            return Err(invalid(
-                "ANTAEUS_SCHEDULER",
-                format!("{other:?}: expected on or off"),
-            ));
-        }
-    };
+    let enabled = env.switch("ANTAEUS_SCHEDULER", true)?;
     let cron = |var: &'static str, default: &str| {
         CronSchedule::parse(&env.string(var, default)).map_err(|reason| invalid(var, reason))
     };
@@ -63,6 +50,12 @@ pub fn scheduler_settings(env: &Env<'_>) -> Result<SchedulerSettings, SettingsEr
         retry: cron("ANTAEUS_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)?,
         catch_up: env.seconds("ANTAEUS_SCHEDULE_CATCH_UP_S", 3_600, 0, 31 * 86_400)?,
     })
+}
+
+/// Reads `ANTAEUS_SEED_DEMO_DATA`: whether `serve` may seed the original data set into an
+/// empty database (it does so only with the simulated provider).
+pub fn seed_demo_data(env: &Env<'_>) -> Result<bool, SettingsError> {
+    env.switch("ANTAEUS_SEED_DEMO_DATA", true)
 }
 
 /// Reads the API tokens: visible ASCII, no spaces.

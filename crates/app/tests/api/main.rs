@@ -25,3 +25,4 @@ mod operations;
 mod orphaned_runs;
 mod run_scopes;
 mod scheduler;
+mod seeding;

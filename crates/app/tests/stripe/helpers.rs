@@ -9,7 +9,7 @@ use antaeus_core::billing::{
     BillingConfig, BillingDeps, BillingService, JournalConfig, ResendPolicy, RunRequest,
     SeededRandom,
 };
-use antaeus_core::store::{AttemptStore, CustomerStore, EventStore, NewCustomer};
+use antaeus_core::store::{AttemptStore, CustomerStore, CustomerUpsert, EventStore, NewCustomer};
 use antaeus_core::{ChargeRequest, Clock, PaymentProvider};
 use antaeus_data::{Database, NewInvoice};
 use antaeus_models::{
@@ -68,14 +68,17 @@ pub fn refs(customer_ref: Option<&str>, payment_method_ref: Option<&str>) -> Pro
 /// Creates one customer per entry (EUR, with these references), each with one due invoice of
 /// 10.00 + its position; returns the customers.
 pub async fn seed(db: &Database, customers: &[ProviderRefs]) -> Vec<Customer> {
-    let rows: Vec<NewCustomer> = customers
+    let rows: Vec<CustomerUpsert> = customers
         .iter()
-        .map(|provider| NewCustomer {
-            currency: Currency::EUR,
-            external_id: None,
-            name: None,
-            email: None,
-            provider: provider.clone(),
+        .map(|provider| {
+            NewCustomer {
+                currency: Currency::EUR,
+                external_id: None,
+                name: None,
+                email: None,
+                provider: provider.clone(),
+            }
+            .into()
         })
         .collect();
     let mut created = Vec::new();

@@ -7,7 +7,8 @@ use super::fingerprint::Fingerprint;
 use super::text::check_text;
 use crate::Clock;
 use crate::store::{
-    Creation, CustomerChanges, CustomerStore, CustomerUpdate, KeyedRequest, NewCustomer,
+    Creation, CustomerChanges, CustomerStore, CustomerUpdate, CustomerUpsert, KeyedRequest,
+    NewCustomer,
 };
 
 /// Whether a create request made a new resource or found the one it names.
@@ -114,17 +115,12 @@ impl CustomerService {
         if changes.is_empty() {
             return self.fetch(id).await;
         }
-        let text = |change: &Option<Option<String>>| change.clone().flatten();
-        check_text("name", text(&changes.name).as_deref())?;
-        check_text("email", text(&changes.email).as_deref())?;
-        check_text(
-            "customerRef",
-            text(&changes.provider_customer_ref).as_deref(),
-        )?;
-        check_text(
-            "paymentMethodRef",
-            text(&changes.provider_payment_method_ref).as_deref(),
-        )?;
+        check_fields([
+            given(&changes.name),
+            given(&changes.email),
+            given(&changes.provider_customer_ref),
+            given(&changes.provider_payment_method_ref),
+        ])?;
         match self.store.update_customer(id, &changes).await? {
             CustomerUpdate::Updated(c) => Ok(c),
             CustomerUpdate::CurrencyLocked(_) => Err(ServiceError::CurrencyLocked(id)),
@@ -133,14 +129,15 @@ impl CustomerService {
     }
 
     /// Creates or updates customers by external id, in one transaction (a bulk import): one
-    /// result per row, in order; a row whose currency differs from the stored customer's is
+    /// result per row, in order. A known customer takes the fields its row gives and keeps the
+    /// others; a row whose currency differs from the stored customer's is
     /// [`ServiceError::CustomerConflict`] and changes nothing.
     pub async fn upsert(
         &self,
-        customers: &[NewCustomer],
+        customers: &[CustomerUpsert],
     ) -> Result<Vec<Result<Created<Customer>, ServiceError>>, ServiceError> {
-        let checked: Vec<Result<(), ServiceError>> = customers.iter().map(check_customer).collect();
-        let valid: Vec<NewCustomer> = customers
+        let checked: Vec<Result<(), ServiceError>> = customers.iter().map(check_upsert).collect();
+        let valid: Vec<CustomerUpsert> = customers
             .iter()
             .zip(&checked)
             .filter(|(_, c)| c.is_ok())
@@ -183,10 +180,36 @@ impl CustomerService {
 
 /// Refuses text storage would choke on.
 fn check_customer(c: &NewCustomer) -> Result<(), ServiceError> {
-    check_text("name", c.name.as_deref())?;
-    check_text("email", c.email.as_deref())?;
-    check_text("customerRef", c.provider.customer_ref.as_deref())?;
-    check_text("paymentMethodRef", c.provider.payment_method_ref.as_deref())
+    check_fields([
+        c.name.as_deref(),
+        c.email.as_deref(),
+        c.provider.customer_ref.as_deref(),
+        c.provider.payment_method_ref.as_deref(),
+    ])
+}
+
+/// Refuses an upsert row whose text storage would choke on.
+fn check_upsert(c: &CustomerUpsert) -> Result<(), ServiceError> {
+    check_fields([
+        given(&c.name),
+        given(&c.email),
+        given(&c.provider_customer_ref),
+        given(&c.provider_payment_method_ref),
+    ])
+}
+
+/// Checks a customer's name, email, customerRef and paymentMethodRef, in that order.
+fn check_fields(values: [Option<&str>; 4]) -> Result<(), ServiceError> {
+    let names = ["name", "email", "customerRef", "paymentMethodRef"];
+    names
+        .into_iter()
+        .zip(values)
+        .try_for_each(|(name, value)| check_text(name, value))
+}
+
+/// The value a change or an upsert row gives, if it gives one that is not empty.
+fn given(field: &Option<Option<String>>) -> Option<&str> {
+    field.as_ref().and_then(Option::as_deref)
 }
 
 /// What a create-customer request asked for.
@@ -372,13 +395,13 @@ mod tests {
     #[tokio::test]
     async fn an_upsert_refuses_a_currency_change_row_by_row() {
         let mut store = MockCustomerStore::new();
-        store.expect_upsert_customers().returning(|rows| {
+        store.expect_upsert_customers().returning(|_| {
             Ok(vec![
-                Creation::Created(stored(&rows[0])),
+                Creation::Created(stored(&acme())),
                 Creation::Existing(Customer::new(id(2), Currency::DKK)),
             ])
         });
-        let rows = vec![acme(), acme()];
+        let rows = vec![acme().into(), acme().into()];
         let results = service(store).upsert(&rows).await.unwrap();
         assert!(matches!(results[0], Ok(Created::New(_))));
         assert!(matches!(

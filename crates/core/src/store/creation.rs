@@ -20,6 +20,39 @@ pub struct NewCustomer {
     pub provider: ProviderRefs,
 }
 
+/// A row of a bulk upsert by external id. An optional field is `None` when the row does not
+/// give it (a known customer keeps its value, a new one has none) and `Some(None)` when the row
+/// gives it empty (a known customer's value is cleared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerUpsert {
+    /// The currency the customer is billed in; a known customer's never changes.
+    pub currency: Currency,
+    /// The SaaS's own id for the customer; a row without one always creates a customer.
+    pub external_id: Option<ExternalId>,
+    /// A name to show operators.
+    pub name: Option<Option<String>>,
+    /// Where the customer is reached.
+    pub email: Option<Option<String>>,
+    /// The payment provider's customer reference.
+    pub provider_customer_ref: Option<Option<String>>,
+    /// The payment provider's payment method reference.
+    pub provider_payment_method_ref: Option<Option<String>>,
+}
+
+impl From<NewCustomer> for CustomerUpsert {
+    /// A row that gives every field: a known customer takes them all.
+    fn from(c: NewCustomer) -> Self {
+        Self {
+            currency: c.currency,
+            external_id: c.external_id,
+            name: Some(c.name),
+            email: Some(c.email),
+            provider_customer_ref: Some(c.provider.customer_ref),
+            provider_payment_method_ref: Some(c.provider.payment_method_ref),
+        }
+    }
+}
+
 /// Changes to a customer; `None` leaves a field as it is, `Some(None)` clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerChanges {

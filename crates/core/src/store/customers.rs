@@ -2,7 +2,10 @@ use antaeus_models::{Customer, CustomerId, ExternalId, PageRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Creation, CustomerChanges, CustomerUpdate, KeyedRequest, NewCustomer, StoreError};
+use super::{
+    Creation, CustomerChanges, CustomerUpdate, CustomerUpsert, KeyedRequest, NewCustomer,
+    StoreError,
+};
 
 /// Reads, creates and updates customers.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -40,12 +43,13 @@ pub trait CustomerStore: Send + Sync {
     ) -> Result<CustomerUpdate, StoreError>;
 
     /// Creates or updates customers by external id, in one transaction: a new external id is
-    /// created; a known one gets the row's name, email and provider references. A row whose
+    /// created (the fields a row does not give empty); a known one takes the fields its row
+    /// gives, a field given empty clearing its value, and keeps the others. A row whose
     /// currency differs from the stored customer's is left alone and answered `Existing` with
     /// the stored customer (the caller reports the conflict). Rows without an external id are
     /// created. Answers one outcome per row, in order.
     async fn upsert_customers(
         &self,
-        customers: &[NewCustomer],
+        customers: &[CustomerUpsert],
     ) -> Result<Vec<Creation<Customer>>, StoreError>;
 }

@@ -20,8 +20,8 @@ pub use billing::{
 };
 pub use console::{ConsoleStore, ProblemCall};
 pub use creation::{
-    Creation, CustomerChanges, CustomerRef, CustomerUpdate, InvoiceCreation, InvoiceDraft,
-    KeyedRequest, NewCustomer,
+    Creation, CustomerChanges, CustomerRef, CustomerUpdate, CustomerUpsert, InvoiceCreation,
+    InvoiceDraft, KeyedRequest, NewCustomer,
 };
 pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};

@@ -1,9 +1,10 @@
 //! Creating, updating and upserting customers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use antaeus_core::store::{
-    Creation, CustomerChanges, CustomerUpdate, KeyedRequest, NewCustomer, StoreError,
+    Creation, CustomerChanges, CustomerUpdate, CustomerUpsert, KeyedRequest, NewCustomer,
+    StoreError,
 };
 use antaeus_models::{Customer, CustomerId};
 use chrono::{DateTime, Utc};
@@ -44,6 +45,42 @@ impl<'a> From<&'a NewCustomer> for NewCustomerRow<'a> {
             email: c.email.as_deref(),
             provider_customer_ref: c.provider.customer_ref.as_deref(),
             provider_payment_method_ref: c.provider.payment_method_ref.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a CustomerUpsert> for NewCustomerRow<'a> {
+    /// The row a new customer gets: the fields the upsert row does not give are NULL.
+    fn from(c: &'a CustomerUpsert) -> Self {
+        let given = |field: &'a Option<Option<String>>| field.as_ref().and_then(|v| v.as_deref());
+        Self {
+            currency: c.currency.as_str(),
+            external_id: c.external_id.as_ref().map(|e| e.as_str()),
+            name: given(&c.name),
+            email: given(&c.email),
+            provider_customer_ref: given(&c.provider_customer_ref),
+            provider_payment_method_ref: given(&c.provider_payment_method_ref),
+        }
+    }
+}
+
+/// Which optional columns an upsert row gives: those it sets on a known customer. Rows that
+/// give the same columns share one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Given {
+    name: bool,
+    email: bool,
+    provider_customer_ref: bool,
+    provider_payment_method_ref: bool,
+}
+
+impl Given {
+    fn of(c: &CustomerUpsert) -> Self {
+        Self {
+            name: c.name.is_some(),
+            email: c.email.is_some(),
+            provider_customer_ref: c.provider_customer_ref.is_some(),
+            provider_payment_method_ref: c.provider_payment_method_ref.is_some(),
         }
     }
 }
@@ -187,7 +224,7 @@ pub(crate) async fn update_customer(
 /// Creates or updates customers by external id (see `CustomerStore::upsert_customers`).
 pub(crate) async fn upsert_customers(
     db: &Database,
-    customers_in: &[NewCustomer],
+    customers_in: &[CustomerUpsert],
 ) -> Result<Vec<Creation<Customer>>, StoreError> {
     let batch = customers_in.to_vec();
     let rows: Vec<(bool, CustomerRow)> = db
@@ -220,8 +257,8 @@ pub(crate) async fn upsert_customers(
                         .into_iter()
                         .filter_map(|row| row.external_id.clone().map(|e| (e, row)))
                         .collect();
-                    // A known customer takes the row's contact fields and references, but never
-                    // a currency of another: that row is left alone (and reported).
+                    // A known customer takes the fields its row gives, but never a currency
+                    // of another: that row is left alone (and reported).
                     let (writes, conflicts): (Vec<usize>, Vec<usize>) =
                         chunk.iter().copied().partition(|i| {
                             let customer = &batch[*i];
@@ -236,31 +273,48 @@ pub(crate) async fn upsert_customers(
                             out[i] = Some((false, row));
                         }
                     }
-                    if writes.is_empty() {
-                        continue;
+                    // One statement per set of columns given (a CSV file has one).
+                    let mut by_given: BTreeMap<Given, Vec<usize>> = BTreeMap::new();
+                    for &i in &writes {
+                        by_given.entry(Given::of(&batch[i])).or_default().push(i);
                     }
-                    let values: Vec<NewCustomerRow> = writes
-                        .iter()
-                        .map(|i| NewCustomerRow::from(&batch[*i]))
-                        .collect();
-                    let written: Vec<CustomerRow> = diesel::insert_into(customers::table)
-                        .values(values)
-                        .on_conflict(customers::external_id)
-                        .do_update()
-                        .set((
-                            customers::name.eq(excluded(customers::name)),
-                            customers::email.eq(excluded(customers::email)),
-                            customers::provider_customer_ref
-                                .eq(excluded(customers::provider_customer_ref)),
-                            customers::provider_payment_method_ref
-                                .eq(excluded(customers::provider_payment_method_ref)),
-                        ))
-                        .returning(CustomerRow::as_returning())
-                        .get_results(c)?;
-                    let mut by_external: HashMap<String, CustomerRow> = written
-                        .into_iter()
-                        .filter_map(|row| row.external_id.clone().map(|e| (e, row)))
-                        .collect();
+                    let mut by_external: HashMap<String, CustomerRow> = HashMap::new();
+                    for (given, rows) in by_given {
+                        let values: Vec<NewCustomerRow> = rows
+                            .iter()
+                            .map(|i| NewCustomerRow::from(&batch[*i]))
+                            .collect();
+                        // The external id is set to itself so that the set is never empty
+                        // (a row that gives no optional column still answers its customer).
+                        let written: Vec<CustomerRow> = diesel::insert_into(customers::table)
+                            .values(values)
+                            .on_conflict(customers::external_id)
+                            .do_update()
+                            .set((
+                                customers::external_id.eq(excluded(customers::external_id)),
+                                given
+                                    .name
+                                    .then(|| customers::name.eq(excluded(customers::name))),
+                                given
+                                    .email
+                                    .then(|| customers::email.eq(excluded(customers::email))),
+                                given.provider_customer_ref.then(|| {
+                                    customers::provider_customer_ref
+                                        .eq(excluded(customers::provider_customer_ref))
+                                }),
+                                given.provider_payment_method_ref.then(|| {
+                                    customers::provider_payment_method_ref
+                                        .eq(excluded(customers::provider_payment_method_ref))
+                                }),
+                            ))
+                            .returning(CustomerRow::as_returning())
+                            .get_results(c)?;
+                        by_external.extend(
+                            written
+                                .into_iter()
+                                .filter_map(|row| row.external_id.clone().map(|e| (e, row))),
+                        );
+                    }
                     for i in writes {
                         let external = batch[i].external_id.as_ref().map(|e| e.as_str());
                         if let Some(row) = external.and_then(|e| by_external.remove(e)) {
