@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error_report;
 pub mod notify;
 pub mod payment_provider;
+pub mod provider_events;
 pub mod scheduler;
 pub mod service;
 mod shutdown;
