@@ -128,7 +128,6 @@ pub enum WebhookRejected {
 }
 
 /// Verifies and reads a provider's webhook deliveries (the Stripe adapter implements it).
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait WebhookReader: Send + Sync {
     /// Reads the delivery `body`, signed with `signature` (the signature header's value),
     /// received at `now` (signatures older than the reader's tolerance are refused).

@@ -19,6 +19,7 @@ mod random;
 mod retry_policy;
 mod run_driver;
 mod service;
+mod settlement;
 mod state_machine;
 #[cfg(test)]
 mod tests;
@@ -31,4 +32,5 @@ pub use random::{Randomness, SeededRandom};
 pub use retry_policy::{ResendPolicy, RetryPolicy};
 pub use run_driver::OnStop;
 pub use service::{BillingDeps, BillingError, BillingService, RunRequest};
+pub use settlement::{PaymentNews, Settlement, Settling, settle};
 pub use state_machine::{ChargeEvent, ChargeState, OpenIntent, RunResult, Transition, transition};
