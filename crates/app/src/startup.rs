@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use antaeus_core::billing::{BillingService, RunExecutor};
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::scheduler::{ScheduledRuns, Scheduler};
-use antaeus_core::service::{ConsoleDeps, ConsoleService};
+use antaeus_core::service::{ConsoleDeps, ConsoleService, PaymentEventDeps, PaymentEventService};
 use antaeus_core::{Clock, CustomerService, EventService, InvoiceService, RunService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
 use antaeus_models::RunScope;
@@ -42,6 +42,8 @@ pub struct Application {
     outbox: OutboxWorker,
     executor: Arc<RunExecutor>,
     scheduler: Option<Scheduler>,
+    payments: PaymentEventService,
+    reconcile_every: std::time::Duration,
 }
 
 impl Application {
@@ -75,9 +77,20 @@ impl Application {
             .then(|| scheduler(&settings.scheduler, executor.clone(), clock.clone()));
         let store = Arc::new(db.clone());
         let console = console_state(settings, &store, &billing, clock.clone());
+        let payments = PaymentEventService::new(
+            PaymentEventDeps {
+                store: store.clone(),
+                reader: wiring::webhook_reader(&settings.provider),
+                provider: provider.charger.clone(),
+                clock: clock.clone(),
+            },
+            settings.billing.retry.clone(),
+            settings.billing.call_timeout,
+        );
         let state = ApiState {
             customers: CustomerService::new(store.clone(), clock.clone()),
-            invoices: InvoiceService::new(store.clone(), store.clone(), clock.clone()),
+            invoices: InvoiceService::new(store.clone(), store.clone(), clock.clone())
+                .with_limits(wiring::amount_limits(&settings.provider)),
             runs: RunService::new(
                 store.clone(),
                 store.clone(),
@@ -86,6 +99,7 @@ impl Application {
                 clock.clone(),
             ),
             events: EventService::new(store, clock),
+            payments: payments.clone(),
             tokens: settings.tokens.clone(),
             readiness: Arc::new(DatabaseReadiness(db.clone())),
             metrics: Arc::new(ServiceMetrics {
@@ -110,6 +124,8 @@ impl Application {
             outbox,
             executor,
             scheduler,
+            payments,
+            reconcile_every: settings.reconcile_every,
         })
     }
 
@@ -134,12 +150,18 @@ impl Application {
             let signal = signal.clone();
             tokio::spawn(async move { executor.resume_abandoned_until(every, signal).await })
         };
+        let reconciling = {
+            let payments = self.payments.clone();
+            let (every, signal) = (self.reconcile_every, signal.clone());
+            tokio::spawn(async move { payments.reconcile_until(every, signal).await })
+        };
         let scheduling = self
             .scheduler
             .map(|scheduler| tokio::spawn(scheduler.run(signal)));
         let served = self.server.await;
         stop.trigger();
         let _ = sweeping.await;
+        let _ = reconciling.await;
         self.executor.stop().await;
         let _ = delivering.await;
         if let Some(scheduling) = scheduling {

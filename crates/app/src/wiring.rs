@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use antaeus_core::billing::{BillingDeps, BillingService, SeededRandom};
 use antaeus_core::notify::{FailureNotifier, LogNotifier, OutboxWorker};
-use antaeus_core::{Clock, PaymentProvider, SystemClock};
+use antaeus_core::provider_events::WebhookReader;
+use antaeus_core::{AmountLimits, Clock, PaymentProvider, SystemClock};
 use antaeus_data::Database;
 use anyhow::Context;
 
@@ -53,6 +54,21 @@ pub fn provider(settings: &ProviderSettings) -> anyhow::Result<Provider> {
             }
         }
     })
+}
+
+/// Reads the payment provider's webhooks, when the provider sends them and a signing secret
+/// is configured.
+pub fn webhook_reader(settings: &ProviderSettings) -> Option<Arc<dyn WebhookReader>> {
+    let _ = settings;
+    None
+}
+
+/// The amounts the configured provider charges at all (invoices outside them are refused).
+pub fn amount_limits(settings: &ProviderSettings) -> AmountLimits {
+    match settings {
+        ProviderSettings::Stripe { .. } => crate::provider::stripe_amount_limits(),
+        _ => AmountLimits::none(),
+    }
 }
 
 /// Builds the notifier the settings choose.

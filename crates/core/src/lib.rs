@@ -5,6 +5,7 @@
 //! [`PaymentProvider`], [`Clock`]) that adapters implement: `antaeus-data` for storage,
 //! `antaeus-app` for providers and configuration. Library users can plug in their own.
 
+pub mod amount_limits;
 pub mod billing;
 pub mod clock;
 pub mod error_report;
@@ -16,6 +17,7 @@ pub mod service;
 mod shutdown;
 pub mod store;
 
+pub use amount_limits::AmountLimits;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use payment_provider::{
     ChargeDecision, ChargeRequest, PaymentLookup, PaymentProvider, PaymentState, ProviderError,

@@ -20,6 +20,7 @@ mod disk_space;
 mod error;
 mod invoices;
 mod migrate;
+mod payments;
 mod rows;
 mod schema;
 mod seed;

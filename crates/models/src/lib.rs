@@ -41,7 +41,9 @@ pub use ids::{CustomerId, EventSeq, InvoiceId, RefundId, RunId};
 pub use instance_id::InstanceId;
 pub use invoice::{DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
-pub use notification::{EventData, EventKind, InvoiceEvent, Notification, RunEvent};
+pub use notification::{
+    DisputeEvent, EventData, EventKind, InvoiceEvent, Notification, RefundEvent, RunEvent,
+};
 pub use page::{PageLimit, PageRequest};
 pub use payment::{Dispute, Refund, RefundOrigin, RefundStatus};
 pub use stats::{InvoiceTotal, MonthlyMetric, MonthlyStat, RunMinute};

@@ -178,6 +178,9 @@ impl ApiError {
             ServiceError::InvoicePaid(_) => (PROBLEM_INVOICE_PAID, "Invoice paid"),
             ServiceError::InvoiceVoid(_) => (PROBLEM_INVOICE_VOID, "Invoice void"),
             ServiceError::OutcomeUnknown { .. } => (PROBLEM_OUTCOME_UNKNOWN, "Outcome unknown"),
+            ServiceError::AmountNotChargeable(_) => {
+                (PROBLEM_AMOUNT_NOT_CHARGEABLE, "Amount not chargeable")
+            }
             ServiceError::PaymentMayComplete { .. } => {
                 (PROBLEM_PAYMENT_MAY_COMPLETE, "Payment may complete")
             }
@@ -202,6 +205,8 @@ pub const PROBLEM_INVOICE_CHARGING: &str = "urn:antaeus:problem:invoice_charging
 pub const PROBLEM_INVOICE_PAID: &str = "urn:antaeus:problem:invoice_paid";
 /// The problem type of an invoice that cannot change because it is void (final).
 pub const PROBLEM_INVOICE_VOID: &str = "urn:antaeus:problem:invoice_void";
+/// The problem type of an amount the payment provider will never charge.
+pub const PROBLEM_AMOUNT_NOT_CHARGEABLE: &str = "urn:antaeus:problem:amount_not_chargeable";
 /// The problem type of an invoice that cannot be voided while its last charge's outcome is
 /// unknown (try again once a resend has told).
 pub const PROBLEM_OUTCOME_UNKNOWN: &str = "urn:antaeus:problem:outcome_unknown";
@@ -214,7 +219,9 @@ fn service_status(err: &ServiceError) -> StatusCode {
         ServiceError::CustomerNotFound(_)
         | ServiceError::InvoiceNotFound(_)
         | ServiceError::RunNotFound(_)
-        | ServiceError::EventNotFound(_) => StatusCode::NOT_FOUND,
+        | ServiceError::EventNotFound(_)
+        | ServiceError::WebhooksOff => StatusCode::NOT_FOUND,
+        ServiceError::WebhookRejected(_) => StatusCode::BAD_REQUEST,
         ServiceError::InvoiceCharging(_)
         | ServiceError::InvoicePaid(_)
         | ServiceError::InvoiceVoid(_)
@@ -227,6 +234,7 @@ fn service_status(err: &ServiceError) -> StatusCode {
         | ServiceError::KeyReused(_)
         | ServiceError::UnknownCustomer(_)
         | ServiceError::CurrencyMismatch { .. }
+        | ServiceError::AmountNotChargeable(_)
         | ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Billing(BillingError::ShuttingDown)
         | ServiceError::Store(StoreError::Unavailable(_))

@@ -8,6 +8,7 @@ use actix_web::http::Method;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use antaeus_core::service::PaymentEventService;
 use antaeus_core::{CustomerService, EventService, InvoiceService, RunService};
 
 use crate::auth::ApiTokens;
@@ -15,7 +16,7 @@ use crate::console::ConsoleState;
 use crate::ops::{MetricsSource, Readiness};
 use crate::problem::PROBLEM_JSON;
 use crate::routes::{
-    billing_runs, customers, events, fallback, health, invoices, metrics, openapi,
+    billing_runs, customers, events, fallback, health, invoices, metrics, openapi, webhooks,
 };
 use crate::{ApiError, Problem};
 
@@ -33,6 +34,8 @@ pub struct ApiState {
     pub runs: RunService,
     /// Billing events: listing and redelivery.
     pub events: EventService,
+    /// The payment provider's events (webhooks) and what they change.
+    pub payments: PaymentEventService,
     /// The tokens guarding the API.
     pub tokens: ApiTokens,
     /// Whether the service can serve.
@@ -86,6 +89,7 @@ routes! {
     "/rest/v1/billing/runs/{id}" => { GET => billing_runs::get },
     "/rest/v1/events" => { GET => events::list },
     "/rest/v1/events/{id}/redeliver" => { POST => events::redeliver },
+    "/webhooks/stripe" => { POST => webhooks::stripe },
     "/metrics" => { GET => metrics::get },
     "/openapi.json" => { GET => openapi::get },
 }

@@ -10,8 +10,9 @@ use antaeus_core::billing::{
 use antaeus_core::payment_provider::MockPaymentProvider;
 use antaeus_core::store::{
     MockAttemptStore, MockBillingStore, MockCustomerStore, MockEventStore, MockInstanceStore,
-    MockInvoiceStore, MockRunStore, StoreError,
+    MockInvoiceStore, MockPaymentStore, MockRunStore, StoreError,
 };
+use antaeus_core::service::{PaymentEventDeps, PaymentEventService};
 use antaeus_core::{CustomerService, EventService, InvoiceService, ManualClock, RunService};
 use antaeus_rest::{ApiState, ApiTokens, MetricsSource, Readiness, configure};
 use async_trait::async_trait;
@@ -64,7 +65,17 @@ fn state(invoices: MockInvoiceStore) -> ApiState {
             Arc::new(RunExecutor::new(billing)),
             clock.clone(),
         ),
-        events: EventService::new(Arc::new(MockEventStore::new()), clock),
+        events: EventService::new(Arc::new(MockEventStore::new()), clock.clone()),
+        payments: PaymentEventService::new(
+            PaymentEventDeps {
+                store: Arc::new(MockPaymentStore::new()),
+                reader: None,
+                provider: Arc::new(MockPaymentProvider::new()),
+                clock,
+            },
+            Default::default(),
+            std::time::Duration::from_secs(1),
+        ),
         tokens: ApiTokens::default(),
         readiness: Arc::new(Ready),
         metrics: Arc::new(NoMetrics),

@@ -51,7 +51,8 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
             import::import_customers(service, &options, &mut rejects).await
         }
         ImportCommand::Invoices(_) => {
-            let service = InvoiceService::new(store.clone(), store, clock);
+            let service = InvoiceService::new(store.clone(), store, clock)
+                .with_limits(wiring::amount_limits(&settings.provider));
             import::import_invoices(service, &options, &mut rejects).await
         }
     };

@@ -123,6 +123,9 @@ fn refusal(row: &InvoiceDraft, error: &ServiceError) -> Vec<Problem> {
         ServiceError::CurrencyMismatch { .. } => {
             vec![Problem::field("currency", error.to_string())]
         }
+        ServiceError::AmountNotChargeable(_) => {
+            vec![Problem::field("amount", error.to_string())]
+        }
         ServiceError::InvoiceConflict { fields, .. } => fields
             .iter()
             .map(|field| {

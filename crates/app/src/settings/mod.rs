@@ -57,6 +57,9 @@ pub struct Settings {
     /// `ANTAEUS_SEED_DEMO_DATA`: `serve` may seed the original data set into an empty database
     /// (`on`, the default; it does only with the simulated provider) or never (`off`).
     pub seed_demo_data: bool,
+    /// `ANTAEUS_RECONCILE_INTERVAL_S`: how often `serve` asks the provider about payments that
+    /// may still complete.
+    pub reconcile_every: std::time::Duration,
 }
 
 /// A setting that is present but invalid; the message names the variable.
@@ -111,6 +114,7 @@ impl Settings {
             log_format: operations::log_format(&env)?,
             console_secret: operations::console_secret(&env)?,
             seed_demo_data: operations::seed_demo_data(&env)?,
+            reconcile_every: operations::reconcile_every(&env)?,
         })
     }
 }
@@ -130,6 +134,7 @@ impl fmt::Debug for Settings {
             .field("tokens", &self.tokens)
             .field("log_format", &self.log_format)
             .field("seed_demo_data", &self.seed_demo_data)
+            .field("reconcile_every", &self.reconcile_every)
             .field(
                 "console_secret",
                 &if self.console_secret.is_some() {

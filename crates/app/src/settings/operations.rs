@@ -52,6 +52,13 @@ pub fn scheduler_settings(env: &Env<'_>) -> Result<SchedulerSettings, SettingsEr
     })
 }
 
+/// Reads `ANTAEUS_RECONCILE_INTERVAL_S`: how often `serve` asks the provider about payments
+/// that may still complete (waiting for the customer, processing), so that a lost webhook
+/// heals within minutes.
+pub fn reconcile_every(env: &Env<'_>) -> Result<Duration, SettingsError> {
+    env.seconds("ANTAEUS_RECONCILE_INTERVAL_S", 300, 1, 86_400)
+}
+
 /// Reads `ANTAEUS_SEED_DEMO_DATA`: whether `serve` may seed the original data set into an
 /// empty database (it does so only with the simulated provider).
 pub fn seed_demo_data(env: &Env<'_>) -> Result<bool, SettingsError> {

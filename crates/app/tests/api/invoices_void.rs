@@ -27,6 +27,16 @@ async fn a_failed_invoice_is_voided_on_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voiding_an_invoice_whose_last_answer_was_lost_is_refused_on_sqlite() {
+    void_after_a_lost_answer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voiding_an_invoice_whose_last_answer_was_lost_is_refused_on_postgres() {
+    void_after_a_lost_answer(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_void_racing_a_billing_run_is_applied_before_the_claim_or_refused_on_sqlite() {
     void_racing_a_billing_run(Backend::Sqlite).await;
 }
@@ -240,5 +250,30 @@ async fn void_racing_a_billing_run(backend: Backend) {
         run["counts"]["claimed"],
         100 + 200 - voided,
         "the run claimed every invoice that was not voided, and no voided one"
+    );
+}
+
+/// The provider charged, but its answer was lost: the invoice may be paid, so it is not voided
+/// (a VOID invoice must never have been charged); once a resend tells, it is PAID.
+async fn void_after_a_lost_answer(backend: Backend) {
+    let lost = [("ANTAEUS_SIMULATED_OUTCOMES", "network_error_after=1")];
+    let Some(app) = spawn_app_with(backend, &lost).await else {
+        return;
+    };
+    app.bill().await;
+    let unknown = app.get_json(&format!("{INVOICES}/1")).await;
+    assert_eq!(unknown["status"], "PENDING", "{unknown}");
+    let problem = assert_problem(app.post(&void_path(&json!(1)), "", &[]).await, 409).await;
+    assert_eq!(problem["type"], "urn:antaeus:problem:outcome_unknown", "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("no known outcome") && detail.contains("antaeus-"),
+        "names the key: {detail}"
+    );
+    assert_eq!(app.get_json(&format!("{INVOICES}/1")).await["status"], "PENDING");
+    let events: Vec<Value> = app.get_json("/rest/v1/events").await.as_array().unwrap().clone();
+    assert!(
+        events.iter().all(|e| e["type"] != "invoice.voided"),
+        "nothing announced: {events:?}"
     );
 }

@@ -10,4 +10,5 @@ mod multi_instance;
 mod rate_limited;
 mod shutdown;
 mod stress;
+mod unreachable_provider;
 mod webhook_delivery;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use antaeus_app::provider::{RateLimit, RateLimitedProvider, StripePaymentProvider};
-use antaeus_core::billing::BillingService;
+use antaeus_core::billing::{BillingService, RetryPolicy};
+use antaeus_core::service::{PaymentEventDeps, PaymentEventService};
 use antaeus_core::store::{AttemptStore, CustomerChanges, CustomerStore, InvoiceStore};
 use antaeus_core::{Clock, ManualClock, PaymentProvider, Shutdown};
 use antaeus_data::testing::TestDatabase;
@@ -35,6 +36,8 @@ billing_tests!(
     a_revoked_key_stops_the_run_at_once_and_changes_no_invoice,
     a_slow_pace_never_times_calls_out_before_they_are_sent,
     a_key_first_sent_by_a_host_whose_clock_ran_ahead_is_looked_up_after_a_day,
+    a_payment_completed_while_its_webhook_was_lost_is_learnt_by_reconciliation,
+    a_void_is_refused_while_the_customer_may_still_complete_the_payment,
 );
 
 /// A database, a test clock and the Stripe-shaped server.
@@ -388,4 +391,81 @@ async fn a_key_first_sent_by_a_host_whose_clock_ran_ahead_is_looked_up_after_a_d
     assert_eq!(after.status, InvoiceStatus::Paid, "{after:?}");
     assert!(s.fake.requests("search") >= 1, "looked up before resending");
     assert_eq!(s.fake.charges_of(invoice.id.get()), 1, "charged once");
+}
+
+/// The payment event service on the stage: no webhooks, the provider asked.
+fn payments(s: &Stage) -> PaymentEventService {
+    PaymentEventService::new(
+        PaymentEventDeps {
+            store: Arc::new(s.db.clone()),
+            reader: None,
+            provider: Arc::new(s.stripe(s.clock.clone(), Duration::from_secs(5))),
+            clock: s.clock.clone(),
+        },
+        RetryPolicy::default(),
+        Duration::from_secs(5),
+    )
+}
+
+async fn a_payment_completed_while_its_webhook_was_lost_is_learnt_by_reconciliation(
+    backend: Backend,
+) {
+    let Some(s) = Stage::new(backend).await else {
+        return;
+    };
+    s.fake.add_customer("cus_3ds", Card::LeftRequiringAction);
+    seed(&s.db, &[refs(Some("cus_3ds"), None)]).await;
+    s.bill(&s.service(), "lost-1").await;
+    let invoice = s.invoice(0).await;
+    let pi = s.fake.intents_of(invoice.id.get())[0].id.clone();
+    // Nothing to learn yet: the customer has not come back.
+    let quiet = payments(&s).reconcile(&Shutdown::never()).await.unwrap();
+    assert_eq!((quiet.asked, quiet.settled), (1, 0), "{quiet:?}");
+    // The customer authenticates; the webhook never arrives.
+    s.fake.complete(&pi);
+    let report = payments(&s).reconcile(&Shutdown::never()).await.unwrap();
+    assert_eq!((report.asked, report.settled), (1, 1), "{report:?}");
+    let after = s.db.fetch_invoice(invoice.id).await.unwrap().unwrap();
+    assert_eq!(after.status, InvoiceStatus::Paid, "{after:?}");
+    assert_eq!(after.next_attempt_at, None, "the dunning retry is dropped");
+    let paid: Vec<_> = all_events(&s.db)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "invoice.paid")
+        .collect();
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    assert!(paid[0].payload.contains(&pi), "{paid:?}");
+    // Once paid, there is nothing left to ask about, and a later run charges nothing.
+    let done = payments(&s).reconcile(&Shutdown::never()).await.unwrap();
+    assert_eq!(done.asked, 0);
+    s.clock.advance(TimeDelta::days(2));
+    s.bill(&s.service(), "lost-2").await;
+    assert_eq!(s.fake.intents_of(invoice.id.get()).len(), 1);
+    assert_invariants(&s.db, |i| s.fake.charges_of(i)).await;
+}
+
+async fn a_void_is_refused_while_the_customer_may_still_complete_the_payment(backend: Backend) {
+    let Some(s) = Stage::new(backend).await else {
+        return;
+    };
+    s.fake.add_customer("cus_3ds", Card::LeftRequiringAction);
+    seed(&s.db, &[refs(Some("cus_3ds"), None)]).await;
+    s.bill(&s.service(), "void-1").await;
+    let invoice = s.invoice(0).await;
+    let pi = s.fake.intents_of(invoice.id.get())[0].id.clone();
+    let refused = s.db.void_invoice(invoice.id, s.clock.now()).await.unwrap();
+    assert_eq!(
+        refused,
+        antaeus_core::store::VoidOutcome::PaymentMayComplete {
+            reference: pi.clone()
+        }
+    );
+    // The operator cancels it at Stripe; once that is known, the invoice can be voided.
+    s.fake.ledger().cancel(&pi);
+    payments(&s).reconcile(&Shutdown::never()).await.unwrap();
+    let voided = s.db.void_invoice(invoice.id, s.clock.now()).await.unwrap();
+    assert!(
+        matches!(voided, antaeus_core::store::VoidOutcome::Voided(_)),
+        "{voided:?}"
+    );
 }

@@ -88,9 +88,19 @@ pub enum ServiceError {
     /// A customer's currency cannot change once it has invoices.
     #[error("customer {0} has invoices: its currency cannot change")]
     CurrencyLocked(CustomerId),
+    /// The payment provider will never charge this amount (under its minimum, over its
+    /// maximum).
+    #[error("{0}")]
+    AmountNotChargeable(String),
     /// A value the request gave is not acceptable (e.g. an amount that is not positive).
     #[error("{0}")]
     Invalid(String),
+    /// The provider's webhooks are not configured here (no signing secret).
+    #[error("the payment provider's webhooks are not configured: set ANTAEUS_STRIPE_WEBHOOK_SECRET")]
+    WebhooksOff,
+    /// A webhook delivery that did not come from the provider, or cannot be read.
+    #[error(transparent)]
+    WebhookRejected(#[from] crate::provider_events::WebhookRejected),
     /// Starting a run failed.
     #[error(transparent)]
     Billing(#[from] crate::billing::BillingError),

@@ -9,7 +9,7 @@ use antaeus_models::{
 use super::fingerprint::Fingerprint;
 use super::text::check_text;
 use super::{Created, ServiceError};
-use crate::Clock;
+use crate::{AmountLimits, Clock};
 use crate::store::{
     AttemptStore, Creation, CustomerRef, InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest,
     RetryOutcome, VoidOutcome,
@@ -21,6 +21,7 @@ pub struct InvoiceService {
     store: Arc<dyn InvoiceStore>,
     attempts: Arc<dyn AttemptStore>,
     clock: Arc<dyn Clock>,
+    limits: AmountLimits,
 }
 
 impl InvoiceService {
@@ -34,7 +35,13 @@ impl InvoiceService {
             store,
             attempts,
             clock,
+            limits: AmountLimits::none(),
         }
+    }
+
+    /// The service refusing, when invoices are created, amounts the provider will never charge.
+    pub fn with_limits(self, limits: AmountLimits) -> Self {
+        Self { limits, ..self }
     }
 
     /// Every charge attempt of the invoice, oldest first.
@@ -98,6 +105,7 @@ impl InvoiceService {
         key: Option<IdempotencyKey>,
     ) -> Result<Created<Invoice>, ServiceError> {
         validate(&draft)?;
+        self.chargeable(&draft)?;
         let draft = stored_form(draft);
         let keyed = key.clone().map(|key| KeyedRequest {
             key,
@@ -120,8 +128,10 @@ impl InvoiceService {
         &self,
         drafts: &[InvoiceDraft],
     ) -> Result<Vec<Result<Created<Invoice>, ServiceError>>, ServiceError> {
-        let mut results: Vec<Option<Result<Created<Invoice>, ServiceError>>> =
-            drafts.iter().map(|d| validate(d).err().map(Err)).collect();
+        let mut results: Vec<Option<Result<Created<Invoice>, ServiceError>>> = drafts
+            .iter()
+            .map(|d| validate(d).and_then(|()| self.chargeable(d)).err().map(Err))
+            .collect();
         let drafts: Vec<InvoiceDraft> = drafts.iter().cloned().map(stored_form).collect();
         let valid: Vec<InvoiceDraft> = drafts
             .iter()
@@ -161,6 +171,16 @@ impl InvoiceService {
         page: PageRequest<InvoiceId>,
     ) -> Result<Vec<Invoice>, ServiceError> {
         Ok(self.store.list_invoices(filter, page).await?)
+    }
+}
+
+impl InvoiceService {
+    /// Refuses an amount the provider will never charge.
+    fn chargeable(&self, draft: &InvoiceDraft) -> Result<(), ServiceError> {
+        match self.limits.refusal(draft.amount) {
+            Some(why) => Err(ServiceError::AmountNotChargeable(why)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod fingerprint;
 mod invoices;
+mod payments;
 mod runs;
 mod text;
 
@@ -17,4 +18,5 @@ pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
 pub use events::EventService;
 pub use invoices::{InvoiceService, MAX_DESCRIPTION};
+pub use payments::{PaymentEventDeps, PaymentEventService, ReconcileReport, Received};
 pub use runs::{RunService, RunView};

@@ -10,6 +10,7 @@ mod events;
 mod instances;
 mod invoices;
 mod outbox;
+mod payments;
 mod runs;
 mod stats;
 
@@ -29,6 +30,10 @@ pub use events::{EventStore, Redelivered};
 pub use instances::InstanceStore;
 pub use invoices::{InvoiceStore, RetryOutcome, VoidOutcome};
 pub use outbox::{OutboxEvent, OutboxStore};
+pub use payments::{
+    AttemptNote, HandledEvent, InvoiceChange, PaymentStore, PaymentView, PaymentWrite,
+    PaymentWriteOutcome,
+};
 pub use runs::{NewRun, RunEnd, RunStore};
 pub use stats::StatsStore;
 
@@ -48,6 +53,8 @@ pub use instances::MockInstanceStore;
 pub use invoices::MockInvoiceStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::MockOutboxStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use payments::MockPaymentStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use runs::MockRunStore;
 #[cfg(any(test, feature = "mocks"))]

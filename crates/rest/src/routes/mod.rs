@@ -13,3 +13,4 @@ pub mod metrics;
 mod next_page;
 pub mod openapi;
 mod trigger_request;
+pub mod webhooks;

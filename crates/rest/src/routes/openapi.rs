@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{billing_runs, customers, events, health, invoices, metrics};
+use super::{billing_runs, customers, events, health, invoices, metrics, webhooks};
 use crate::Problem;
 use crate::json::{
     AmountJson, AttemptJson, BatchItemJson, CallsJson, CustomerJson, CustomerPatchJson, EventJson,
@@ -39,12 +39,13 @@ use crate::json::{
         events::list,
         events::redeliver,
         metrics::get,
+        webhooks::stripe,
         get,
     ),
     components(schemas(
         Problem, InvoiceJson, MoneyJson, CustomerJson, ProviderJson, AttemptJson, RunJson,
         RunCountsJson, CallsJson, EventJson, NewCustomerJson, ProviderRefsJson, CustomerPatchJson,
-        ProviderPatchJson, InvoiceDraftJson, AmountJson, BatchItemJson
+        ProviderPatchJson, InvoiceDraftJson, AmountJson, BatchItemJson, webhooks::ReceivedJson
     )),
     modifiers(&SecuritySchemes)
 )]

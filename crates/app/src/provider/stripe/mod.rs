@@ -17,6 +17,7 @@
 mod answer;
 mod client;
 mod config;
+mod limits;
 mod lookup;
 mod objects;
 mod open_intent;
@@ -34,6 +35,7 @@ use async_trait::async_trait;
 use chrono::TimeDelta;
 
 pub use config::{API_VERSION, DEFAULT_API_BASE, StripeConfig, StripeConfigError};
+pub use limits::amount_limits;
 
 use answer::{Expected, Meaning};
 use client::StripeClient;
