@@ -16,5 +16,5 @@ pub use simulated::{LedgerSummary, SimulatedPaymentProvider};
 pub use simulator_server::serve_simulator;
 pub use stripe::{
     API_VERSION as STRIPE_API_VERSION, DEFAULT_API_BASE as STRIPE_DEFAULT_API_BASE, KEY_MEMORY,
-    StripeConfig, StripeConfigError, StripePaymentProvider,
+    StripeConfig, StripeConfigError, StripePaymentProvider, StripeWebhookReader,
 };

@@ -22,6 +22,7 @@ mod objects;
 mod open_intent;
 mod refund;
 mod request;
+mod webhook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use async_trait::async_trait;
 use chrono::TimeDelta;
 
 pub use config::{API_VERSION, DEFAULT_API_BASE, StripeConfig, StripeConfigError};
+pub use webhook::StripeWebhookReader;
 
 use answer::{Expected, Meaning};
 use client::StripeClient;
