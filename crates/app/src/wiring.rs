@@ -40,7 +40,9 @@ pub fn provider(settings: &ProviderSettings) -> anyhow::Result<Provider> {
             )?),
             simulated: None,
         },
-        ProviderSettings::Stripe { config, max_rps } => {
+        ProviderSettings::Stripe {
+            config, max_rps, ..
+        } => {
             let stripe = StripePaymentProvider::new(config).context(
                 "invalid configuration: ANTAEUS_STRIPE_API_BASE / ANTAEUS_STRIPE_SECRET_KEY",
             )?;
