@@ -12,7 +12,7 @@ use anyhow::Context;
 use crate::notify::WebhookNotifier;
 use crate::provider::{
     HttpPaymentProvider, RateLimit, RateLimitedProvider, SimulatedPaymentProvider,
-    StripePaymentProvider,
+    StripePaymentProvider, StripeWebhookReader,
 };
 use crate::settings::{NotifierSettings, ProviderSettings, Settings};
 
@@ -41,7 +41,9 @@ pub fn provider(settings: &ProviderSettings) -> anyhow::Result<Provider> {
             )?),
             simulated: None,
         },
-        ProviderSettings::Stripe { config, max_rps } => {
+        ProviderSettings::Stripe {
+            config, max_rps, ..
+        } => {
             let stripe = StripePaymentProvider::new(config).context(
                 "invalid configuration: ANTAEUS_STRIPE_API_BASE / ANTAEUS_STRIPE_SECRET_KEY",
             )?;
@@ -59,8 +61,14 @@ pub fn provider(settings: &ProviderSettings) -> anyhow::Result<Provider> {
 /// Reads the payment provider's webhooks, when the provider sends them and a signing secret
 /// is configured.
 pub fn webhook_reader(settings: &ProviderSettings) -> Option<Arc<dyn WebhookReader>> {
-    let _ = settings;
-    None
+    match settings {
+        ProviderSettings::Stripe {
+            webhook_secrets, ..
+        } if !webhook_secrets.is_empty() => {
+            Some(Arc::new(StripeWebhookReader::new(webhook_secrets.clone())))
+        }
+        _ => None,
+    }
 }
 
 /// The amounts the configured provider charges at all (invoices outside them are refused).

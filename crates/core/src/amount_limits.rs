@@ -32,7 +32,8 @@ impl AmountLimits {
             .iter()
             .find(|(currency, _, _)| *currency == amount.currency())?;
         let shown = |minor: i64| {
-            Money::from_minor(minor, amount.currency()).map_or_else(|_| minor.to_string(), |m| m.to_string())
+            Money::from_minor(minor, amount.currency())
+                .map_or_else(|_| minor.to_string(), |m| m.to_string())
         };
         let minor = amount.to_minor();
         if minor < *min {
@@ -62,7 +63,10 @@ mod tests {
         let limits = AmountLimits::new("Stripe", vec![(Currency::EUR, 50, 99_999_999)]);
         let eur = |minor| Money::from_minor(minor, Currency::EUR).unwrap();
         let small = limits.refusal(eur(10)).unwrap();
-        assert!(small.contains("0.10 EUR") && small.contains("0.50 EUR"), "{small}");
+        assert!(
+            small.contains("0.10 EUR") && small.contains("0.50 EUR"),
+            "{small}"
+        );
         assert!(limits.refusal(eur(100_000_000)).is_some());
         assert_eq!(limits.refusal(eur(50)), None);
         assert_eq!(limits.refusal(eur(99_999_999)), None);

@@ -106,7 +106,7 @@ pub struct DisputeReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookDelivery {
     /// An event Antaeus acts on.
-    Event(ProviderEvent),
+    Event(Box<ProviderEvent>),
     /// A genuine event of a type Antaeus does not act on (it is answered 2xx all the same).
     Ignored {
         /// The provider's id for it.

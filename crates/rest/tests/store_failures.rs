@@ -8,11 +8,11 @@ use antaeus_core::billing::{
     BillingConfig, BillingDeps, BillingService, RunExecutor, SeededRandom,
 };
 use antaeus_core::payment_provider::MockPaymentProvider;
+use antaeus_core::service::{PaymentEventDeps, PaymentEventService};
 use antaeus_core::store::{
     MockAttemptStore, MockBillingStore, MockCustomerStore, MockEventStore, MockInstanceStore,
     MockInvoiceStore, MockPaymentStore, MockRunStore, StoreError,
 };
-use antaeus_core::service::{PaymentEventDeps, PaymentEventService};
 use antaeus_core::{CustomerService, EventService, InvoiceService, ManualClock, RunService};
 use antaeus_rest::{ApiState, ApiTokens, MetricsSource, Readiness, configure};
 use async_trait::async_trait;

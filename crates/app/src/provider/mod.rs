@@ -16,5 +16,6 @@ pub use simulated::{LedgerSummary, SimulatedPaymentProvider};
 pub use simulator_server::serve_simulator;
 pub use stripe::{
     API_VERSION as STRIPE_API_VERSION, DEFAULT_API_BASE as STRIPE_DEFAULT_API_BASE, KEY_MEMORY,
-    StripeConfig, StripeConfigError, StripePaymentProvider, amount_limits as stripe_amount_limits,
+    StripeConfig, StripeConfigError, StripePaymentProvider, StripeWebhookReader,
+    amount_limits as stripe_amount_limits,
 };

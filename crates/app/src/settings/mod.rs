@@ -157,7 +157,8 @@ mod tests {
 
     use super::*;
 
-    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    /// The settings of an environment of just `vars`.
+    pub(super) fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -238,10 +239,16 @@ mod tests {
         ])
         .unwrap();
         assert!(s.billing.require_customer_ref);
-        let ProviderSettings::Stripe { config, max_rps } = &s.provider else {
+        let ProviderSettings::Stripe {
+            config,
+            max_rps,
+            webhook_secrets,
+        } = &s.provider
+        else {
             panic!("{:?}", s.provider);
         };
         assert_eq!(*max_rps, 80);
+        assert!(webhook_secrets.is_empty());
         assert_eq!(config.api_base, "https://api.stripe.com");
         let shown = format!("{s:?}");
         assert!(

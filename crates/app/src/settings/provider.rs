@@ -12,6 +12,12 @@ use crate::provider::{
 /// live-mode limit of 100 requests per second.
 pub const DEFAULT_STRIPE_MAX_RPS: u32 = 80;
 
+/// The variable of the Stripe webhook endpoint's signing secrets.
+const WEBHOOK_SECRET_VAR: &str = "ANTAEUS_STRIPE_WEBHOOK_SECRET";
+
+/// The shortest webhook secret accepted (Stripe's are `whsec_` and 32 more characters).
+const MIN_WEBHOOK_SECRET_LEN: usize = 8;
+
 /// The payment provider settings.
 #[derive(Clone)]
 pub enum ProviderSettings {
@@ -25,6 +31,9 @@ pub enum ProviderSettings {
         config: StripeConfig,
         /// `ANTAEUS_PROVIDER_MAX_RPS`: most calls per second per instance.
         max_rps: u32,
+        /// `ANTAEUS_STRIPE_WEBHOOK_SECRET`: the webhook endpoint's signing secrets (`whsec_…`;
+        /// two while one is rotated), none when Stripe's webhooks are not read.
+        webhook_secrets: Vec<String>,
     },
 }
 
@@ -44,11 +53,19 @@ impl fmt::Debug for ProviderSettings {
             }
             // HttpProviderConfig's Debug hides the token.
             ProviderSettings::Http(config) => f.debug_tuple("Http").field(config).finish(),
-            // StripeConfig's Debug hides the secret key.
-            ProviderSettings::Stripe { config, max_rps } => f
+            // StripeConfig's Debug hides the secret key; of the webhook secrets, only how many.
+            ProviderSettings::Stripe {
+                config,
+                max_rps,
+                webhook_secrets,
+            } => f
                 .debug_struct("Stripe")
                 .field("config", config)
                 .field("max_rps", max_rps)
+                .field(
+                    "webhook_secrets",
+                    &format_args!("<{} redacted>", webhook_secrets.len()),
+                )
                 .finish(),
         }
     }
@@ -61,6 +78,12 @@ pub fn provider_settings(env: &Env<'_>) -> Result<ProviderSettings, SettingsErro
         return Err(invalid(
             "ANTAEUS_PROVIDER_MAX_RPS",
             "only the stripe provider is rate limited",
+        ));
+    }
+    if name != "stripe" && env.optional(WEBHOOK_SECRET_VAR).is_some() {
+        return Err(invalid(
+            WEBHOOK_SECRET_VAR,
+            "only the stripe provider reads Stripe's webhooks",
         ));
     }
     match name.as_str() {
@@ -88,6 +111,7 @@ pub fn provider_settings(env: &Env<'_>) -> Result<ProviderSettings, SettingsErro
                 1,
                 10_000,
             )? as u32,
+            webhook_secrets: webhook_secrets(env)?,
         }),
         other => Err(invalid(
             "ANTAEUS_PAYMENT_PROVIDER",
@@ -119,4 +143,111 @@ fn stripe_config(env: &Env<'_>) -> Result<StripeConfig, SettingsError> {
         invalid(var, e.to_string())
     })?;
     Ok(config)
+}
+
+/// `ANTAEUS_STRIPE_WEBHOOK_SECRET`: comma-separated secrets, each trimmed; none when unset. A
+/// refusal says which entry and why, never what it is.
+fn webhook_secrets(env: &Env<'_>) -> Result<Vec<String>, SettingsError> {
+    let Some(raw) = env.optional(WEBHOOK_SECRET_VAR) else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<&str> = raw.split(',').map(str::trim).collect();
+    let count = entries.len();
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, secret)| {
+            let which = format!("secret {} of {count}", i + 1);
+            if secret.is_empty() {
+                Err(invalid(WEBHOOK_SECRET_VAR, format!("{which} is empty")))
+            } else if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+                Err(invalid(
+                    WEBHOOK_SECRET_VAR,
+                    format!("{which} has a character that is not visible ASCII"),
+                ))
+            } else if secret.len() < MIN_WEBHOOK_SECRET_LEN {
+                Err(invalid(
+                    WEBHOOK_SECRET_VAR,
+                    format!("{which} is shorter than {MIN_WEBHOOK_SECRET_LEN} characters"),
+                ))
+            } else {
+                Ok(secret.to_owned())
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::load;
+    use super::*;
+
+    /// The provider settings of an environment of just `vars`, read as start-up reads them.
+    fn read(vars: &[(&str, &str)]) -> Result<ProviderSettings, SettingsError> {
+        load(vars).map(|settings| settings.provider)
+    }
+
+    fn stripe_with(secret: Option<&str>) -> Result<Vec<String>, SettingsError> {
+        let mut vars = vec![
+            ("ANTAEUS_PAYMENT_PROVIDER", "stripe"),
+            ("ANTAEUS_STRIPE_SECRET_KEY", "sk_test_1"),
+        ];
+        vars.extend(secret.map(|s| (WEBHOOK_SECRET_VAR, s)));
+        match read(&vars)? {
+            ProviderSettings::Stripe {
+                webhook_secrets, ..
+            } => Ok(webhook_secrets),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stripe_webhook_secrets_are_a_trimmed_list_shown_only_by_count() {
+        assert_eq!(stripe_with(None).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            stripe_with(Some(" whsec_old_s3cr3t , whsec_new_s3cr3t ")).unwrap(),
+            ["whsec_old_s3cr3t", "whsec_new_s3cr3t"]
+        );
+        let settings = read(&[
+            ("ANTAEUS_PAYMENT_PROVIDER", "stripe"),
+            ("ANTAEUS_STRIPE_SECRET_KEY", "sk_test_1"),
+            (WEBHOOK_SECRET_VAR, "whsec_old_s3cr3t,whsec_new_s3cr3t"),
+        ])
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("webhook_secrets: <2 redacted>"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
+    fn a_bad_webhook_secret_is_refused_by_name_without_its_value() {
+        for bad in [
+            "whsec_good_s3cr3t,",
+            "whsec_good_s3cr3t,,whsec_other_s3cr3t",
+            "whsec_s",
+            "whsec_has space",
+            "whsec_caf\u{e9}_s3cr3t",
+        ] {
+            let err = stripe_with(Some(bad)).unwrap_err();
+            assert_eq!(err.var, WEBHOOK_SECRET_VAR, "{bad:?}");
+            let line = err.to_string();
+            assert!(line.starts_with(WEBHOOK_SECRET_VAR), "{line}");
+            assert!(!line.contains("whsec_"), "{bad:?}: {line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_webhook_secret_without_the_stripe_provider_is_refused() {
+        for provider in ["simulated", "http"] {
+            let err = read(&[
+                ("ANTAEUS_PAYMENT_PROVIDER", provider),
+                ("ANTAEUS_PAYMENT_PROVIDER_URL", "https://pay.example/v1"),
+                (WEBHOOK_SECRET_VAR, "whsec_s3cr3t_value"),
+            ])
+            .unwrap_err();
+            assert_eq!(err.var, WEBHOOK_SECRET_VAR, "{provider}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+    }
 }

@@ -264,14 +264,25 @@ async fn void_after_a_lost_answer(backend: Backend) {
     let unknown = app.get_json(&format!("{INVOICES}/1")).await;
     assert_eq!(unknown["status"], "PENDING", "{unknown}");
     let problem = assert_problem(app.post(&void_path(&json!(1)), "", &[]).await, 409).await;
-    assert_eq!(problem["type"], "urn:antaeus:problem:outcome_unknown", "{problem}");
+    assert_eq!(
+        problem["type"], "urn:antaeus:problem:outcome_unknown",
+        "{problem}"
+    );
     let detail = problem["detail"].as_str().unwrap();
     assert!(
         detail.contains("no known outcome") && detail.contains("antaeus-"),
         "names the key: {detail}"
     );
-    assert_eq!(app.get_json(&format!("{INVOICES}/1")).await["status"], "PENDING");
-    let events: Vec<Value> = app.get_json("/rest/v1/events").await.as_array().unwrap().clone();
+    assert_eq!(
+        app.get_json(&format!("{INVOICES}/1")).await["status"],
+        "PENDING"
+    );
+    let events: Vec<Value> = app
+        .get_json("/rest/v1/events")
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
     assert!(
         events.iter().all(|e| e["type"] != "invoice.voided"),
         "nothing announced: {events:?}"

@@ -7,8 +7,8 @@
 use antaeus_models::{AttemptOutcome, InvoiceStatus};
 use chrono::{DateTime, Utc};
 
-use super::state_machine::{ChargeEvent, ChargeState, Transition, transition};
 use super::RetryPolicy;
+use super::state_machine::{ChargeEvent, ChargeState, Transition, transition};
 
 /// What the provider says happened to one payment of the invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]

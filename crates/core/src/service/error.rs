@@ -96,7 +96,9 @@ pub enum ServiceError {
     #[error("{0}")]
     Invalid(String),
     /// The provider's webhooks are not configured here (no signing secret).
-    #[error("the payment provider's webhooks are not configured: set ANTAEUS_STRIPE_WEBHOOK_SECRET")]
+    #[error(
+        "the payment provider's webhooks are not configured: set ANTAEUS_STRIPE_WEBHOOK_SECRET"
+    )]
     WebhooksOff,
     /// A webhook delivery that did not come from the provider, or cannot be read.
     #[error(transparent)]

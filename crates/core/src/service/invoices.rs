@@ -9,11 +9,11 @@ use antaeus_models::{
 use super::fingerprint::Fingerprint;
 use super::text::check_text;
 use super::{Created, ServiceError};
-use crate::{AmountLimits, Clock};
 use crate::store::{
     AttemptStore, Creation, CustomerRef, InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest,
     RetryOutcome, VoidOutcome,
 };
+use crate::{AmountLimits, Clock};
 
 /// Looks up invoices and their charge attempts; makes failed invoices due again; voids them.
 #[derive(Clone)]

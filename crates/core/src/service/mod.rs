@@ -18,5 +18,5 @@ pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
 pub use events::EventService;
 pub use invoices::{InvoiceService, MAX_DESCRIPTION};
-pub use payments::{PaymentEventDeps, PaymentEventService, ReconcileReport, Received};
+pub use payments::{PaymentEventDeps, PaymentEventService, Received, ReconcileReport};
 pub use runs::{RunService, RunView};

@@ -2,9 +2,7 @@
 //! it, the news applied in one fenced transaction with its event, and the provider's events
 //! already handled.
 
-use antaeus_models::{
-    AttemptOutcome, Dispute, Invoice, InvoiceId, InvoiceStatus, Notification,
-};
+use antaeus_models::{AttemptOutcome, Dispute, Invoice, InvoiceId, InvoiceStatus, Notification};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

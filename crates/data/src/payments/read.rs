@@ -24,7 +24,10 @@ struct PaymentCols {
 }
 
 /// The invoice `id` as settling sees it.
-pub(super) fn payment_view(pools: &Pools, id: InvoiceId) -> Result<Option<PaymentView>, StoreError> {
+pub(super) fn payment_view(
+    pools: &Pools,
+    id: InvoiceId,
+) -> Result<Option<PaymentView>, StoreError> {
     with_conn!(pools, |c| {
         let row: Option<(InvoiceRow, PaymentCols)> = invoices::table
             .find(id.get())
@@ -38,7 +41,10 @@ pub(super) fn payment_view(pools: &Pools, id: InvoiceId) -> Result<Option<Paymen
         let keys: Vec<(String, Option<String>)> = charge_attempts::table
             .filter(charge_attempts::invoice_id.eq(id.get()))
             .order(charge_attempts::attempt_number)
-            .select((charge_attempts::idempotency_key, charge_attempts::provider_ref))
+            .select((
+                charge_attempts::idempotency_key,
+                charge_attempts::provider_ref,
+            ))
             .load(c)
             .map_err(store_error)?;
         view(row, keys).map(Some)

@@ -295,15 +295,19 @@ pub fn from_intent(intent: &PaymentIntent, reply: &Reply) -> Result<ChargeDecisi
 /// A declined card: its decline code (or error code), whether the customer must act, and the
 /// PaymentIntent the decline left (Stripe names it in the error).
 fn declined_by(error: &StripeError) -> ChargeDecision {
-    let authentication = [error.code.as_deref(), error.decline_code.as_deref()]
-        .into_iter()
-        .flatten()
-        .any(|c| AUTHENTICATION_CODES.contains(&c));
     ChargeDecision::Declined {
         code: error.reason(),
-        action_required: authentication,
+        action_required: needs_authentication(error),
         provider_ref: error.payment_intent.as_ref().map(|pi| pi.id.clone()),
     }
+}
+
+/// Whether `error` means the customer must authenticate: its code or decline code says so.
+pub fn needs_authentication(error: &StripeError) -> bool {
+    [error.code.as_deref(), error.decline_code.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|c| AUTHENTICATION_CODES.contains(&c))
 }
 
 /// A 401 or 403: Stripe refused the key itself (revoked, mistyped) or a permission it lacks

@@ -23,6 +23,7 @@ mod objects;
 mod open_intent;
 mod refund;
 mod request;
+mod webhook;
 
 use std::fmt;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use chrono::TimeDelta;
 
 pub use config::{API_VERSION, DEFAULT_API_BASE, StripeConfig, StripeConfigError};
 pub use limits::amount_limits;
+pub use webhook::StripeWebhookReader;
 
 use answer::{Expected, Meaning};
 use client::StripeClient;

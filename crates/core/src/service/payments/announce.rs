@@ -1,9 +1,7 @@
 //! The events settling announces: an invoice paid by a payment made later, charged twice,
 //! disputed; each with a stable id per invoice, kind and payment, so that it goes out once.
 
-use antaeus_models::{
-    AttemptOutcome, EventData, EventKind, Invoice, InvoiceEvent, Notification,
-};
+use antaeus_models::{AttemptOutcome, EventData, EventKind, Invoice, InvoiceEvent, Notification};
 use chrono::{DateTime, Utc};
 
 /// `kind` about `invoice` (as it is after the change), caused by `payment`.

@@ -51,7 +51,12 @@ impl PaymentEventService {
                     invoice.dispute = Some(DisputeEvent::from(&dispute));
                 }
                 // One event per dispute and status, whatever the payment.
-                told.id = format!("evt_{id}_{}_{}_{}", told.kind.as_str(), dispute.id, dispute.status);
+                told.id = format!(
+                    "evt_{id}_{}_{}_{}",
+                    told.kind.as_str(),
+                    dispute.id,
+                    dispute.status
+                );
                 told
             });
             let said = format!(

@@ -128,7 +128,10 @@ impl PaymentEventService {
                     (change, told, said)
                 }
             };
-            let attempt = ours.key.clone().map(|key| attempt_note(key, &intent, news, &change, &source.label));
+            let attempt = ours
+                .key
+                .clone()
+                .map(|key| attempt_note(key, &intent, news, &change, &source.label));
             let write = PaymentWrite {
                 event: source.event.map(|e| HandledEvent {
                     id: e.id.clone(),

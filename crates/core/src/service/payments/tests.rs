@@ -4,9 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use antaeus_models::{
-    Currency, CustomerId, EventKind, Invoice, InvoiceId, InvoiceStatus, Money,
-};
+use antaeus_models::{Currency, CustomerId, EventKind, Invoice, InvoiceId, InvoiceStatus, Money};
 use chrono::{DateTime, Utc};
 
 use super::*;
@@ -14,7 +12,9 @@ use crate::ManualClock;
 use crate::billing::{ChargeState, charge_key};
 use crate::payment_provider::MockPaymentProvider;
 use crate::provider_events::{PaymentRef, WebhookRejected};
-use crate::store::{InvoiceChange, MockPaymentStore, PaymentView, PaymentWrite, PaymentWriteOutcome};
+use crate::store::{
+    InvoiceChange, MockPaymentStore, PaymentView, PaymentWrite, PaymentWriteOutcome,
+};
 
 const NS: &str = "a1b2c3d4e5f6";
 
@@ -78,7 +78,11 @@ fn first_intent() -> PaymentRef {
 fn service(
     view: Option<PaymentView>,
     outcomes: Vec<PaymentWriteOutcome>,
-) -> (PaymentEventService, Arc<Mutex<Vec<PaymentWrite>>>, Arc<Mutex<Vec<String>>>) {
+) -> (
+    PaymentEventService,
+    Arc<Mutex<Vec<PaymentWrite>>>,
+    Arc<Mutex<Vec<String>>>,
+) {
     let mut store = MockPaymentStore::new();
     store.expect_deployment_id().returning(|| Ok(NS.into()));
     store
@@ -143,7 +147,10 @@ async fn a_payment_the_customer_completed_later_pays_the_invoice_once_announced(
     assert_eq!(payment, "pi_1");
     let told = write.notification.as_ref().unwrap();
     assert_eq!(told.kind, EventKind::Paid);
-    assert_eq!(told.data.invoice.as_ref().unwrap().charge_id.as_deref(), Some("pi_1"));
+    assert_eq!(
+        told.data.invoice.as_ref().unwrap().charge_id.as_deref(),
+        Some("pi_1")
+    );
     let note = write.attempt.as_ref().unwrap();
     assert_eq!(note.key, charge_key(NS, id(), 0).to_string());
     assert_eq!(note.outcome, Some(antaeus_models::AttemptOutcome::Charged));
@@ -195,7 +202,7 @@ async fn news_of_an_invoice_being_charged_is_refused_for_a_later_delivery() {
 
 #[tokio::test]
 async fn a_write_that_lost_a_race_is_made_again_from_a_fresh_read_and_a_redelivery_is_a_duplicate()
- {
+{
     let (racing, writes, _) = service(
         Some(view(InvoiceStatus::Pending)),
         vec![PaymentWriteOutcome::Conflict, PaymentWriteOutcome::Applied],
@@ -205,7 +212,11 @@ async fn a_write_that_lost_a_race_is_made_again_from_a_fresh_read_and_a_redelive
         .await
         .unwrap();
     assert!(matches!(first, Received::Applied(_)));
-    assert_eq!(writes.lock().unwrap().len(), 2, "tried again after the conflict");
+    assert_eq!(
+        writes.lock().unwrap().len(),
+        2,
+        "tried again after the conflict"
+    );
 
     let (redelivered, _, _) = service(
         Some(view(InvoiceStatus::Pending)),
@@ -232,7 +243,12 @@ async fn a_second_payment_of_a_paid_invoice_is_announced_as_a_double_charge() {
     let told = writes[0].notification.as_ref().unwrap();
     assert_eq!(told.kind, EventKind::DoubleCharged);
     assert_eq!(
-        told.data.invoice.as_ref().unwrap().payment_intent_id.as_deref(),
+        told.data
+            .invoice
+            .as_ref()
+            .unwrap()
+            .payment_intent_id
+            .as_deref(),
         Some("pi_1")
     );
 }
