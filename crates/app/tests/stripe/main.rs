@@ -7,6 +7,10 @@
 #[allow(dead_code)]
 #[path = "../billing/helpers.rs"]
 mod billing_helpers;
+// The API tests' helpers: the real server on a random port (`spawn_app_with`).
+#[allow(dead_code, unused_macros)]
+#[path = "../api/helpers.rs"]
+mod api_helpers;
 mod fake_stripe;
 mod helpers;
 
@@ -16,3 +20,4 @@ mod lifecycle;
 mod localstripe;
 mod rate_limited;
 mod stress;
+mod webhooks;

@@ -1,4 +1,4 @@
-use antaeus_models::{FailureReason, Invoice, InvoiceStatus};
+use antaeus_models::{Dispute, FailureReason, Invoice, InvoiceStatus};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,6 +28,45 @@ pub struct InvoiceJson {
     due_at: DateTime<Utc>,
     /// What it is for.
     description: Option<String>,
+    /// How much of it was refunded (zero unless refunds succeeded).
+    refunded_amount: MoneyJson,
+    /// The cardholder's dispute of its payment, or null.
+    dispute: Option<DisputeJson>,
+    /// Payments the provider reported beyond the one that paid it: more than 0 means the
+    /// customer was charged twice and must be refunded (`invoice.double_charged`).
+    extra_charges: u32,
+}
+
+/// `{"id":"dp_…","status":"needs_response","reason":"fraudulent","amount":{…},
+/// "evidenceDueBy":"…"}`: a dispute (chargeback), as the provider reports it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DisputeJson {
+    /// The provider's id for it.
+    #[schema(example = "dp_1MqLiJLkdIwHu7ix")]
+    id: String,
+    /// The provider's status: `needs_response`, `under_review`, `won`, `lost`, …
+    #[schema(example = "needs_response")]
+    status: String,
+    /// The cardholder's reason: `fraudulent`, `product_not_received`, …
+    #[schema(example = "fraudulent")]
+    reason: String,
+    /// The amount disputed.
+    amount: MoneyJson,
+    /// When evidence must reach the provider by, while it is open.
+    evidence_due_by: Option<DateTime<Utc>>,
+}
+
+impl From<&Dispute> for DisputeJson {
+    fn from(d: &Dispute) -> Self {
+        Self {
+            id: d.id.clone(),
+            status: d.status.clone(),
+            reason: d.reason.clone(),
+            amount: MoneyJson::from(&d.amount),
+            evidence_due_by: d.evidence_due_by,
+        }
+    }
 }
 
 impl From<&Invoice> for InvoiceJson {
@@ -43,6 +82,9 @@ impl From<&Invoice> for InvoiceJson {
             external_id: i.external_id.as_ref().map(ToString::to_string),
             due_at: i.due_at,
             description: i.description.clone(),
+            refunded_amount: MoneyJson::from(&i.refunded),
+            dispute: i.dispute.as_deref().map(DisputeJson::from),
+            extra_charges: i.extra_charges,
         }
     }
 }
@@ -63,7 +105,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&InvoiceJson::from(&invoice)).unwrap(),
-            r#"{"id":1,"customerId":1,"amount":{"value":123.45,"currency":"EUR"},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":null,"dueAt":"1970-01-01T00:00:00Z","description":null}"#
+            r#"{"id":1,"customerId":1,"amount":{"value":123.45,"currency":"EUR"},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":null,"dueAt":"1970-01-01T00:00:00Z","description":null,"refundedAmount":{"value":0.00,"currency":"EUR"},"dispute":null,"extraCharges":0}"#
         );
     }
 

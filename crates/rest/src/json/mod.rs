@@ -27,7 +27,7 @@ pub use customer::{CustomerJson, ProviderJson};
 pub use customer_new::{NewCustomerJson, ProviderRefsJson};
 pub use customer_patch::{CustomerPatchJson, ProviderPatchJson};
 pub use event::EventJson;
-pub use invoice::InvoiceJson;
+pub use invoice::{DisputeJson, InvoiceJson};
 pub use invoice_draft::InvoiceDraftJson;
 pub use money::MoneyJson;
 pub use object::Object;

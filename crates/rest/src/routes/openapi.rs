@@ -7,9 +7,9 @@ use utoipa::{Modify, OpenApi};
 use super::{billing_runs, customers, events, health, invoices, metrics, webhooks};
 use crate::Problem;
 use crate::json::{
-    AmountJson, AttemptJson, BatchItemJson, CallsJson, CustomerJson, CustomerPatchJson, EventJson,
-    InvoiceDraftJson, InvoiceJson, MoneyJson, NewCustomerJson, ProviderJson, ProviderPatchJson,
-    ProviderRefsJson, RunCountsJson, RunJson,
+    AmountJson, AttemptJson, BatchItemJson, CallsJson, CustomerJson, CustomerPatchJson,
+    DisputeJson, EventJson, InvoiceDraftJson, InvoiceJson, MoneyJson, NewCustomerJson,
+    ProviderJson, ProviderPatchJson, ProviderRefsJson, RunCountsJson, RunJson,
 };
 
 /// The API description.
@@ -43,7 +43,7 @@ use crate::json::{
         get,
     ),
     components(schemas(
-        Problem, InvoiceJson, MoneyJson, CustomerJson, ProviderJson, AttemptJson, RunJson,
+        Problem, InvoiceJson, DisputeJson, MoneyJson, CustomerJson, ProviderJson, AttemptJson, RunJson,
         RunCountsJson, CallsJson, EventJson, NewCustomerJson, ProviderRefsJson, CustomerPatchJson,
         ProviderPatchJson, InvoiceDraftJson, AmountJson, BatchItemJson, webhooks::ReceivedJson
     )),

@@ -28,7 +28,7 @@ impl PaymentEventService {
                 status: report.status.clone(),
                 reason: report.reason.clone(),
                 amount: Money::from_minor(report.amount_minor.max(0), currency)
-                    .unwrap_or_else(|_| view.invoice.amount),
+                    .unwrap_or(view.invoice.amount),
                 evidence_due_by: report.evidence_due_by,
             };
             let known = view.invoice.dispute.as_deref();

@@ -100,7 +100,7 @@ impl PaymentEventService {
     pub async fn apply(&self, event: &ProviderEvent) -> Result<Received, ServiceError> {
         let resolved = self.resolve(&event.payment).await?;
         let ours = match resolved {
-            resolve::Resolved::Ours(ours) => ours,
+            resolve::Resolved::Ours(ours) => *ours,
             resolve::Resolved::NotOurs(why) => {
                 log::info!(
                     "provider event {} ({}) ignored: {why}",

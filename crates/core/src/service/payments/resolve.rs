@@ -33,7 +33,7 @@ impl Ours {
 /// Whose the payment is.
 pub(super) enum Resolved {
     /// One of this deployment's invoices'.
-    Ours(Ours),
+    Ours(Box<Ours>),
     /// Not this deployment's, or not an invoice's it knows, and why.
     NotOurs(String),
 }
@@ -101,10 +101,10 @@ impl PaymentEventService {
                 payment.amount_minor, payment.currency
             )));
         }
-        Ok(Resolved::Ours(Ours {
+        Ok(Resolved::Ours(Box::new(Ours {
             view,
             intent: payment.intent.clone(),
             key,
-        }))
+        })))
     }
 }

@@ -74,14 +74,17 @@ fn first_intent() -> PaymentRef {
     }
 }
 
+/// What a test service's store was given.
+type Recorded<T> = Arc<Mutex<Vec<T>>>;
+
 /// A service on a store that holds `view` and records the writes and notes it is given.
 fn service(
     view: Option<PaymentView>,
     outcomes: Vec<PaymentWriteOutcome>,
 ) -> (
     PaymentEventService,
-    Arc<Mutex<Vec<PaymentWrite>>>,
-    Arc<Mutex<Vec<String>>>,
+    Recorded<PaymentWrite>,
+    Recorded<String>,
 ) {
     let mut store = MockPaymentStore::new();
     store.expect_deployment_id().returning(|| Ok(NS.into()));
