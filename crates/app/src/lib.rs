@@ -10,6 +10,7 @@ pub mod notify;
 pub mod observability;
 pub mod progress;
 pub mod provider;
+pub mod reconcile;
 pub mod seed;
 pub mod settings;
 pub mod signals;

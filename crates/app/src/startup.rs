@@ -7,7 +7,9 @@ use actix_web::dev::Server;
 use antaeus_core::billing::{BillingService, RunExecutor};
 use antaeus_core::notify::OutboxWorker;
 use antaeus_core::scheduler::{ScheduledRuns, Scheduler};
-use antaeus_core::service::{ConsoleDeps, ConsoleService, PaymentEventDeps, PaymentEventService};
+use antaeus_core::service::{
+    ConsoleDeps, ConsoleService, PaymentEventDeps, PaymentEventService, RefundService,
+};
 use antaeus_core::{Clock, CustomerService, EventService, InvoiceService, RunService, Shutdown};
 use antaeus_data::{Database, PoolOptions};
 use antaeus_models::RunScope;
@@ -43,6 +45,7 @@ pub struct Application {
     executor: Arc<RunExecutor>,
     scheduler: Option<Scheduler>,
     payments: PaymentEventService,
+    refunds: RefundService,
     reconcile_every: std::time::Duration,
 }
 
@@ -80,11 +83,18 @@ impl Application {
         let payments = PaymentEventService::new(
             PaymentEventDeps {
                 store: store.clone(),
+                refunds: store.clone(),
                 reader: wiring::webhook_reader(&settings.provider),
                 provider: provider.charger.clone(),
                 clock: clock.clone(),
             },
             settings.billing.retry.clone(),
+            settings.billing.call_timeout,
+        );
+        let refunds = RefundService::new(
+            store.clone(),
+            provider.charger.clone(),
+            clock.clone(),
             settings.billing.call_timeout,
         );
         let state = ApiState {
@@ -100,6 +110,7 @@ impl Application {
             ),
             events: EventService::new(store, clock),
             payments: payments.clone(),
+            refunds: refunds.clone(),
             tokens: settings.tokens.clone(),
             readiness: Arc::new(DatabaseReadiness(db.clone())),
             metrics: Arc::new(ServiceMetrics {
@@ -125,6 +136,7 @@ impl Application {
             executor,
             scheduler,
             payments,
+            refunds,
             reconcile_every: settings.reconcile_every,
         })
     }
@@ -150,11 +162,12 @@ impl Application {
             let signal = signal.clone();
             tokio::spawn(async move { executor.resume_abandoned_until(every, signal).await })
         };
-        let reconciling = {
-            let payments = self.payments.clone();
-            let (every, signal) = (self.reconcile_every, signal.clone());
-            tokio::spawn(async move { payments.reconcile_until(every, signal).await })
-        };
+        let reconciling = tokio::spawn(crate::reconcile::reconcile_until(
+            self.payments.clone(),
+            self.refunds.clone(),
+            self.reconcile_every,
+            signal.clone(),
+        ));
         let scheduling = self
             .scheduler
             .map(|scheduler| tokio::spawn(scheduler.run(signal)));

@@ -21,6 +21,7 @@ mod error;
 mod invoices;
 mod migrate;
 mod payments;
+mod refunds;
 mod rows;
 mod schema;
 mod seed;

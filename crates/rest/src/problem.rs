@@ -178,6 +178,7 @@ impl ApiError {
             ServiceError::InvoicePaid(_) => (PROBLEM_INVOICE_PAID, "Invoice paid"),
             ServiceError::InvoiceVoid(_) => (PROBLEM_INVOICE_VOID, "Invoice void"),
             ServiceError::OutcomeUnknown { .. } => (PROBLEM_OUTCOME_UNKNOWN, "Outcome unknown"),
+            ServiceError::RefundRefused(_) => (PROBLEM_REFUND_REFUSED, "Refund refused"),
             ServiceError::AmountNotChargeable(_) => {
                 (PROBLEM_AMOUNT_NOT_CHARGEABLE, "Amount not chargeable")
             }
@@ -205,6 +206,9 @@ pub const PROBLEM_INVOICE_CHARGING: &str = "urn:antaeus:problem:invoice_charging
 pub const PROBLEM_INVOICE_PAID: &str = "urn:antaeus:problem:invoice_paid";
 /// The problem type of an invoice that cannot change because it is void (final).
 pub const PROBLEM_INVOICE_VOID: &str = "urn:antaeus:problem:invoice_void";
+/// The problem type of a refund that cannot be made: the invoice is not PAID, or less is left
+/// than asked (nothing was sent).
+pub const PROBLEM_REFUND_REFUSED: &str = "urn:antaeus:problem:refund_refused";
 /// The problem type of an amount the payment provider will never charge.
 pub const PROBLEM_AMOUNT_NOT_CHARGEABLE: &str = "urn:antaeus:problem:amount_not_chargeable";
 /// The problem type of an invoice that cannot be voided while its last charge's outcome is
@@ -227,6 +231,7 @@ fn service_status(err: &ServiceError) -> StatusCode {
         | ServiceError::InvoiceVoid(_)
         | ServiceError::OutcomeUnknown { .. }
         | ServiceError::PaymentMayComplete { .. }
+        | ServiceError::RefundRefused(_)
         | ServiceError::CustomerConflict { .. }
         | ServiceError::InvoiceConflict { .. }
         | ServiceError::CurrencyLocked(_) => StatusCode::CONFLICT,

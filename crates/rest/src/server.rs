@@ -8,7 +8,7 @@ use actix_web::http::Method;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use antaeus_core::service::PaymentEventService;
+use antaeus_core::service::{PaymentEventService, RefundService};
 use antaeus_core::{CustomerService, EventService, InvoiceService, RunService};
 
 use crate::auth::ApiTokens;
@@ -36,6 +36,8 @@ pub struct ApiState {
     pub events: EventService,
     /// The payment provider's events (webhooks) and what they change.
     pub payments: PaymentEventService,
+    /// Refunds of paid invoices.
+    pub refunds: RefundService,
     /// The tokens guarding the API.
     pub tokens: ApiTokens,
     /// Whether the service can serve.
@@ -83,6 +85,7 @@ routes! {
     "/rest/v1/invoices/{id}/attempts" => { GET => invoices::attempts::list },
     "/rest/v1/invoices/{id}/retry" => { POST => invoices::retry::post },
     "/rest/v1/invoices/{id}/void" => { POST => invoices::void::void },
+    "/rest/v1/invoices/{id}/refunds" => { GET => invoices::refunds::list, POST => invoices::refunds::post },
     "/rest/v1/customers" => { GET => customers::get::list, POST => customers::post::create },
     "/rest/v1/customers/{id}" => { GET => customers::get::one, PATCH => customers::patch::update },
     "/rest/v1/billing/runs" => { GET => billing_runs::list, POST => billing_runs::post },

@@ -8,10 +8,10 @@ use antaeus_core::billing::{
     BillingConfig, BillingDeps, BillingService, RunExecutor, SeededRandom,
 };
 use antaeus_core::payment_provider::MockPaymentProvider;
-use antaeus_core::service::{PaymentEventDeps, PaymentEventService};
+use antaeus_core::service::{PaymentEventDeps, PaymentEventService, RefundService};
 use antaeus_core::store::{
     MockAttemptStore, MockBillingStore, MockCustomerStore, MockEventStore, MockInstanceStore,
-    MockInvoiceStore, MockPaymentStore, MockRunStore, StoreError,
+    MockInvoiceStore, MockPaymentStore, MockRefundStore, MockRunStore, StoreError,
 };
 use antaeus_core::{CustomerService, EventService, InvoiceService, ManualClock, RunService};
 use antaeus_rest::{ApiState, ApiTokens, MetricsSource, Readiness, configure};
@@ -69,11 +69,18 @@ fn state(invoices: MockInvoiceStore) -> ApiState {
         payments: PaymentEventService::new(
             PaymentEventDeps {
                 store: Arc::new(MockPaymentStore::new()),
+                refunds: Arc::new(MockRefundStore::new()),
                 reader: None,
                 provider: Arc::new(MockPaymentProvider::new()),
-                clock,
+                clock: clock.clone(),
             },
             Default::default(),
+            std::time::Duration::from_secs(1),
+        ),
+        refunds: RefundService::new(
+            Arc::new(MockRefundStore::new()),
+            Arc::new(MockPaymentProvider::new()),
+            clock,
             std::time::Duration::from_secs(1),
         ),
         tokens: ApiTokens::default(),

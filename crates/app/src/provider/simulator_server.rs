@@ -2,7 +2,8 @@
 //! and other processes can charge through it exactly as they would through a real provider.
 //!
 //! `POST /charges` speaks the protocol (a key reused for another charge is answered 422
-//! `idempotency_key_reused` without reaching the provider); `GET /ledger` reports the simulated provider's ledger
+//! `idempotency_key_reused` without reaching the provider), and so does `POST /refunds` (a
+//! refund of a charge it made is refunded); `GET /ledger` reports the simulated provider's ledger
 //! (`{"calls":..,"charges":..,"doubleCharged":[..]}`) so a test in another process can check
 //! that nobody was charged twice.
 
@@ -13,9 +14,11 @@ use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
-use antaeus_core::{ChargeDecision, ChargeRequest, PaymentProvider, ProviderError};
+use antaeus_core::{
+    ChargeDecision, ChargeRequest, PaymentProvider, ProviderError, RefundDecision, RefundRequest,
+};
 use antaeus_models::{
-    Currency, CustomerId, IdempotencyKey, Invoice, InvoiceId, InvoiceStatus, Money,
+    Currency, CustomerId, IdempotencyKey, Invoice, InvoiceId, InvoiceStatus, Money, RefundId,
 };
 use antaeus_rest::same_secret;
 use serde::{Deserialize, Serialize};
@@ -23,7 +26,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use super::SimulatedPaymentProvider;
-use super::http::{IDEMPOTENCY_KEY_HEADER, STATUS_CHARGED, codes};
+use super::http::{IDEMPOTENCY_KEY_HEADER, STATUS_CHARGED, STATUS_REFUNDED, codes};
 use super::simulator_keys::KeyCharges;
 
 /// Largest request body accepted; a charge request is well under 1 KiB.
@@ -57,6 +60,7 @@ pub fn serve_simulator(
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .route("/charges", web::post().to(charge))
+            .route("/refunds", web::post().to(refund))
             .route("/ledger", web::get().to(ledger))
     })
     .listen(listener)?
@@ -81,6 +85,59 @@ async fn charge(
         .charge(&ChargeRequest::new(invoice, key))
         .await;
     Ok(answer_response(answer))
+}
+
+/// `POST /refunds`: one refund of a charge the simulated provider made.
+async fn refund(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<SimulatorState>,
+) -> Result<HttpResponse, SimulatorError> {
+    authorize(&req, &state)?;
+    let key = idempotency_key(&req)?;
+    let asked: RefundBody =
+        serde_json::from_slice(&body).map_err(|e| bad_request(e.to_string()))?;
+    let amount = parse_amount(&asked.amount, asked.currency)?;
+    if !asked.charge_id.starts_with("sim_") {
+        return Ok(HttpResponse::NotFound().json(json!({ "error": codes::CHARGE_NOT_FOUND })));
+    }
+    let invalid = |e: antaeus_models::ModelError| bad_request(e.to_string());
+    let invoice = Invoice::new(
+        InvoiceId::new(asked.invoice_id).map_err(invalid)?,
+        CustomerId::new(1).map_err(invalid)?,
+        amount,
+        InvoiceStatus::Paid,
+    );
+    let request = RefundRequest {
+        refund: RefundId::new(asked.refund_id).map_err(invalid)?,
+        invoice,
+        payment_ref: asked.charge_id,
+        amount,
+        reason: asked.reason,
+        key,
+        namespace: None,
+    };
+    Ok(match state.provider.refund(&request).await {
+        Ok(RefundDecision::Refunded { refund_ref }) => {
+            HttpResponse::Ok().json(json!({ "status": STATUS_REFUNDED, "refund_id": refund_ref }))
+        }
+        Ok(RefundDecision::Refused { code }) => {
+            HttpResponse::Conflict().json(json!({ "error": code }))
+        }
+        Err(err) => answer_response(Err(err)),
+    })
+}
+
+/// The body of `POST /refunds`.
+#[derive(Deserialize)]
+struct RefundBody {
+    refund_id: i64,
+    invoice_id: i64,
+    charge_id: String,
+    amount: String,
+    currency: Currency,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// `GET /ledger`: the simulated provider's totals.

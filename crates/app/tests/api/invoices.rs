@@ -24,14 +24,14 @@ async fn an_invoice_has_the_original_json_shape_with_an_exact_amount(app: TestAp
     assert_eq!(
         response.text().await.unwrap(),
         format!(
-            r#"{{"id":{},"customerId":{},"amount":{{"value":123.45,"currency":"DKK"}},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":null,"dueAt":"{}","description":null}}"#,
+            r#"{{"id":{},"customerId":{},"amount":{{"value":123.45,"currency":"DKK"}},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":null,"dueAt":"{}","description":null,"refundedAmount":{{"value":0.00,"currency":"DKK"}},"dispute":null,"extraCharges":0}}"#,
             invoice.id,
             customer.id,
             invoice
                 .due_at
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
         ),
-        "the original fields first, then the billing ones, then the invoicing ones"
+        "the original fields first, then the billing ones, the invoicing ones, then the payment's life after the call"
     );
 
     // Whole amounts keep two decimals: 10.00, never 10 or 1e1.
@@ -72,11 +72,14 @@ async fn the_original_data_set_is_served_in_one_default_page(app: TestApp) {
                 "attempts",
                 "customerId",
                 "description",
+                "dispute",
                 "dueAt",
                 "externalId",
+                "extraCharges",
                 "failureReason",
                 "id",
                 "nextAttemptAt",
+                "refundedAmount",
                 "status"
             ]
         );

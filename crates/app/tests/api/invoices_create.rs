@@ -45,7 +45,7 @@ async fn an_invoice_is_created_for_a_customer_named_by_id_or_external_id(app: Te
     assert_eq!(
         text,
         format!(
-            r#"{{"id":{id},"customerId":{customer},"amount":{{"value":123.45,"currency":"EUR"}},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":"inv-2026-12-acme-42","dueAt":"2026-12-01T00:00:00Z","description":"December subscription"}}"#
+            r#"{{"id":{id},"customerId":{customer},"amount":{{"value":123.45,"currency":"EUR"}},"status":"PENDING","nextAttemptAt":null,"attempts":0,"failureReason":null,"externalId":"inv-2026-12-acme-42","dueAt":"2026-12-01T00:00:00Z","description":"December subscription","refundedAmount":{{"value":0.00,"currency":"EUR"}},"dispute":null,"extraCharges":0}}"#
         )
     );
     assert_eq!(app.get_json(&location).await, invoice);

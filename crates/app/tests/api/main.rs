@@ -23,6 +23,7 @@ mod invoices_void;
 mod malformed;
 mod operations;
 mod orphaned_runs;
+mod refunds;
 mod run_scopes;
 mod scheduler;
 mod seeding;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use antaeus_app::provider::{RateLimit, RateLimitedProvider, StripePaymentProvider};
 use antaeus_core::billing::{BillingService, RetryPolicy};
-use antaeus_core::service::{PaymentEventDeps, PaymentEventService};
+use antaeus_core::service::{PaymentEventDeps, PaymentEventService, RefundService};
 use antaeus_core::store::{AttemptStore, CustomerChanges, CustomerStore, InvoiceStore};
 use antaeus_core::{Clock, ManualClock, PaymentProvider, Shutdown};
 use antaeus_data::testing::TestDatabase;
@@ -38,6 +38,8 @@ billing_tests!(
     a_key_first_sent_by_a_host_whose_clock_ran_ahead_is_looked_up_after_a_day,
     a_payment_completed_while_its_webhook_was_lost_is_learnt_by_reconciliation,
     a_void_is_refused_while_the_customer_may_still_complete_the_payment,
+    two_deployments_on_one_stripe_account_each_charge_their_own_invoices_once,
+    a_refund_whose_answer_was_lost_is_asked_again_under_its_key_and_refunds_once,
 );
 
 /// A database, a test clock and the Stripe-shaped server.
@@ -398,6 +400,7 @@ fn payments(s: &Stage) -> PaymentEventService {
     PaymentEventService::new(
         PaymentEventDeps {
             store: Arc::new(s.db.clone()),
+            refunds: Arc::new(s.db.clone()),
             reader: None,
             provider: Arc::new(s.stripe(s.clock.clone(), Duration::from_secs(5))),
             clock: s.clock.clone(),
@@ -468,4 +471,104 @@ async fn a_void_is_refused_while_the_customer_may_still_complete_the_payment(bac
         matches!(voided, antaeus_core::store::VoidOutcome::Voided(_)),
         "{voided:?}"
     );
+}
+
+async fn two_deployments_on_one_stripe_account_each_charge_their_own_invoices_once(
+    backend: Backend,
+) {
+    // Production and a staging copy, each with its own database (and so its own invoice 1),
+    // charging through one Stripe account.
+    let Some(production) = Stage::new(backend).await else {
+        return;
+    };
+    let Some(staging_db) = TestDatabase::new(backend).await else {
+        return;
+    };
+    let fake = &production.fake;
+    fake.add_customer("cus_prod", Card::Succeeds);
+    fake.add_customer("cus_staging", Card::Succeeds);
+    seed(&production.db, &[refs(Some("cus_prod"), Some("pm_card"))]).await;
+    seed(
+        &staging_db.db,
+        &[refs(Some("cus_staging"), Some("pm_card"))],
+    )
+    .await;
+    production.bill(&production.service(), "prod-1").await;
+    let stripe = production.stripe(production.clock.clone(), Duration::from_secs(5));
+    let staging = billing(
+        &staging_db.db,
+        Arc::new(stripe),
+        production.clock.clone(),
+        true,
+        "staging",
+    );
+    staging
+        .bill(&run_request("staging-1"), Shutdown::never())
+        .await
+        .unwrap();
+    for db in [&production.db, &staging_db.db] {
+        let invoice = all_invoices(db).await.remove(0);
+        assert_eq!(invoice.id.get(), 1, "the same invoice id in both");
+        assert_eq!(invoice.status, InvoiceStatus::Paid, "{invoice:?}");
+    }
+    let intents = fake.intents_of(1);
+    assert_eq!(intents.len(), 2, "one PaymentIntent each: {intents:?}");
+    let customers: Vec<&str> = intents.iter().map(|i| i.customer.as_str()).collect();
+    assert!(
+        customers.contains(&"cus_prod") && customers.contains(&"cus_staging"),
+        "{customers:?}"
+    );
+    let deployments: Vec<Option<String>> = intents.iter().map(|i| i.deployment.clone()).collect();
+    assert_eq!(
+        deployments,
+        [
+            Some(production.db.deployment_id().await.unwrap()),
+            Some(staging_db.db.deployment_id().await.unwrap())
+        ]
+    );
+    assert_ne!(deployments[0], deployments[1]);
+}
+
+async fn a_refund_whose_answer_was_lost_is_asked_again_under_its_key_and_refunds_once(
+    backend: Backend,
+) {
+    let Some(s) = Stage::new(backend).await else {
+        return;
+    };
+    s.fake.add_customer("cus_ok", Card::Succeeds);
+    seed(&s.db, &[refs(Some("cus_ok"), Some("pm_card"))]).await;
+    s.bill(&s.service(), "refund-1").await;
+    let invoice = s.invoice(0).await;
+    assert_eq!(invoice.status, InvoiceStatus::Paid);
+    let refunds = RefundService::new(
+        Arc::new(s.db.clone()),
+        Arc::new(s.stripe(s.clock.clone(), Duration::from_millis(500))),
+        s.clock.clone(),
+        Duration::from_secs(5),
+    );
+    s.fake.lose_next_refund_answer();
+    let (pending, made) = refunds
+        .refund(invoice.id, None, Some("requested_by_customer".into()), None)
+        .await
+        .unwrap();
+    assert!(made);
+    assert_eq!(
+        pending.status,
+        antaeus_models::RefundStatus::Pending,
+        "{pending:?}"
+    );
+    assert_eq!(refunds.resend_due().await.unwrap(), 0, "not due yet");
+    s.clock.advance(TimeDelta::minutes(2));
+    assert_eq!(refunds.resend_due().await.unwrap(), 1);
+    let listed = refunds.list(invoice.id).await.unwrap();
+    assert_eq!(
+        listed[0].status,
+        antaeus_models::RefundStatus::Succeeded,
+        "{listed:?}"
+    );
+    assert_eq!(listed[0].attempts, 2, "two calls, one key");
+    let pi = s.fake.intents_of(invoice.id.get())[0].id.clone();
+    assert_eq!(s.fake.refunds_of(&pi).len(), 1, "refunded once");
+    let after = s.db.fetch_invoice(invoice.id).await.unwrap().unwrap();
+    assert_eq!(after.refunded, after.amount);
 }

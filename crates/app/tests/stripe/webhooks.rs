@@ -19,6 +19,7 @@ billing_tests!(
     a_dispute_is_recorded_announced_and_closed,
     a_second_payment_of_a_paid_invoice_is_flagged_as_a_double_charge,
     another_deployments_payment_is_ignored,
+    refunds_go_to_stripe_once_and_those_made_in_its_dashboard_are_learnt,
 );
 
 /// The endpoint's signing secret.
@@ -42,6 +43,7 @@ impl Site {
                 ("ANTAEUS_STRIPE_SECRET_KEY", "sk_test_antaeus"),
                 ("ANTAEUS_STRIPE_WEBHOOK_SECRET", SECRET),
                 ("ANTAEUS_RESEND_BASE_MS", "2"),
+                ("ANTAEUS_PROVIDER_TIMEOUT_MS", "1000"),
                 ("ANTAEUS_RESEND_CAP_MS", "10"),
             ],
         )
@@ -319,4 +321,78 @@ async fn another_deployments_payment_is_ignored(backend: Backend) {
         .await;
     assert_eq!(answer["outcome"], "ignored", "{answer}");
     assert_eq!(site.invoice(id).await["status"], "PENDING");
+}
+
+async fn refunds_go_to_stripe_once_and_those_made_in_its_dashboard_are_learnt(backend: Backend) {
+    let Some(site) = Site::new(backend).await else {
+        return;
+    };
+    let id = site.invoice_for("cus_ok", Card::Succeeds).await;
+    site.app.bill().await;
+    let pi = site.fake.intents_of(id)[0].id.clone();
+    let refunds = format!("/rest/v1/invoices/{id}/refunds");
+    let first = site
+        .app
+        .post(
+            &refunds,
+            r#"{"amount":"2.00","reason":"duplicate"}"#,
+            &[("Idempotency-Key", "r-1")],
+        )
+        .await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert!(first["providerRef"].as_str().unwrap().starts_with("re_"));
+
+    // Stripe makes the next refund, but its answer is lost: pending, never refunded twice.
+    site.fake.lose_next_refund_answer();
+    let lost = site.app.post(&refunds, r#"{"amount":"3.00"}"#, &[]).await;
+    assert_eq!(lost.status(), 202);
+    let lost: Value = lost.json().await.unwrap();
+    assert_eq!(lost["status"], "pending", "{lost}");
+    assert_eq!(
+        site.invoice(id).await["refundedAmount"]["value"],
+        json!(2.00)
+    );
+    let made = site.fake.refunds_of(&pi);
+    assert_eq!(made.len(), 2, "{made:?}");
+    // Stripe's event about it settles it.
+    let refund = site.fake.ledger().refunds[&made[1].0].json();
+    site.deliver(&site.event("charge.refund.updated", refund))
+        .await;
+    let listed = site.app.get_json(&refunds).await;
+    assert_eq!(listed[1]["status"], "succeeded", "{listed}");
+    assert_eq!(listed[1]["providerRef"], made[1].0.as_str());
+    assert_eq!(
+        site.invoice(id).await["refundedAmount"]["value"],
+        json!(5.00)
+    );
+
+    // 1.00 more refunded in Stripe's dashboard: Stripe's total says so.
+    let mut charge = json!({
+        "id": format!("ch_{}", &pi[3..]), "object": "charge", "amount": 1234,
+        "amount_refunded": 600, "currency": "eur", "payment_intent": pi, "refunded": false,
+        "metadata": site.intent(&pi)["metadata"].clone()
+    });
+    site.deliver(&site.event("charge.refunded", charge.clone()))
+        .await;
+    let invoice = site.invoice(id).await;
+    assert_eq!(invoice["refundedAmount"]["value"], json!(6.00), "{invoice}");
+    let listed = site.app.get_json(&refunds).await;
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(listed[2]["origin"], "provider");
+    assert_eq!(listed[2]["amount"]["value"], json!(1.00));
+    // The same total told again changes nothing.
+    charge["amount_refunded"] = json!(600);
+    site.deliver(&site.event("charge.refunded", charge)).await;
+    assert_eq!(
+        site.app.get_json(&refunds).await.as_array().unwrap().len(),
+        3
+    );
+    assert_eq!(site.told(id, "invoice.refunded").await.len(), 3);
+    assert_eq!(
+        site.fake.refunds_of(&pi).len(),
+        2,
+        "Antaeus sent two refunds, once each"
+    );
 }

@@ -88,6 +88,9 @@ pub enum ServiceError {
     /// A customer's currency cannot change once it has invoices.
     #[error("customer {0} has invoices: its currency cannot change")]
     CurrencyLocked(CustomerId),
+    /// A refund that cannot be made: the invoice is not paid, or less is left than asked.
+    #[error("{0}")]
+    RefundRefused(String),
     /// The payment provider will never charge this amount (under its minimum, over its
     /// maximum).
     #[error("{0}")]

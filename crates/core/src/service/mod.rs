@@ -7,6 +7,7 @@ mod events;
 mod fingerprint;
 mod invoices;
 mod payments;
+mod refunds;
 mod runs;
 mod text;
 
@@ -19,4 +20,5 @@ pub use error::ServiceError;
 pub use events::EventService;
 pub use invoices::{InvoiceService, MAX_DESCRIPTION};
 pub use payments::{PaymentEventDeps, PaymentEventService, Received, ReconcileReport};
+pub use refunds::{MAX_REASON, RefundService};
 pub use runs::{RunService, RunView};

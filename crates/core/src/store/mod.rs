@@ -11,6 +11,7 @@ mod instances;
 mod invoices;
 mod outbox;
 mod payments;
+mod refunds;
 mod runs;
 mod stats;
 
@@ -34,6 +35,9 @@ pub use payments::{
     AttemptNote, HandledEvent, InvoiceChange, PaymentStore, PaymentView, PaymentWrite,
     PaymentWriteOutcome,
 };
+pub use refunds::{
+    NewRefund, ProviderRefundNews, RefundEnd, RefundStart, RefundStore, RefundToSend,
+};
 pub use runs::{NewRun, RunEnd, RunStore};
 pub use stats::StatsStore;
 
@@ -55,6 +59,8 @@ pub use invoices::MockInvoiceStore;
 pub use outbox::MockOutboxStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use payments::MockPaymentStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use refunds::MockRefundStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use runs::MockRunStore;
 #[cfg(any(test, feature = "mocks"))]

@@ -46,6 +46,17 @@ impl AmountJson {
     }
 }
 
+/// The positive decimal `value` writes (a JSON number or a decimal string), read exactly, or
+/// why it is not one.
+pub fn decimal_value(value: &RawValue) -> Result<Decimal, String> {
+    let text = decimal_text(value)?;
+    let decimal = Decimal::from_str_exact(&text).map_err(|_| "has too many digits".to_owned())?;
+    if decimal.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(decimal)
+}
+
 /// The decimal the value writes, checked to be plain digits with an optional fraction:
 /// the JSON number grammar without sign or exponent, as a number or inside a string.
 fn decimal_text(value: &RawValue) -> Result<String, String> {

@@ -17,6 +17,7 @@ mod invoice_draft;
 mod money;
 mod object;
 mod patch_field;
+mod refund;
 mod run;
 mod text;
 
@@ -31,4 +32,5 @@ pub use invoice::{DisputeJson, InvoiceJson};
 pub use invoice_draft::InvoiceDraftJson;
 pub use money::MoneyJson;
 pub use object::Object;
+pub use refund::{RefundDraftJson, RefundJson};
 pub use run::{CallsJson, RunCountsJson, RunJson};

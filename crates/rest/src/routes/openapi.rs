@@ -9,7 +9,8 @@ use crate::Problem;
 use crate::json::{
     AmountJson, AttemptJson, BatchItemJson, CallsJson, CustomerJson, CustomerPatchJson,
     DisputeJson, EventJson, InvoiceDraftJson, InvoiceJson, MoneyJson, NewCustomerJson,
-    ProviderJson, ProviderPatchJson, ProviderRefsJson, RunCountsJson, RunJson,
+    ProviderJson, ProviderPatchJson, ProviderRefsJson, RefundDraftJson, RefundJson, RunCountsJson,
+    RunJson,
 };
 
 /// The API description.
@@ -29,6 +30,8 @@ use crate::json::{
         invoices::attempts::list,
         invoices::retry::post,
         invoices::void::void,
+        invoices::refunds::post,
+        invoices::refunds::list,
         customers::get::list,
         customers::post::create,
         customers::get::one,
@@ -43,7 +46,7 @@ use crate::json::{
         get,
     ),
     components(schemas(
-        Problem, InvoiceJson, DisputeJson, MoneyJson, CustomerJson, ProviderJson, AttemptJson, RunJson,
+        Problem, InvoiceJson, DisputeJson, RefundJson, RefundDraftJson, MoneyJson, CustomerJson, ProviderJson, AttemptJson, RunJson,
         RunCountsJson, CallsJson, EventJson, NewCustomerJson, ProviderRefsJson, CustomerPatchJson,
         ProviderPatchJson, InvoiceDraftJson, AmountJson, BatchItemJson, webhooks::ReceivedJson
     )),

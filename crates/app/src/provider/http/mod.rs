@@ -26,6 +26,8 @@ use super::retry_after;
 
 mod refund;
 
+pub(super) use refund::STATUS_REFUNDED;
+
 /// The header that carries the charge attempt's idempotency key.
 pub(super) const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 

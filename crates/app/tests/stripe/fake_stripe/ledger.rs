@@ -137,6 +137,29 @@ pub struct Ledger {
     /// Requests by kind (`create`, `retrieve`, `search`, `customer`, `429`, …).
     pub requests: HashMap<&'static str, u64>,
     pub next_id: u64,
+    /// Refunds made, by id.
+    pub refunds: HashMap<String, FakeRefund>,
+    /// Refund idempotency keys: the form first sent, and the answer stored.
+    pub refund_keys: HashMap<String, (String, Answer)>,
+}
+
+/// A refund made.
+#[derive(Debug, Clone)]
+pub struct FakeRefund {
+    pub id: String,
+    pub intent: String,
+    pub amount: i64,
+    pub antaeus_refund: Option<String>,
+}
+
+impl FakeRefund {
+    pub fn json(&self) -> Value {
+        json!({
+            "id": self.id, "object": "refund", "amount": self.amount, "currency": "eur",
+            "payment_intent": self.intent, "status": "succeeded",
+            "metadata": {"antaeus_refund_id": self.antaeus_refund},
+        })
+    }
 }
 
 impl Ledger {
@@ -304,6 +327,61 @@ impl Ledger {
         }
         intent.status = "canceled";
         Answer::new(200, intent.json())
+    }
+
+    /// Refunds `form[amount]` of the PaymentIntent `form[payment_intent]`, if that much of it
+    /// is left, as Stripe does.
+    pub fn create_refund(&mut self, form: &HashMap<String, String>) -> Answer {
+        let intent = form.get("payment_intent").cloned().unwrap_or_default();
+        let Some(paid) = self
+            .intents
+            .get(&intent)
+            .filter(|i| i.status == "succeeded")
+            .map(|i| i.amount)
+        else {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                Some("resource_missing"),
+                json!({"param": "payment_intent"}),
+            );
+        };
+        let refunded: i64 = self
+            .refunds
+            .values()
+            .filter(|r| r.intent == intent)
+            .map(|r| r.amount)
+            .sum();
+        let amount: i64 = form
+            .get("amount")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(paid - refunded);
+        if refunded >= paid {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                Some("charge_already_refunded"),
+                json!({}),
+            );
+        }
+        if amount > paid - refunded {
+            return Answer::error(
+                400,
+                "invalid_request_error",
+                Some("amount_too_large"),
+                json!({}),
+            );
+        }
+        self.next_id += 1;
+        let refund = FakeRefund {
+            id: format!("re_{:06}", self.next_id),
+            intent,
+            amount,
+            antaeus_refund: form.get("metadata[antaeus_refund_id]").cloned(),
+        };
+        let answer = Answer::new(200, refund.json());
+        self.refunds.insert(refund.id.clone(), refund);
+        answer
     }
 
     /// The PaymentIntents whose `antaeus_key` is `key`.

@@ -37,6 +37,8 @@ pub struct State {
     slow: std::time::Duration,
     /// Stripe's own rate limit: most create requests in any second, and the last second's.
     limit: Mutex<Option<(usize, VecDeque<std::time::Instant>)>>,
+    /// Refund requests whose answer is lost (processed, answered too late), still to come.
+    lost_refunds: Mutex<u32>,
 }
 
 /// A running fake Stripe.
@@ -57,6 +59,7 @@ impl FakeStripe {
             versions: Mutex::new(Vec::new()),
             slow: std::time::Duration::from_millis(600),
             limit: Mutex::new(None),
+            lost_refunds: Mutex::new(0),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -68,6 +71,7 @@ impl FakeStripe {
                 .route("/v1/payment_intents/search", web::get().to(search))
                 .route("/v1/payment_intents/{id}", web::get().to(retrieve))
                 .route("/v1/payment_intents/{id}/cancel", web::post().to(cancel))
+                .route("/v1/refunds", web::post().to(refund))
                 .route("/v1/customers/{id}", web::get().to(customer))
         })
         .workers(2)
@@ -152,6 +156,24 @@ impl FakeStripe {
         intent.last_payment_error = None;
         let invoice = intent.invoice;
         ledger.charge(invoice);
+    }
+
+    /// The answer to the next refund request is lost: it is made, and answered too late.
+    pub fn lose_next_refund_answer(&self) {
+        *self.state.lost_refunds.lock().unwrap() += 1;
+    }
+
+    /// The refunds made of PaymentIntent `intent`, as (id, amount), oldest first.
+    pub fn refunds_of(&self, intent: &str) -> Vec<(String, i64)> {
+        let ledger = self.ledger();
+        let mut found: Vec<(String, i64)> = ledger
+            .refunds
+            .values()
+            .filter(|r| r.intent == intent)
+            .map(|r| (r.id.clone(), r.amount))
+            .collect();
+        found.sort();
+        found
     }
 
     /// The PaymentIntents made for `invoice`, oldest first.
@@ -395,6 +417,48 @@ async fn cancel(
         Err(refused) => return *refused,
     };
     respond(&ledger.cancel(&path), false)
+}
+
+async fn refund(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
+    if !authorized(&req, &state) {
+        return unauthorized();
+    }
+    let params = String::from_utf8_lossy(&body).into_owned();
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let lost = {
+        let mut lost = state.lost_refunds.lock().unwrap();
+        let this = *lost > 0;
+        *lost = lost.saturating_sub(1);
+        this
+    };
+    let answer = {
+        let mut ledger = state.ledger.lock().unwrap();
+        ledger.count("refund");
+        match ledger.refund_keys.get(&key) {
+            Some((first, _)) if *first != params => {
+                Answer::error(400, "idempotency_error", None, json!({}))
+            }
+            Some((_, answer)) => answer.clone(),
+            None => {
+                let form: HashMap<String, String> =
+                    serde_urlencoded::from_str(&params).unwrap_or_default();
+                let answer = ledger.create_refund(&form);
+                ledger
+                    .refund_keys
+                    .insert(key, (params.clone(), answer.clone()));
+                answer
+            }
+        }
+    };
+    if lost {
+        tokio::time::sleep(state.slow * 3).await;
+    }
+    respond(&answer, false)
 }
 
 async fn search(

@@ -25,7 +25,7 @@ pub use reconcile::ReconcileReport;
 use super::ServiceError;
 use crate::billing::RetryPolicy;
 use crate::provider_events::{PaymentChange, ProviderEvent, WebhookDelivery, WebhookReader};
-use crate::store::{HandledEvent, PaymentStore};
+use crate::store::{HandledEvent, PaymentStore, ProviderRefundNews, RefundStore};
 use crate::{Clock, PaymentProvider};
 
 /// What handling one provider event did.
@@ -44,6 +44,8 @@ pub enum Received {
 pub struct PaymentEventDeps {
     /// Invoices and their payments.
     pub store: Arc<dyn PaymentStore>,
+    /// Refunds, which the provider's events settle and add to.
+    pub refunds: Arc<dyn RefundStore>,
     /// Reads the provider's webhook deliveries; `None` when they are not configured.
     pub reader: Option<Arc<dyn WebhookReader>>,
     /// The provider, asked about payments that may still complete.
@@ -122,15 +124,58 @@ impl PaymentEventService {
             | PaymentChange::Canceled { .. } => self.news(event, ours).await,
             PaymentChange::Disputed(report) => self.dispute(event, ours, report, false).await,
             PaymentChange::DisputeClosed(report) => self.dispute(event, ours, report, true).await,
-            PaymentChange::Refunded { .. } | PaymentChange::RefundUpdated(_) => {
-                let handled = HandledEvent {
-                    id: event.id.clone(),
-                    kind: event.kind.clone(),
-                    outcome: "ignored: refunds are not learnt from events yet".into(),
-                };
-                self.ignore(&handled, Some(ours.view.invoice.id)).await
+            PaymentChange::Refunded {
+                total_refunded_minor,
+            } => {
+                let news = ProviderRefundNews::Total(*total_refunded_minor);
+                self.refund_news(event, &ours, &news).await
+            }
+            PaymentChange::RefundUpdated(refund) => {
+                let news = ProviderRefundNews::One(refund.clone());
+                self.refund_news(event, &ours, &news).await
             }
         }
+    }
+
+    /// Records what `event` tells about refunds of `ours`' payment.
+    async fn refund_news(
+        &self,
+        event: &ProviderEvent,
+        ours: &resolve::Ours,
+        news: &ProviderRefundNews,
+    ) -> Result<Received, ServiceError> {
+        let said = match news {
+            ProviderRefundNews::Total(total) => {
+                format!("the provider has refunded {total} (minor units) of its payment")
+            }
+            ProviderRefundNews::One(r) => format!(
+                "refund {} of {} (minor units) {}",
+                r.id,
+                r.amount_minor,
+                if r.succeeded {
+                    "went through"
+                } else {
+                    "failed"
+                }
+            ),
+        };
+        let handled = HandledEvent {
+            id: event.id.clone(),
+            kind: event.kind.clone(),
+            outcome: said.clone(),
+        };
+        let id = ours.view.invoice.id;
+        let new = self
+            .deps
+            .refunds
+            .record_provider_refund(&handled, id, news, self.now())
+            .await?;
+        Ok(if new {
+            log::info!("{} ({}): invoice {id}: {said}", event.kind, event.id);
+            Received::Applied(said)
+        } else {
+            Received::Duplicate
+        })
     }
 
     /// Records an event that changes nothing.

@@ -2,8 +2,6 @@
 //! are asked about now and then, so that a lost webhook heals without waiting for the next
 //! dunning step.
 
-use std::time::Duration;
-
 use antaeus_models::InvoiceId;
 
 use crate::billing::PaymentNews;
@@ -104,26 +102,6 @@ impl PaymentEventService {
                     Ok(_) | Err(ServiceError::InvoiceCharging(_)) => {}
                     Err(err) => return Err(err),
                 }
-            }
-        }
-    }
-
-    /// Reconciles every `every` until `shutdown` (what `serve` runs beside the API).
-    pub async fn reconcile_until(&self, every: Duration, mut shutdown: Shutdown) {
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(every) => {}
-                () = shutdown.requested() => return,
-            }
-            match self.reconcile(&shutdown).await {
-                Ok(report) if report.asked > 0 => log::info!(
-                    "reconciled {} payments that may still complete: {} settled, {} could not be asked",
-                    report.asked,
-                    report.settled,
-                    report.failed
-                ),
-                Ok(_) => {}
-                Err(err) => log::warn!("reconciling payments failed: {}", one_line(&err)),
             }
         }
     }

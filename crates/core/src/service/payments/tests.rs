@@ -113,6 +113,7 @@ fn service(
     let service = PaymentEventService::new(
         PaymentEventDeps {
             store: Arc::new(store),
+            refunds: Arc::new(crate::store::MockRefundStore::new()),
             reader: None,
             provider: Arc::new(MockPaymentProvider::new()),
             clock: Arc::new(ManualClock::new(t0())),
@@ -281,6 +282,7 @@ async fn webhooks_without_a_secret_are_off_and_a_bad_signature_changes_nothing()
     let refusing = PaymentEventService::new(
         PaymentEventDeps {
             store: Arc::new(store),
+            refunds: Arc::new(crate::store::MockRefundStore::new()),
             reader: Some(Arc::new(Refusing)),
             provider: Arc::new(MockPaymentProvider::new()),
             clock: Arc::new(ManualClock::new(t0())),

@@ -5,5 +5,6 @@ pub mod attempts;
 pub mod batch;
 pub mod get;
 pub mod post;
+pub mod refunds;
 pub mod retry;
 pub mod void;
