@@ -34,6 +34,10 @@ pub enum Command {
     /// Run billing once to completion: charge every due invoice, take over the claims of dead
     /// instances, and print a summary. Exits 0 when the run completed.
     Bill(BillArgs),
+    /// Print this database's deployment id (in every charge key and in the provider's
+    /// metadata), or give it a new one with --renew: a copy of the database restored beside the
+    /// original must not charge under the original's keys.
+    Deployment(DeploymentArgs),
     /// Serve the simulated payment provider over the HTTP provider protocol (for local runs
     /// and tests of ANTAEUS_PAYMENT_PROVIDER=http). Configured by ANTAEUS_SIMULATED_* and,
     /// optionally, ANTAEUS_PROVIDER_TOKEN.
@@ -45,6 +49,16 @@ pub enum Command {
     /// One benchmark scenario in this process (run by `antaeus bench`).
     #[command(hide = true)]
     BenchScenario(BenchScenarioArgs),
+}
+
+/// Options of `antaeus deployment`.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Give the database a new deployment id. Keys already sent keep the id they were sent
+    /// with; new keys use the new one. Run it on a restored copy before it charges anything,
+    /// never on the database production charges from.
+    #[arg(long)]
+    pub renew: bool,
 }
 
 /// What `antaeus import` imports.

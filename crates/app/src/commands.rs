@@ -10,7 +10,7 @@ use anyhow::Context;
 
 pub use import::RowsRejected;
 
-use crate::cli::{Command, SeedArgs};
+use crate::cli::{Command, DeploymentArgs, SeedArgs};
 use crate::progress::{Progress, per_second};
 use crate::seed::{self, SeedPlan};
 use crate::settings::Settings;
@@ -25,6 +25,7 @@ pub async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result
         Command::Seed(args) => seed(&settings, args).await,
         Command::Import(command) => import::import(&settings, command).await,
         Command::Bill(args) => bill::bill(&settings, args).await,
+        Command::Deployment(args) => deployment(&settings, args).await,
         Command::SimulateProvider(args) => simulate_provider::simulate_provider(args).await,
         Command::Bench(args) => bench::bench(args).await,
         Command::BenchScenario(args) => bench::scenario(args).await,
@@ -41,6 +42,18 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     startup::open_database(settings).await?;
     println!("database {} is up to date", settings.database_url);
+    Ok(())
+}
+
+async fn deployment(settings: &Settings, args: DeploymentArgs) -> anyhow::Result<()> {
+    let db = startup::open_database(settings).await?;
+    let before = db.deployment_id().await?;
+    if args.renew {
+        let now = db.renew_deployment_id().await?;
+        println!("deployment id {before} renewed: new charge keys are antaeus-{now}-<invoice>-<n>");
+    } else {
+        println!("{before}");
+    }
     Ok(())
 }
 

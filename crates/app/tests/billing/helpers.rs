@@ -100,6 +100,9 @@ pub struct Census {
     pub unknown: usize,
     /// Attempt rows in the log.
     pub attempt_rows: u64,
+    /// Of those, calls a takeover recorded as abandoned (its owner stalled past the lease):
+    /// the stalled owner may never have made them.
+    pub abandoned_rows: u64,
 }
 
 /// Asserts the billing invariants after runs have ended:
@@ -122,6 +125,10 @@ pub async fn assert_invariants(db: &Database, provider: &SimulatedPaymentProvide
         *census.by_status.entry(invoice.status).or_default() += 1;
         let log = db.list_attempts(invoice.id).await.unwrap();
         census.attempt_rows += log.len() as u64;
+        census.abandoned_rows += log
+            .iter()
+            .filter(|a| a.outcome == Some(AttemptOutcome::Abandoned))
+            .count() as u64;
         let charges = provider.charges_of(invoice.id);
         let unknown = last_outcome_unknown(&log);
         match invoice.status {

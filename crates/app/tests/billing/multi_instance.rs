@@ -35,8 +35,15 @@ async fn three_instances_share_the_work_and_keep_every_invariant(backend: Backen
         census.by_status[&InvoiceStatus::Paid] as u64,
         ledger.charges
     );
-    assert_eq!(
-        census.attempt_rows, ledger.calls,
-        "one row per call when nobody crashes"
+    // One row per call when nobody crashes. An instance that stalls past its lease on a
+    // loaded machine has its claims taken over: the calls it had not made yet stay recorded
+    // as abandoned (the takeover's guess), and no call is ever left without its row.
+    assert!(
+        census.attempt_rows >= ledger.calls
+            && census.attempt_rows - census.abandoned_rows <= ledger.calls,
+        "rows {}, of which abandoned {}, calls {}",
+        census.attempt_rows,
+        census.abandoned_rows,
+        ledger.calls
     );
 }
