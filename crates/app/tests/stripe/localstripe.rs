@@ -16,6 +16,7 @@ use antaeus_data::testing::TestDatabase;
 use antaeus_models::{AttemptOutcome, FailureReason, InvoiceStatus, RunStatus};
 use serde_json::Value;
 
+use crate::api_helpers::{TestApp, spawn_app_with};
 use crate::billing_tests;
 use crate::helpers::{all_events, all_invoices, billing, refs, run_request, seed, stripe_config};
 
@@ -33,7 +34,16 @@ const DECLINED_CARD: &str = "4000000000000341";
 billing_tests!(
     a_billing_run_charges_declines_and_fails_unknown_customers_in_localstripe,
     antaeus_bill_charges_through_localstripe,
+    a_customer_who_authenticates_is_paid_by_the_waiting_intent_through_its_webhook,
+    a_lost_webhook_is_healed_by_the_retry_which_takes_the_completed_intent,
+    an_abandoned_intent_is_cancelled_before_the_retry_makes_another,
+    a_paid_invoice_is_refunded_through_localstripe_never_beyond_what_was_paid,
 );
+
+/// Needs authentication (3-D Secure) on every charge, off-session included.
+const AUTHENTICATING_CARD: &str = "4000002760003184";
+/// The webhook endpoint's signing secret the tests configure.
+const WEBHOOK_SECRET: &str = "whsec_localstripe_antaeus";
 
 /// localstripe's URL, or `None` (with a `SKIPPED` line) when it is not running here.
 fn localstripe(test: &str) -> Option<String> {
@@ -265,4 +275,221 @@ async fn antaeus_bill_charges_through_localstripe(backend: Backend) {
     );
     let paid = test_db.db.fetch_invoice(invoices[0].id).await.unwrap();
     assert!(paid.is_some());
+}
+
+/// The real server charging through localstripe (webhooks on, reconciliation out of the way),
+/// with a customer paying by `card` and one due invoice of 12.34 EUR: the app, localstripe's
+/// client, and the invoice's id.
+async fn site(
+    backend: Backend,
+    url: &str,
+    card: &str,
+    webhooks: bool,
+) -> Option<(TestApp, Localstripe, i64)> {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("ANTAEUS_PAYMENT_PROVIDER", "stripe"),
+            ("ANTAEUS_STRIPE_API_BASE", url),
+            ("ANTAEUS_STRIPE_SECRET_KEY", SECRET_KEY),
+            ("ANTAEUS_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("ANTAEUS_PROVIDER_MAX_RPS", "20"),
+            ("ANTAEUS_RECONCILE_INTERVAL_S", "86400"),
+        ],
+    )
+    .await?;
+    let stripe = Localstripe::new(url.to_owned());
+    if webhooks {
+        // localstripe posts every event to every endpoint registered with it; the others'
+        // servers ignore ours (another deployment's), as ours ignores theirs.
+        let name = format!("antaeus-{}", app.address.replace([':', '/', '.'], "-"));
+        let registered = stripe
+            .http
+            .post(format!("{url}/_config/webhooks/{name}"))
+            .form(&[
+                ("url", format!("{}/webhooks/stripe", app.address)),
+                ("secret", WEBHOOK_SECRET.to_owned()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(registered.status().is_success(), "{}", registered.status());
+    }
+    let (customer, method) = stripe.customer_with_card(card, false).await;
+    let created = app
+        .create_customer(serde_json::json!({
+            "currency": "EUR",
+            "provider": {"customerRef": customer, "paymentMethodRef": method}
+        }))
+        .await;
+    let invoice = app
+        .create_invoice(serde_json::json!({
+            "customerId": created["id"],
+            "amount": {"value": "12.34", "currency": "EUR"}
+        }))
+        .await;
+    Some((app, stripe, invoice["id"].as_i64().unwrap()))
+}
+
+/// The PaymentIntents the invoice's calls named, in order, without repeats.
+async fn intents_of(app: &TestApp, invoice: i64) -> Vec<String> {
+    let attempts = app
+        .get_json(&format!("/rest/v1/invoices/{invoice}/attempts"))
+        .await;
+    let mut intents: Vec<String> = Vec::new();
+    for attempt in attempts.as_array().unwrap() {
+        if let Some(pi) = attempt["providerRef"].as_str()
+            && !intents.iter().any(|i| i == pi)
+        {
+            intents.push(pi.to_owned());
+        }
+    }
+    intents
+}
+
+/// The customer completes 3-D Secure on PaymentIntent `pi`, as Stripe.js would.
+async fn authenticate(stripe: &Localstripe, pi: &str) {
+    let intent = stripe.get(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(intent["status"], "requires_action", "{intent}");
+    let secret = intent["client_secret"].as_str().unwrap().to_owned();
+    stripe
+        .post(
+            &format!("/v1/payment_intents/{pi}/_authenticate"),
+            &[("client_secret", &secret), ("success", "true")],
+        )
+        .await;
+}
+
+async fn status_of(app: &TestApp, invoice: i64) -> Value {
+    app.get_json(&format!("/rest/v1/invoices/{invoice}")).await["status"].clone()
+}
+
+async fn a_customer_who_authenticates_is_paid_by_the_waiting_intent_through_its_webhook(
+    backend: Backend,
+) {
+    let Some(url) = localstripe("a_customer_who_authenticates_is_paid_by_the_waiting_intent")
+    else {
+        return;
+    };
+    let Some((app, stripe, id)) = site(backend, &url, AUTHENTICATING_CARD, true).await else {
+        return;
+    };
+    app.bill().await;
+    assert_eq!(status_of(&app, id).await, "PENDING");
+    let intents = intents_of(&app, id).await;
+    assert_eq!(intents.len(), 1, "{intents:?}");
+    let events = app.get_json("/rest/v1/events").await;
+    let asked = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "invoice.payment_action_required")
+        .cloned()
+        .expect("the customer is asked to act");
+    assert_eq!(
+        asked["payload"]["data"]["invoice"]["paymentIntentId"],
+        intents[0].as_str()
+    );
+    authenticate(&stripe, &intents[0]).await;
+    // localstripe sends payment_intent.succeeded, signed, about a second later.
+    let mut paid = false;
+    for _ in 0..100 {
+        if status_of(&app, id).await == "PAID" {
+            paid = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(paid, "the webhook made the invoice PAID");
+    assert_eq!(intents_of(&app, id).await, intents, "one PaymentIntent");
+    let intent = stripe.get(&format!("/v1/payment_intents/{}", intents[0])).await;
+    assert_eq!(intent["status"], "succeeded");
+    // The next run has nothing to charge.
+    app.bill().await;
+    assert_eq!(intents_of(&app, id).await, intents);
+}
+
+async fn a_lost_webhook_is_healed_by_the_retry_which_takes_the_completed_intent(
+    backend: Backend,
+) {
+    let Some(url) = localstripe("a_lost_webhook_is_healed_by_the_retry") else {
+        return;
+    };
+    let Some((app, stripe, id)) = site(backend, &url, AUTHENTICATING_CARD, false).await else {
+        return;
+    };
+    app.bill().await;
+    let intents = intents_of(&app, id).await;
+    authenticate(&stripe, &intents[0]).await;
+    // No webhook reaches this server. The dunning retry comes (an operator's, here).
+    let retried = app
+        .post(&format!("/rest/v1/invoices/{id}/retry"), "", &[])
+        .await;
+    assert_eq!(retried.status(), 200);
+    app.bill().await;
+    assert_eq!(status_of(&app, id).await, "PAID");
+    assert_eq!(
+        intents_of(&app, id).await,
+        intents,
+        "paid by the PaymentIntent the customer completed, no second one"
+    );
+}
+
+async fn an_abandoned_intent_is_cancelled_before_the_retry_makes_another(backend: Backend) {
+    let Some(url) = localstripe("an_abandoned_intent_is_cancelled_before_the_retry") else {
+        return;
+    };
+    let Some((app, stripe, id)) = site(backend, &url, AUTHENTICATING_CARD, false).await else {
+        return;
+    };
+    app.bill().await;
+    let first = intents_of(&app, id).await;
+    let retried = app
+        .post(&format!("/rest/v1/invoices/{id}/retry"), "", &[])
+        .await;
+    assert_eq!(retried.status(), 200);
+    app.bill().await;
+    let intents = intents_of(&app, id).await;
+    assert_eq!(intents.len(), 2, "{intents:?}");
+    assert_eq!(intents[0], first[0]);
+    let abandoned = stripe.get(&format!("/v1/payment_intents/{}", intents[0])).await;
+    assert_eq!(abandoned["status"], "canceled", "{abandoned}");
+    let waiting = stripe.get(&format!("/v1/payment_intents/{}", intents[1])).await;
+    assert_eq!(waiting["status"], "requires_action", "{waiting}");
+    assert_eq!(status_of(&app, id).await, "PENDING");
+}
+
+async fn a_paid_invoice_is_refunded_through_localstripe_never_beyond_what_was_paid(
+    backend: Backend,
+) {
+    let Some(url) = localstripe("a_paid_invoice_is_refunded_through_localstripe") else {
+        return;
+    };
+    let Some((app, stripe, id)) = site(backend, &url, GOOD_CARD, false).await else {
+        return;
+    };
+    app.bill().await;
+    assert_eq!(status_of(&app, id).await, "PAID");
+    let pi = intents_of(&app, id).await.remove(0);
+    let refunds = format!("/rest/v1/invoices/{id}/refunds");
+    let part = app
+        .post(&refunds, r#"{"amount":"5.00","reason":"goodwill"}"#, &[])
+        .await;
+    assert_eq!(part.status(), 201);
+    let part: Value = part.json().await.unwrap();
+    assert_eq!(part["status"], "succeeded", "{part}");
+    assert!(part["providerRef"].as_str().unwrap().starts_with("re_"));
+    let rest = app.post(&refunds, "", &[]).await;
+    assert_eq!(rest.status(), 201);
+    let invoice = app.get_json(&format!("/rest/v1/invoices/{id}")).await;
+    assert_eq!(invoice["refundedAmount"], invoice["amount"], "{invoice}");
+    let too_much = app.post(&refunds, r#"{"amount":"0.01"}"#, &[]).await;
+    assert_eq!(too_much.status(), 409);
+    let intent = stripe
+        .get(&format!("/v1/payment_intents/{pi}"))
+        .await;
+    assert_eq!(
+        intent["latest_charge"]["amount_refunded"], 1234,
+        "localstripe refunded all of it, once: {intent}"
+    );
 }
