@@ -24,8 +24,19 @@ async fn databases() -> Vec<TestDatabase> {
 
 /// Runs `antaeus <args>` on `t`'s database, with `stdin` as its standard input.
 fn antaeus(t: &TestDatabase, args: &[&str], stdin: Option<&str>) -> Output {
+    antaeus_with(t, args, stdin, &[])
+}
+
+/// [`antaeus`] with the environment variables `env` added.
+fn antaeus_with(
+    t: &TestDatabase,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_antaeus"))
         .args(args)
+        .envs(env.iter().copied())
         .env("ANTAEUS_DATABASE_URL", t.url_string())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
@@ -542,5 +553,46 @@ async fn ndjson_leaves_the_keys_an_object_lacks_and_clears_those_it_gives_as_nul
             fields(&customer(&t, "gamma-3").await),
             [None, None, Some("cus_g"), None]
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_stripe_an_amount_stripe_never_charges_is_a_reject_and_the_rest_is_imported() {
+    for t in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let customers = dir.path().join("customers.csv");
+        std::fs::write(&customers, "externalId,currency\nacme-1,EUR\n").unwrap();
+        import(
+            &t,
+            &["import", "customers", customers.to_str().unwrap()],
+            None,
+            0,
+            "1 created",
+        );
+        let file = dir.path().join("invoices.csv");
+        std::fs::write(
+            &file,
+            "externalId,customerExternalId,amount,currency\ninv-1,acme-1,0.10,EUR\ninv-2,acme-1,12.00,EUR\n",
+        )
+        .unwrap();
+        let stripe = [
+            ("ANTAEUS_PAYMENT_PROVIDER", "stripe"),
+            ("ANTAEUS_STRIPE_SECRET_KEY", "sk_test_import"),
+        ];
+        let out = antaeus_with(
+            &t,
+            &["import", "invoices", file.to_str().unwrap()],
+            None,
+            &stripe,
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("amount") && stderr.contains("0.50 EUR"),
+            "the reject names the field and Stripe's minimum: {stderr}"
+        );
+        let imported = invoices(&t).await;
+        assert_eq!(imported.len(), 1, "{imported:?}");
+        assert_eq!(imported[0].amount.to_minor(), 1_200);
     }
 }

@@ -402,16 +402,16 @@ async fn a_customer_who_authenticates_is_paid_by_the_waiting_intent_through_its_
     }
     assert!(paid, "the webhook made the invoice PAID");
     assert_eq!(intents_of(&app, id).await, intents, "one PaymentIntent");
-    let intent = stripe.get(&format!("/v1/payment_intents/{}", intents[0])).await;
+    let intent = stripe
+        .get(&format!("/v1/payment_intents/{}", intents[0]))
+        .await;
     assert_eq!(intent["status"], "succeeded");
     // The next run has nothing to charge.
     app.bill().await;
     assert_eq!(intents_of(&app, id).await, intents);
 }
 
-async fn a_lost_webhook_is_healed_by_the_retry_which_takes_the_completed_intent(
-    backend: Backend,
-) {
+async fn a_lost_webhook_is_healed_by_the_retry_which_takes_the_completed_intent(backend: Backend) {
     let Some(url) = localstripe("a_lost_webhook_is_healed_by_the_retry") else {
         return;
     };
@@ -452,9 +452,13 @@ async fn an_abandoned_intent_is_cancelled_before_the_retry_makes_another(backend
     let intents = intents_of(&app, id).await;
     assert_eq!(intents.len(), 2, "{intents:?}");
     assert_eq!(intents[0], first[0]);
-    let abandoned = stripe.get(&format!("/v1/payment_intents/{}", intents[0])).await;
+    let abandoned = stripe
+        .get(&format!("/v1/payment_intents/{}", intents[0]))
+        .await;
     assert_eq!(abandoned["status"], "canceled", "{abandoned}");
-    let waiting = stripe.get(&format!("/v1/payment_intents/{}", intents[1])).await;
+    let waiting = stripe
+        .get(&format!("/v1/payment_intents/{}", intents[1]))
+        .await;
     assert_eq!(waiting["status"], "requires_action", "{waiting}");
     assert_eq!(status_of(&app, id).await, "PENDING");
 }
@@ -485,9 +489,7 @@ async fn a_paid_invoice_is_refunded_through_localstripe_never_beyond_what_was_pa
     assert_eq!(invoice["refundedAmount"], invoice["amount"], "{invoice}");
     let too_much = app.post(&refunds, r#"{"amount":"0.01"}"#, &[]).await;
     assert_eq!(too_much.status(), 409);
-    let intent = stripe
-        .get(&format!("/v1/payment_intents/{pi}"))
-        .await;
+    let intent = stripe.get(&format!("/v1/payment_intents/{pi}")).await;
     assert_eq!(
         intent["latest_charge"]["amount_refunded"], 1234,
         "localstripe refunded all of it, once: {intent}"

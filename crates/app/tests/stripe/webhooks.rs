@@ -20,6 +20,7 @@ billing_tests!(
     a_second_payment_of_a_paid_invoice_is_flagged_as_a_double_charge,
     another_deployments_payment_is_ignored,
     refunds_go_to_stripe_once_and_those_made_in_its_dashboard_are_learnt,
+    an_amount_stripe_never_charges_is_refused_when_the_invoice_is_created,
 );
 
 /// The endpoint's signing secret.
@@ -395,4 +396,37 @@ async fn refunds_go_to_stripe_once_and_those_made_in_its_dashboard_are_learnt(ba
         2,
         "Antaeus sent two refunds, once each"
     );
+}
+
+async fn an_amount_stripe_never_charges_is_refused_when_the_invoice_is_created(backend: Backend) {
+    let Some(site) = Site::new(backend).await else {
+        return;
+    };
+    let customer = site
+        .app
+        .create_customer(json!({"currency": "EUR", "provider": {"customerRef": "cus_1"}}))
+        .await;
+    let tiny =
+        json!({"customerId": customer["id"], "amount": {"value": "0.10", "currency": "EUR"}});
+    let refused = site
+        .app
+        .post("/rest/v1/invoices", &tiny.to_string(), &[])
+        .await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(
+        problem["type"], "urn:antaeus:problem:amount_not_chargeable",
+        "{problem}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("0.50 EUR"),
+        "{problem}"
+    );
+    let fine =
+        json!({"customerId": customer["id"], "amount": {"value": "0.50", "currency": "EUR"}});
+    let created = site
+        .app
+        .post("/rest/v1/invoices", &fine.to_string(), &[])
+        .await;
+    assert_eq!(created.status(), 201);
 }
