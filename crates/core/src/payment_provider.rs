@@ -198,6 +198,9 @@ pub struct RefundRequest {
     pub key: IdempotencyKey,
     /// This deployment's id, recorded with the refund.
     pub namespace: Option<String>,
+    /// Whether a call under this key was made before (its answer lost): a provider that
+    /// forgets keys must look the refund up before sending the key again.
+    pub resend: bool,
 }
 
 /// A definitive answer to a refund request.
@@ -234,6 +237,20 @@ pub trait PaymentProvider: Send + Sync {
     async fn payment_state(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
         Err(ProviderError::Protocol(format!(
             "{} does not look payments up (asked about {})",
+            self.describe(),
+            lookup.reference
+        )))
+    }
+
+    /// Cancels the payment `lookup.reference` so that it can never complete (an invoice given
+    /// up on must not be paid later), and says where it is now: canceled, or succeeded if it
+    /// went through first. The default says the provider cannot, as a protocol error.
+    async fn cancel_payment(
+        &self,
+        lookup: &PaymentLookup,
+    ) -> Result<PaymentState, ProviderError> {
+        Err(ProviderError::Protocol(format!(
+            "{} does not cancel payments (asked about {})",
             self.describe(),
             lookup.reference
         )))

@@ -174,6 +174,13 @@ impl PaymentProvider for RateLimitedProvider {
         self.inner.payment_state(lookup).await
     }
 
+    async fn cancel_payment(
+        &self,
+        lookup: &PaymentLookup,
+    ) -> Result<PaymentState, ProviderError> {
+        self.inner.cancel_payment(lookup).await
+    }
+
     async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError> {
         let turn = Instant::now();
         let result = self.inner.refund(request).await;

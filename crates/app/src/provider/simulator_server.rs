@@ -116,6 +116,7 @@ async fn refund(
         reason: asked.reason,
         key,
         namespace: None,
+        resend: false,
     };
     Ok(match state.provider.refund(&request).await {
         Ok(RefundDecision::Refunded { refund_ref }) => {

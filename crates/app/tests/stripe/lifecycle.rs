@@ -569,6 +569,11 @@ async fn a_refund_whose_answer_was_lost_is_asked_again_under_its_key_and_refunds
     assert_eq!(listed[0].attempts, 2, "two calls, one key");
     let pi = s.fake.intents_of(invoice.id.get())[0].id.clone();
     assert_eq!(s.fake.refunds_of(&pi).len(), 1, "refunded once");
+    assert_eq!(
+        s.fake.requests("list_refunds"),
+        1,
+        "looked for among the PaymentIntent's refunds before sending the key again"
+    );
     let after = s.db.fetch_invoice(invoice.id).await.unwrap().unwrap();
     assert_eq!(after.refunded, after.amount);
 }

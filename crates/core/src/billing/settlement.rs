@@ -101,7 +101,10 @@ pub fn settle(
         },
         PaymentNews::Processing => match invoice.status {
             InvoiceStatus::Paid => Settlement::Note,
-            _ if invoice.open_intent.as_deref() == Some(intent) => Settlement::Note,
+            // Another payment already waits (a later key's, waiting for the customer): this
+            // news is stale (a key moves on only once its payment is decided), and the one
+            // that waits must never be forgotten.
+            _ if invoice.open_intent.is_some() => Settlement::Note,
             // It may still complete: the next key's attempt asks about it first, and the
             // invoice cannot be voided meanwhile.
             _ => Settlement::OpenIntent(Some(intent.to_owned())),
@@ -263,8 +266,14 @@ mod tests {
             Settlement::Note,
             "still waiting for the customer"
         );
+        // A late `processing` of an earlier payment never replaces the one that waits.
+        assert_eq!(go(&waiting, "pi_9", PaymentNews::Processing), Settlement::Note);
+        let nothing_open = Settling {
+            open_intent: None,
+            ..waiting
+        };
         assert_eq!(
-            go(&waiting, "pi_9", PaymentNews::Processing),
+            go(&nothing_open, "pi_9", PaymentNews::Processing),
             Settlement::OpenIntent(Some("pi_9".into()))
         );
     }

@@ -123,6 +123,7 @@ impl RefundService {
             key: IdempotencyKey::parse(refund.provider_key.clone())
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?,
             namespace: Some(to_send.namespace.clone()).filter(|ns| !ns.is_empty()),
+            resend: refund.attempts > 1,
         };
         self.provider.wait_turn().await;
         let answer = tokio::time::timeout(self.call_timeout, self.provider.refund(&request)).await;
@@ -130,6 +131,14 @@ impl RefundService {
         let end = match answer {
             Ok(Ok(RefundDecision::Refunded { refund_ref })) => RefundEnd::Succeeded { refund_ref },
             Ok(Ok(RefundDecision::Refused { code })) => RefundEnd::Failed { reason: code },
+            // Our own key, sent before: what it made is asked about again later, never taken
+            // for a refusal (the first call may have refunded).
+            Ok(Err(ProviderError::IdempotencyKeyReused)) if request.resend => unknown(
+                refund.id,
+                refund.attempts,
+                "the provider holds this refund's key with other parameters".into(),
+                now,
+            ),
             Ok(Err(ProviderError::IdempotencyKeyReused)) => RefundEnd::Failed {
                 reason: "idempotency_key_reused".into(),
             },

@@ -166,8 +166,8 @@ macro_rules! claim_in_transaction {
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
         let mut claimed = claimed;
-        recall_keys!($c, &mut claimed);
-        write_claims!($c, $req, &claimed, $namespace, store_now);
+        let never_sent = recall_keys!($c, &mut claimed);
+        write_claims!($c, $req, &claimed, $namespace, store_now, &never_sent);
         Ok(claimed)
     }};
 }
@@ -179,6 +179,7 @@ macro_rules! claim_in_transaction {
 macro_rules! recall_keys {
     ($c:ident, $claimed:expr) => {{
         let claimed: &mut Vec<ClaimedInvoice> = $claimed;
+        let mut never_sent: Vec<i64> = Vec::new();
         let resent: Vec<i64> = claimed
             .iter()
             .filter(|c| c.attempt.is_some() && c.key_first_sent_at.is_some())
@@ -195,9 +196,11 @@ macro_rules! recall_keys {
                     continue;
                 };
                 let mut pinned = None;
+                let mut sent = false;
                 for call in calls.iter().filter(|call| {
                     call.invoice_id == c.invoice.id.get() && call.idempotency_key == key
                 }) {
+                    sent = true;
                     if pinned.is_none()
                         && (call.customer_ref.is_some() || call.payment_method_ref.is_some())
                     {
@@ -213,8 +216,15 @@ macro_rules! recall_keys {
                 if let Some(pinned) = pinned {
                     c.customer = pinned;
                 }
+                if !sent {
+                    // Claimed before, but released unsent (its intent removed): the key was
+                    // never sent, and this claim is its first call.
+                    c.key_first_sent_at = None;
+                    never_sent.push(c.invoice.id.get());
+                }
             }
         }
+        never_sent
     }};
 }
 
@@ -250,7 +260,7 @@ struct CustomerOfClaim {
 /// Marks the rows CHARGING for the instance, records the unfinished calls of taken-over claims
 /// as abandoned, writes the intent rows, and counts the claims on the run.
 macro_rules! write_claims {
-    ($c:ident, $req:ident, $claimed:expr, $namespace:expr, $store_now:expr) => {{
+    ($c:ident, $req:ident, $claimed:expr, $namespace:expr, $store_now:expr, $never_sent:expr) => {{
         let claimed: &[ClaimedInvoice] = $claimed;
         let namespace: &str = $namespace;
         let now = to_db($req.now);
@@ -288,6 +298,13 @@ macro_rules! write_claims {
         if !send_ids.is_empty() {
             // A key sent for the first time is sent in this deployment's namespace, now by the
             // store's clock; a key sent before keeps both until it advances.
+            // A key claimed before but released unsent is first sent now.
+            let never_sent: &[i64] = $never_sent;
+            if !never_sent.is_empty() {
+                diesel::update(invoices::table.filter(invoices::id.eq_any(never_sent)))
+                    .set(invoices::key_sent_at.eq($store_now))
+                    .execute($c)?;
+            }
             diesel::update(invoices::table.filter(invoices::id.eq_any(&send_ids)))
                 .set((
                     invoices::status.eq("CHARGING"),

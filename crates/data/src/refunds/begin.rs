@@ -126,6 +126,12 @@ fn refund_key(namespace: &str, invoice: i64, n: i64) -> String {
     format!("antaeus-{namespace}-{invoice}-r{n}")
 }
 
+/// The deployment a refund's key was made in (a resend sends the request it was first sent
+/// with, whatever the deployment's id is now).
+fn key_namespace(key: &str) -> Option<&str> {
+    key.strip_prefix("antaeus-")?.split('-').next()
+}
+
 /// Claims up to `limit` pending refunds due at `now` to ask about again (held, and counted as
 /// asked), with what sending them needs.
 pub(super) fn claim_due(
@@ -145,12 +151,20 @@ pub(super) fn claim_due(
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        diesel::update(refunds::table.filter(refunds::id.eq_any(&due)))
-            .set((
-                refunds::attempts.eq(refunds::attempts + 1),
-                refunds::next_attempt_at.eq(to_db(now + SENDING_HOLD)),
-            ))
-            .execute(c)?;
+        // Only those still due when updated: on PostgreSQL, a concurrent claim of the same
+        // refunds waits for this one and then finds them held.
+        let due: Vec<i64> = diesel::update(
+            refunds::table
+                .filter(refunds::id.eq_any(&due))
+                .filter(refunds::status.eq("pending"))
+                .filter(refunds::next_attempt_at.le(to_db(now))),
+        )
+        .set((
+            refunds::attempts.eq(refunds::attempts + 1),
+            refunds::next_attempt_at.eq(to_db(now + SENDING_HOLD)),
+        ))
+        .returning(refunds::id)
+        .get_results(c)?;
         let rows: Vec<(RefundRow, InvoiceRow, Option<String>)> = refunds::table
             .inner_join(invoices::table)
             .filter(refunds::id.eq_any(&due))
@@ -163,12 +177,15 @@ pub(super) fn claim_due(
         rows.into_iter()
             .filter_map(|(refund, invoice, payment_ref)| {
                 let payment_ref = payment_ref?;
+                let made_in = key_namespace(&refund.provider_key)
+                    .unwrap_or(namespace)
+                    .to_owned();
                 Some((|| -> Result<RefundToSend, StoreError> {
                     Ok(RefundToSend {
                         refund: Refund::try_from(refund)?,
                         invoice: Invoice::try_from(invoice)?,
                         payment_ref,
-                        namespace: namespace.to_owned(),
+                        namespace: made_in,
                     })
                 })())
             })

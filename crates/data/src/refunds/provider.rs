@@ -16,6 +16,10 @@ use crate::pool::Pools;
 use crate::schema::{invoices, provider_events, refunds};
 use crate::time::to_db;
 
+/// The provider reference of a refund known only from the provider's total (named once its own
+/// event comes).
+const TOLD_BY_TOTAL: &str = "total:";
+
 /// Records `news` (see `RefundStore::record_provider_refund`).
 pub(super) fn record_provider_refund(
     pools: &Pools,
@@ -53,15 +57,37 @@ pub(super) fn record_provider_refund(
         let now = to_db(at);
         match news {
             ProviderRefundNews::One(r) => {
-                let ours = rows.into_iter().find(|row| {
-                    row.provider_ref.as_deref() == Some(r.id.as_str())
-                        || r.antaeus_refund.is_some_and(|a| a.get() == row.id)
-                });
+                let ours = rows
+                    .iter()
+                    .find(|row| {
+                        row.provider_ref.as_deref() == Some(r.id.as_str())
+                            || r.antaeus_refund.is_some_and(|a| a.get() == row.id)
+                    })
+                    .or_else(|| {
+                        // A refund made at the provider that its total already told of (its
+                        // events come in any order): the same refund, now named.
+                        rows.iter().find(|row| {
+                            row.provider_ref
+                                .as_deref()
+                                .is_some_and(|p| p.starts_with(TOLD_BY_TOTAL))
+                                && row.amount_minor == r.amount_minor
+                                && row.status == "succeeded"
+                        })
+                    })
+                    .cloned();
                 match ours {
                     Some(row) => {
                         let was = row.status.clone();
                         let status = if r.succeeded { "succeeded" } else { "failed" };
                         if was == status {
+                            if row.provider_ref.as_deref() != Some(r.id.as_str()) {
+                                diesel::update(refunds::table.find(row.id))
+                                    .set((
+                                        refunds::provider_ref.eq(&r.id),
+                                        refunds::updated_at.eq(now),
+                                    ))
+                                    .execute(c)?;
+                            }
                             return Ok(true);
                         }
                         let updated: RefundRow = diesel::update(refunds::table.find(row.id))
@@ -107,7 +133,7 @@ pub(super) fn record_provider_refund(
                     .max(refunded);
                 if *total > known {
                     let made_there = ProviderRefund {
-                        id: format!("{}-{}", event.id, total),
+                        id: format!("{TOLD_BY_TOTAL}{}", event.id),
                         amount_minor: total - known,
                         succeeded: true,
                         failure_reason: None,

@@ -62,6 +62,22 @@ pub async fn cancel_intent(
         .await
 }
 
+/// The id of the PaymentIntent `customer`'s charge under `key` made (its metadata names the
+/// key), among the customer's latest; `None` when it cannot be told.
+pub async fn intent_of_key(client: &StripeClient, customer: &str, key: &str) -> Option<String> {
+    let query = serde_urlencoded::to_string([("customer", customer), ("limit", "10")])
+        .expect("string pairs always encode");
+    let reply = client.get("/v1/payment_intents", Some(&query)).await.ok()?;
+    if reply.status != 200 {
+        return None;
+    }
+    let list: super::objects::SearchResult = serde_json::from_slice(&reply.body).ok()?;
+    list.data
+        .into_iter()
+        .find(|i| i.metadata.get(super::request::KEY_METADATA).map(String::as_str) == Some(key))
+        .map(|i| i.id)
+}
+
 /// What Stripe made under `key` for `expected`'s charge, found by the `antaeus_key` metadata
 /// every PaymentIntent carries: `None` when it made nothing (so the key may be sent again as a
 /// new request).

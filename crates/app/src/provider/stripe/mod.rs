@@ -128,6 +128,18 @@ impl StripePaymentProvider {
         );
         let expected = Expected::of(request);
         match answer::create_answer(&reply, &expected) {
+            // The customer must act on a PaymentIntent the answer did not name: find it among
+            // the customer's, so that it is settled before the next key makes another.
+            Meaning::Final(Ok(ChargeDecision::Declined {
+                code,
+                action_required: true,
+                provider_ref: None,
+            })) => Ok(ChargeDecision::Declined {
+                code,
+                action_required: true,
+                provider_ref: lookup::intent_of_key(&self.client, customer, request.key.as_str())
+                    .await,
+            }),
             Meaning::Final(result) => result,
             Meaning::MaybeMissing => {
                 lookup::confirm_missing(&self.client, &reply, customer, method.as_deref()).await
@@ -243,6 +255,20 @@ impl PaymentProvider for StripePaymentProvider {
                     .or(Some(intent.status)),
             },
         })
+    }
+
+    async fn cancel_payment(
+        &self,
+        lookup: &PaymentLookup,
+    ) -> Result<PaymentState, ProviderError> {
+        let key = format!("antaeus-cancel-{}", lookup.invoice.id);
+        let reply = lookup::cancel_intent(&self.client, &lookup.reference, &key).await?;
+        if let Some(refused) = answer::unauthorized(&reply) {
+            return Err(refused);
+        }
+        // Canceled now, or it could not be (it went through, or was canceled before): its
+        // state tells.
+        self.payment_state(lookup).await
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundDecision, ProviderError> {

@@ -104,6 +104,9 @@ pub struct Refund {
     /// Why it failed, if it did.
     #[serde(default)]
     pub failure_reason: Option<String>,
+    /// What Antaeus recorded with it (`antaeus_refund_id`, `antaeus_deployment`).
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
 }
 
 impl StripeError {

@@ -6,7 +6,7 @@ use antaeus_core::{ProviderError, RefundDecision, RefundRequest};
 use super::answer::{error_of, protocol, quote, unauthorized, unknown};
 use super::client::{Reply, StripeClient};
 use super::objects::Refund;
-use super::request::create_refund_body;
+use super::request::{DEPLOYMENT_METADATA, REFUND_METADATA, create_refund_body};
 
 /// Codes of a refund Stripe will never make (already refunded, more than is left, disputed).
 const REFUSED_CODES: &[&str] = &[
@@ -18,11 +18,18 @@ const REFUSED_CODES: &[&str] = &[
     "payment_intent_unexpected_state",
 ];
 
-/// Asks Stripe for `request`'s refund.
+/// Asks Stripe for `request`'s refund. A refund asked before (its answer lost) is looked for
+/// among the PaymentIntent's refunds first: Stripe forgets keys after a day, and a key it has
+/// forgotten would refund again.
 pub async fn refund(
     client: &StripeClient,
     request: &RefundRequest,
 ) -> Result<RefundDecision, ProviderError> {
+    if request.resend
+        && let Some(found) = find(client, request).await?
+    {
+        return Ok(found);
+    }
     let reply = client
         .post_form(
             "/v1/refunds",
@@ -31,6 +38,52 @@ pub async fn refund(
         )
         .await?;
     refund_answer(&reply)
+}
+
+/// The refund Stripe made for `request` before, if it made one (its metadata names it).
+async fn find(
+    client: &StripeClient,
+    request: &RefundRequest,
+) -> Result<Option<RefundDecision>, ProviderError> {
+    let query = serde_urlencoded::to_string([
+        ("payment_intent", request.payment_ref.as_str()),
+        ("limit", "100"),
+    ])
+    .expect("string pairs always encode");
+    let reply = client.get("/v1/refunds", Some(&query)).await?;
+    if let Some(refused) = unauthorized(&reply) {
+        return Err(refused);
+    }
+    if reply.status != 200 {
+        return Err(unknown(&reply, error_of(&reply).as_ref()));
+    }
+    let Ok(list) = serde_json::from_slice::<RefundList>(&reply.body) else {
+        return Err(protocol(&reply, "a 200 without a list of refunds"));
+    };
+    let ours = request.refund.get().to_string();
+    let found = list.data.into_iter().find(|r| {
+        r.metadata.get(REFUND_METADATA) == Some(&ours)
+            && r.metadata.get(DEPLOYMENT_METADATA) == request.namespace.as_ref()
+    });
+    Ok(found.map(|r| decision(r)))
+}
+
+/// What a Refund's status says.
+fn decision(refund: Refund) -> RefundDecision {
+    match refund.status.as_deref() {
+        Some("succeeded" | "pending" | "requires_action") | None => RefundDecision::Refunded {
+            refund_ref: refund.id,
+        },
+        Some(status) => RefundDecision::Refused {
+            code: refund.failure_reason.unwrap_or_else(|| quote(status)),
+        },
+    }
+}
+
+/// A list of refunds (`"object": "list"`).
+#[derive(Debug, serde::Deserialize)]
+struct RefundList {
+    data: Vec<Refund>,
 }
 
 /// The table for the answer to creating a refund.

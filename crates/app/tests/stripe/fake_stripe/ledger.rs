@@ -150,14 +150,21 @@ pub struct FakeRefund {
     pub intent: String,
     pub amount: i64,
     pub antaeus_refund: Option<String>,
+    pub deployment: Option<String>,
 }
 
 impl FakeRefund {
     pub fn json(&self) -> Value {
+        let mut metadata = json!({});
+        if let Some(id) = &self.antaeus_refund {
+            metadata["antaeus_refund_id"] = json!(id);
+        }
+        if let Some(deployment) = &self.deployment {
+            metadata["antaeus_deployment"] = json!(deployment);
+        }
         json!({
             "id": self.id, "object": "refund", "amount": self.amount, "currency": "eur",
-            "payment_intent": self.intent, "status": "succeeded",
-            "metadata": {"antaeus_refund_id": self.antaeus_refund},
+            "payment_intent": self.intent, "status": "succeeded", "metadata": metadata,
         })
     }
 }
@@ -378,6 +385,7 @@ impl Ledger {
             intent,
             amount,
             antaeus_refund: form.get("metadata[antaeus_refund_id]").cloned(),
+            deployment: form.get("metadata[antaeus_deployment]").cloned(),
         };
         let answer = Answer::new(200, refund.json());
         self.refunds.insert(refund.id.clone(), refund);

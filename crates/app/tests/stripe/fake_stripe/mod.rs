@@ -72,6 +72,7 @@ impl FakeStripe {
                 .route("/v1/payment_intents/{id}", web::get().to(retrieve))
                 .route("/v1/payment_intents/{id}/cancel", web::post().to(cancel))
                 .route("/v1/refunds", web::post().to(refund))
+                .route("/v1/refunds", web::get().to(list_refunds))
                 .route("/v1/customers/{id}", web::get().to(customer))
         })
         .workers(2)
@@ -459,6 +460,28 @@ async fn refund(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
         tokio::time::sleep(state.slow * 3).await;
     }
     respond(&answer, false)
+}
+
+async fn list_refunds(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<State>,
+) -> HttpResponse {
+    let ledger = match read_request(&req, &state, "list_refunds") {
+        Ok(ledger) => ledger,
+        Err(refused) => return *refused,
+    };
+    let intent = query.get("payment_intent").cloned().unwrap_or_default();
+    let data: Vec<serde_json::Value> = ledger
+        .refunds
+        .values()
+        .filter(|r| r.intent == intent)
+        .map(ledger::FakeRefund::json)
+        .collect();
+    respond(
+        &Answer::new(200, json!({"object": "list", "data": data, "has_more": false})),
+        false,
+    )
 }
 
 async fn search(

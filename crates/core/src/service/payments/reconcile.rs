@@ -2,7 +2,7 @@
 //! are asked about now and then, so that a lost webhook heals without waiting for the next
 //! dunning step.
 
-use antaeus_models::InvoiceId;
+use antaeus_models::{InvoiceId, InvoiceStatus};
 
 use crate::billing::PaymentNews;
 use crate::error_report::one_line;
@@ -51,12 +51,21 @@ impl PaymentEventService {
                     reference: intent.clone(),
                     namespace: view.key_namespace.clone().filter(|ns| !ns.is_empty()),
                 };
+                // An invoice given up on (FAILED after the last dunning step, or VOID) must not be
+                // paid later by a payment that still waits: it is cancelled; any other is asked.
+                let given_up = matches!(
+                    view.invoice.status,
+                    InvoiceStatus::Failed | InvoiceStatus::Void
+                );
                 self.deps.provider.wait_turn().await;
-                let state = match tokio::time::timeout(
-                    self.call_timeout,
-                    self.deps.provider.payment_state(&lookup),
-                )
-                .await
+                let asked = async {
+                    if given_up {
+                        self.deps.provider.cancel_payment(&lookup).await
+                    } else {
+                        self.deps.provider.payment_state(&lookup).await
+                    }
+                };
+                let state = match tokio::time::timeout(self.call_timeout, asked).await
                 {
                     Ok(Ok(state)) => state,
                     Ok(Err(err)) => {

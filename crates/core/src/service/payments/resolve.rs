@@ -1,6 +1,6 @@
 //! Which invoice a provider's payment belongs to, and whether it is this deployment's at all.
 
-use crate::billing::charge_key;
+use crate::billing::{charge_key, parse_charge_key};
 use crate::provider_events::PaymentRef;
 use crate::store::PaymentView;
 
@@ -45,12 +45,6 @@ impl PaymentEventService {
     /// given, must be the invoice's.
     pub(super) async fn resolve(&self, payment: &PaymentRef) -> Result<Resolved, ServiceError> {
         let store = &self.deps.store;
-        let ours = store.deployment_id().await?;
-        if let Some(theirs) = payment.namespace.as_deref().filter(|ns| *ns != ours) {
-            return Ok(Resolved::NotOurs(format!(
-                "made by another deployment ({theirs}; this one is {ours})"
-            )));
-        }
         let id = match (payment.invoice, payment.intent.as_deref()) {
             (Some(id), _) => Some(id),
             (None, Some(intent)) => store.invoice_of_payment(intent).await?,
@@ -64,31 +58,48 @@ impl PaymentEventService {
         let Some(view) = store.payment_view(id).await? else {
             return Ok(Resolved::NotOurs(format!("invoice {id} does not exist")));
         };
+        let recorded = |intent: &str| {
+            view.payment_ref.as_deref() == Some(intent)
+                || view.open_intent.as_deref() == Some(intent)
+                || view.keys.iter().any(|(_, r)| r.as_deref() == Some(intent))
+        };
         let key = match (&payment.key, &payment.intent) {
-            (Some(key), _) => {
+            (Some(key), intent) => {
+                // A key this deployment sent for the invoice (whatever its deployment id is
+                // now), and a deployment that is the key's own.
                 if !view.keys.iter().any(|(sent, _)| sent == key) {
                     return Ok(Resolved::NotOurs(format!(
-                        "its key {key} was never sent for invoice {id}"
+                        "its key {key} was never sent for invoice {id} by this deployment"
+                    )));
+                }
+                let key_namespace = parse_charge_key(key).map(|(ns, _, _)| ns);
+                let named = payment.namespace.clone().unwrap_or_default();
+                if key_namespace.as_deref() != Some(named.as_str()) {
+                    return Ok(Resolved::NotOurs(format!(
+                        "its deployment ({named}) is not its key's ({key})"
+                    )));
+                }
+                // A key of the form before deployments had ids names no deployment: another
+                // deployment may have sent the same one, so only a payment recorded here counts.
+                if named.is_empty() && !intent.as_deref().is_some_and(recorded) {
+                    return Ok(Resolved::NotOurs(format!(
+                        "its key {key} has no deployment, and invoice {id} records no such payment"
                     )));
                 }
                 Some(key.clone())
             }
             // Named by its id alone: the key whose call learnt it, if one did.
             (None, Some(intent)) => {
-                let recorded = view.payment_ref.as_deref() == Some(intent.as_str())
-                    || view.open_intent.as_deref() == Some(intent.as_str());
-                let key = view
-                    .keys
-                    .iter()
-                    .rev()
-                    .find(|(_, r)| r.as_deref() == Some(intent.as_str()))
-                    .map(|(k, _)| k.clone());
-                if key.is_none() && !recorded {
+                if !recorded(intent) {
                     return Ok(Resolved::NotOurs(format!(
                         "invoice {id} records no payment {intent}"
                     )));
                 }
-                key
+                view.keys
+                    .iter()
+                    .rev()
+                    .find(|(_, r)| r.as_deref() == Some(intent.as_str()))
+                    .map(|(k, _)| k.clone())
             }
             (None, None) => None,
         };
