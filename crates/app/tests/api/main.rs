@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod billing_runs;
 mod console;
+mod console_client;
 mod customers;
 mod customers_create;
 mod customers_update;
