@@ -85,3 +85,7 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
     Some(html[at..at + html[at..].find('"')?].to_owned())
 }
 
+/// Where a 303 sends the browser.
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}

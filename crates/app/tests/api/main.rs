@@ -6,6 +6,7 @@ mod auth;
 mod billing_runs;
 mod console;
 mod console_client;
+mod console_payments;
 mod customers;
 mod customers_create;
 mod customers_update;

@@ -26,9 +26,13 @@ pub enum Flash {
     BadKey,
     /// Signed out.
     SignedOut,
+    /// The invoice's last charge has no known outcome: it cannot be voided yet.
+    OutcomeUnknown,
+    /// A payment of the invoice may still complete: it cannot be voided.
+    PaymentMayComplete,
 }
 
-const ALL: [(Flash, &str); 10] = [
+const ALL: [(Flash, &str); 12] = [
     (Flash::Retried, "retried"),
     (Flash::Voided, "voided"),
     (Flash::RunStarted, "run-started"),
@@ -39,6 +43,8 @@ const ALL: [(Flash, &str); 10] = [
     (Flash::KeyReused, "key-reused"),
     (Flash::BadKey, "bad-key"),
     (Flash::SignedOut, "signed-out"),
+    (Flash::OutcomeUnknown, "outcome-unknown"),
+    (Flash::PaymentMayComplete, "payment-may-complete"),
 ];
 
 impl Flash {
@@ -74,13 +80,23 @@ impl Flash {
                 "An idempotency key is 1 to 255 visible ASCII characters, without spaces."
             }
             Flash::SignedOut => "Signed out.",
+            Flash::OutcomeUnknown => {
+                "The invoice's last charge has no known outcome yet: the provider may have charged it, so it cannot be voided until a resend under the same key tells."
+            }
+            Flash::PaymentMayComplete => {
+                "A payment of this invoice may still complete at the provider (waiting for the customer, or processing), so it cannot be voided: cancel it at the provider first, or wait for it to settle."
+            }
         }
     }
 
     fn is_error(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Flash::Charging | Flash::Paid | Flash::Void | Flash::KeyReused | Flash::BadKey
+            Flash::Retried
+                | Flash::Voided
+                | Flash::RunStarted
+                | Flash::RunExisting
+                | Flash::SignedOut
         )
     }
 
@@ -107,5 +123,13 @@ mod tests {
             assert_eq!(flash.code(), code);
         }
         assert_eq!(Flash::from_code("<script>"), None);
+    }
+
+    #[test]
+    fn refusals_are_alerts() {
+        let alert = |flash: Flash| flash.render().into_string().contains("role=\"alert\"");
+        for refused in [Flash::OutcomeUnknown, Flash::PaymentMayComplete] {
+            assert!(alert(refused), "{refused:?}");
+        }
     }
 }
