@@ -1,15 +1,18 @@
 //! The operator console and what happens to a payment after it is made: refunds through the
-//! invoice's page (once per form, never beyond what is left, operators only), and a void refused
-//! while a payment may still complete.
+//! invoice's page (once per form, never beyond what is left, operators only), disputes and
+//! double charges flagged and counted, and a void refused while a payment may still complete.
 
 use antaeus_data::Backend;
-use antaeus_models::{Currency, InvoiceStatus};
+use antaeus_models::{Currency, InvoiceId, InvoiceStatus};
 
 use crate::api_tests;
 use crate::console_client::{Browser, READ_TOKEN, input_value, location};
 use crate::helpers::{API_TOKEN, INVOICES, TestApp, spawn_app_with};
 
-api_tests!(a_void_refused_while_a_payment_may_complete_says_why);
+api_tests!(
+    disputes_and_double_charges_are_flagged_listed_and_counted,
+    a_void_refused_while_a_payment_may_complete_says_why,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_refund_refunds_once_per_form_and_never_beyond_what_is_left_on_sqlite() {
@@ -161,6 +164,88 @@ async fn refunds_through_the_console(backend: Backend) {
     assert!((refunded(&app).await - paid).abs() < 0.001);
     assert_eq!(refund_count(&app).await, 2);
     assert!(!html.contains(&form_tag), "nothing is left to refund");
+}
+
+/// Records a dispute of `invoice` as the provider's webhook would.
+async fn dispute(app: &TestApp, invoice: InvoiceId, status: &str, due: &str) {
+    app.db
+        .execute(&format!(
+            "UPDATE invoices SET dispute_id = 'dp_{invoice}', dispute_status = '{status}', \
+             dispute_reason = 'fraudulent', dispute_amount_minor = amount_minor, \
+             dispute_evidence_due_by = {due} WHERE id = {invoice}"
+        ))
+        .await
+        .unwrap();
+}
+
+async fn disputes_and_double_charges_are_flagged_listed_and_counted(app: TestApp) {
+    let (_, open) = app
+        .add_invoice(Currency::EUR, 2_000, InvoiceStatus::Paid)
+        .await;
+    let (_, lost) = app
+        .add_invoice(Currency::USD, 3_000, InvoiceStatus::Paid)
+        .await;
+    let (_, twice) = app
+        .add_invoice(Currency::EUR, 4_000, InvoiceStatus::Paid)
+        .await;
+    dispute(&app, open.id, "needs_response", "'2030-01-15 00:00:00'").await;
+    dispute(&app, lost.id, "lost", "NULL").await;
+    app.db
+        .execute(&format!(
+            "UPDATE invoices SET extra_charges = 1 WHERE id = {}",
+            twice.id
+        ))
+        .await
+        .unwrap();
+    let operator = Browser::sign_in(&app, API_TOKEN).await;
+    let link = |id: InvoiceId| format!(r#"href="/console/invoices/{id}""#);
+
+    let overview = operator.page("/console").await;
+    assert!(
+        overview.contains(r#"<a id="open-disputes" href="/console/invoices?disputed=open">1</a>"#),
+        "one open dispute: {overview}"
+    );
+
+    let disputed = operator.page("/console/invoices?disputed=1").await;
+    assert!(disputed.contains(&link(open.id)) && disputed.contains(&link(lost.id)));
+    assert!(!disputed.contains(&link(twice.id)), "not disputed");
+    assert!(disputed.contains(r#"<span class="flag">disputed</span>"#));
+    assert!(disputed.contains(r#"<span class="flag">dispute lost</span>"#));
+    assert!(
+        disputed.contains(r#"<option value="1" selected>"#),
+        "the filter shows what it filters"
+    );
+    let open_only = operator.page("/console/invoices?disputed=open").await;
+    assert!(open_only.contains(&link(open.id)) && !open_only.contains(&link(lost.id)));
+    let seeded = operator
+        .page("/console/invoices?disputed=open&status=PENDING")
+        .await;
+    assert!(seeded.contains("No invoices match."), "{seeded}");
+    let theirs = operator
+        .page(&format!("/console/invoices?customer={}", twice.customer_id))
+        .await;
+    assert!(theirs.contains(r#"<span class="flag">charged twice</span>"#));
+
+    let page = operator
+        .page(&format!("/console/invoices/{}", open.id))
+        .await;
+    assert!(page.contains(r#"id="dispute""#), "{page}");
+    assert!(page.contains(r#"id="dispute-open""#), "flagged while open");
+    for shown in ["needs_response", "fraudulent", "2030-01-15 00:00:00 UTC"] {
+        assert!(page.contains(shown), "{shown}");
+    }
+    let page = operator
+        .page(&format!("/console/invoices/{}", lost.id))
+        .await;
+    assert!(page.contains(r#"id="dispute""#) && page.contains("lost"));
+    assert!(!page.contains(r#"id="dispute-open""#), "closed");
+    assert!(!page.contains(r#"id="double-charged""#));
+    let page = operator
+        .page(&format!("/console/invoices/{}", twice.id))
+        .await;
+    assert!(page.contains(r#"id="double-charged""#), "{page}");
+    assert!(page.contains("Charged twice: refund one of the payments."));
+    assert!(!page.contains(r#"id="dispute""#));
 }
 
 async fn a_void_refused_while_a_payment_may_complete_says_why(app: TestApp) {

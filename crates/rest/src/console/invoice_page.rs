@@ -1,5 +1,5 @@
-//! `GET /console/invoices/{id}`: an invoice's fields, its refunds, every provider call made for
-//! it, every event about it, and the actions that apply.
+//! `GET /console/invoices/{id}`: an invoice's fields, its dispute and refunds, every provider
+//! call made for it, every event about it, and the actions that apply.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{Invoice, InvoiceId, InvoiceStatus};
@@ -10,7 +10,7 @@ use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{DASH, or_dash, time};
-use super::invoice_payments::refunds as refunds_section;
+use super::invoice_payments::{dispute, double_charge, refunds as refunds_section};
 use super::layout::{Chrome, Section, ok, page};
 use super::paging::path_id;
 use crate::ApiState;
@@ -32,9 +32,11 @@ pub async fn get(
     let chrome = Chrome::new(access, &state, &req);
     let body = html! {
         section {
+            (double_charge(&invoice))
             (fields(&invoice))
             (actions(&invoice, &chrome, now))
         }
+        (dispute(&invoice))
         (refunds_section(&invoice, &refunds, &chrome))
         section {
             h2 { "Provider calls" }

@@ -1,17 +1,61 @@
-//! What happened to an invoice's payment after it was paid, on the invoice's page: its refunds,
-//! and the form that refunds.
+//! What happened to an invoice's payment after it was paid, on the invoice's page: a warning
+//! when the customer was charged twice, its dispute, its refunds, and the form that refunds.
 
 use antaeus_core::service::MAX_REASON;
 use antaeus_models::{Invoice, InvoiceStatus, Refund};
 use maud::{Markup, html};
 
-use super::format::{or_dash, time};
+use super::format::{maybe_time, or_dash, time};
 use super::keys::refund_key;
 use super::layout::Chrome;
 
 /// Refund: PAID with something left to refund.
 pub fn can_refund(i: &Invoice) -> bool {
     i.status == InvoiceStatus::Paid && i.refundable().to_minor() > 0
+}
+
+/// A banner while the provider reports payments beyond the one that paid the invoice.
+pub fn double_charge(i: &Invoice) -> Markup {
+    html! {
+        @if i.extra_charges > 0 {
+            p #double-charged.warning {
+                strong { "Charged twice: refund one of the payments." }
+                " The provider reported " (i.extra_charges) " more payment"
+                @if i.extra_charges > 1 { "s" }
+                " of this invoice than the one that paid it"
+                @if i.refunded.to_minor() > 0 { "; " (i.refunded) " has been refunded so far" }
+                "."
+            }
+        }
+    }
+}
+
+/// The dispute's section, when there is one: flagged while it is open.
+pub fn dispute(i: &Invoice) -> Markup {
+    html! {
+        @if let Some(d) = &i.dispute {
+            section #dispute {
+                h2 { "Dispute" }
+                @if d.is_closed() {
+                    p.note { "The dispute is closed: " (d.status) "." }
+                } @else {
+                    p #dispute-open.warning {
+                        strong { "Open dispute:" }
+                        " the cardholder disputes this payment. Respond at the provider"
+                        @if let Some(due) = d.evidence_due_by { " before " (time(due)) }
+                        "."
+                    }
+                }
+                dl #dispute-fields {
+                    dt { "Status" } dd #dispute-status { (d.status) }
+                    dt { "Reason" } dd { (d.reason) }
+                    dt { "Amount" } dd { (d.amount) }
+                    dt { "Evidence due by" } dd { (maybe_time(d.evidence_due_by)) }
+                    dt { "Provider reference" } dd { (d.id) }
+                }
+            }
+        }
+    }
 }
 
 /// The refunds table (of a PAID invoice, or one refunded) and, where a refund applies, its form

@@ -1,5 +1,5 @@
 //! `GET /console`: invoices by status, this month, recent runs, provider health, the outbox,
-//! and the form that starts a run.
+//! open disputes, and the form that starts a run.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_core::billing::BreakerState;
@@ -89,6 +89,16 @@ fn body(o: &Overview, chrome: &Chrome) -> Markup {
                     dd #outbox-backlog { (o.outbox_backlog) }
                     dt { "Dead events" }
                     dd #outbox-dead { (o.dead_events) }
+                }
+            }
+            section #disputes {
+                h2 { "Disputes" }
+                dl {
+                    dt { "Open disputes" }
+                    dd { a #open-disputes href="/console/invoices?disputed=open" { (o.open_disputes) } }
+                }
+                @if o.open_disputes > 0 {
+                    p.note { "Cardholders dispute these payments: respond at the provider before their evidence is due." }
                 }
             }
         }
