@@ -1,15 +1,17 @@
 //! [`ConsoleStore`]: a run's problem calls and an invoice's events, each one bounded index
-//! range (`charge_attempts (run_id, id)`, `outbox (invoice_id, seq)`).
+//! range (`charge_attempts (run_id, id)`, `outbox (invoice_id, seq)`), and the open disputes,
+//! counted over the partial index of disputed invoices (`invoices_disputed`).
 
 use antaeus_core::store::{ConsoleStore, ProblemCall, StoreError};
-use antaeus_models::{AttemptOutcome, ChargeAttempt, EventRecord, InvoiceId, RunId};
+use antaeus_models::{AttemptOutcome, ChargeAttempt, DisputeFilter, EventRecord, InvoiceId, RunId};
 use async_trait::async_trait;
 use diesel::prelude::*;
 
 use crate::Database;
 use crate::billing::{AttemptRow, EventRow};
 use crate::error::store_error;
-use crate::schema::{charge_attempts, outbox};
+use crate::schema::{charge_attempts, invoices, outbox};
+use crate::status_filter::dispute_is;
 
 /// The outcomes a run's page lists as problems: every finished call that did not charge.
 const PROBLEMS: [AttemptOutcome; 6] = [
@@ -73,5 +75,106 @@ impl ConsoleStore for Database {
             .await?;
         rows.reverse();
         rows.into_iter().map(EventRecord::try_from).collect()
+    }
+
+    async fn open_disputes(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .run(move |pools| {
+                with_conn!(pools, |c| open_disputes()
+                    .get_result(c)
+                    .map_err(store_error))
+            })
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+}
+
+/// `SELECT COUNT(*)` of the invoices with an open dispute: the partial index `invoices_disputed`
+/// serves its condition, so it reads the disputed invoices alone.
+fn open_disputes() -> OpenDisputes {
+    invoices::table
+        .filter(dispute_is(DisputeFilter::Open))
+        .count()
+}
+
+type OpenDisputes = diesel::dsl::Select<
+    diesel::dsl::Filter<invoices::table, diesel::expression::SqlLiteral<diesel::sql_types::Bool>>,
+    diesel::dsl::CountStar,
+>;
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use diesel::sql_types::Text;
+
+    use super::*;
+    use crate::testing::TestDatabase;
+
+    #[derive(QueryableByName)]
+    struct PgPlan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct SqlitePlan {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// The plan of the open disputes' count on `db` (PostgreSQL told to avoid scanning the
+    /// table wherever an index can serve, as it would at a million invoices).
+    async fn plan(db: &TestDatabase) -> String {
+        db.db
+            .run(|pools| match pools {
+                crate::pool::Pools::Sqlite(pool) => {
+                    let c = &mut *pool.get().map_err(crate::error::pool_unavailable)?;
+                    let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&open_disputes())
+                        .to_string();
+                    let rows: Vec<SqlitePlan> =
+                        diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                            .load(c)
+                            .map_err(store_error)?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| r.detail)
+                        .collect::<Vec<_>>()
+                        .join("\n"))
+                }
+                crate::pool::Pools::Postgres(pool) => {
+                    let c = &mut *pool.get().map_err(crate::error::pool_unavailable)?;
+                    let sql =
+                        diesel::debug_query::<diesel::pg::Pg, _>(&open_disputes()).to_string();
+                    let rows: Vec<PgPlan> = c
+                        .transaction(|c| {
+                            diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+                            diesel::sql_query(format!("EXPLAIN {sql}")).load(c)
+                        })
+                        .map_err(store_error)?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| r.line)
+                        .collect::<Vec<_>>()
+                        .join("\n"))
+                }
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn reads_only_disputed_invoices(db: TestDatabase) {
+        let plan = plan(&db).await;
+        assert!(plan.contains("invoices_disputed"), "{plan}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_disputes_are_counted_over_the_index_of_disputed_invoices_on_sqlite() {
+        reads_only_disputed_invoices(TestDatabase::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_disputes_are_counted_over_the_index_of_disputed_invoices_on_postgres() {
+        if let Some(db) = TestDatabase::postgres().await {
+            reads_only_disputed_invoices(db).await;
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::store_error;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
 use crate::stats::{StatsDelta, apply_stats};
-use crate::status_filter::status_is;
+use crate::status_filter::{dispute_is, status_is};
 use crate::time::to_db;
 
 #[async_trait]
@@ -66,6 +66,9 @@ impl InvoiceStore for Database {
                     }
                     if let Some(reason) = filter.failure_reason {
                         query = query.filter(invoices::failure_reason.eq(reason.as_str()));
+                    }
+                    if let Some(disputed) = filter.disputed {
+                        query = query.filter(dispute_is(disputed));
                     }
                     match filter.due {
                         None => {}

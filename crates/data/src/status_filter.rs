@@ -1,10 +1,12 @@
-//! Invoice status filters with the status written into the SQL as a literal.
+//! Invoice status and dispute filters with their constants written into the SQL as literals.
 //!
 //! PostgreSQL indexes invoices by status with partial indexes (`WHERE status = 'PENDING'`, …),
-//! and a planner can use one only when the query's own condition names the same constant: a
-//! bound parameter (`status = $1`) would leave a cached generic plan scanning the table.
+//! and disputed invoices with `invoices_disputed` (`WHERE dispute_status IS NOT NULL`); a
+//! planner can use one only when the query's own condition implies its predicate from
+//! constants: a bound parameter (`status = $1`, `<> ALL($1)`) would leave a cached generic plan
+//! scanning the table.
 
-use antaeus_models::InvoiceStatus;
+use antaeus_models::{Dispute, DisputeFilter, InvoiceStatus};
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::sql_types::Bool;
@@ -20,9 +22,47 @@ pub(crate) fn status_is(status: InvoiceStatus) -> SqlLiteral<Bool> {
     })
 }
 
+/// Disputed invoices: any dispute (the partial index's own predicate), or an open one (the
+/// same, less the closed statuses).
+pub(crate) fn dispute_is(filter: DisputeFilter) -> SqlLiteral<Bool> {
+    let disputed = "invoices.dispute_status IS NOT NULL";
+    sql::<Bool>(&match filter {
+        DisputeFilter::Any => disputed.to_owned(),
+        DisputeFilter::Open => {
+            let closed: Vec<String> = Dispute::CLOSED_STATUSES
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect();
+            format!(
+                "{disputed} AND invoices.dispute_status NOT IN ({})",
+                closed.join(", ")
+            )
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dispute_literals_name_the_partial_index_predicate() {
+        for filter in [DisputeFilter::Any, DisputeFilter::Open] {
+            let sql =
+                diesel::debug_query::<diesel::sqlite::Sqlite, _>(&dispute_is(filter)).to_string();
+            assert!(
+                sql.starts_with("invoices.dispute_status IS NOT NULL"),
+                "{sql}"
+            );
+        }
+        let open =
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&dispute_is(DisputeFilter::Open))
+                .to_string();
+        assert!(
+            open.contains("NOT IN ('won', 'lost', 'warning_closed', 'charge_refunded')"),
+            "{open}"
+        );
+    }
 
     #[test]
     fn each_literal_names_its_status() {

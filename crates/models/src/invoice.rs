@@ -122,6 +122,17 @@ pub struct InvoiceFilter {
     /// Only invoices with an id up to this one: bounds a scan that no index serves to a
     /// window of ids (the console's due and overdue filters).
     pub up_to: Option<InvoiceId>,
+    /// Only invoices whose payment is disputed (any dispute, or only open ones).
+    pub disputed: Option<DisputeFilter>,
+}
+
+/// Which disputed invoices a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeFilter {
+    /// Every invoice with a dispute, open or closed.
+    Any,
+    /// Invoices whose dispute is still open (not in [`crate::Dispute::CLOSED_STATUSES`]).
+    Open,
 }
 
 /// Which invoices count as due or overdue, and when.

@@ -39,7 +39,7 @@ pub use external_id::ExternalId;
 pub use idempotency_key::IdempotencyKey;
 pub use ids::{CustomerId, EventSeq, InvoiceId, RefundId, RunId};
 pub use instance_id::InstanceId;
-pub use invoice::{DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
+pub use invoice::{DisputeFilter, DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
 pub use notification::{
     DisputeEvent, EventData, EventKind, InvoiceEvent, Notification, RefundEvent, RunEvent,

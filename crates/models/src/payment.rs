@@ -71,11 +71,13 @@ pub struct Dispute {
 }
 
 impl Dispute {
+    /// The provider's statuses of a dispute that is decided (won or lost) or otherwise closed;
+    /// every other status is open (evidence may still be due).
+    pub const CLOSED_STATUSES: [&'static str; 4] =
+        ["won", "lost", "warning_closed", "charge_refunded"];
+
     /// Whether the dispute is decided (won or lost) or otherwise closed.
     pub fn is_closed(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "won" | "lost" | "warning_closed" | "charge_refunded"
-        )
+        Self::CLOSED_STATUSES.contains(&self.status.as_str())
     }
 }

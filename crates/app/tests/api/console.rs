@@ -6,6 +6,7 @@ use antaeus_models::{Currency, InvoiceStatus};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 use crate::api_tests;
+use crate::console_client::{Browser, READ_TOKEN};
 use crate::helpers::{API_TOKEN, TestApp, spawn_app_with};
 
 api_tests!(
@@ -13,9 +14,6 @@ api_tests!(
     retry_and_void_through_the_console_change_the_invoice,
     a_run_started_from_the_console_is_the_api_run_of_the_same_key,
 );
-
-/// The read token of the tests that set one.
-const READ_TOKEN: &str = "test-read-token-0123456789";
 
 /// Every console page, with a PENDING invoice, customer 1 and a run to show.
 const PAGES: [&str; 8] = [
@@ -28,73 +26,6 @@ const PAGES: [&str; 8] = [
     "/console/customers",
     "/console/customers/1",
 ];
-
-/// A browser's view of the console: the session cookie it got by signing in.
-struct Browser<'a> {
-    app: &'a TestApp,
-    cookie: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Self { app, cookie: None }
-    }
-
-    /// Signs in with `token`, asserting a 303 to the overview and a proper cookie.
-    async fn sign_in(app: &'a TestApp, token: &str) -> Browser<'a> {
-        let mut browser = Self::new(app);
-        let response = browser.post("/console/sign-in", &[("token", token)]).await;
-        assert_eq!(response.status(), 303);
-        assert_eq!(response.headers()[LOCATION], "/console");
-        let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-            assert!(set.contains(attribute), "{attribute} in {set}");
-        }
-        let value = set.split(';').next().unwrap().to_owned();
-        assert!(value.starts_with("antaeus_console="), "{set}");
-        browser.cookie = Some(value);
-        browser
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        let mut request = self
-            .app
-            .client
-            .get(format!("{}{path}", self.app.address))
-            .header("accept", "text/html");
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.expect("request")
-    }
-
-    /// GETs `path`, asserting a 200, and returns its HTML.
-    async fn page(&self, path: &str) -> String {
-        let response = self.get(path).await;
-        assert_eq!(response.status(), 200, "GET {path}");
-        response.text().await.unwrap()
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self
-            .app
-            .client
-            .post(format!("{}{path}", self.app.address))
-            .form(form);
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.expect("request")
-    }
-
-    /// The CSRF token in the forms of `path`.
-    async fn csrf(&self, path: &str) -> String {
-        let html = self.page(path).await;
-        let needle = r#"name="csrf" value=""#;
-        let at = html.find(needle).expect("a CSRF input") + needle.len();
-        html[at..at + html[at..].find('"').unwrap()].to_owned()
-    }
-}
 
 fn assert_secure(headers: &HeaderMap, what: &str) {
     assert_eq!(

@@ -89,6 +89,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// GET `path` with the API token (for apps with a read token configured, where reads need
+    /// one).
+    pub async fn get_with_token(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("x-api-key", API_TOKEN)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// POSTs `body` (raw) to `path` with the API token and optional extra headers.
     pub async fn post(
         &self,
@@ -164,7 +175,7 @@ impl TestApp {
     pub async fn wait_for_run(&self, id: i64) -> serde_json::Value {
         for _ in 0..400 {
             let run: serde_json::Value = self
-                .get(&format!("/rest/v1/billing/runs/{id}"))
+                .get_with_token(&format!("/rest/v1/billing/runs/{id}"))
                 .await
                 .json()
                 .await

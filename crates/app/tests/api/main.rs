@@ -5,6 +5,8 @@ mod helpers;
 mod auth;
 mod billing_runs;
 mod console;
+mod console_client;
+mod console_payments;
 mod customers;
 mod customers_create;
 mod customers_update;

@@ -1,5 +1,5 @@
-//! What the operator console reads beyond the other stores: a run's problem calls and the
-//! events about one invoice, both from indexes.
+//! What the operator console reads beyond the other stores: a run's problem calls, the events
+//! about one invoice and the count of open disputes, all from indexes.
 
 use antaeus_models::{ChargeAttempt, EventRecord, InvoiceId, RunId};
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ pub struct ProblemCall {
     pub attempt: ChargeAttempt,
 }
 
-/// Reads for the operator console's pages; each read is bounded by its limit.
+/// Reads for the operator console's pages; each read is bounded by its limit or by an index.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ConsoleStore: Send + Sync {
@@ -34,4 +34,8 @@ pub trait ConsoleStore: Send + Sync {
         invoice: InvoiceId,
         limit: u16,
     ) -> Result<Vec<EventRecord>, StoreError>;
+
+    /// How many invoices have an open dispute: counted over the index of disputed invoices
+    /// alone, never over all invoices.
+    async fn open_disputes(&self) -> Result<u64, StoreError>;
 }

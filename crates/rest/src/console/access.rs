@@ -12,7 +12,7 @@ use super::session::{COOKIE, Role, Session};
 use crate::ApiState;
 
 /// How to enable actions when no API token is configured.
-pub const ACTIONS_DISABLED: &str = "Actions are disabled: set ANTAEUS_API_TOKEN (and sign in with it) to retry and void invoices and start runs from the console.";
+pub const ACTIONS_DISABLED: &str = "Actions are disabled: set ANTAEUS_API_TOKEN (and sign in with it) to retry, void and refund invoices and start runs from the console.";
 
 /// What the request may see and do.
 #[derive(Debug, Clone)]

@@ -26,9 +26,29 @@ pub enum Flash {
     BadKey,
     /// Signed out.
     SignedOut,
+    /// The invoice's last charge has no known outcome: it cannot be voided yet.
+    OutcomeUnknown,
+    /// A payment of the invoice may still complete: it cannot be voided.
+    PaymentMayComplete,
+    /// The provider refunded it.
+    Refunded,
+    /// The refund was asked; the provider's answer is not known yet.
+    RefundPending,
+    /// The provider refused the refund.
+    RefundFailed,
+    /// The form's refund was made already (pressed twice); nothing more was refunded.
+    RefundRepeated,
+    /// The form's key was used by a refund of another amount or reason.
+    RefundKeyUsed,
+    /// More than is left to refund.
+    RefundTooMuch,
+    /// Not PAID, or no payment of it is recorded: nothing to refund.
+    NotRefundable,
+    /// The amount or reason is not acceptable.
+    RefundInvalid,
 }
 
-const ALL: [(Flash, &str); 10] = [
+const ALL: [(Flash, &str); 20] = [
     (Flash::Retried, "retried"),
     (Flash::Voided, "voided"),
     (Flash::RunStarted, "run-started"),
@@ -39,6 +59,16 @@ const ALL: [(Flash, &str); 10] = [
     (Flash::KeyReused, "key-reused"),
     (Flash::BadKey, "bad-key"),
     (Flash::SignedOut, "signed-out"),
+    (Flash::OutcomeUnknown, "outcome-unknown"),
+    (Flash::PaymentMayComplete, "payment-may-complete"),
+    (Flash::Refunded, "refunded"),
+    (Flash::RefundPending, "refund-pending"),
+    (Flash::RefundFailed, "refund-failed"),
+    (Flash::RefundRepeated, "refund-repeated"),
+    (Flash::RefundKeyUsed, "refund-key-used"),
+    (Flash::RefundTooMuch, "refund-too-much"),
+    (Flash::NotRefundable, "not-refundable"),
+    (Flash::RefundInvalid, "refund-invalid"),
 ];
 
 impl Flash {
@@ -74,13 +104,48 @@ impl Flash {
                 "An idempotency key is 1 to 255 visible ASCII characters, without spaces."
             }
             Flash::SignedOut => "Signed out.",
+            Flash::OutcomeUnknown => {
+                "The invoice's last charge has no known outcome yet: the provider may have charged it, so it cannot be voided until a resend under the same key tells."
+            }
+            Flash::PaymentMayComplete => {
+                "A payment of this invoice may still complete at the provider (waiting for the customer, or processing), so it cannot be voided: cancel it at the provider first, or wait for it to settle."
+            }
+            Flash::Refunded => "Refunded: the provider has refunded it.",
+            Flash::RefundPending => {
+                "Refund asked: the provider's answer is not known yet. It is asked again under the same key, so it is refunded at most once; its status below changes once the provider answers."
+            }
+            Flash::RefundFailed => {
+                "The provider refused the refund: nothing was refunded. Its reason is in the refunds table."
+            }
+            Flash::RefundRepeated => {
+                "This form was sent already and its refund made: nothing more was refunded."
+            }
+            Flash::RefundKeyUsed => {
+                "This form was used already for a refund of another amount or reason: nothing more was refunded. Reload the page to make another refund."
+            }
+            Flash::RefundTooMuch => {
+                "Refund refused: that is more than is left to refund. Nothing was sent to the provider."
+            }
+            Flash::NotRefundable => {
+                "Refund refused: only a PAID invoice whose payment the provider recorded can be refunded. Nothing was sent to the provider."
+            }
+            Flash::RefundInvalid => {
+                "Refund not sent: the amount is a positive number with at most the currency's decimals, such as 12.50 (or blank for what is left), and the reason at most 500 characters of text."
+            }
         }
     }
 
     fn is_error(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Flash::Charging | Flash::Paid | Flash::Void | Flash::KeyReused | Flash::BadKey
+            Flash::Retried
+                | Flash::Voided
+                | Flash::RunStarted
+                | Flash::RunExisting
+                | Flash::SignedOut
+                | Flash::Refunded
+                | Flash::RefundPending
+                | Flash::RefundRepeated
         )
     }
 
@@ -107,5 +172,26 @@ mod tests {
             assert_eq!(flash.code(), code);
         }
         assert_eq!(Flash::from_code("<script>"), None);
+    }
+
+    #[test]
+    fn refusals_are_alerts_and_the_reason_limit_is_the_services() {
+        let alert = |flash: Flash| flash.render().into_string().contains("role=\"alert\"");
+        for refused in [
+            Flash::RefundFailed,
+            Flash::RefundKeyUsed,
+            Flash::RefundTooMuch,
+            Flash::NotRefundable,
+            Flash::RefundInvalid,
+            Flash::OutcomeUnknown,
+            Flash::PaymentMayComplete,
+        ] {
+            assert!(alert(refused), "{refused:?}");
+        }
+        for done in [Flash::Refunded, Flash::RefundPending, Flash::RefundRepeated] {
+            assert!(!alert(done), "{done:?}");
+        }
+        let limit = antaeus_core::service::MAX_REASON.to_string();
+        assert!(Flash::RefundInvalid.text().contains(&limit));
     }
 }

@@ -47,6 +47,8 @@ fn answer(
         Err(ServiceError::InvoiceCharging(_)) => Flash::Charging,
         Err(ServiceError::InvoicePaid(_)) => Flash::Paid,
         Err(ServiceError::InvoiceVoid(_)) => Flash::Void,
+        Err(ServiceError::OutcomeUnknown { .. }) => Flash::OutcomeUnknown,
+        Err(ServiceError::PaymentMayComplete { .. }) => Flash::PaymentMayComplete,
         Err(err) => return Err(err.into()),
     };
     Ok(to(format!("/console/invoices/{id}?flash={}", flash.code())))

@@ -1,5 +1,5 @@
-//! `GET /console/invoices/{id}`: an invoice's fields, every provider call made for it, every
-//! event about it, and the actions that apply.
+//! `GET /console/invoices/{id}`: an invoice's fields, its dispute and refunds, every provider
+//! call made for it, every event about it, and the actions that apply.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{Invoice, InvoiceId, InvoiceStatus};
@@ -10,6 +10,7 @@ use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
 use super::format::{DASH, or_dash, time};
+use super::invoice_payments::{dispute, double_charge, refunds as refunds_section};
 use super::layout::{Chrome, Section, ok, page};
 use super::paging::path_id;
 use crate::ApiState;
@@ -25,14 +26,18 @@ pub async fn get(
     let id: InvoiceId = path_id(&id, "invoice")?;
     let invoice = api.invoices.fetch(id).await?;
     let attempts = api.invoices.attempts(id).await?;
+    let refunds = api.refunds.list(id).await?;
     let events = state.service.invoice_events(id).await?;
     let now = state.service.now();
     let chrome = Chrome::new(access, &state, &req);
     let body = html! {
         section {
+            (double_charge(&invoice))
             (fields(&invoice))
             (actions(&invoice, &chrome, now))
         }
+        (dispute(&invoice))
+        (refunds_section(&invoice, &refunds, &chrome))
         section {
             h2 { "Provider calls" }
             table #attempts {
@@ -109,6 +114,7 @@ fn fields(i: &Invoice) -> Markup {
             dt { "Status" } dd #invoice-status { (i.status.as_str()) }
             dt { "Customer" } dd { a href={ "/console/customers/" (i.customer_id) } { (i.customer_id) } }
             dt { "Amount" } dd #invoice-amount { (i.amount) }
+            dt { "Refunded" } dd #invoice-refunded { (i.refunded) }
             dt { "Due" } dd { (time(i.due_at)) }
             dt { "Next attempt" } dd #invoice-next-attempt { (next_attempt(i)) }
             dt { "Attempts" } dd { (i.attempts) }

@@ -1,9 +1,10 @@
-//! `GET /console/invoices`: the invoices table with its filters and keyset pages.
+//! `GET /console/invoices`: the invoices table with its filters and keyset pages; disputed and
+//! double-charged invoices are flagged in their rows.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{
-    Currency, CustomerId, DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceId,
-    InvoiceStatus,
+    Currency, CustomerId, DisputeFilter, DueFilter, FailureReason, Invoice, InvoiceFilter,
+    InvoiceId, InvoiceStatus,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -29,6 +30,8 @@ pub struct Filters {
     #[serde(default)]
     reason: String,
     #[serde(default)]
+    disputed: String,
+    #[serde(default)]
     after: String,
 }
 
@@ -49,6 +52,16 @@ impl Filters {
                     )));
                 }
             },
+            disputed: match self.disputed.trim() {
+                "" => None,
+                "1" => Some(DisputeFilter::Any),
+                "open" => Some(DisputeFilter::Open),
+                other => {
+                    return Err(ConsoleError::BadRequest(format!(
+                        "disputed: {other:?} is neither \"1\" nor \"open\""
+                    )));
+                }
+            },
             ..InvoiceFilter::default()
         })
     }
@@ -61,6 +74,7 @@ impl Filters {
             ("currency", self.currency.trim().to_owned()),
             ("due", self.due.trim().to_owned()),
             ("reason", self.reason.trim().to_owned()),
+            ("disputed", self.disputed.trim().to_owned()),
             ("after", after.map(|a| a.to_string()).unwrap_or_default()),
         ])
     }
@@ -140,12 +154,31 @@ fn filter_form(f: &Filters) -> Markup {
             (select("filter-currency", "currency", "Currency", &f.currency, &currencies))
             (select("filter-due", "due", "Due", &f.due, &[("", "Any"), ("due", "due now"), ("overdue", "overdue")]))
             (select("filter-reason", "reason", "Failure reason", &f.reason, &reasons))
+            (select("filter-disputed", "disputed", "Dispute", &f.disputed, &[("", "Any"), ("1", "disputed"), ("open", "open dispute")]))
             div { button #apply-filters type="submit" { "Filter" } }
         }
     }
 }
 
-/// An invoices table (`id="invoices"`), also on a customer's page.
+/// What a row flags in words beside the status: a dispute (open, or how it closed) and a
+/// double charge.
+fn flags(i: &Invoice) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(d) = &i.dispute {
+        flags.push(if d.is_closed() {
+            format!("dispute {}", d.status)
+        } else {
+            "disputed".to_owned()
+        });
+    }
+    if i.extra_charges > 0 {
+        flags.push("charged twice".to_owned());
+    }
+    flags
+}
+
+/// An invoices table (`id="invoices"`), also on a customer's page; disputed and double-charged
+/// invoices are flagged in words.
 pub fn table(invoices: &[Invoice]) -> Markup {
     html! {
         table #invoices {
@@ -160,7 +193,10 @@ pub fn table(invoices: &[Invoice]) -> Markup {
                         td { a href={ "/console/invoices/" (i.id) } { (i.id) } }
                         td { a href={ "/console/customers/" (i.customer_id) } { (i.customer_id) } }
                         td.num { (i.amount) }
-                        td { (i.status.as_str()) }
+                        td {
+                            (i.status.as_str())
+                            @for flag in flags(i) { " " span.flag { (flag) } }
+                        }
                         td { (time(i.due_at)) }
                         td { (maybe_time(i.next_attempt_at)) }
                         td.num { (i.attempts) }

@@ -14,7 +14,10 @@ mod flash;
 mod format;
 mod invoice_actions;
 mod invoice_page;
+mod invoice_payments;
+mod invoice_refund;
 mod invoices;
+mod keys;
 mod layout;
 mod overview;
 mod paging;
@@ -72,6 +75,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/runs/{id}", read().to(run_page::get))
             .route("/invoices", read().to(invoices::list))
             .route("/invoices/{id}", read().to(invoice_page::get))
+            .route(
+                "/invoices/{id}/refund",
+                web::post().to(invoice_refund::post),
+            )
             .route(
                 "/invoices/{id}/{action}",
                 web::post().to(invoice_actions::post),

@@ -1,5 +1,5 @@
 //! `GET /console`: invoices by status, this month, recent runs, provider health, the outbox,
-//! and the form that starts a run.
+//! open disputes, and the form that starts a run.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_core::billing::BreakerState;
@@ -12,6 +12,7 @@ use super::access::Access;
 use super::charts::{legend, run_segments, stacked_bar};
 use super::error::ConsoleError;
 use super::format::time;
+use super::keys::random_uuid;
 use super::layout::{Chrome, Section, ok, page};
 
 /// The overview page.
@@ -90,6 +91,16 @@ fn body(o: &Overview, chrome: &Chrome) -> Markup {
                     dd #outbox-dead { (o.dead_events) }
                 }
             }
+            section #disputes {
+                h2 { "Disputes" }
+                dl {
+                    dt { "Open disputes" }
+                    dd { a #open-disputes href="/console/invoices?disputed=open" { (o.open_disputes) } }
+                }
+                @if o.open_disputes > 0 {
+                    p.note { "Cardholders dispute these payments: respond at the provider before their evidence is due." }
+                }
+            }
         }
         div.grid {
             section {
@@ -150,7 +161,7 @@ fn counts_table(id: &str, what: &str, stats: &[MonthlyStat], empty: &str) -> Mar
 }
 
 fn start_run_form(chrome: &Chrome) -> Markup {
-    let key = format!("console-{}", suggested_key());
+    let key = format!("console-{}", random_uuid());
     html! {
         section #start-run-section {
             h2 { "Start a run" }
@@ -177,22 +188,4 @@ fn start_run_form(chrome: &Chrome) -> Markup {
             }
         }
     }
-}
-
-/// A random 128-bit key, as a UUID-shaped hex string.
-fn suggested_key() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }

@@ -49,8 +49,14 @@ impl AmountJson {
 /// The positive decimal `value` writes (a JSON number or a decimal string), read exactly, or
 /// why it is not one.
 pub fn decimal_value(value: &RawValue) -> Result<Decimal, String> {
-    let text = decimal_text(value)?;
-    let decimal = Decimal::from_str_exact(&text).map_err(|_| "has too many digits".to_owned())?;
+    positive_decimal(&json_text(value)?)
+}
+
+/// The positive decimal `text` writes (digits with an optional fraction: no sign, no exponent),
+/// read exactly, or why it is not one: what a form's amount field is held to.
+pub fn positive_decimal(text: &str) -> Result<Decimal, String> {
+    plain_decimal(text)?;
+    let decimal = Decimal::from_str_exact(text).map_err(|_| "has too many digits".to_owned())?;
     if decimal.is_zero() {
         return Err("must be greater than zero".into());
     }
@@ -60,14 +66,25 @@ pub fn decimal_value(value: &RawValue) -> Result<Decimal, String> {
 /// The decimal the value writes, checked to be plain digits with an optional fraction:
 /// the JSON number grammar without sign or exponent, as a number or inside a string.
 fn decimal_text(value: &RawValue) -> Result<String, String> {
+    let text = json_text(value)?;
+    plain_decimal(&text)?;
+    Ok(text)
+}
+
+/// The text of a JSON number, or of a JSON string; anything else is refused.
+fn json_text(value: &RawValue) -> Result<String, String> {
     let raw = value.get().trim();
-    let text = if raw.starts_with('"') {
-        serde_json::from_str::<String>(raw).map_err(|e| e.to_string())?
+    if raw.starts_with('"') {
+        serde_json::from_str::<String>(raw).map_err(|e| e.to_string())
     } else if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        raw.to_owned()
+        Ok(raw.to_owned())
     } else {
-        return Err("must be a JSON number or a decimal string such as \"123.45\"".into());
-    };
+        Err("must be a JSON number or a decimal string such as \"123.45\"".into())
+    }
+}
+
+/// Whether `text` is plain digits with an optional fraction, short enough to be an amount.
+fn plain_decimal(text: &str) -> Result<(), String> {
     if text.len() > MAX_VALUE_TEXT {
         return Err(format!("is longer than {MAX_VALUE_TEXT} characters"));
     }
@@ -79,14 +96,14 @@ fn decimal_text(value: &RawValue) -> Result<String, String> {
     }
     let (whole, fraction) = match text.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (text.as_str(), None),
+        None => (text, None),
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let plain_whole = digits(whole) && (whole == "0" || !whole.starts_with('0'));
     if !plain_whole || fraction.is_some_and(|f| !digits(f)) {
         return Err("is not a decimal number such as 123.45".into());
     }
-    Ok(text)
+    Ok(())
 }
 
 /// The value's schema: a JSON number or a string holding one.
@@ -171,6 +188,21 @@ mod tests {
             let err = money(&json).unwrap_err();
             assert!(err.contains(why), "{value}: {err}");
             assert!(err.starts_with("amount.value"), "{value}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_form_amount_is_held_to_the_same_grammar() {
+        assert_eq!(positive_decimal("12.50").unwrap().to_string(), "12.50");
+        for (text, why) in [
+            ("abc", "decimal number"),
+            ("-1", "greater than zero"),
+            ("0.00", "greater than zero"),
+            ("1e2", "exponent"),
+            ("12,50", "decimal number"),
+        ] {
+            let err = positive_decimal(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
         }
     }
 

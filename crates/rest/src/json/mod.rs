@@ -22,6 +22,7 @@ mod run;
 mod text;
 
 pub use amount::AmountJson;
+pub(crate) use amount::positive_decimal;
 pub use attempt::AttemptJson;
 pub use batch::BatchItemJson;
 pub use customer::{CustomerJson, ProviderJson};

@@ -1,4 +1,5 @@
-//! The overview page: totals, this month, recent runs, provider health and the outbox.
+//! The overview page: totals, this month, recent runs, provider health, the outbox and the
+//! open disputes.
 
 use antaeus_models::{BillingRun, InvoiceTotal, MonthlyMetric, MonthlyStat, PageLimit};
 use chrono::{DateTime, Utc};
@@ -30,6 +31,8 @@ pub struct Overview {
     pub outbox_backlog: u64,
     /// Events given up on.
     pub dead_events: u64,
+    /// Invoices whose payment is disputed, the dispute still open.
+    pub open_disputes: u64,
 }
 
 impl ConsoleService {
@@ -43,6 +46,7 @@ impl ConsoleService {
         let recent_runs = self.runs(None, limit).await?;
         let outbox_backlog = deps.outbox.outbox_backlog().await?;
         let dead_events = deps.outbox.dead_events().await?;
+        let open_disputes = deps.console.open_disputes().await?;
         let of = |metric: MonthlyMetric| -> Vec<MonthlyStat> {
             month
                 .iter()
@@ -61,6 +65,7 @@ impl ConsoleService {
             calls_in_flight: deps.health.calls_in_flight(),
             outbox_backlog,
             dead_events,
+            open_disputes,
         })
     }
 }

@@ -107,7 +107,9 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
     let mut outbox = MockOutboxStore::new();
     outbox.expect_outbox_backlog().returning(|| Ok(7));
     outbox.expect_dead_events().returning(|| Ok(1));
-    let overview = service(stats, runs, outbox, MockConsoleStore::new())
+    let mut console = MockConsoleStore::new();
+    console.expect_open_disputes().returning(|| Ok(2));
+    let overview = service(stats, runs, outbox, console)
         .overview()
         .await
         .unwrap();
@@ -127,6 +129,7 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
     assert_eq!(overview.breaker, BreakerState::Open);
     assert_eq!(overview.calls_in_flight, 3);
     assert_eq!((overview.outbox_backlog, overview.dead_events), (7, 1));
+    assert_eq!(overview.open_disputes, 2);
 }
 
 fn problem(cursor: i64) -> ProblemCall {
@@ -319,6 +322,15 @@ async fn the_last_window_and_indexed_filters_end_where_the_invoices_end() {
     assert!(
         !needs_window(&failed_overdue),
         "FAILED is read from its own index"
+    );
+    let disputed_due = InvoiceFilter {
+        disputed: Some(antaeus_models::DisputeFilter::Open),
+        due: Some(DueFilter::DueAt(now())),
+        ..InvoiceFilter::default()
+    };
+    assert!(
+        !needs_window(&disputed_due),
+        "disputed invoices are read from their own index"
     );
     let full = service.invoices(failed_overdue, None, limit).await.unwrap();
     assert_eq!(full.next, Some(InvoiceId::new(2).unwrap()));
