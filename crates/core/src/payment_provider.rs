@@ -245,10 +245,7 @@ pub trait PaymentProvider: Send + Sync {
     /// Cancels the payment `lookup.reference` so that it can never complete (an invoice given
     /// up on must not be paid later), and says where it is now: canceled, or succeeded if it
     /// went through first. The default says the provider cannot, as a protocol error.
-    async fn cancel_payment(
-        &self,
-        lookup: &PaymentLookup,
-    ) -> Result<PaymentState, ProviderError> {
+    async fn cancel_payment(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
         Err(ProviderError::Protocol(format!(
             "{} does not cancel payments (asked about {})",
             self.describe(),

@@ -1,6 +1,7 @@
 DROP TABLE provider_events;
 DROP TABLE refunds;
 ALTER TABLE charge_attempts DROP COLUMN payment_method_ref, DROP COLUMN customer_ref;
+DROP INDEX invoices_double_charged;
 DROP INDEX invoices_disputed;
 DROP INDEX invoices_payment_ref;
 DROP INDEX invoices_open_intent;

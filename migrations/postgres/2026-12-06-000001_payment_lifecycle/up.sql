@@ -34,7 +34,7 @@ ALTER TABLE invoices
     ADD COLUMN dispute_evidence_due_by TIMESTAMP,
     ADD COLUMN extra_charges INTEGER NOT NULL DEFAULT 0 CHECK (extra_charges >= 0);
 -- Payments that may still complete, for the reconciler and the void check.
-CREATE INDEX invoices_open_intent ON invoices (id) WHERE open_intent IS NOT NULL;
+CREATE INDEX invoices_open_intent ON invoices (open_intent) WHERE open_intent IS NOT NULL;
 -- The invoice a provider's payment paid (its refunds and disputes name the payment).
 UPDATE invoices SET payment_ref = (
     SELECT a.provider_ref FROM charge_attempts a
@@ -44,6 +44,8 @@ UPDATE invoices SET payment_ref = (
 CREATE INDEX invoices_payment_ref ON invoices (payment_ref) WHERE payment_ref IS NOT NULL;
 -- Disputed invoices, for the console.
 CREATE INDEX invoices_disputed ON invoices (id) WHERE dispute_status IS NOT NULL;
+-- Invoices charged more than once, for the operator who must refund one.
+CREATE INDEX invoices_double_charged ON invoices (id) WHERE extra_charges > 0;
 
 -- A key that may be in flight keeps the form it was sent in, the one before namespaces, and its
 -- first call's time.

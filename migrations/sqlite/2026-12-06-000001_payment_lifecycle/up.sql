@@ -74,11 +74,13 @@ CREATE INDEX invoices_currency_id ON invoices (currency, id);
 CREATE INDEX invoices_failure_reason_id ON invoices (failure_reason, id)
     WHERE failure_reason IS NOT NULL;
 -- Payments that may still complete, for the reconciler and the void check.
-CREATE INDEX invoices_open_intent ON invoices (id) WHERE open_intent IS NOT NULL;
+CREATE INDEX invoices_open_intent ON invoices (open_intent) WHERE open_intent IS NOT NULL;
 -- The invoice a provider's payment paid (its refunds and disputes name the payment).
 CREATE INDEX invoices_payment_ref ON invoices (payment_ref) WHERE payment_ref IS NOT NULL;
 -- Disputed invoices, for the console.
 CREATE INDEX invoices_disputed ON invoices (id) WHERE dispute_status IS NOT NULL;
+-- Invoices charged more than once, for the operator who must refund one.
+CREATE INDEX invoices_double_charged ON invoices (id) WHERE extra_charges > 0;
 
 -- A key that may be in flight keeps the form it was sent in, the one before namespaces, and its
 -- first call's time.

@@ -174,10 +174,7 @@ impl PaymentProvider for RateLimitedProvider {
         self.inner.payment_state(lookup).await
     }
 
-    async fn cancel_payment(
-        &self,
-        lookup: &PaymentLookup,
-    ) -> Result<PaymentState, ProviderError> {
+    async fn cancel_payment(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
         self.inner.cancel_payment(lookup).await
     }
 

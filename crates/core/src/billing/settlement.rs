@@ -267,7 +267,10 @@ mod tests {
             "still waiting for the customer"
         );
         // A late `processing` of an earlier payment never replaces the one that waits.
-        assert_eq!(go(&waiting, "pi_9", PaymentNews::Processing), Settlement::Note);
+        assert_eq!(
+            go(&waiting, "pi_9", PaymentNews::Processing),
+            Settlement::Note
+        );
         let nothing_open = Settling {
             open_intent: None,
             ..waiting

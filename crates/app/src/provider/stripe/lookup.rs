@@ -74,7 +74,12 @@ pub async fn intent_of_key(client: &StripeClient, customer: &str, key: &str) -> 
     let list: super::objects::SearchResult = serde_json::from_slice(&reply.body).ok()?;
     list.data
         .into_iter()
-        .find(|i| i.metadata.get(super::request::KEY_METADATA).map(String::as_str) == Some(key))
+        .find(|i| {
+            i.metadata
+                .get(super::request::KEY_METADATA)
+                .map(String::as_str)
+                == Some(key)
+        })
         .map(|i| i.id)
 }
 

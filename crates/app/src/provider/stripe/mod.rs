@@ -257,10 +257,7 @@ impl PaymentProvider for StripePaymentProvider {
         })
     }
 
-    async fn cancel_payment(
-        &self,
-        lookup: &PaymentLookup,
-    ) -> Result<PaymentState, ProviderError> {
+    async fn cancel_payment(&self, lookup: &PaymentLookup) -> Result<PaymentState, ProviderError> {
         let key = format!("antaeus-cancel-{}", lookup.invoice.id);
         let reply = lookup::cancel_intent(&self.client, &lookup.reference, &key).await?;
         if let Some(refused) = answer::unauthorized(&reply) {

@@ -65,7 +65,7 @@ async fn find(
         r.metadata.get(REFUND_METADATA) == Some(&ours)
             && r.metadata.get(DEPLOYMENT_METADATA) == request.namespace.as_ref()
     });
-    Ok(found.map(|r| decision(r)))
+    Ok(found.map(decision))
 }
 
 /// What a Refund's status says.

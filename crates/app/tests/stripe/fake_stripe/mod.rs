@@ -479,7 +479,10 @@ async fn list_refunds(
         .map(ledger::FakeRefund::json)
         .collect();
     respond(
-        &Answer::new(200, json!({"object": "list", "data": data, "has_more": false})),
+        &Answer::new(
+            200,
+            json!({"object": "list", "data": data, "has_more": false}),
+        ),
         false,
     )
 }

@@ -65,8 +65,7 @@ impl PaymentEventService {
                         self.deps.provider.payment_state(&lookup).await
                     }
                 };
-                let state = match tokio::time::timeout(self.call_timeout, asked).await
-                {
+                let state = match tokio::time::timeout(self.call_timeout, asked).await {
                     Ok(Ok(state)) => state,
                     Ok(Err(err)) => {
                         log::warn!(
