@@ -264,6 +264,12 @@ async fn a_dispute_is_recorded_announced_and_closed(backend: Backend) {
     site.deliver(&closed).await;
     assert_eq!(site.invoice(id).await["dispute"]["status"], "lost");
     assert_eq!(site.told(id, "invoice.dispute_closed").await.len(), 1);
+    // Stripe does not order its events: an update sent before the close, delivered after it,
+    // never reopens the dispute.
+    let late = site.event("charge.dispute.updated", dispute("under_review"));
+    assert_eq!(site.deliver(&late).await["outcome"], "ignored");
+    assert_eq!(site.invoice(id).await["dispute"]["status"], "lost");
+    assert_eq!(site.told(id, "invoice.disputed").await.len(), 1);
 }
 
 async fn a_second_payment_of_a_paid_invoice_is_flagged_as_a_double_charge(backend: Backend) {

@@ -32,6 +32,17 @@ impl PaymentEventService {
                 evidence_due_by: report.evidence_due_by,
             };
             let known = view.invoice.dispute.as_deref();
+            if let Some(known) = known.filter(|d| is_stale(d, &dispute, closed)) {
+                let handled = HandledEvent {
+                    id: event.id.clone(),
+                    kind: event.kind.clone(),
+                    outcome: format!(
+                        "dispute {} of invoice {id} is already {}: a late {} changes nothing",
+                        known.id, known.status, dispute.status
+                    ),
+                };
+                return self.ignore(&handled, Some(id)).await;
+            }
             let kind = if closed {
                 Some(EventKind::DisputeClosed)
             } else if known.is_none_or(|d| d.id != dispute.id) {
@@ -94,5 +105,40 @@ impl PaymentEventService {
             }
         }
         Err(ServiceError::InvoiceCharging(ours.view.invoice.id))
+    }
+}
+
+/// Whether `report` (`closed`: the provider said the dispute closed) arrived after `known`
+/// had already closed: Stripe does not order its events, and a dispute never reopens.
+fn is_stale(known: &Dispute, report: &Dispute, closed: bool) -> bool {
+    known.id == report.id && known.is_closed() && !(closed || report.is_closed())
+}
+
+#[cfg(test)]
+mod tests {
+    use antaeus_models::{Currency, Dispute, Money};
+
+    use super::is_stale;
+
+    fn dispute(id: &str, status: &str) -> Dispute {
+        Dispute {
+            id: id.to_owned(),
+            status: status.to_owned(),
+            reason: "fraudulent".to_owned(),
+            amount: Money::from_minor(100, Currency::EUR).unwrap(),
+            evidence_due_by: None,
+        }
+    }
+
+    #[test]
+    fn an_open_status_after_the_dispute_closed_is_stale_and_a_new_dispute_is_not() {
+        let won = dispute("dp_1", "won");
+        assert!(is_stale(&won, &dispute("dp_1", "needs_response"), false));
+        assert!(is_stale(&won, &dispute("dp_1", "under_review"), false));
+        assert!(!is_stale(&won, &dispute("dp_1", "lost"), true));
+        assert!(!is_stale(&won, &dispute("dp_2", "needs_response"), false));
+        let open = dispute("dp_1", "needs_response");
+        assert!(!is_stale(&open, &dispute("dp_1", "under_review"), false));
+        assert!(!is_stale(&open, &dispute("dp_1", "won"), true));
     }
 }
