@@ -1,6 +1,7 @@
 //! [`ConsoleStore`]: a run's problem calls and an invoice's events, each one bounded index
-//! range (`charge_attempts (run_id, id)`, `outbox (invoice_id, seq)`), and the open disputes,
-//! counted over the partial index of disputed invoices (`invoices_disputed`).
+//! range (`charge_attempts (run_id, id)`, `outbox (invoice_id, seq)`); the open disputes,
+//! counted over the partial index of disputed invoices (`invoices_disputed`); and the invoices
+//! charged more than once, counted over theirs (`invoices_double_charged`).
 
 use antaeus_core::store::{ConsoleStore, ProblemCall, StoreError};
 use antaeus_models::{AttemptOutcome, ChargeAttempt, DisputeFilter, EventRecord, InvoiceId, RunId};
@@ -11,7 +12,7 @@ use crate::Database;
 use crate::billing::{AttemptRow, EventRow};
 use crate::error::store_error;
 use crate::schema::{charge_attempts, invoices, outbox};
-use crate::status_filter::dispute_is;
+use crate::status_filter::{dispute_is, double_charged};
 
 /// The outcomes a run's page lists as problems: every finished call that did not charge.
 const PROBLEMS: [AttemptOutcome; 6] = [
@@ -87,17 +88,35 @@ impl ConsoleStore for Database {
             .await?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
+
+    async fn double_charged(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .run(move |pools| {
+                with_conn!(pools, |c| double_charged_count()
+                    .get_result(c)
+                    .map_err(store_error))
+            })
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
 }
 
 /// `SELECT COUNT(*)` of the invoices with an open dispute: the partial index `invoices_disputed`
 /// serves its condition, so it reads the disputed invoices alone.
-fn open_disputes() -> OpenDisputes {
+fn open_disputes() -> CountWhere {
     invoices::table
         .filter(dispute_is(DisputeFilter::Open))
         .count()
 }
 
-type OpenDisputes = diesel::dsl::Select<
+/// `SELECT COUNT(*)` of the invoices charged more than once: its condition is the predicate of
+/// the partial index `invoices_double_charged`, so it reads those invoices alone.
+fn double_charged_count() -> CountWhere {
+    invoices::table.filter(double_charged()).count()
+}
+
+/// A count of the invoices meeting a literal condition.
+type CountWhere = diesel::dsl::Select<
     diesel::dsl::Filter<invoices::table, diesel::expression::SqlLiteral<diesel::sql_types::Bool>>,
     diesel::dsl::CountStar,
 >;
@@ -121,15 +140,15 @@ mod tests {
         detail: String,
     }
 
-    /// The plan of the open disputes' count on `db` (PostgreSQL told to avoid scanning the
-    /// table wherever an index can serve, as it would at a million invoices).
-    async fn plan(db: &TestDatabase) -> String {
+    /// The plan of `count` on `db` (PostgreSQL told to avoid scanning the table wherever an
+    /// index can serve, as it would at a million invoices).
+    async fn plan(db: &TestDatabase, count: fn() -> CountWhere) -> String {
         db.db
-            .run(|pools| match pools {
+            .run(move |pools| match pools {
                 crate::pool::Pools::Sqlite(pool) => {
                     let c = &mut *pool.get().map_err(crate::error::pool_unavailable)?;
-                    let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&open_disputes())
-                        .to_string();
+                    let sql =
+                        diesel::debug_query::<diesel::sqlite::Sqlite, _>(&count()).to_string();
                     let rows: Vec<SqlitePlan> =
                         diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
                             .load(c)
@@ -142,8 +161,7 @@ mod tests {
                 }
                 crate::pool::Pools::Postgres(pool) => {
                     let c = &mut *pool.get().map_err(crate::error::pool_unavailable)?;
-                    let sql =
-                        diesel::debug_query::<diesel::pg::Pg, _>(&open_disputes()).to_string();
+                    let sql = diesel::debug_query::<diesel::pg::Pg, _>(&count()).to_string();
                     let rows: Vec<PgPlan> = c
                         .transaction(|c| {
                             diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
@@ -162,8 +180,13 @@ mod tests {
     }
 
     async fn reads_only_disputed_invoices(db: TestDatabase) {
-        let plan = plan(&db).await;
+        let plan = plan(&db, open_disputes).await;
         assert!(plan.contains("invoices_disputed"), "{plan}");
+    }
+
+    async fn reads_only_double_charged_invoices(db: TestDatabase) {
+        let plan = plan(&db, double_charged_count).await;
+        assert!(plan.contains("invoices_double_charged"), "{plan}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,6 +198,19 @@ mod tests {
     async fn the_open_disputes_are_counted_over_the_index_of_disputed_invoices_on_postgres() {
         if let Some(db) = TestDatabase::postgres().await {
             reads_only_disputed_invoices(db).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_double_charged_are_counted_over_the_index_of_double_charged_invoices_on_sqlite() {
+        reads_only_double_charged_invoices(TestDatabase::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_double_charged_are_counted_over_the_index_of_double_charged_invoices_on_postgres()
+    {
+        if let Some(db) = TestDatabase::postgres().await {
+            reads_only_double_charged_invoices(db).await;
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::store_error;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
 use crate::stats::{StatsDelta, apply_stats};
-use crate::status_filter::{dispute_is, status_is};
+use crate::status_filter::{dispute_is, double_charged, status_is};
 use crate::time::to_db;
 
 #[async_trait]
@@ -69,6 +69,9 @@ impl InvoiceStore for Database {
                     }
                     if let Some(disputed) = filter.disputed {
                         query = query.filter(dispute_is(disputed));
+                    }
+                    if filter.double_charged {
+                        query = query.filter(double_charged());
                     }
                     match filter.due {
                         None => {}

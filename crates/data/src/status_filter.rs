@@ -1,8 +1,10 @@
-//! Invoice status and dispute filters with their constants written into the SQL as literals.
+//! Invoice status, dispute and double-charge filters with their constants written into the SQL
+//! as literals.
 //!
 //! PostgreSQL indexes invoices by status with partial indexes (`WHERE status = 'PENDING'`, …),
-//! and disputed invoices with `invoices_disputed` (`WHERE dispute_status IS NOT NULL`); a
-//! planner can use one only when the query's own condition implies its predicate from
+//! disputed invoices with `invoices_disputed` (`WHERE dispute_status IS NOT NULL`) and
+//! invoices charged more than once with `invoices_double_charged` (`WHERE extra_charges > 0`);
+//! a planner can use one only when the query's own condition implies its predicate from
 //! constants: a bound parameter (`status = $1`, `<> ALL($1)`) would leave a cached generic plan
 //! scanning the table.
 
@@ -41,6 +43,12 @@ pub(crate) fn dispute_is(filter: DisputeFilter) -> SqlLiteral<Bool> {
     })
 }
 
+/// Invoices the provider reported paid more than once: the partial index
+/// `invoices_double_charged`'s own predicate, so both SQLite and PostgreSQL can read it alone.
+pub(crate) fn double_charged() -> SqlLiteral<Bool> {
+    sql::<Bool>("invoices.extra_charges > 0")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +70,12 @@ mod tests {
             open.contains("NOT IN ('won', 'lost', 'warning_closed', 'charge_refunded')"),
             "{open}"
         );
+    }
+
+    #[test]
+    fn the_double_charge_literal_is_the_partial_index_predicate() {
+        let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&double_charged()).to_string();
+        assert!(sql.starts_with("invoices.extra_charges > 0"), "{sql}");
     }
 
     #[test]

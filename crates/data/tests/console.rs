@@ -1,5 +1,6 @@
-//! What the operator console reads about disputes, asserted identically on SQLite and
-//! PostgreSQL: open disputes counted, disputed invoices listed in keyset pages.
+//! What the operator console reads about disputes and double charges, asserted identically on
+//! SQLite and PostgreSQL: open disputes and invoices charged more than once counted, disputed
+//! and double-charged invoices listed in keyset pages.
 
 mod common;
 
@@ -14,6 +15,8 @@ use antaeus_models::{
 on_every_backend!(
     open_disputes_are_counted_and_closed_ones_are_not,
     disputed_invoices_page_by_id_alone_or_with_other_filters,
+    double_charged_invoices_are_counted,
+    double_charged_invoices_page_by_id_alone_or_with_other_filters,
 );
 
 /// Ten PAID invoices of one EUR customer, and their ids in order.
@@ -40,6 +43,15 @@ async fn dispute(db: &TestDatabase, invoice: InvoiceId, status: &str) {
     db.execute(&format!(
         "UPDATE invoices SET dispute_id = 'dp_{invoice}', dispute_status = '{status}', \
          dispute_reason = 'fraudulent', dispute_amount_minor = amount_minor WHERE id = {invoice}"
+    ))
+    .await
+    .unwrap();
+}
+
+/// Records that the provider reported `invoice` paid `extra` more times, as its events would.
+async fn charge_again(db: &TestDatabase, invoice: InvoiceId, extra: u32) {
+    db.execute(&format!(
+        "UPDATE invoices SET extra_charges = {extra} WHERE id = {invoice}"
     ))
     .await
     .unwrap();
@@ -133,6 +145,101 @@ async fn disputed_invoices_page_by_id_alone_or_with_other_filters(db: TestDataba
             InvoiceFilter {
                 customer_id: Some(fresh),
                 ..disputed(DisputeFilter::Any)
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+fn double_charged() -> InvoiceFilter {
+    InvoiceFilter {
+        double_charged: true,
+        ..InvoiceFilter::default()
+    }
+}
+
+async fn double_charged_invoices_are_counted(db: TestDatabase) {
+    let invoices = paid_invoices(&db).await;
+    assert_eq!(db.db.double_charged().await.unwrap(), 0, "none yet");
+    for (at, extra) in [(1, 1), (4, 2), (8, 1)] {
+        charge_again(&db, invoices[at], extra).await;
+    }
+    dispute(&db, invoices[5], "needs_response").await;
+    assert_eq!(db.db.double_charged().await.unwrap(), 3, "disputes aside");
+    charge_again(&db, invoices[4], 0).await;
+    assert_eq!(db.db.double_charged().await.unwrap(), 2, "refunded");
+}
+
+async fn double_charged_invoices_page_by_id_alone_or_with_other_filters(db: TestDatabase) {
+    let invoices = paid_invoices(&db).await;
+    for (at, extra) in [(2, 1), (5, 3), (7, 1)] {
+        charge_again(&db, invoices[at], extra).await;
+    }
+    dispute(&db, invoices[3], "needs_response").await;
+    dispute(&db, invoices[5], "needs_response").await;
+    db.execute(&format!(
+        "UPDATE invoices SET status = 'PENDING' WHERE id = {}",
+        invoices[7]
+    ))
+    .await
+    .unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = PageRequest {
+            after,
+            limit: PageLimit::new(2).unwrap(),
+        };
+        let got = db.db.list_invoices(double_charged(), page).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        assert!(got.iter().all(|i| i.extra_charges > 0));
+        after = got.last().map(|i| i.id);
+        seen.extend(ids(&got));
+    }
+    assert_eq!(seen, [invoices[2], invoices[5], invoices[7]], "in id order");
+    let three = db
+        .db
+        .list_invoices(double_charged(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(three[1].extra_charges, 3, "the count is read back");
+
+    let paid = db
+        .db
+        .list_invoices(
+            InvoiceFilter {
+                status: Some(InvoiceStatus::Paid),
+                ..double_charged()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&paid), [invoices[2], invoices[5]]);
+    let disputed_too = db
+        .db
+        .list_invoices(
+            InvoiceFilter {
+                disputed: Some(DisputeFilter::Open),
+                ..double_charged()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&disputed_too), [invoices[5]], "both conditions hold");
+    let fresh = db.db.insert_customers(vec![Currency::USD]).await.unwrap()[0].id;
+    let none = db
+        .db
+        .list_invoices(
+            InvoiceFilter {
+                customer_id: Some(fresh),
+                ..double_charged()
             },
             PageRequest::default(),
         )

@@ -124,6 +124,9 @@ pub struct InvoiceFilter {
     pub up_to: Option<InvoiceId>,
     /// Only invoices whose payment is disputed (any dispute, or only open ones).
     pub disputed: Option<DisputeFilter>,
+    /// Only invoices the provider reported paid more than once (`extra_charges > 0`);
+    /// `false` does not filter.
+    pub double_charged: bool,
 }
 
 /// Which disputed invoices a listing returns.

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod billing_runs;
 mod console;
+mod console_charged_twice;
 mod console_client;
 mod console_payments;
 mod customers;

@@ -77,6 +77,7 @@ pub async fn signed_in_pages(console: &Console) -> Vec<Page> {
                 "filter-due",
                 "filter-reason",
                 "filter-disputed",
+                "filter-charged-twice",
                 "apply-filters",
             ],
         },

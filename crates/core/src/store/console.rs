@@ -1,5 +1,6 @@
 //! What the operator console reads beyond the other stores: a run's problem calls, the events
-//! about one invoice and the count of open disputes, all from indexes.
+//! about one invoice, the count of open disputes and the count of invoices charged more than
+//! once, all from indexes.
 
 use antaeus_models::{ChargeAttempt, EventRecord, InvoiceId, RunId};
 use async_trait::async_trait;
@@ -38,4 +39,8 @@ pub trait ConsoleStore: Send + Sync {
     /// How many invoices have an open dispute: counted over the index of disputed invoices
     /// alone, never over all invoices.
     async fn open_disputes(&self) -> Result<u64, StoreError>;
+
+    /// How many invoices the provider reported paid more than once: counted over the index of
+    /// double-charged invoices alone, never over all invoices.
+    async fn double_charged(&self) -> Result<u64, StoreError>;
 }

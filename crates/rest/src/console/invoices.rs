@@ -1,5 +1,5 @@
-//! `GET /console/invoices`: the invoices table with its filters and keyset pages; disputed and
-//! double-charged invoices are flagged in their rows.
+//! `GET /console/invoices`: the invoices table with its filters (disputed and charged-twice
+//! among them) and keyset pages; disputed and double-charged invoices are flagged in their rows.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{
@@ -32,6 +32,8 @@ pub struct Filters {
     #[serde(default)]
     disputed: String,
     #[serde(default)]
+    charged_twice: String,
+    #[serde(default)]
     after: String,
 }
 
@@ -62,6 +64,15 @@ impl Filters {
                     )));
                 }
             },
+            double_charged: match self.charged_twice.trim() {
+                "" => false,
+                "1" => true,
+                other => {
+                    return Err(ConsoleError::BadRequest(format!(
+                        "charged_twice: {other:?} is not \"1\""
+                    )));
+                }
+            },
             ..InvoiceFilter::default()
         })
     }
@@ -75,6 +86,7 @@ impl Filters {
             ("due", self.due.trim().to_owned()),
             ("reason", self.reason.trim().to_owned()),
             ("disputed", self.disputed.trim().to_owned()),
+            ("charged_twice", self.charged_twice.trim().to_owned()),
             ("after", after.map(|a| a.to_string()).unwrap_or_default()),
         ])
     }
@@ -155,6 +167,7 @@ fn filter_form(f: &Filters) -> Markup {
             (select("filter-due", "due", "Due", &f.due, &[("", "Any"), ("due", "due now"), ("overdue", "overdue")]))
             (select("filter-reason", "reason", "Failure reason", &f.reason, &reasons))
             (select("filter-disputed", "disputed", "Dispute", &f.disputed, &[("", "Any"), ("1", "disputed"), ("open", "open dispute")]))
+            (select("filter-charged-twice", "charged_twice", "Charged twice", &f.charged_twice, &[("", "Any"), ("1", "charged twice")]))
             div { button #apply-filters type="submit" { "Filter" } }
         }
     }

@@ -1,5 +1,5 @@
 //! `GET /console`: invoices by status, this month, recent runs, provider health, the outbox,
-//! open disputes, and the form that starts a run.
+//! open disputes and invoices charged twice, and the form that starts a run.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_core::billing::BreakerState;
@@ -96,9 +96,14 @@ fn body(o: &Overview, chrome: &Chrome) -> Markup {
                 dl {
                     dt { "Open disputes" }
                     dd { a #open-disputes href="/console/invoices?disputed=open" { (o.open_disputes) } }
+                    dt { "Charged twice" }
+                    dd { a #double-charged href="/console/invoices?charged_twice=1" { (o.double_charged) } }
                 }
                 @if o.open_disputes > 0 {
                     p.note { "Cardholders dispute these payments: respond at the provider before their evidence is due." }
+                }
+                @if o.double_charged > 0 {
+                    p.note { "These customers paid more than once: refund one of the payments." }
                 }
             }
         }

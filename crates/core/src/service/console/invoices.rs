@@ -22,13 +22,15 @@ pub struct InvoicePage {
 
 /// Whether no index serves `filter` in id order, so a page must bound its scan: due and
 /// overdue read every row they test, unless a selective filter (a customer, a failure reason,
-/// an external id, a dispute, the FAILED or VOID status) narrows the rows first.
+/// an external id, a dispute, a double charge, the FAILED or VOID status) narrows the rows
+/// first.
 pub fn needs_window(filter: &InvoiceFilter) -> bool {
     filter.due.is_some()
         && filter.customer_id.is_none()
         && filter.failure_reason.is_none()
         && filter.external_id.is_none()
         && filter.disputed.is_none()
+        && !filter.double_charged
         && !matches!(
             filter.status,
             Some(InvoiceStatus::Failed | InvoiceStatus::Void)

@@ -1,5 +1,5 @@
-//! The overview page: totals, this month, recent runs, provider health, the outbox and the
-//! open disputes.
+//! The overview page: totals, this month, recent runs, provider health, the outbox, the open
+//! disputes and the invoices charged more than once.
 
 use antaeus_models::{BillingRun, InvoiceTotal, MonthlyMetric, MonthlyStat, PageLimit};
 use chrono::{DateTime, Utc};
@@ -33,6 +33,8 @@ pub struct Overview {
     pub dead_events: u64,
     /// Invoices whose payment is disputed, the dispute still open.
     pub open_disputes: u64,
+    /// Invoices the provider reported paid more than once.
+    pub double_charged: u64,
 }
 
 impl ConsoleService {
@@ -47,6 +49,7 @@ impl ConsoleService {
         let outbox_backlog = deps.outbox.outbox_backlog().await?;
         let dead_events = deps.outbox.dead_events().await?;
         let open_disputes = deps.console.open_disputes().await?;
+        let double_charged = deps.console.double_charged().await?;
         let of = |metric: MonthlyMetric| -> Vec<MonthlyStat> {
             month
                 .iter()
@@ -66,6 +69,7 @@ impl ConsoleService {
             outbox_backlog,
             dead_events,
             open_disputes,
+            double_charged,
         })
     }
 }

@@ -109,6 +109,7 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
     outbox.expect_dead_events().returning(|| Ok(1));
     let mut console = MockConsoleStore::new();
     console.expect_open_disputes().returning(|| Ok(2));
+    console.expect_double_charged().returning(|| Ok(4));
     let overview = service(stats, runs, outbox, console)
         .overview()
         .await
@@ -130,6 +131,7 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
     assert_eq!(overview.calls_in_flight, 3);
     assert_eq!((overview.outbox_backlog, overview.dead_events), (7, 1));
     assert_eq!(overview.open_disputes, 2);
+    assert_eq!(overview.double_charged, 4);
 }
 
 fn problem(cursor: i64) -> ProblemCall {
@@ -331,6 +333,15 @@ async fn the_last_window_and_indexed_filters_end_where_the_invoices_end() {
     assert!(
         !needs_window(&disputed_due),
         "disputed invoices are read from their own index"
+    );
+    let double_charged_overdue = InvoiceFilter {
+        double_charged: true,
+        due: Some(DueFilter::OverdueAt(now())),
+        ..InvoiceFilter::default()
+    };
+    assert!(
+        !needs_window(&double_charged_overdue),
+        "double-charged invoices are read from their own index"
     );
     let full = service.invoices(failed_overdue, None, limit).await.unwrap();
     assert_eq!(full.next, Some(InvoiceId::new(2).unwrap()));
