@@ -160,6 +160,29 @@ impl HttpPaymentProvider {
         request.send().await.map_err(transport_error)
     }
 
+    /// The answer's status, its body (read only for the statuses whose body is meaningful) and
+    /// its `Retry-After`; a 401 or 403 is an error.
+    async fn answer(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<(StatusCode, Vec<u8>, Option<Duration>), ProviderError> {
+        let status = response.status();
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(self.refused(status));
+        }
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after::parse(value, Utc::now()));
+        let body = if needs_body(status) {
+            read_body(response).await?
+        } else {
+            Vec::new()
+        };
+        Ok((status, body, retry_after))
+    }
+
     /// What a 401 or 403 means: the provider refused our credentials.
     fn refused(&self, status: StatusCode) -> ProviderError {
         let what = if self.authorization.is_some() {
@@ -192,24 +215,11 @@ impl PaymentProvider for HttpPaymentProvider {
         let response = self
             .send(&self.charges_url, key, &ChargeBody::of(invoice))
             .await?;
-        let status = response.status();
-        if matches!(status.as_u16(), 401 | 403) {
-            return Err(self.refused(status));
-        }
+        let (status, body, retry_after) = self.answer(response).await?;
         log::debug!(
             "provider answered {status} to invoice {} (key {key})",
             invoice.id
         );
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| retry_after::parse(value, Utc::now()));
-        let body = if needs_body(status) {
-            read_body(response).await?
-        } else {
-            Vec::new()
-        };
         interpret(status, &body, retry_after)
     }
 
@@ -221,20 +231,7 @@ impl PaymentProvider for HttpPaymentProvider {
                 &refund::RefundBody::of(request),
             )
             .await?;
-        let status = response.status();
-        if matches!(status.as_u16(), 401 | 403) {
-            return Err(self.refused(status));
-        }
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| retry_after::parse(value, Utc::now()));
-        let body = if needs_body(status) {
-            read_body(response).await?
-        } else {
-            Vec::new()
-        };
+        let (status, body, retry_after) = self.answer(response).await?;
         refund::interpret(status, &body, retry_after)
     }
 
