@@ -2,7 +2,7 @@
 CARGO ?= cargo
 COMPOSE ?= docker compose -f docker/docker-compose.yml
 
-.PHONY: run test fmt lint bench build clean start stop aws-local aws-test
+.PHONY: run test fmt lint bench bench-compare build clean start stop aws-local aws-test
 
 ## run: build (release) and serve on the SQLite file antaeus.db, seeding the original data if empty
 run:
@@ -47,6 +47,12 @@ lint:
 BENCH_ARGS ?=
 bench:
 	$(CARGO) run --release --locked -p antaeus-app --bin antaeus -- bench $(BENCH_ARGS)
+
+## bench-compare: REV=<commit> against the working tree, builds run alternately (RUNS=2 each,
+##                BENCH_ARGS="--invoices 100000"), both stores; prints medians and ratios
+bench-compare:
+	@test -n "$(REV)" || { echo "usage: make bench-compare REV=<commit>"; exit 2; }
+	python3 scripts/bench_compare.py "$(REV)"
 
 ## build: release binary at target/release/antaeus
 build:
