@@ -140,7 +140,7 @@ def main():
     print()
     print(f"REV {sha[:12]} against the working tree ({head}); {runs} alternating runs each;")
     print(f"`antaeus bench {' '.join(args)}`; invoices/s unless named; ratio = tree / REV medians")
-    print(f"{'store':<9} {'figure':<30} {'REV runs':<24} {'tree runs':<24} {'REV':>8} {'tree':>8} {'ratio':>6}")
+    print(f"{'store':<9} {'figure':<32} {'REV runs':<24} {'tree runs':<24} {'REV':>8} {'tree':>8} {'ratio':>6}")
     for key in keys:
         a = [r[key] for r in samples["rev"] if key in r]
         b = [r[key] for r in samples["tree"] if key in r]
@@ -149,7 +149,7 @@ def main():
         ma, mb = statistics.median(a), statistics.median(b)
         show = lambda xs: ", ".join(f"{x:.0f}" if x >= 100 else f"{x:.1f}" for x in xs)
         ratio = f"{mb / ma:.2f}" if ma else "-"
-        print(f"{key[0]:<9} {key[1]:<30} {show(a):<24} {show(b):<24} {ma:>8.1f} {mb:>8.1f} {ratio:>6}")
+        print(f"{key[0]:<9} {key[1]:<32} {show(a):<24} {show(b):<24} {ma:>8.1f} {mb:>8.1f} {ratio:>6}")
 
 
 if __name__ == "__main__":
