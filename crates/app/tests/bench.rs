@@ -77,7 +77,15 @@ fn a_small_benchmark_checks_every_scenario_and_reports_each_store() {
         for s in &scenarios[1..] {
             assert!(s["provider_calls"].as_u64().unwrap() >= 300, "{line}");
             assert!(s["charges"].as_u64().unwrap() > 0, "{line}");
+            // The engine runs as `serve` and `bill` do: its events reach a webhook receiver,
+            // `invoice.paid` for every charge at least (the check fails the run otherwise).
+            assert!(
+                s["events_delivered"].as_u64().unwrap() >= s["charges"].as_u64().unwrap(),
+                "{line}"
+            );
+            assert!(s["drain_seconds"].as_f64().unwrap() >= 0.0, "{line}");
         }
+        assert_eq!(scenarios[0]["events_delivered"], 0, "{line}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,11 +10,17 @@
 //! - **real provider** (L = 50 ms with jitter by default): the engine at concurrency C, whose
 //!   ceiling is C / L.
 //!
+//! The engine scenarios run as `serve` and `bill` do: the outbox worker delivers every event the
+//! run makes (signed webhooks to a receiver on a local port) beside it, and a scenario's time
+//! ends when the outbox is empty, not when the run does.
+//!
 //! Every engine scenario checks its result: nobody charged twice (the provider's ledger), every
 //! invoice PAID, FAILED or PENDING with a next attempt, none left claimed or due. A failed check
 //! is an error, not a figure.
 
+mod delivery;
 mod measure;
+mod receiver;
 mod report;
 mod scenario;
 mod storage_ceiling;

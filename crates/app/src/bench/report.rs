@@ -68,7 +68,7 @@ impl<'a> Summary<'a> {
             samples.join(", ")
         );
         out.push_str(
-            "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls  check\n",
+            "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls   events  drain s  check\n",
         );
         for (label, r, ratio) in [
             ("storage ceiling", self.storage, String::from("-")),
@@ -87,7 +87,7 @@ impl<'a> Summary<'a> {
             ),
         ] {
             out.push_str(&format!(
-                "{label:<20} {:>8.1} {:>11.0} {:>8.0}  {ratio:<16} {:>7.1} {:>8.1} {:>12.1} {:>10.1} {:>15}  {}\n",
+                "{label:<20} {:>8.1} {:>11.0} {:>8.0}  {ratio:<16} {:>7.1} {:>8.1} {:>12.1} {:>10.1} {:>15} {:>8} {:>8.1}  {}\n",
                 r.seconds,
                 r.invoices_per_second,
                 calls_per_second(r),
@@ -96,9 +96,14 @@ impl<'a> Summary<'a> {
                 r.peak_rss_mb,
                 r.provider_ledger_mb,
                 r.provider_calls,
+                r.events_delivered,
+                r.drain_seconds,
                 r.check_failure.as_deref().unwrap_or("ok")
             ));
         }
+        out.push_str(
+            "engine scenarios deliver every event (signed webhooks to a local receiver) and end when the outbox is empty; \"drain s\" of their seconds came after the run\n",
+        );
         out.push_str(
             "peak RSS includes the simulated provider's ledger (\"ledger MB\"), which lives in this process only because the provider does\n",
         );
@@ -127,6 +132,8 @@ impl<'a> Summary<'a> {
                 "provider_ledger_mb": r.provider_ledger_mb,
                 "provider_calls": r.provider_calls,
                 "charges": r.charges,
+                "events_delivered": r.events_delivered,
+                "drain_seconds": r.drain_seconds,
                 "check": r.check_failure.as_deref().unwrap_or("ok"),
             })
         };

@@ -12,6 +12,7 @@ use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use serde::{Deserialize, Serialize};
 
+use super::delivery::Delivery;
 use super::measure::{peak_rss_mb, quantiles, reset_peak_rss};
 use super::storage_ceiling::storage_ceiling;
 use super::store::{BenchStore, FreshDatabase};
@@ -90,7 +91,7 @@ pub struct ScenarioResult {
     pub jitter_ms: u64,
     /// See [`ScenarioArgs`].
     pub concurrency: usize,
-    /// Wall time of the billing (seeding excluded).
+    /// Wall time of the billing (seeding excluded), until every event it made was delivered.
     pub seconds: f64,
     /// Invoices processed per second.
     pub invoices_per_second: f64,
@@ -108,6 +109,12 @@ pub struct ScenarioResult {
     pub provider_calls: u64,
     /// Charges the provider made.
     pub charges: u64,
+    /// Events the local webhook receiver took (engine scenarios).
+    #[serde(default)]
+    pub events_delivered: u64,
+    /// Of `seconds`, how long the outbox took to empty after the run ended.
+    #[serde(default)]
+    pub drain_seconds: f64,
     /// What the check found wrong, if anything.
     pub check_failure: Option<String>,
 }
@@ -157,6 +164,8 @@ pub async fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ScenarioResult> 
         provider_ledger_mb: ledger.bytes as f64 / MIB,
         provider_calls: ledger.calls,
         charges: ledger.charges,
+        events_delivered: ledger.events,
+        drain_seconds: ledger.drain_seconds,
         check_failure,
     })
 }
@@ -193,10 +202,14 @@ struct Ledger {
     calls: u64,
     charges: u64,
     bytes: usize,
+    /// Events delivered, and how long the outbox took to empty after the run.
+    events: u64,
+    drain_seconds: f64,
 }
 
-/// The engine against the simulated provider; returns (seconds, the provider's ledger, check
-/// failure).
+/// The engine against the simulated provider, its events delivered by the outbox worker as
+/// `serve` and `bill` deliver them; returns (seconds until the outbox is empty, the provider's
+/// ledger, check failure).
 async fn engine(
     db: &Database,
     args: &ScenarioArgs,
@@ -209,6 +222,7 @@ async fn engine(
     }));
     let store = Arc::new(db.clone());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let delivery = Delivery::start(db, clock.clone())?;
     let billing = BillingService::new(
         BillingDeps {
             billing: store.clone(),
@@ -233,6 +247,7 @@ async fn engine(
     let began = chrono::Utc::now();
     let started = Instant::now();
     let run = billing.bill(&request, Shutdown::never()).await?;
+    let delivered = delivery.drain(db).await?;
     let seconds = started.elapsed().as_secs_f64();
     let ledger = provider.summary();
     let counts = db.count_by_status().await?;
@@ -256,10 +271,22 @@ async fn engine(
             ledger.charges
         ));
     }
+    // Every PAID invoice announced `invoice.paid` at least once.
+    if delivered.events < paid {
+        failure = Some(format!(
+            "{paid} PAID invoices but only {} events delivered",
+            delivered.events
+        ));
+    }
+    if let Some(stuck) = delivered.failure {
+        failure = Some(stuck);
+    }
     let ledger = Ledger {
         calls: ledger.calls,
         charges: ledger.charges,
         bytes: provider.ledger_bytes(),
+        events: delivered.events,
+        drain_seconds: delivered.drain.as_secs_f64(),
     };
     Ok((seconds, ledger, failure))
 }
