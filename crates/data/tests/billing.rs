@@ -761,7 +761,7 @@ async fn the_outbox_leases_reschedules_and_settles_events(db: TestDatabase) {
         1
     );
     db.db
-        .mark_delivered(again[0].seq, after_lease)
+        .mark_delivered(&[again[0].seq], after_lease)
         .await
         .unwrap();
     assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);

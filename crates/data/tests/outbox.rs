@@ -169,7 +169,7 @@ async fn one_bad_event_never_blocks_the_outbox(db: TestDatabase) {
 async fn events_are_listed_by_status_in_pages(db: TestDatabase) {
     let taken = put_and_take(&db, &["evt_1", "evt_2", "evt_3", "evt_4"]).await;
     let seq = |id: &str| taken.iter().find(|e| e.id == id).unwrap().seq;
-    db.db.mark_delivered(seq("evt_1"), t0()).await.unwrap();
+    db.db.mark_delivered(&[seq("evt_1")], t0()).await.unwrap();
     db.db
         .mark_dead(seq("evt_2"), "410 Gone", t0())
         .await
@@ -226,7 +226,7 @@ async fn redelivery_requeues_dead_and_delivered_events_as_new(db: TestDatabase) 
         .mark_dead(taken[0].seq, "receiver gone", t0())
         .await
         .unwrap();
-    db.db.mark_delivered(taken[1].seq, t0()).await.unwrap();
+    db.db.mark_delivered(&[taken[1].seq], t0()).await.unwrap();
     let later = t0() + TimeDelta::hours(2);
 
     for (id, was) in [
@@ -286,7 +286,7 @@ async fn a_delivery_that_lands_after_the_event_died_counts(db: TestDatabase) {
         .unwrap();
     // ...and then the slow worker's delivery succeeds after all.
     db.db
-        .mark_delivered(slow[0].seq, t0() + lease + TimeDelta::seconds(1))
+        .mark_delivered(&[slow[0].seq], t0() + lease + TimeDelta::seconds(1))
         .await
         .unwrap();
     let event = &listed(&db, None).await[0];

@@ -25,7 +25,8 @@ pub struct DeliveryReport {
 
 /// How one event was settled.
 enum Settled {
-    Delivered,
+    /// Delivered; recorded with the round's other deliveries.
+    Delivered(i64),
     Failed,
     Dead,
 }
@@ -55,8 +56,10 @@ impl OutboxWorker {
         }
     }
 
-    /// One round: delivers the events due now, concurrently, each settled on its own (one that
-    /// cannot be read or delivered never holds back the others); tests drive this directly.
+    /// One round: delivers the events due now, concurrently, each failure settled on its own
+    /// (one that cannot be read or delivered never holds back the others) and the deliveries
+    /// recorded together in one write; tests drive this directly. When that write fails, the
+    /// round is an error and its events are delivered again once their lease ends.
     pub async fn try_deliver(&self) -> Result<DeliveryReport, StoreError> {
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::minutes(1));
         let events = self
@@ -69,15 +72,20 @@ impl OutboxWorker {
             deliveries.spawn(async move { worker.deliver(event).await });
         }
         let mut report = DeliveryReport::default();
+        let mut delivered = Vec::new();
         while let Some(done) = deliveries.join_next().await {
             match done {
-                Ok(Ok(Settled::Delivered)) => report.delivered += 1,
+                Ok(Ok(Settled::Delivered(seq))) => delivered.push(seq),
                 Ok(Ok(Settled::Failed)) => report.failed += 1,
                 Ok(Ok(Settled::Dead)) => report.dead += 1,
                 // The lease expires and the event is taken again: at least once.
                 Ok(Err(err)) => log::warn!("settling an outbox event failed: {}", one_line(&err)),
                 Err(err) => log::error!("an outbox delivery task failed: {err}"),
             }
+        }
+        if !delivered.is_empty() {
+            self.store.mark_delivered(&delivered, self.clock.now()).await?;
+            report.delivered = u32::try_from(delivered.len()).unwrap_or(u32::MAX);
         }
         Ok(report)
     }
@@ -89,7 +97,7 @@ impl OutboxWorker {
             let idle = match self.try_deliver().await {
                 Ok(report) => report.delivered == 0 || report.failed + report.dead > 0,
                 Err(err) => {
-                    log::warn!("reading the outbox failed: {}", one_line(&err));
+                    log::warn!("the outbox cannot be read or written: {}", one_line(&err));
                     true
                 }
             };
@@ -114,8 +122,7 @@ impl OutboxWorker {
         };
         let now = self.clock.now();
         let Err(error) = outcome else {
-            self.store.mark_delivered(event.seq, now).await?;
-            return Ok(Settled::Delivered);
+            return Ok(Settled::Delivered(event.seq));
         };
         let failures = event.failures.saturating_add(1);
         let kind = event

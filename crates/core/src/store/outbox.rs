@@ -34,8 +34,8 @@ pub trait OutboxStore: Send + Sync {
         lease: TimeDelta,
     ) -> Result<Vec<OutboxEvent>, StoreError>;
 
-    /// Marks an event delivered.
-    async fn mark_delivered(&self, seq: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks the events `seqs` delivered, in one write (a round's deliveries together).
+    async fn mark_delivered(&self, seqs: &[i64], now: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Records a failed delivery and when to try again.
     async fn mark_failed(

@@ -103,11 +103,14 @@ impl OutboxStore for Database {
             .collect())
     }
 
-    async fn mark_delivered(&self, seq: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn mark_delivered(&self, seqs: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
         let now = to_db(now);
+        let seqs = seqs.to_vec();
         self.run(move |pools| {
             // A delivery that lands after another worker gave the event up still counts.
-            with_conn!(pools, |c| diesel::update(outbox::table.find(seq))
+            with_conn!(pools, |c| diesel::update(
+                outbox::table.filter(outbox::seq.eq_any(&seqs))
+            )
                 .set((
                     outbox::delivered_at.eq(now),
                     outbox::dead_at.eq(None::<NaiveDateTime>),

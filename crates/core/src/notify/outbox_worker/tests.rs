@@ -1,7 +1,6 @@
 //! The outbox worker against mocks: what each outcome of a delivery settles.
 
 use antaeus_models::{EventData, EventKind, Notification};
-use mockall::predicate::eq;
 
 use super::*;
 use crate::ManualClock;
@@ -84,7 +83,7 @@ async fn delivered_events_are_marked_and_failed_ones_rescheduled_with_growing_ba
     let mut store = taking(vec![event(1, 0), event(2, 3)]);
     store
         .expect_mark_delivered()
-        .with(eq(1), eq(now()))
+        .withf(|seqs, at| seqs == [1] && *at == now())
         .times(1)
         .returning(|_, _| Ok(()));
     // Fourth failure: 5 s × 2^3 = 40 s.
@@ -108,8 +107,12 @@ async fn an_unreadable_event_is_a_failure_of_its_own_and_the_others_are_delivere
     let mut store = taking(vec![unreadable(1, 0), event(2, 0), event(3, 0)]);
     store
         .expect_mark_delivered()
-        .withf(|seq, _| *seq == 2 || *seq == 3)
-        .times(2)
+        .withf(|seqs, _| {
+            let mut seqs = seqs.to_vec();
+            seqs.sort_unstable();
+            seqs == [2, 3]
+        })
+        .times(1)
         .returning(|_, _| Ok(()));
     // Retried with backoff like any failure, the parse error kept as the reason.
     expect_retry(&mut store, 1, "invoice.refunded", TimeDelta::seconds(5));
@@ -159,21 +162,36 @@ async fn an_event_failing_for_the_last_allowed_time_is_dead_and_never_reschedule
 }
 
 #[tokio::test]
-async fn a_failure_to_settle_one_event_leaves_the_others_settled() {
-    let mut store = taking(vec![event(1, 0), event(2, 0)]);
-    store.expect_mark_delivered().returning(|seq, _| {
-        if seq == 1 {
-            Err(StoreError::Corrupt("lost".into()))
-        } else {
-            Ok(())
-        }
-    });
+async fn a_round_delivers_and_records_its_deliveries_in_one_write() {
+    let mut store = taking((1..=20).map(|seq| event(seq, 0)).collect());
+    store
+        .expect_mark_delivered()
+        .withf(|seqs, _| {
+            let mut seqs = seqs.to_vec();
+            seqs.sort_unstable();
+            seqs == (1..=20).collect::<Vec<i64>>()
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
     let report = worker(store, receiver("none"), OutboxConfig::default())
         .try_deliver()
         .await
         .unwrap();
-    assert_eq!(
-        report.delivered, 1,
-        "event 1 stays leased and is taken again"
+    assert_eq!(report.delivered, 20);
+}
+
+#[tokio::test]
+async fn a_failure_to_record_the_deliveries_fails_the_round_and_the_events_stay_leased() {
+    let mut store = taking(vec![event(1, 0), event(2, 0)]);
+    store
+        .expect_mark_delivered()
+        .times(1)
+        .returning(|_, _| Err(StoreError::Corrupt("lost".into())));
+    let failed = worker(store, receiver("none"), OutboxConfig::default())
+        .try_deliver()
+        .await;
+    assert!(
+        failed.is_err(),
+        "the events stay leased and are delivered again: {failed:?}"
     );
 }
