@@ -84,7 +84,9 @@ impl OutboxWorker {
             }
         }
         if !delivered.is_empty() {
-            self.store.mark_delivered(&delivered, self.clock.now()).await?;
+            self.store
+                .mark_delivered(&delivered, self.clock.now())
+                .await?;
             report.delivered = u32::try_from(delivered.len()).unwrap_or(u32::MAX);
         }
         Ok(report)

@@ -111,13 +111,13 @@ impl OutboxStore for Database {
             with_conn!(pools, |c| diesel::update(
                 outbox::table.filter(outbox::seq.eq_any(&seqs))
             )
-                .set((
-                    outbox::delivered_at.eq(now),
-                    outbox::dead_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(c)
-                .map(|_| ())
-                .map_err(store_error))
+            .set((
+                outbox::delivered_at.eq(now),
+                outbox::dead_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)
+            .map(|_| ())
+            .map_err(store_error))
         })
         .await
     }
