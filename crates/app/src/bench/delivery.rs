@@ -18,8 +18,20 @@ use crate::notify::{WebhookConfig, WebhookNotifier};
 /// How long the outbox may stay the same size after the run before the check fails.
 const STALL: Duration = Duration::from_secs(60);
 
-/// How often the backlog is read while draining.
+/// How often the backlog is read while draining, at most and at least. Counting the backlog
+/// reads every pending event, so a long backlog is read less often: [`poll_after`].
 const POLL: Duration = Duration::from_millis(20);
+const POLL_MAX: Duration = Duration::from_millis(200);
+
+/// Events the worker is expected to deliver per second at most: a backlog is read again
+/// after about the time it takes to deliver it, so the scenario ends late by one short poll
+/// at most.
+const DRAIN_RATE: u64 = 10_000;
+
+/// How long to wait before reading a backlog of `backlog` events again.
+fn poll_after(backlog: u64) -> Duration {
+    Duration::from_millis(backlog.saturating_mul(1_000) / DRAIN_RATE).clamp(POLL, POLL_MAX)
+}
 
 /// An outbox worker delivering to a local receiver.
 pub(super) struct Delivery {
@@ -85,7 +97,7 @@ impl Delivery {
                 ));
                 break;
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(poll_after(backlog)).await;
         }
         let drain = began.elapsed();
         self.stop.trigger();
@@ -101,5 +113,19 @@ impl Delivery {
             drain,
             failure,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_backlog_is_read_less_often_and_a_short_one_every_short_poll() {
+        assert_eq!(poll_after(0), POLL);
+        assert_eq!(poll_after(100), POLL);
+        assert_eq!(poll_after(1_000), Duration::from_millis(100));
+        assert_eq!(poll_after(50_000), POLL_MAX);
+        assert_eq!(poll_after(u64::MAX), POLL_MAX);
     }
 }
