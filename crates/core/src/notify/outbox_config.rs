@@ -7,8 +7,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// Delivery settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxConfig {
-    /// Events taken per round. Default 50.
+    /// Events taken per round, and the most deliveries in flight at once. Default 50.
     pub batch: u32,
+    /// Events taken per round at most while a backlog lasts: each full round takes twice as
+    /// many as the last, up to this, still delivering `batch` at a time; a round that is not
+    /// full, or has a failure, goes back to `batch`. Fewer, larger rounds write the outbox
+    /// less often. Keep `ceil(max_round / batch)` × the notifier's timeout under `lease`, or
+    /// a slow round's last events may be taken again by another worker (delivered twice,
+    /// which receivers must bear anyway). Default 500.
+    pub max_round: u32,
     /// How long taken events are hidden from other workers. Default 60 s.
     pub lease: Duration,
     /// How long to wait when nothing is due. Default 1 s.
@@ -26,6 +33,7 @@ impl Default for OutboxConfig {
     fn default() -> Self {
         Self {
             batch: 50,
+            max_round: 500,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
             retry_base: Duration::from_secs(5),
@@ -45,6 +53,19 @@ pub enum AfterFailure {
 }
 
 impl OutboxConfig {
+    /// How many events the round after one that took `took` of `asked` takes, given whether
+    /// everything in it was delivered: double while the backlog lasts, `batch` otherwise.
+    pub fn next_round(&self, asked: u32, took: u32, all_delivered: bool) -> u32 {
+        let batch = self.batch.max(1);
+        if took >= asked && all_delivered {
+            asked
+                .saturating_mul(2)
+                .clamp(batch, self.max_round.max(batch))
+        } else {
+            batch
+        }
+    }
+
     /// After the `failures`-th failed delivery (counting this one) at `now`: dead once
     /// `max_failures` is reached, otherwise retried after base × 2^(failures-1), capped.
     pub fn after_failure(&self, failures: u32, now: DateTime<Utc>) -> AfterFailure {
@@ -80,6 +101,25 @@ mod tests {
             }
             AfterFailure::Dead => None,
         }
+    }
+
+    #[test]
+    fn rounds_grow_while_a_backlog_lasts_and_fall_back_after_a_short_or_failed_one() {
+        let config = OutboxConfig::default();
+        assert_eq!(config.next_round(50, 50, true), 100);
+        assert_eq!(config.next_round(100, 100, true), 200);
+        assert_eq!(config.next_round(400, 400, true), 500);
+        assert_eq!(config.next_round(500, 500, true), 500);
+        // The backlog ran out, or a delivery failed: back to the batch.
+        assert_eq!(config.next_round(500, 499, true), 50);
+        assert_eq!(config.next_round(500, 500, false), 50);
+        assert_eq!(config.next_round(50, 0, true), 50);
+        // A cap under the batch is the batch.
+        let small = OutboxConfig {
+            max_round: 10,
+            ..config
+        };
+        assert_eq!(small.next_round(50, 50, true), 50);
     }
 
     #[test]

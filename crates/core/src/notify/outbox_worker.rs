@@ -31,6 +31,27 @@ enum Settled {
     Dead,
 }
 
+/// What a round's deliveries came to, as they finish.
+#[derive(Default)]
+struct Settlements {
+    report: DeliveryReport,
+    /// Delivered events, recorded together at the round's end.
+    delivered: Vec<i64>,
+}
+
+impl Settlements {
+    fn add(&mut self, done: Result<Result<Settled, StoreError>, tokio::task::JoinError>) {
+        match done {
+            Ok(Ok(Settled::Delivered(seq))) => self.delivered.push(seq),
+            Ok(Ok(Settled::Failed)) => self.report.failed += 1,
+            Ok(Ok(Settled::Dead)) => self.report.dead += 1,
+            // The lease expires and the event is taken again: at least once.
+            Ok(Err(err)) => log::warn!("settling an outbox event failed: {}", one_line(&err)),
+            Err(err) => log::error!("an outbox delivery task failed: {err}"),
+        }
+    }
+}
+
 /// Takes due events from the outbox and hands them to the notifier.
 #[derive(Clone)]
 pub struct OutboxWorker {
@@ -61,28 +82,35 @@ impl OutboxWorker {
     /// recorded together in one write; tests drive this directly. When that write fails, the
     /// round is an error and its events are delivered again once their lease ends.
     pub async fn try_deliver(&self) -> Result<DeliveryReport, StoreError> {
+        self.deliver_round(self.config.batch).await
+    }
+
+    /// One round of up to `take` events, delivering at most `batch` of them at a time.
+    async fn deliver_round(&self, take: u32) -> Result<DeliveryReport, StoreError> {
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::minutes(1));
         let events = self
             .store
-            .take_due_events(self.clock.now(), self.config.batch, lease)
+            .take_due_events(self.clock.now(), take, lease)
             .await?;
+        let in_flight = usize::try_from(self.config.batch.max(1)).unwrap_or(usize::MAX);
         let mut deliveries = JoinSet::new();
+        let mut settled = Settlements::default();
         for event in events {
+            if deliveries.len() >= in_flight
+                && let Some(done) = deliveries.join_next().await
+            {
+                settled.add(done);
+            }
             let worker = self.clone();
             deliveries.spawn(async move { worker.deliver(event).await });
         }
-        let mut report = DeliveryReport::default();
-        let mut delivered = Vec::new();
         while let Some(done) = deliveries.join_next().await {
-            match done {
-                Ok(Ok(Settled::Delivered(seq))) => delivered.push(seq),
-                Ok(Ok(Settled::Failed)) => report.failed += 1,
-                Ok(Ok(Settled::Dead)) => report.dead += 1,
-                // The lease expires and the event is taken again: at least once.
-                Ok(Err(err)) => log::warn!("settling an outbox event failed: {}", one_line(&err)),
-                Err(err) => log::error!("an outbox delivery task failed: {err}"),
-            }
+            settled.add(done);
         }
+        let Settlements {
+            mut report,
+            delivered,
+        } = settled;
         if !delivered.is_empty() {
             self.store
                 .mark_delivered(&delivered, self.clock.now())
@@ -93,13 +121,20 @@ impl OutboxWorker {
     }
 
     /// Delivers until `shutdown`, waiting `idle_poll` whenever a round delivered nothing or
-    /// something failed.
+    /// something failed. While a backlog lasts, rounds grow (see [`OutboxConfig::max_round`]).
     pub async fn run(self, mut shutdown: Shutdown) {
+        let mut take = self.config.batch;
         while !shutdown.is_requested() {
-            let idle = match self.try_deliver().await {
-                Ok(report) => report.delivered == 0 || report.failed + report.dead > 0,
+            let idle = match self.deliver_round(take).await {
+                Ok(report) => {
+                    let took = report.delivered + report.failed + report.dead;
+                    let clean = report.failed + report.dead == 0;
+                    take = self.config.next_round(take, took, clean);
+                    report.delivered == 0 || !clean
+                }
                 Err(err) => {
                     log::warn!("the outbox cannot be read or written: {}", one_line(&err));
+                    take = self.config.batch;
                     true
                 }
             };

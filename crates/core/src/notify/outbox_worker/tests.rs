@@ -195,3 +195,85 @@ async fn a_failure_to_record_the_deliveries_fails_the_round_and_the_events_stay_
         "the events stay leased and are delivered again: {failed:?}"
     );
 }
+
+/// A receiver that takes every event after a short wait, counting how many it held at once.
+#[derive(Default)]
+struct CountingReceiver {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl FailureNotifier for CountingReceiver {
+    async fn notify(&self, _: &Notification) -> Result<(), crate::notify::NotifyError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let held = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(held, SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        self.now.fetch_sub(1, SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_is_taken_in_growing_rounds_delivered_a_batch_at_a_time() {
+    use std::sync::Mutex;
+    let backlog = 1_000_i64;
+    let next = Arc::new(Mutex::new(1_i64));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let mut store = MockOutboxStore::new();
+    let (next_seq, asked_for) = (next.clone(), asked.clone());
+    store
+        .expect_take_due_events()
+        .returning(move |_, limit, _| {
+            asked_for.lock().unwrap().push(limit);
+            let mut next = next_seq.lock().unwrap();
+            let first = *next;
+            let last = (first + i64::from(limit) - 1).min(backlog);
+            *next = last.max(first - 1) + 1;
+            Ok((first..=last).map(|seq| event(seq, 0)).collect())
+        });
+    let marked = Arc::new(Mutex::new(Vec::new()));
+    let marks = marked.clone();
+    store.expect_mark_delivered().returning(move |seqs, _| {
+        marks.lock().unwrap().push(seqs.len());
+        Ok(())
+    });
+    let receiver = Arc::new(CountingReceiver::default());
+    let config = OutboxConfig {
+        batch: 10,
+        max_round: 40,
+        idle_poll: std::time::Duration::from_secs(3600),
+        ..OutboxConfig::default()
+    };
+    let worker = OutboxWorker::new(
+        Arc::new(store),
+        receiver.clone(),
+        Arc::new(ManualClock::new(now())),
+        config,
+    );
+    let (stop, signal) = crate::Shutdown::new();
+    let running = tokio::spawn(worker.run(signal));
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while marked.lock().unwrap().iter().sum::<usize>() < 1_000 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the backlog is delivered");
+    stop.trigger();
+    running.await.unwrap();
+
+    let asked = asked.lock().unwrap().clone();
+    // 10, 20, 40, then 40 a round until the last, short round; then back to 10 (idle).
+    assert_eq!(&asked[..4], &[10, 20, 40, 40]);
+    assert!(asked.iter().all(|&n| n <= 40), "{asked:?}");
+    let rounds_at_most = 3 + (1_000 - 70) / 40 + 2;
+    assert!(asked.len() <= rounds_at_most, "{} rounds", asked.len());
+    // Each round's deliveries are recorded in one write, and never more than a batch is in
+    // flight at once.
+    assert_eq!(marked.lock().unwrap().iter().sum::<usize>(), 1_000);
+    assert!(marked.lock().unwrap().iter().all(|&n| n <= 40));
+    let most = receiver.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=10).contains(&most), "{most} deliveries at once");
+}
