@@ -308,6 +308,16 @@ async fn charge_to_the_end(
             tokio::time::timeout(ctx.config.call_timeout, ctx.provider.charge(&request)).await,
         );
         drop(calling);
+        if let Some(why) = &result.refused {
+            // Nothing was processed, and nothing will be until someone fixes the credentials.
+            // Calls stop before this call's slot is freed, so that no call waiting for a slot
+            // starts after this answer.
+            ctx.fatal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| why.clone());
+            ctx.stop_calls();
+        }
         // A resend is a call under a key sent before.
         request.key_first_sent_at.get_or_insert(sent_at);
         if result.provider_ref.is_some() {
@@ -342,14 +352,9 @@ async fn charge_to_the_end(
             provider_ref: result.provider_ref,
             finished_at: ctx.clock.now(),
         };
-        if let Some(why) = result.refused {
-            // Nothing was processed, and nothing will be until someone fixes the credentials:
-            // the run stops at once, and the invoice is left as it was before this call.
-            ctx.fatal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(why);
-            ctx.stop_calls();
+        if result.refused.is_some() {
+            // The run stops at once (calls stopped above), and the invoice is left as it was
+            // before this call.
             finish(ctx, claimed, step, AttemptEnd::Completed(completion), known).await;
             return;
         }
