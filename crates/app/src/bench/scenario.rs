@@ -251,36 +251,40 @@ async fn engine(
     let seconds = started.elapsed().as_secs_f64();
     let ledger = provider.summary();
     let counts = db.count_by_status().await?;
-    let mut failure = check_settled(db, &counts, args.invoices, began).await.err();
+    // Every check that fails is named, so that one cannot hide another.
+    let mut failures: Vec<String> = check_settled(db, &counts, args.invoices, began)
+        .await
+        .err()
+        .into_iter()
+        .collect();
     if !ledger.double_charged.is_empty() {
-        failure = Some(format!(
+        failures.push(format!(
             "{} invoices charged twice",
             ledger.double_charged.len()
         ));
     }
     if run.counts.in_flight() != 0 || run.abort_reason.is_some() {
-        failure = Some(format!("the run did not complete cleanly: {run:?}"));
+        failures.push(format!("the run did not complete cleanly: {run:?}"));
     }
     let paid = counts
         .iter()
         .find(|(s, _)| *s == InvoiceStatus::Paid)
         .map_or(0, |(_, n)| *n);
     if ledger.charges < paid {
-        failure = Some(format!(
+        failures.push(format!(
             "{paid} PAID invoices but only {} charges",
             ledger.charges
         ));
     }
     // Every PAID invoice announced `invoice.paid` at least once.
     if delivered.events < paid {
-        failure = Some(format!(
+        failures.push(format!(
             "{paid} PAID invoices but only {} events delivered",
             delivered.events
         ));
     }
-    if let Some(stuck) = delivered.failure {
-        failure = Some(stuck);
-    }
+    failures.extend(delivered.failure);
+    let failure = (!failures.is_empty()).then(|| failures.join("; "));
     let ledger = Ledger {
         calls: ledger.calls,
         charges: ledger.charges,
