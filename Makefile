@@ -2,7 +2,7 @@
 CARGO ?= cargo
 COMPOSE ?= docker compose -f docker/docker-compose.yml
 
-.PHONY: run test fmt lint bench bench-compare build clean start stop aws-local aws-test
+.PHONY: run test fmt lint bench bench-compare bench-scale bench-reads build clean start stop aws-local aws-test
 
 ## run: build (release) and serve on the SQLite file antaeus.db, seeding the original data if empty
 run:
@@ -55,6 +55,15 @@ bench-compare:
 	python3 scripts/bench_compare.py "$(REV)"
 
 ## build: release binary at target/release/antaeus
+## bench-scale: 1, 2 and 3 instances (`antaeus bill`) sharing one PostgreSQL at L = 50 ms
+##              (INVOICES=200000 INSTANCES=1,2,3 RUNS=2); prints medians and each count's ratio
+bench-scale: build
+	python3 scripts/bench_scale.py
+
+## bench-reads: API and console read latency while a run charges (INVOICES=1000000 READERS=2)
+bench-reads: build
+	python3 scripts/bench_reads.py
+
 build:
 	$(CARGO) build --release --locked -p antaeus-app --bin antaeus
 

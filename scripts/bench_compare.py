@@ -19,15 +19,15 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+import bench_common
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "bench-compare"
-LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
 
 
 def run(cmd, **kwargs):
@@ -75,15 +75,7 @@ def build_rev(sha):
 
 
 def postgres_url():
-    url = os.environ.get("ANTAEUS_BENCH_POSTGRES_URL")
-    if url is not None:
-        return url or None
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-        return LOCAL_POSTGRES
-    except OSError:
-        print("bench-compare: no PostgreSQL at 127.0.0.1:5432; comparing SQLite alone")
-        return None
+    return bench_common.postgres_url("bench-compare")
 
 
 def bench(binary, out_dir, args, pg):
@@ -104,9 +96,10 @@ def figures(reports):
     found = {}
     for report in reports:
         for s in report["scenarios"]:
-            name = "storage ceiling" if s["mode"] == "storage" else f"{s['mode']}, L = {s['latency_ms']} ms"
+            names = {"storage": "storage ceiling", "by_hand": "by hand"}
+            name = names.get(s["mode"]) or f"{s['mode']}, L = {s['latency_ms']} ms"
             found[(report["store"], name)] = s["invoices_per_second"]
-            if s["mode"] != "storage":
+            if s["mode"] == "engine":
                 found[(report["store"], f"{name}, peak RSS MB")] = s["peak_rss_mb"]
     return found
 

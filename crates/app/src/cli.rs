@@ -120,7 +120,7 @@ pub struct BenchScenarioArgs {
     /// `sqlite` or `postgres` (the server in ANTAEUS_BENCH_POSTGRES_URL).
     #[arg(long)]
     pub store: String,
-    /// `storage` or `engine`.
+    /// `storage`, `by_hand` or `engine`.
     #[arg(long)]
     pub mode: String,
     /// Due invoices.

@@ -50,7 +50,12 @@ fn a_small_benchmark_checks_every_scenario_and_reports_each_store() {
             "{stdout}"
         );
     }
-    for scenario in ["storage ceiling", "engine, L = 0", "engine, L = real"] {
+    for scenario in [
+        "storage ceiling",
+        "by hand",
+        "engine, L = 0",
+        "engine, L = real",
+    ] {
         let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with(scenario)).collect();
         assert_eq!(rows.len(), stores.len(), "{stdout}");
         assert!(
@@ -70,13 +75,20 @@ fn a_small_benchmark_checks_every_scenario_and_reports_each_store() {
         assert_eq!(line["invoices"], 300);
         assert_eq!(line["storage_ceiling_samples"].as_array().unwrap().len(), 3);
         let scenarios = line["scenarios"].as_array().unwrap();
-        assert_eq!(scenarios.len(), 3);
+        assert_eq!(scenarios.len(), 4);
+        assert_eq!(scenarios[1]["mode"], "by_hand", "{line}");
+        // The storage path is compared with the same writes by hand.
+        assert!(line["by_hand_per_second"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(
+            line["storage_ratio_of_by_hand"].as_f64().unwrap() > 0.0,
+            "{line}"
+        );
         for s in scenarios {
             assert_eq!(s["check"], "ok", "{line}");
         }
         // Every invoice was sent to the provider at least once (the benchmark's invoices are in
         // their customers' currencies), and some were charged.
-        for s in &scenarios[1..] {
+        for s in &scenarios[2..] {
             assert!(s["provider_calls"].as_u64().unwrap() >= 300, "{line}");
             assert!(s["charges"].as_u64().unwrap() > 0, "{line}");
             // The engine runs as `serve` and `bill` do: its events reach a webhook receiver,
@@ -88,6 +100,7 @@ fn a_small_benchmark_checks_every_scenario_and_reports_each_store() {
             assert!(s["drain_seconds"].as_f64().unwrap() >= 0.0, "{line}");
         }
         assert_eq!(scenarios[0]["events_delivered"], 0, "{line}");
+        assert_eq!(scenarios[1]["events_delivered"], 0, "{line}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,7 @@ mod pool;
 
 pub mod admin;
 mod billing;
+mod by_hand;
 mod console;
 mod creation;
 mod customers;

@@ -1,11 +1,14 @@
 //! `antaeus bench`: a million invoices against the provider and storage ceilings.
 //!
-//! For each store (SQLite, and PostgreSQL when `ANTAEUS_BENCH_POSTGRES_URL` is set) it runs three
+//! For each store (SQLite, and PostgreSQL when `ANTAEUS_BENCH_POSTGRES_URL` is set) it runs four
 //! scenarios, each in a fresh child process on a freshly seeded database, so that peak RSS and
 //! latency figures belong to that scenario alone:
 //! - **storage ceiling**: the same claim, intent and outcome writes with no provider at all, a
 //!   claimer and a recorder overlapping as in the engine — how fast the store can go (the
 //!   median of three runs, the shortest and noisiest scenario);
+//! - **by hand**: what those writes cost the schema itself: the same rows written in plain
+//!   batched SQL from one connection, without the engine's fences and bookkeeping (also the
+//!   median of three);
 //! - **instant provider** (L = 0): the engine with a provider that answers at once;
 //! - **real provider** (L = 50 ms with jitter by default): the engine at concurrency C, whose
 //!   ceiling is C / L.
@@ -66,6 +69,7 @@ pub async fn bench(plan: BenchPlan) -> anyhow::Result<()> {
         let mut storage_samples = Vec::new();
         for (mode, latency, jitter) in [
             (Mode::Storage, 0, 0),
+            (Mode::ByHand, 0, 0),
             (Mode::Engine, 0, 0),
             (Mode::Engine, plan.latency_ms, plan.jitter_ms),
         ] {
@@ -82,11 +86,11 @@ pub async fn bench(plan: BenchPlan) -> anyhow::Result<()> {
                 store.name(),
                 mode.name()
             );
-            // The storage ceiling is short and the noisiest: its median of three runs.
-            let runs = if mode == Mode::Storage {
-                STORAGE_RUNS
-            } else {
+            // The storage scenarios are short and the noisiest: their medians of three runs.
+            let runs = if mode == Mode::Engine {
                 1
+            } else {
+                STORAGE_RUNS
             };
             let mut samples = Vec::with_capacity(runs);
             for _ in 0..runs {
@@ -117,7 +121,7 @@ pub async fn bench(plan: BenchPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How many times the storage ceiling is measured (the median counts).
+/// How many times each storage scenario is measured (the median counts).
 const STORAGE_RUNS: usize = 3;
 
 /// The run with the median rate.

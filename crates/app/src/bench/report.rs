@@ -10,6 +10,7 @@ pub struct Summary<'a> {
     store: &'a BenchStore,
     plan: &'a BenchPlan,
     storage: &'a ScenarioResult,
+    by_hand: &'a ScenarioResult,
     instant: &'a ScenarioResult,
     real: &'a ScenarioResult,
     /// The rates of every storage-ceiling run (the median is `storage`).
@@ -17,7 +18,7 @@ pub struct Summary<'a> {
 }
 
 impl<'a> Summary<'a> {
-    /// The summary of `results` (storage ceiling, instant provider, real provider), with the
+    /// The summary of `results` (storage ceiling, by hand, instant provider, real provider), with the
     /// rates of each storage-ceiling run.
     pub fn new(
         store: &'a BenchStore,
@@ -29,8 +30,9 @@ impl<'a> Summary<'a> {
             store,
             plan,
             storage: &results[0],
-            instant: &results[1],
-            real: &results[2],
+            by_hand: &results[1],
+            instant: &results[2],
+            real: &results[3],
             storage_samples,
         }
     }
@@ -45,6 +47,11 @@ impl<'a> Summary<'a> {
     /// invoice rate against C / L is lower by the calls per invoice.
     fn call_ratio(&self) -> f64 {
         calls_per_second(self.real) / self.provider_ceiling()
+    }
+
+    /// The storage path against the same writes by hand.
+    fn storage_ratio(&self) -> f64 {
+        self.storage.invoices_per_second / self.by_hand.invoices_per_second.max(1e-9)
     }
 
     fn invoice_ratio(&self) -> f64 {
@@ -71,7 +78,12 @@ impl<'a> Summary<'a> {
             "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls   events  drain s  check\n",
         );
         for (label, r, ratio) in [
-            ("storage ceiling", self.storage, String::from("-")),
+            (
+                "storage ceiling",
+                self.storage,
+                format!("{:.2}x by hand", self.storage_ratio()),
+            ),
+            ("by hand", self.by_hand, String::from("-")),
             (
                 "engine, L = 0",
                 self.instant,
@@ -145,10 +157,17 @@ impl<'a> Summary<'a> {
             "provider_ceiling_per_second": self.provider_ceiling(),
             "storage_ceiling_per_second": self.storage.invoices_per_second,
             "storage_ceiling_samples": self.storage_samples,
+            "by_hand_per_second": self.by_hand.invoices_per_second,
+            "storage_ratio_of_by_hand": self.storage_ratio(),
             "instant_ratio_of_storage": self.instant.invoices_per_second / self.storage.invoices_per_second,
             "real_call_ratio_of_provider": self.call_ratio(),
             "real_invoice_ratio_of_provider": self.invoice_ratio(),
-            "scenarios": [scenario(self.storage), scenario(self.instant), scenario(self.real)],
+            "scenarios": [
+                scenario(self.storage),
+                scenario(self.by_hand),
+                scenario(self.instant),
+                scenario(self.real),
+            ],
         })
         .to_string()
     }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::delivery::Delivery;
 use super::measure::{peak_rss_mb, quantiles, reset_peak_rss};
-use super::storage_ceiling::storage_ceiling;
+use super::storage_ceiling::{by_hand, storage_ceiling};
 use super::store::{BenchStore, FreshDatabase};
 use crate::provider::{OutcomeMix, SimulatedPaymentProvider, SimulationProfile};
 use crate::seed::{self, SeedPlan};
@@ -25,6 +25,8 @@ use crate::seed::{self, SeedPlan};
 pub enum Mode {
     /// The store alone: claim, intent and outcome writes with no provider.
     Storage,
+    /// The same writes by hand: plain batched SQL on the schema from one connection.
+    ByHand,
     /// The billing engine with the simulated provider.
     Engine,
 }
@@ -34,6 +36,7 @@ impl Mode {
     pub fn name(self) -> &'static str {
         match self {
             Mode::Storage => "storage",
+            Mode::ByHand => "by_hand",
             Mode::Engine => "engine",
         }
     }
@@ -141,6 +144,17 @@ pub async fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ScenarioResult> 
             (
                 seconds,
                 ledger,
+                check_settled(&db, &db.count_by_status().await?, args.invoices, began)
+                    .await
+                    .err(),
+            )
+        }
+        Mode::ByHand => {
+            let began = chrono::Utc::now();
+            let seconds = by_hand(&db).await?;
+            (
+                seconds,
+                Ledger::default(),
                 check_settled(&db, &db.count_by_status().await?, args.invoices, began)
                     .await
                     .err(),

@@ -1,9 +1,11 @@
-//! The storage ceiling: the engine's claim, intent and outcome writes with no provider, as
-//! fast as the store completes them.
+//! The storage ceiling: the engine's claim, intent and outcome writes (`invoice.paid` events
+//! included) with no provider, as
+//! fast as the store completes them; and the same writes by hand, the yardstick it is
+//! compared with.
 
 use std::time::{Duration, Instant};
 
-use antaeus_core::billing::{ChargeEvent, ChargeState, RetryPolicy, transition};
+use antaeus_core::billing::{ChargeEvent, ChargeState, RetryPolicy, transition, transition_event};
 use antaeus_core::store::{
     AttemptCompletion, AttemptEnd, BillingStore, ClaimRequest, ClaimedInvoice, InstanceStore,
     JournalEntry, NewRun, RunStore,
@@ -52,6 +54,27 @@ pub(super) async fn storage_ceiling(db: &Database) -> anyhow::Result<f64> {
     }
     let claiming = claimer.await.context("the claimer panicked")??;
     log::debug!("storage loop: claiming {claiming:?}, recording {recording:?}");
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The same writes by hand (`Database::bill_by_hand`): plain batched SQL on the schema from one
+/// connection, batches of 1,000 claimed then recorded as charged, until nothing is due. Returns
+/// the seconds it took.
+pub(super) async fn by_hand(db: &Database) -> anyhow::Result<f64> {
+    let worker = format!("bench-by-hand-{}", std::process::id());
+    let (run, _) = db
+        .create_run(&NewRun {
+            idempotency_key: IdempotencyKey::parse("bench-by-hand")?,
+            trigger: RunTrigger::Cli,
+            instance: InstanceId::parse(worker.clone())?,
+            now: chrono::Utc::now(),
+            request_fingerprint: "bench".into(),
+            scope: RunScope::All,
+        })
+        .await?;
+    let started = Instant::now();
+    let billed = db.bill_by_hand(run.id, &worker, 1_000).await?;
+    log::debug!("by hand: {billed} invoices billed");
     Ok(started.elapsed().as_secs_f64())
 }
 
@@ -106,6 +129,24 @@ fn charged(claimed: &[ClaimedInvoice], run: RunId) -> Vec<JournalEntry> {
         .iter()
         .map(|c| {
             let outcome = AttemptOutcome::Charged;
+            let transition = transition(
+                ChargeState::default(),
+                None,
+                ChargeEvent::Called(outcome),
+                &RetryPolicy::default(),
+                now,
+            );
+            let end = match &c.attempt {
+                Some(a) => AttemptEnd::Completed(AttemptCompletion {
+                    number: a.number,
+                    outcome,
+                    message: None,
+                    decline_code: None,
+                    provider_ref: None,
+                    finished_at: now,
+                }),
+                None => AttemptEnd::None,
+            };
             JournalEntry::Finish {
                 invoice: c.invoice.id,
                 run,
@@ -113,25 +154,9 @@ fn charged(claimed: &[ClaimedInvoice], run: RunId) -> Vec<JournalEntry> {
                 attempts: c.invoice.attempts,
                 amount: c.invoice.amount,
                 at: now,
-                attempt: match &c.attempt {
-                    Some(a) => AttemptEnd::Completed(AttemptCompletion {
-                        number: a.number,
-                        outcome,
-                        message: None,
-                        decline_code: None,
-                        provider_ref: None,
-                        finished_at: now,
-                    }),
-                    None => AttemptEnd::None,
-                },
-                transition: transition(
-                    ChargeState::default(),
-                    None,
-                    ChargeEvent::Called(outcome),
-                    &RetryPolicy::default(),
-                    now,
-                ),
-                notification: None,
+                notification: transition_event(c, c.invoice.attempts, &transition, &end, run, now),
+                attempt: end,
+                transition,
             }
         })
         .collect()

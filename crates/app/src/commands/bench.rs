@@ -26,8 +26,9 @@ pub async fn scenario(args: BenchScenarioArgs) -> anyhow::Result<()> {
     };
     let mode = match args.mode.as_str() {
         "storage" => Mode::Storage,
+        "by_hand" => Mode::ByHand,
         "engine" => Mode::Engine,
-        other => bail!("unknown mode {other:?}: expected storage or engine"),
+        other => bail!("unknown mode {other:?}: expected storage, by_hand or engine"),
     };
     let result = bench::run_scenario(ScenarioArgs {
         store,

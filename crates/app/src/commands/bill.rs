@@ -7,7 +7,7 @@ use antaeus_core::Shutdown;
 use antaeus_core::billing::{BillingService, RunRequest};
 use antaeus_core::error_report::one_line;
 use antaeus_core::notify::OutboxWorker;
-use antaeus_core::store::AttemptStore;
+use antaeus_core::store::{AttemptStore, OutboxStore};
 use antaeus_models::{
     BillingRun, CallCounts, IdempotencyKey, RunId, RunScope, RunStatus, RunTrigger,
 };
@@ -17,9 +17,6 @@ use super::bill_progress::RunProgress;
 use crate::cli::BillArgs;
 use crate::settings::Settings;
 use crate::{signals, startup, wiring};
-
-/// How long `bill` keeps delivering events after the run before leaving them to a server.
-const FINAL_DELIVERY: Duration = Duration::from_secs(5);
 
 /// Runs billing once and prints what it did; fails when the run was aborted.
 pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
@@ -82,15 +79,18 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
         run
     };
     if !shutdown.is_requested() {
-        finish_abandoned_runs(&billing, shutdown).await;
+        finish_abandoned_runs(&billing, shutdown.clone()).await;
     }
     let elapsed = started.elapsed();
     stop_outbox.trigger();
     let _ = delivering.await;
-    deliver_remaining(&outbox).await;
+    let draining = Instant::now();
+    let delivered = deliver_remaining(&outbox, &shutdown).await;
+    let drained_in = draining.elapsed();
 
     let calls = db.run_calls(run.id).await?;
     print_summary(&run, &calls, elapsed);
+    print_events(&db, delivered, drained_in).await;
     if let Some(simulated) = &provider.simulated {
         let ledger = simulated.summary();
         println!(
@@ -185,14 +185,24 @@ fn generated_key() -> IdempotencyKey {
 }
 
 /// Delivers what the run left in the outbox, for a few seconds at most.
-async fn deliver_remaining(outbox: &OutboxWorker) {
-    let deadline = Instant::now() + FINAL_DELIVERY;
-    while Instant::now() < deadline {
-        match outbox.try_deliver().await {
-            Ok(report) if report.delivered > 0 && report.failed == 0 => {}
-            _ => break,
-        }
-    }
+/// Delivers what the run's events left in the outbox before the command exits, as long as
+/// deliveries succeed (a receiver that is down, or SIGINT/SIGTERM, leaves the rest to
+/// `antaeus serve`); returns how many it delivered.
+async fn deliver_remaining(outbox: &OutboxWorker, shutdown: &Shutdown) -> u64 {
+    u64::from(outbox.drain(shutdown).await.delivered)
+}
+
+/// One line on the events delivered after the run, and those left for a server.
+async fn print_events(db: &antaeus_data::Database, delivered: u64, took: Duration) {
+    let left = match db.outbox_backlog().await {
+        Ok(0) => String::new(),
+        Ok(n) => format!("; {n} left in the outbox for `antaeus serve` to deliver"),
+        Err(err) => format!("; the outbox could not be read: {}", one_line(&err)),
+    };
+    println!(
+        "events: {delivered} delivered after the run in {:.1}s{left}",
+        took.as_secs_f64()
+    );
 }
 
 fn print_summary(run: &BillingRun, calls: &CallCounts, elapsed: Duration) {

@@ -1,5 +1,6 @@
 //! Billing events reach a webhook receiver through the outbox: signed, and every one of them,
-//! even when the receiver was down while they happened.
+//! even when the receiver was down while they happened, and `antaeus bill` delivers its run's
+//! events before it exits.
 
 use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener};
@@ -20,9 +21,12 @@ use antaeus_models::{EventKind, Notification, RunTrigger};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing_tests;
-use crate::helpers::{database, run_request, seed_due_invoices, simulated};
+use crate::helpers::{bill_process, database, run_request, seed_due_invoices, simulated};
 
-billing_tests!(a_receiver_that_was_down_receives_every_event_once_it_is_back);
+billing_tests!(
+    a_receiver_that_was_down_receives_every_event_once_it_is_back,
+    antaeus_bill_delivers_every_event_of_its_run_before_it_exits,
+);
 
 const SECRET: &str = "whsec_test";
 
@@ -195,5 +199,71 @@ async fn a_receiver_that_was_down_receives_every_event_once_it_is_back(backend: 
             .filter(|k| **k == EventKind::ChargeFailed)
             .count() as u64,
         run.counts.failed
+    );
+}
+
+/// A receiver that takes `delay` to accept each event; returns the ids it accepted.
+fn start_slow_receiver(delay: Duration) -> (String, Arc<Mutex<HashSet<String>>>) {
+    let ids = Arc::new(Mutex::new(HashSet::new()));
+    let accepted = web::Data::new(ids.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        App::new().app_data(accepted.clone()).route(
+            "/hook",
+            web::post().to(
+                move |ids: web::Data<Arc<Mutex<HashSet<String>>>>, body: web::Bytes| async move {
+                    tokio::time::sleep(delay).await;
+                    let event: Notification = serde_json::from_slice(&body).unwrap();
+                    ids.lock().unwrap().insert(event.id);
+                    HttpResponse::Ok().finish()
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, ids)
+}
+
+/// A receiver slower than the run (50 deliveries in flight, 0.5 s each: about 100 events a
+/// second, so 1,000 events take about 10 s, most of them after the run): `antaeus bill` keeps
+/// delivering until the outbox is empty, rather than leaving events to a server after a few
+/// seconds.
+async fn antaeus_bill_delivers_every_event_of_its_run_before_it_exits(backend: Backend) {
+    let Some(test_db) = database(backend).await else {
+        return;
+    };
+    let invoices = 1_000;
+    seed_due_invoices(&test_db.db, invoices).await;
+    let (url, accepted) = start_slow_receiver(Duration::from_millis(500));
+    let env = vec![
+        ("ANTAEUS_DATABASE_URL", test_db.url_string()),
+        ("ANTAEUS_PAYMENT_PROVIDER", "simulated".into()),
+        ("ANTAEUS_SIMULATED_OUTCOMES", "charged=1".into()),
+        ("ANTAEUS_SIMULATED_LATENCY_MS", "0".into()),
+        ("ANTAEUS_SIMULATED_JITTER_MS", "0".into()),
+        ("ANTAEUS_WEBHOOK_URL", url),
+        ("ANTAEUS_WEBHOOK_SECRET", SECRET.into()),
+        ("ANTAEUS_DB_POOL_SIZE", "4".into()),
+        ("RUST_LOG", "error".into()),
+    ];
+    let output = bill_process(&env).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert_eq!(test_db.db.outbox_backlog().await.unwrap(), 0, "{stdout}");
+    // Every invoice.paid, and the run's run.completed.
+    assert_eq!(accepted.lock().unwrap().len(), invoices + 1, "{stdout}");
+    assert!(
+        stdout.contains("events: ") && !stdout.contains("left in the outbox"),
+        "stdout: {stdout}"
     );
 }

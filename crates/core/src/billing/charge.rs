@@ -449,7 +449,8 @@ async fn finish(
         &ctx.config.retry,
         now,
     );
-    let notification = notification(claimed, step.attempts, &transition, &attempt, ctx.run, now);
+    let notification =
+        transition_event(claimed, step.attempts, &transition, &attempt, ctx.run, now);
     ctx.writer
         .write(JournalEntry::Finish {
             invoice: claimed.invoice.id,
@@ -465,9 +466,10 @@ async fn finish(
         .await;
 }
 
-/// The event a transition announces, with the invoice as the transition leaves it and the
-/// call that caused it (its key; the provider's charge id for a payment).
-fn notification(
+/// The event a transition announces (`None` if it announces none), with the invoice as the
+/// transition leaves it and the call that caused it (its key; the provider's charge id for a
+/// payment): what the journal writes to the outbox with the claim's end.
+pub fn transition_event(
     claimed: &ClaimedInvoice,
     attempts: u32,
     transition: &Transition,

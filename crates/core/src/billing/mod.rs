@@ -24,6 +24,7 @@ mod state_machine;
 #[cfg(test)]
 mod tests;
 
+pub use charge::transition_event;
 pub use charge_key::{charge_key, parse_charge_key};
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit};
 pub use config::{BillingConfig, JournalConfig};

@@ -147,6 +147,35 @@ impl OutboxWorker {
         }
     }
 
+    /// Delivers the backlog due now, in growing rounds, until a round finds nothing to
+    /// deliver, a delivery fails (the receiver is down or refusing: what is left waits for the
+    /// next worker), the outbox cannot be read or written, or `shutdown`; returns what it
+    /// delivered. For a command that ends after its run (`antaeus bill`), so that its events
+    /// go out before it exits rather than wait for a server.
+    pub async fn drain(&self, shutdown: &Shutdown) -> DeliveryReport {
+        let mut total = DeliveryReport::default();
+        let mut take = self.config.batch;
+        while !shutdown.is_requested() {
+            let report = match self.deliver_round(take).await {
+                Ok(report) => report,
+                Err(err) => {
+                    log::warn!("the outbox cannot be read or written: {}", one_line(&err));
+                    break;
+                }
+            };
+            total.delivered = total.delivered.saturating_add(report.delivered);
+            total.failed = total.failed.saturating_add(report.failed);
+            total.dead = total.dead.saturating_add(report.dead);
+            let took = report.delivered + report.failed + report.dead;
+            let clean = report.failed + report.dead == 0;
+            if report.delivered == 0 || !clean {
+                break;
+            }
+            take = self.config.next_round(take, took, clean);
+        }
+        total
+    }
+
     /// Delivers one event and records the outcome: delivered, retried later, or dead.
     async fn deliver(&self, event: OutboxEvent) -> Result<Settled, StoreError> {
         let outcome = match &event.notification {

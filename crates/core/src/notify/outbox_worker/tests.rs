@@ -217,28 +217,7 @@ impl FailureNotifier for CountingReceiver {
 
 #[tokio::test]
 async fn a_backlog_is_taken_in_growing_rounds_delivered_a_batch_at_a_time() {
-    use std::sync::Mutex;
-    let backlog = 1_000_i64;
-    let next = Arc::new(Mutex::new(1_i64));
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let mut store = MockOutboxStore::new();
-    let (next_seq, asked_for) = (next.clone(), asked.clone());
-    store
-        .expect_take_due_events()
-        .returning(move |_, limit, _| {
-            asked_for.lock().unwrap().push(limit);
-            let mut next = next_seq.lock().unwrap();
-            let first = *next;
-            let last = (first + i64::from(limit) - 1).min(backlog);
-            *next = last.max(first - 1) + 1;
-            Ok((first..=last).map(|seq| event(seq, 0)).collect())
-        });
-    let marked = Arc::new(Mutex::new(Vec::new()));
-    let marks = marked.clone();
-    store.expect_mark_delivered().returning(move |seqs, _| {
-        marks.lock().unwrap().push(seqs.len());
-        Ok(())
-    });
+    let (store, asked, marked) = backlog_store(1_000);
     let receiver = Arc::new(CountingReceiver::default());
     let config = OutboxConfig {
         batch: 10,
@@ -276,4 +255,84 @@ async fn a_backlog_is_taken_in_growing_rounds_delivered_a_batch_at_a_time() {
     assert!(marked.lock().unwrap().iter().all(|&n| n <= 40));
     let most = receiver.most.load(std::sync::atomic::Ordering::SeqCst);
     assert!((2..=10).contains(&most), "{most} deliveries at once");
+}
+
+/// What a backlog store was asked for (each take's limit), and how many it marked delivered.
+type Asked = Arc<std::sync::Mutex<Vec<u32>>>;
+type Marked = Arc<std::sync::Mutex<Vec<usize>>>;
+
+/// A store holding `backlog` due events (seqs 1..=backlog), handed out in order as asked, and
+/// counting what was marked delivered.
+fn backlog_store(backlog: i64) -> (MockOutboxStore, Asked, Marked) {
+    use std::sync::Mutex;
+    let next = Arc::new(Mutex::new(1_i64));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let marked = Arc::new(Mutex::new(Vec::new()));
+    let mut store = MockOutboxStore::new();
+    let asked_for = asked.clone();
+    store
+        .expect_take_due_events()
+        .returning(move |_, limit, _| {
+            asked_for.lock().unwrap().push(limit);
+            let mut next = next.lock().unwrap();
+            let first = *next;
+            let last = (first + i64::from(limit) - 1).min(backlog);
+            *next = last.max(first - 1) + 1;
+            Ok((first..=last).map(|seq| event(seq, 0)).collect())
+        });
+    let marks = marked.clone();
+    store.expect_mark_delivered().returning(move |seqs, _| {
+        marks.lock().unwrap().push(seqs.len());
+        Ok(())
+    });
+    (store, asked, marked)
+}
+
+#[tokio::test]
+async fn draining_delivers_a_whole_backlog_in_growing_rounds_and_stops_once_it_is_empty() {
+    let (store, asked, marked) = backlog_store(1_000);
+    let config = OutboxConfig {
+        batch: 10,
+        max_round: 40,
+        ..OutboxConfig::default()
+    };
+    let worker = OutboxWorker::new(
+        Arc::new(store),
+        Arc::new(CountingReceiver::default()),
+        Arc::new(ManualClock::new(now())),
+        config,
+    );
+    let report = worker.drain(&crate::Shutdown::never()).await;
+
+    assert_eq!(report.delivered, 1_000);
+    assert_eq!(marked.lock().unwrap().iter().sum::<usize>(), 1_000);
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(&asked[..4], &[10, 20, 40, 40]);
+    // It stops at the first round that finds nothing: one empty take after the backlog.
+    let rounds = 3 + (1_000 - 70_usize).div_ceil(40) + 1;
+    assert_eq!(asked.len(), rounds, "{asked:?}");
+}
+
+#[tokio::test]
+async fn draining_stops_at_the_first_failed_delivery_and_leaves_the_rest() {
+    let (mut store, asked, marked) = backlog_store(1_000);
+    store.expect_mark_failed().returning(|_, _, _| Ok(()));
+    let mut down = MockFailureNotifier::new();
+    down.expect_notify()
+        .returning(|_| Err(NotifyError::Unavailable("receiver down".into())));
+    let worker = OutboxWorker::new(
+        Arc::new(store),
+        Arc::new(down),
+        Arc::new(ManualClock::new(now())),
+        OutboxConfig {
+            batch: 10,
+            ..OutboxConfig::default()
+        },
+    );
+    let report = worker.drain(&crate::Shutdown::never()).await;
+
+    assert_eq!(report.delivered, 0);
+    assert_eq!(report.failed, 10);
+    assert!(marked.lock().unwrap().is_empty());
+    assert_eq!(asked.lock().unwrap().as_slice(), &[10]);
 }
