@@ -5,7 +5,7 @@ use antaeus_models::{
     Customer, CustomerId, Dispute, ExternalId, Invoice, InvoiceId, Money, ProviderRefs,
 };
 use chrono::NaiveDateTime;
-use diesel::{Queryable, Selectable};
+use diesel::{Queryable, QueryableByName, Selectable};
 
 use crate::schema::{customers, invoices};
 use crate::time::from_db;
@@ -24,7 +24,7 @@ pub(crate) struct CustomerRow {
 }
 
 /// An `invoices` row, as the API shows it.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = invoices, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct InvoiceRow {
     pub id: i64,

@@ -23,6 +23,7 @@ on_every_backend!(
     an_invoice_is_created_for_its_customer_in_its_currency_once_per_external_id,
     a_keyed_invoice_creation_replays_and_a_refused_one_leaves_the_key_free,
     a_batch_of_invoices_answers_row_by_row_in_one_transaction,
+    invoices_without_an_external_id_are_each_answered_with_their_own_row,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -469,4 +470,66 @@ async fn a_batch_of_invoices_answers_row_by_row_in_one_transaction(db: TestDatab
             .iter()
             .all(|o| matches!(o, InvoiceCreation::Done(Creation::Existing(_))))
     );
+}
+
+async fn invoices_without_an_external_id_are_each_answered_with_their_own_row(db: TestDatabase) {
+    let eur = created_customer(&db, customer(Currency::EUR, Some("eur"))).await;
+    let dkk = created_customer(&db, customer(Currency::DKK, None)).await;
+    // More than one statement's worth, two customers, each draft its own amount and
+    // description, with rows of other kinds in between.
+    let mut drafts = Vec::new();
+    for n in 0..2_300_i64 {
+        let mut d = match n % 3 {
+            0 => draft(CustomerRef::Id(dkk.id), 10_000 + n, Currency::DKK, None),
+            1 => draft(
+                CustomerRef::External(ext("eur")),
+                10_000 + n,
+                Currency::EUR,
+                None,
+            ),
+            _ => draft(
+                CustomerRef::Id(eur.id),
+                10_000 + n,
+                Currency::EUR,
+                Some(&format!("keyed-{n}")),
+            ),
+        };
+        d.description = Some(format!("row {n}"));
+        d.due_at = Some(t0() + TimeDelta::minutes(n));
+        drafts.push(d);
+    }
+    drafts.insert(500, draft(CustomerRef::Id(dkk.id), 1, Currency::EUR, None));
+    let outcomes = db.db.create_invoices(&drafts, t0()).await.unwrap();
+    assert_eq!(outcomes.len(), drafts.len());
+    assert!(matches!(
+        outcomes[500],
+        InvoiceCreation::CurrencyMismatch { .. }
+    ));
+    let mut last_unkeyed = 0;
+    for (d, outcome) in drafts
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| !matches!(o, InvoiceCreation::CurrencyMismatch { .. }))
+    {
+        let invoice = created_invoice(outcome.clone());
+        let customer = match d.customer {
+            CustomerRef::Id(id) => id,
+            CustomerRef::External(_) => eur.id,
+        };
+        assert_eq!(invoice.customer_id, customer, "{d:?}");
+        assert_eq!(invoice.amount, d.amount);
+        assert_eq!(invoice.description, d.description);
+        assert_eq!(Some(invoice.due_at), d.due_at);
+        assert_eq!(invoice.external_id, d.external_id);
+        if invoice.id.get() % 50 == 0 {
+            assert_eq!(
+                db.db.fetch_invoice(invoice.id).await.unwrap(),
+                Some(invoice.clone())
+            );
+        }
+        if d.external_id.is_none() {
+            assert!(invoice.id.get() > last_unkeyed, "ids in the drafts' order");
+            last_unkeyed = invoice.id.get();
+        }
+    }
 }

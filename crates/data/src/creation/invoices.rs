@@ -12,32 +12,18 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::ROWS_PER_STATEMENT;
+use super::insert_new::InsertNew;
 use super::keys::{KeyState, bind_key, claim_key, release_key};
-use super::row_lock::LockCustomers;
+use super::new_invoices::{NewInvoiceRow, insert_in_order};
+use super::row_lock::{HeldCustomer, LockCustomers};
 use crate::Database;
 use crate::rows::InvoiceRow;
-use crate::schema::{customers, invoices};
+use crate::schema::invoices;
 use crate::stats::{StatsDelta, apply_stats};
 use crate::time::to_db;
 
 /// The scope of invoice creations' idempotency keys.
 const KEY_SCOPE: &str = "invoices";
-
-/// An invoice row to insert. A missing external id or description is bound as NULL rather
-/// than left to the column's default, so that SQLite too inserts a chunk in one multi-row
-/// statement (diesel inserts row by row where a row might take a default).
-#[derive(Insertable)]
-#[diesel(table_name = invoices, treat_none_as_default_value = false)]
-struct NewInvoiceRow<'a> {
-    customer_id: i64,
-    amount_minor: i64,
-    currency: &'static str,
-    status: &'static str,
-    external_id: Option<&'a str>,
-    due_at: NaiveDateTime,
-    description: Option<&'a str>,
-    created_at: NaiveDateTime,
-}
 
 /// What became of one draft, before it is turned into domain values.
 enum Outcome {
@@ -85,12 +71,7 @@ macro_rules! create_batch {
             let rows: Vec<NewInvoiceRow> = chunk.iter().map(row).collect();
             // One statement for the chunk: the (customer, external id) pairs taken already are
             // skipped, and found below.
-            let inserted: Vec<InvoiceRow> = diesel::insert_into(invoices::table)
-                .values(&rows)
-                .on_conflict((invoices::customer_id, invoices::external_id))
-                .do_nothing()
-                .returning(InvoiceRow::as_returning())
-                .get_results($c)?;
+            let inserted = InsertNew::insert_new($c, &rows)?;
             let mut created: HashMap<(i64, String), InvoiceRow> = inserted
                 .into_iter()
                 .filter_map(|r| r.external_id.clone().map(|e| ((r.customer_id, e), r)))
@@ -123,12 +104,11 @@ macro_rules! create_batch {
                 }
             }
         }
-        for entry in &without_external {
-            let inserted = diesel::insert_into(invoices::table)
-                .values(row(entry))
-                .returning(InvoiceRow::as_returning())
-                .get_result($c)?;
-            out[entry.0] = Some(Outcome::Created(inserted));
+        for chunk in without_external.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<NewInvoiceRow> = chunk.iter().map(row).collect();
+            for ((i, _), stored) in chunk.iter().zip(insert_in_order!($c, &rows)?) {
+                out[*i] = Some(Outcome::Created(stored));
+            }
         }
         let mut stats = StatsDelta::default();
         for (draft, outcome) in drafts.iter().zip(&out) {
@@ -167,29 +147,14 @@ macro_rules! resolve_customers {
         ids.dedup();
         externals.sort_unstable();
         externals.dedup();
-        let mut rows: Vec<(i64, String, Option<String>)> = Vec::new();
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            rows.extend(
-                customers::table
-                    .filter(customers::id.eq_any(chunk))
-                    .select((customers::id, customers::currency, customers::external_id))
-                    .load::<(i64, String, Option<String>)>($c)?,
-            );
-        }
-        for chunk in externals.chunks(ROWS_PER_STATEMENT) {
-            rows.extend(
-                customers::table
-                    .filter(customers::external_id.eq_any(chunk))
-                    .select((customers::id, customers::currency, customers::external_id))
-                    .load::<(i64, String, Option<String>)>($c)?,
-            );
-        }
-        let mut found: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        found.sort_unstable();
-        found.dedup();
-        LockCustomers::share_customers($c, &found)?;
+        let rows = LockCustomers::hold_customers($c, &ids, &externals)?;
         let mut customers: HashMap<CustomerRef, (i64, Currency)> = HashMap::new();
-        for (id, currency, external) in rows {
+        for HeldCustomer {
+            id,
+            currency,
+            external_id: external,
+        } in rows
+        {
             let currency: Currency = currency
                 .parse()
                 .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;

@@ -2,8 +2,10 @@
 //! batches (the batch endpoint, bulk imports) in a few statements per call.
 
 mod customers;
+mod insert_new;
 mod invoices;
 mod keys;
+mod new_invoices;
 mod row_lock;
 
 pub(crate) use customers::{create_customer, update_customer, upsert_customers};
