@@ -596,3 +596,53 @@ async fn with_stripe_an_amount_stripe_never_charges_is_a_reject_and_the_rest_is_
         assert_eq!(imported[0].amount.to_minor(), 1_200);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_with_one_external_id_in_batches_written_together_are_answered_in_file_order() {
+    for t in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        import_customers_csv(
+            &t,
+            dir.path(),
+            "externalId,currency\nacme-1,EUR\n",
+            "1 rows read, 1 created",
+        );
+        // One row a batch, so that each pair's rows are in batches written side by side
+        // (PostgreSQL writes several at once): the first of a pair creates the invoice, the
+        // second finds it or, with another amount, is refused, always in that order.
+        let mut csv = String::from("externalId,customerExternalId,amount,currency\n");
+        for k in 0..20 {
+            csv.push_str(&format!(
+                "dup-{k},acme-1,10.00,EUR\ndup-{k},acme-1,20.00,EUR\n"
+            ));
+        }
+        for k in 0..20 {
+            csv.push_str(&format!(
+                "same-{k},acme-1,10.00,EUR\nsame-{k},acme-1,10.00,EUR\n"
+            ));
+        }
+        let file = dir.path().join("invoices.csv");
+        std::fs::write(&file, csv).unwrap();
+        let rejects_file = dir.path().join("rejects.csv");
+        let args = [
+            "import",
+            "invoices",
+            file.to_str().unwrap(),
+            "--rejects",
+            rejects_file.to_str().unwrap(),
+            "--batch-size",
+            "1",
+        ];
+        let counts = "80 rows read, 40 created, 20 existing, 20 rejected";
+        import(&t, &args, None, 2, counts);
+        let rejects = rejects_csv(&rejects_file);
+        let expected: Vec<(u64, &str)> = (0..20).map(|k| (3 + 2 * k, "amount")).collect();
+        assert_eq!(places(&rejects), expected);
+        let all = invoices(&t).await;
+        assert_eq!(all.len(), 40);
+        assert!(
+            all.iter().all(|i| i.amount.to_minor() == 1_000),
+            "the first row of each pair made the invoice"
+        );
+    }
+}

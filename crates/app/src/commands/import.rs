@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use antaeus_core::{CustomerService, InvoiceService};
+use antaeus_data::Backend;
 use thiserror::Error;
 
 use crate::cli::{ImportArgs, ImportCommand};
@@ -12,6 +13,9 @@ use crate::import::{self, Format, ImportError, ImportOptions, ImportReport, Reje
 use crate::progress::per_second;
 use crate::settings::Settings;
 use crate::{startup, wiring};
+
+/// Batches a PostgreSQL import writes at once.
+const POSTGRES_WRITERS: usize = 3;
 
 /// The import ended, but refused some rows: `main` exits with status 2.
 #[derive(Debug, Error)]
@@ -38,12 +42,20 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
     let format = source.format(args.format)?;
     let mut rejects = rejects_report(&source, format, args)?;
     let db = startup::open_database(settings).await?;
+    let writers = match db.backend() {
+        // PostgreSQL writes batches side by side: while one waits on the server, another's
+        // statements run (and its commit is flushed).
+        Backend::Postgres => POSTGRES_WRITERS,
+        // SQLite has one writer: a second batch only waits for it.
+        Backend::Sqlite => 1,
+    };
     let store = Arc::new(db);
     let clock = wiring::system_clock();
     let options = ImportOptions {
         source,
         format,
         batch_size: args.batch_size as usize,
+        writers,
     };
     let imported = match command {
         ImportCommand::Customers(_) => {

@@ -2,6 +2,8 @@
 //! id (a known customer takes the optional columns the row has, an empty one clearing its
 //! value, and keeps the others; never another currency).
 
+use std::future::Future;
+
 use antaeus_core::store::CustomerUpsert;
 use antaeus_core::{CustomerService, ServiceError};
 
@@ -70,14 +72,23 @@ impl Kind for Customers {
         })
     }
 
-    async fn write(&self, rows: &[CustomerUpsert]) -> Result<Vec<Written>, ServiceError> {
-        Ok(self
-            .0
-            .upsert(rows)
-            .await?
-            .into_iter()
-            .map(|answer| Written::from(answer, refusal))
-            .collect())
+    fn key(row: &CustomerUpsert) -> Option<&str> {
+        row.external_id.as_ref().map(|e| e.as_str())
+    }
+
+    fn write(
+        &self,
+        rows: Vec<CustomerUpsert>,
+    ) -> impl Future<Output = Result<Vec<Written>, ServiceError>> + Send + 'static {
+        let service = self.0.clone();
+        async move {
+            Ok(service
+                .upsert(&rows)
+                .await?
+                .into_iter()
+                .map(|answer| Written::from(answer, refusal))
+                .collect())
+        }
     }
 }
 

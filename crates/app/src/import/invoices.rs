@@ -1,6 +1,8 @@
 //! Importing invoices: their columns, a row as an `InvoiceDraft`, and their creation (an
 //! invoice of the customer with the same external id and fields is found, not copied).
 
+use std::future::Future;
+
 use antaeus_core::store::{CustomerRef, InvoiceDraft};
 use antaeus_core::{InvoiceService, ServiceError};
 
@@ -98,15 +100,24 @@ impl Kind for Invoices {
         })
     }
 
-    async fn write(&self, rows: &[InvoiceDraft]) -> Result<Vec<Written>, ServiceError> {
-        Ok(self
-            .0
-            .create_many(rows)
-            .await?
-            .into_iter()
-            .zip(rows)
-            .map(|(answer, row)| Written::from(answer, |e| refusal(row, e)))
-            .collect())
+    fn key(row: &InvoiceDraft) -> Option<&str> {
+        row.external_id.as_ref().map(|e| e.as_str())
+    }
+
+    fn write(
+        &self,
+        rows: Vec<InvoiceDraft>,
+    ) -> impl Future<Output = Result<Vec<Written>, ServiceError>> + Send + 'static {
+        let service = self.0.clone();
+        async move {
+            Ok(service
+                .create_many(&rows)
+                .await?
+                .into_iter()
+                .zip(&rows)
+                .map(|(answer, row)| Written::from(answer, |e| refusal(row, e)))
+                .collect())
+        }
     }
 }
 

@@ -2,10 +2,11 @@
 //!
 //! A reader thread streams the input record by record, parses each row and hands batches on
 //! through a channel of two; the import writes each batch in one transaction through the
-//! services (customers upserted by external id, invoices found by theirs), so running the same
-//! file twice changes nothing, and memory holds a few batches whatever the file's size. A bad
-//! row, or one storage refuses (a currency conflict, an unknown customer), is a reject: its
-//! line, field and reason go to the rejects report and the import goes on. Only a wrong header,
+//! services (customers upserted by external id, invoices found by theirs; on PostgreSQL a few
+//! batches at once, answered in file order: see `writes`), so running the same file twice
+//! changes nothing, and memory holds a few batches whatever the file's size. A bad row, or one
+//! storage refuses (a currency conflict, an unknown customer), is a reject: its line, field and
+//! reason go to the rejects report and the import goes on. Only a wrong header,
 //! an unreadable input or failing storage stops it (see [`ImportError`]).
 
 mod batches;
@@ -19,7 +20,9 @@ mod read_ndjson;
 mod rejects;
 mod rows;
 mod schema;
+mod writes;
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use antaeus_core::service::Created;
@@ -35,6 +38,7 @@ use self::customers::Customers;
 use self::invoices::Invoices;
 use self::progress::ImportProgress;
 use self::schema::{Schema, Values};
+use self::writes::{Answers, Writes};
 
 /// Rows per batch (one transaction) unless told otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 1_000;
@@ -48,6 +52,8 @@ pub struct ImportOptions {
     pub format: Format,
     /// Rows per transaction.
     pub batch_size: usize,
+    /// Batches written at once, each in a transaction of its own (1: one after the other).
+    pub writers: usize,
 }
 
 /// What an import did.
@@ -117,8 +123,14 @@ trait Kind {
     /// A row's values as a row to write, or every problem with them.
     fn parse(values: &Values) -> Result<Self::Row, Vec<Problem>>;
 
+    /// The row's external id: two rows with one are never written at once.
+    fn key(row: &Self::Row) -> Option<&str>;
+
     /// Writes `rows` in one transaction: one answer per row, in order.
-    async fn write(&self, rows: &[Self::Row]) -> Result<Vec<Written>, ServiceError>;
+    fn write(
+        &self,
+        rows: Vec<Self::Row>,
+    ) -> impl Future<Output = Result<Vec<Written>, ServiceError>> + Send + 'static;
 }
 
 async fn run<K: Kind + 'static>(
@@ -141,16 +153,71 @@ async fn run<K: Kind + 'static>(
         })?;
 
     let mut report = ImportReport::default();
-    while let Some(batch) = next_batch(&mut batches, &options.source).await? {
-        let bytes = batch.bytes;
-        for reject in write_batch(&kind, batch, &mut report).await? {
-            rejects.add(&reject)?;
-        }
-        progress.update(&report, bytes);
+    let mut writes = Writes::new(options.writers);
+    let pumped = pump(
+        &kind,
+        &mut batches,
+        &mut writes,
+        &options.source,
+        rejects,
+        &mut report,
+        &progress,
+    )
+    .await;
+    if pumped.is_err() {
+        writes.settle().await;
     }
+    pumped?;
     progress.finish();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Reads batches and writes them, up to `writes`' depth at once, answering each in order.
+async fn pump<K: Kind>(
+    kind: &K,
+    batches: &mut mpsc::Receiver<Result<Read<K::Row>, ImportError>>,
+    writes: &mut Writes<K::Row>,
+    source: &Source,
+    rejects: &mut Rejects,
+    report: &mut ImportReport,
+    progress: &ImportProgress,
+) -> Result<(), ImportError> {
+    let mut ended = false;
+    loop {
+        while !ended && writes.has_room() {
+            let Some(batch) = next_batch(batches, source).await? else {
+                ended = true;
+                break;
+            };
+            while writes.overlaps::<K>(&batch) {
+                if let Some((done, answers)) = writes.next().await {
+                    count_batch(done, answers, report, rejects, progress)?;
+                }
+            }
+            writes.start(kind, batch);
+        }
+        let Some((done, answers)) = writes.next().await else {
+            return Ok(());
+        };
+        count_batch(done, answers, report, rejects, progress)?;
+    }
+}
+
+/// Counts a batch written (see [`write_batch`]), reports its rejects and shows the progress.
+fn count_batch<R>(
+    batch: Batch<R>,
+    answers: Answers,
+    report: &mut ImportReport,
+    rejects: &mut Rejects,
+    progress: &ImportProgress,
+) -> Result<(), ImportError> {
+    let bytes = batch.bytes;
+    for reject in write_batch(batch, answers, report)? {
+        rejects.add(&reject)?;
+    }
+    progress.update(report, bytes);
+    Ok(())
 }
 
 /// The reader's next batch, or `None` once it said the input ended (a reader gone without a
@@ -170,31 +237,27 @@ async fn next_batch<R>(
     }
 }
 
-/// Writes `batch` in one transaction and counts it in `report`; answers its rejects (the rows
-/// that could not be read and those storage refused), in line order.
-async fn write_batch<K: Kind>(
-    kind: &K,
-    batch: Batch<K::Row>,
+/// Counts `batch`, written in one transaction with `answers` (one per row of `batch.lines`),
+/// in `report`; answers its rejects (the rows that could not be read and those storage
+/// refused), in line order.
+fn write_batch<R>(
+    batch: Batch<R>,
+    answers: Answers,
     report: &mut ImportReport,
 ) -> Result<Vec<Reject>, ImportError> {
-    let written = if batch.rows.is_empty() {
-        Vec::new()
-    } else {
-        let storage_error = |cause| ImportError::Storage {
-            line: batch.first_line,
-            imported: report.created + report.existing,
-            cause,
-        };
-        let written = kind.write(&batch.rows).await.map_err(storage_error)?;
-        if written.len() != batch.rows.len() {
-            return Err(storage_error(ServiceError::Invalid(format!(
-                "storage answered {} of {} rows",
-                written.len(),
-                batch.rows.len()
-            ))));
-        }
-        written
+    let storage_error = |cause| ImportError::Storage {
+        line: batch.first_line,
+        imported: report.created + report.existing,
+        cause,
     };
+    let written = answers.map_err(storage_error)?;
+    if written.len() != batch.lines.len() {
+        return Err(storage_error(ServiceError::Invalid(format!(
+            "storage answered {} of {} rows",
+            written.len(),
+            batch.lines.len()
+        ))));
+    }
     let mut rejects = batch.rejects;
     for (line, written) in batch.lines.into_iter().zip(written) {
         match written {
