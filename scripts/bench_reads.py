@@ -5,8 +5,9 @@ For each store (SQLite, and PostgreSQL when a server answers), on a fresh databa
 INVOICES due invoices (default 1,000,000, one per customer), it starts `antaeus serve` on a free
 port (simulated provider at L = 50 ± 10 ms, C = 1024, no scheduler), starts a run with
 `POST /rest/v1/billing/runs`, and while the run is RUNNING:
-- READERS threads (default 2) each read `GET /rest/v1/invoices/{id}` of random invoices, one
-  after another on a kept-alive connection;
+- READERS threads (default 2) each read `GET /rest/v1/invoices/{id}` of random invoices on a
+  kept-alive connection, READS_PER_SECOND of them in all (default 200, paced by a pause after
+  each read; 0: one after another, which saturates the two cores and slows the run);
 - one thread reads the console's overview (`GET /console`) every 500 ms.
 It prints each read's count, p50, p99 and maximum in milliseconds, with the run's duration.
 Latencies are measured by this client (Python, standard library), so they include its own
@@ -18,7 +19,7 @@ Environment:
   ANTAEUS_BIN (default target/release/antaeus, built if missing)
   ANTAEUS_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test when it answers;
       set it empty for SQLite alone)
-  INVOICES (1000000), READERS (2)
+  INVOICES (1000000), READERS (2), READS_PER_SECOND (200), STORES (sqlite,postgres)
 """
 
 import http.client
@@ -103,7 +104,7 @@ def console_session(port):
     return cookie.split(";", 1)[0]
 
 
-def measure(binary, store, db_url, invoices, readers):
+def measure(binary, store, db_url, invoices, readers, rate):
     env = {
         **os.environ,
         "ANTAEUS_DATABASE_URL": db_url,
@@ -140,8 +141,9 @@ def measure(binary, store, db_url, invoices, readers):
                 sys.exit("bench-reads: antaeus serve did not become ready")
             time.sleep(0.2)
         stop = threading.Event()
+        pause = readers / rate if rate else 0
         threads = [
-            Reader(port, lambda: f"/rest/v1/invoices/{random.randint(1, invoices)}", 0, stop)
+            Reader(port, lambda: f"/rest/v1/invoices/{random.randint(1, invoices)}", pause, stop)
             for _ in range(readers)
         ]
         overview = Reader(
@@ -196,19 +198,25 @@ def main():
     binary = release_binary()
     invoices = int(os.environ.get("INVOICES") or 1_000_000)
     readers = int(os.environ.get("READERS") or 2)
-    print(f"bench-reads: {invoices} due invoices, {readers} API readers and the console overview")
-    scratch = Path(tempfile.mkdtemp(prefix="antaeus-bench-reads-"))
-    try:
-        measure(binary, "sqlite", f"sqlite://{scratch}/reads.db", invoices, readers)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    server = postgres_url("bench-reads")
+    rate = float(os.environ.get("READS_PER_SECOND") or 200)
+    print(
+        f"bench-reads: {invoices} due invoices, {readers} API readers (about {rate:.0f} reads/s "
+        "in all; 0: as fast as they go) and the console overview"
+    )
+    stores = (os.environ.get("STORES") or "sqlite,postgres").split(",")
+    if "sqlite" in stores:
+        scratch = Path(tempfile.mkdtemp(prefix="antaeus-bench-reads-"))
+        try:
+            measure(binary, "sqlite", f"sqlite://{scratch}/reads.db", invoices, readers, rate)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    server = postgres_url("bench-reads") if "postgres" in stores else None
     if server:
         name = f"antaeus_reads_{os.getpid()}"
         psql(server, f'DROP DATABASE IF EXISTS "{name}"')
         psql(server, f'CREATE DATABASE "{name}"')
         try:
-            measure(binary, "postgres", database_url(server, name), invoices, readers)
+            measure(binary, "postgres", database_url(server, name), invoices, readers, rate)
         finally:
             psql(server, f'DROP DATABASE IF EXISTS "{name}"')
 

@@ -77,9 +77,10 @@ pub enum ImportError {
     /// The rejects report would overwrite the input.
     #[error("--rejects names the input file {}: choose another file", .0.display())]
     RejectsOverInput(PathBuf),
-    /// Storage failed on a batch; the batch wrote nothing, the ones before it are imported.
+    /// Storage failed on a batch; the batch wrote nothing, the ones before it are imported (and
+    /// on PostgreSQL, those written alongside it may be).
     #[error(
-        "the batch starting on line {line} was not imported ({imported} rows before it were; importing the file again goes on from there)"
+        "the batch starting on line {line} was not imported ({imported} rows before it were, and batches written alongside it may have been; importing the file again goes on from there)"
     )]
     Storage {
         /// The first line of the batch.

@@ -42,14 +42,26 @@ impl ConsoleService {
     pub async fn overview(&self) -> Result<Overview, ServiceError> {
         let deps = &self.deps;
         let now = deps.clock.now();
-        let totals = deps.stats.invoice_totals().await?;
-        let month = deps.stats.monthly_stats(now).await?;
         let limit = PageLimit::new(RECENT_RUNS).unwrap_or_default();
-        let recent_runs = self.runs(None, limit).await?;
-        let outbox_backlog = deps.outbox.outbox_backlog().await?;
-        let dead_events = deps.outbox.dead_events().await?;
-        let open_disputes = deps.console.open_disputes().await?;
-        let double_charged = deps.console.double_charged().await?;
+        // Read together: the page waits for the slowest read, not for their sum (a billing run
+        // keeps the store busy meanwhile).
+        let (
+            totals,
+            month,
+            recent_runs,
+            outbox_backlog,
+            dead_events,
+            open_disputes,
+            double_charged,
+        ) = tokio::try_join!(
+            async { Ok::<_, ServiceError>(deps.stats.invoice_totals().await?) },
+            async { Ok(deps.stats.monthly_stats(now).await?) },
+            self.runs(None, limit),
+            async { Ok(deps.outbox.outbox_backlog().await?) },
+            async { Ok(deps.outbox.dead_events().await?) },
+            async { Ok(deps.console.open_disputes().await?) },
+            async { Ok(deps.console.double_charged().await?) },
+        )?;
         let of = |metric: MonthlyMetric| -> Vec<MonthlyStat> {
             month
                 .iter()
