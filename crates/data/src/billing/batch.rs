@@ -1,14 +1,12 @@
 //! Set-based statements for the journal's hot path: one statement per batch instead of one per
 //! invoice. PostgreSQL passes the batch as arrays to `unnest` (a fixed number of parameters, so
 //! one cached plan), with `id = ANY(ids)` so that the planner probes the primary key instead of
-//! hashing every claimed row its statistics may not know about; SQLite as a `VALUES` list joined
-//! with `UPDATE … FROM`.
+//! hashing every claimed row its statistics may not know about; SQLite as one JSON array read
+//! back with `json_each` and joined with `UPDATE … FROM` (one parameter too: see [`json_rows`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp};
-use diesel::sqlite::Sqlite;
 use diesel::{PgConnection, SqliteConnection};
 
 /// The new state of one invoice whose claim ends.
@@ -86,102 +84,94 @@ fn ids(rows: Vec<IdRow>) -> Vec<i64> {
 
 impl BatchWrites for SqliteConnection {
     fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>> {
-        let statements = sqlite_statements(
-            rows,
-            12,
-            |values| {
-                format!(
-                    "WITH data(id, fence, attempts_after, status, next_attempt_at, failure_reason, key_seq, declines, unknown_streak, \
-                     keep_intent, open_intent, payment_ref) \
-                     AS (VALUES {values}) \
-                     UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
-                     failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
-                     unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
-                     claimed_by = NULL, claimed_at = NULL, \
-                     {FINISH_KEY_AND_PAYMENTS} \
-                     FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-                     AND invoices.claimed_by = ? AND invoices.fence = data.fence \
-                     RETURNING invoices.id AS id"
-                )
-            },
-            |query, r| {
-                query
-                    .bind::<BigInt, _>(r.id)
-                    .bind::<Integer, _>(r.fence)
-                    .bind::<Integer, _>(r.attempts_after)
-                    .bind::<Text, _>(r.status)
-                    .bind::<Nullable<Timestamp>, _>(r.next_attempt_at)
-                    .bind::<Nullable<Text>, _>(r.failure_reason)
-                    .bind::<Integer, _>(r.key_seq)
-                    .bind::<Integer, _>(r.declines)
-                    .bind::<Integer, _>(r.unknown_streak)
-                    .bind::<Bool, _>(r.keep_intent)
-                    .bind::<Nullable<Text>, _>(r.open_intent.clone())
-                    .bind::<Nullable<Text>, _>(r.payment_ref.clone())
-            },
-        );
-        let mut updated = Vec::with_capacity(rows.len());
-        for query in statements {
-            updated.extend(ids(query.bind::<Text, _>(owner).load(self)?));
+        if rows.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(updated)
+        let data = json_rows(rows.iter().map(|r| {
+            (
+                r.id,
+                r.fence,
+                r.attempts_after,
+                r.status,
+                r.next_attempt_at.map(sqlite_time),
+                r.failure_reason,
+                r.key_seq,
+                r.declines,
+                r.unknown_streak,
+                i32::from(r.keep_intent),
+                r.open_intent.as_deref(),
+                r.payment_ref.as_deref(),
+            )
+        }))?;
+        let found = diesel::sql_query(format!(
+            "WITH data AS (SELECT value ->> 0 AS id, value ->> 1 AS fence, \
+             value ->> 2 AS attempts_after, value ->> 3 AS status, value ->> 4 AS next_attempt_at, \
+             value ->> 5 AS failure_reason, value ->> 6 AS key_seq, value ->> 7 AS declines, \
+             value ->> 8 AS unknown_streak, value ->> 9 AS keep_intent, value ->> 10 AS open_intent, \
+             value ->> 11 AS payment_ref FROM json_each(?)) \
+             UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
+             failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
+             unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
+             claimed_by = NULL, claimed_at = NULL, \
+             {FINISH_KEY_AND_PAYMENTS} \
+             FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+             AND invoices.claimed_by = ? AND invoices.fence = data.fence \
+             RETURNING invoices.id AS id"
+        ))
+        .bind::<Text, _>(data)
+        .bind::<Text, _>(owner)
+        .load(self)?;
+        Ok(ids(found))
     }
 
     fn advance_attempts(&mut self, owner: &str, rows: &[(i64, i32)]) -> QueryResult<Vec<i64>> {
-        let statements = sqlite_statements(
-            rows,
-            2,
-            |values| {
-                format!(
-                    "WITH data(id, fence) AS (VALUES {values}) \
-                     UPDATE invoices SET attempts = invoices.attempts + 1, fence = data.fence + 1 \
-                     FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-                     AND invoices.claimed_by = ? AND invoices.fence = data.fence \
-                     RETURNING invoices.id AS id"
-                )
-            },
-            |query, (id, fence)| query.bind::<BigInt, _>(*id).bind::<Integer, _>(*fence),
-        );
-        let mut updated = Vec::with_capacity(rows.len());
-        for query in statements {
-            updated.extend(ids(query.bind::<Text, _>(owner).load(self)?));
+        if rows.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(updated)
+        let found = diesel::sql_query(
+            "WITH data AS (SELECT value ->> 0 AS id, value ->> 1 AS fence FROM json_each(?)) \
+             UPDATE invoices SET attempts = invoices.attempts + 1, fence = data.fence + 1 \
+             FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+             AND invoices.claimed_by = ? AND invoices.fence = data.fence \
+             RETURNING invoices.id AS id",
+        )
+        .bind::<Text, _>(json_rows(rows.iter())?)
+        .bind::<Text, _>(owner)
+        .load(self)?;
+        Ok(ids(found))
     }
 
     fn complete_attempts(&mut self, rows: &[CompletionRow]) -> QueryResult<Vec<(i64, i32)>> {
-        let statements = sqlite_statements(
-            rows,
-            7,
-            |values| {
-                format!(
-                    "WITH data(invoice_id, attempt_number, outcome, message, decline_code, provider_ref, finished_at) AS (VALUES {values}) \
-                     UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
-                     decline_code = data.decline_code, provider_ref = data.provider_ref, \
-                     finished_at = data.finished_at FROM data \
-                     WHERE charge_attempts.invoice_id = data.invoice_id \
-                     AND charge_attempts.attempt_number = data.attempt_number \
-                     AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned') \
-                     RETURNING charge_attempts.invoice_id AS invoice_id, \
-                     charge_attempts.attempt_number AS attempt_number"
-                )
-            },
-            |query, r| {
-                query
-                    .bind::<BigInt, _>(r.invoice_id)
-                    .bind::<Integer, _>(r.attempt_number)
-                    .bind::<Text, _>(r.outcome)
-                    .bind::<Nullable<Text>, _>(r.message.clone())
-                    .bind::<Nullable<Text>, _>(r.decline_code.clone())
-                    .bind::<Nullable<Text>, _>(r.provider_ref.clone())
-                    .bind::<Timestamp, _>(r.finished_at)
-            },
-        );
-        let mut completed = Vec::with_capacity(rows.len());
-        for query in statements {
-            completed.extend(attempt_keys(query.load(self)?));
+        if rows.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(completed)
+        let data = json_rows(rows.iter().map(|r| {
+            (
+                r.invoice_id,
+                r.attempt_number,
+                r.outcome,
+                r.message.as_deref(),
+                r.decline_code.as_deref(),
+                r.provider_ref.as_deref(),
+                sqlite_time(r.finished_at),
+            )
+        }))?;
+        let completed: Vec<AttemptKey> = diesel::sql_query(
+            "WITH data AS (SELECT value ->> 0 AS invoice_id, value ->> 1 AS attempt_number, \
+             value ->> 2 AS outcome, value ->> 3 AS message, value ->> 4 AS decline_code, \
+             value ->> 5 AS provider_ref, value ->> 6 AS finished_at FROM json_each(?)) \
+             UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
+             decline_code = data.decline_code, provider_ref = data.provider_ref, \
+             finished_at = data.finished_at FROM data \
+             WHERE charge_attempts.invoice_id = data.invoice_id \
+             AND charge_attempts.attempt_number = data.attempt_number \
+             AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned') \
+             RETURNING charge_attempts.invoice_id AS invoice_id, \
+             charge_attempts.attempt_number AS attempt_number",
+        )
+        .bind::<Text, _>(data)
+        .load(self)?;
+        Ok(attempt_keys(completed).collect())
     }
 }
 
@@ -197,30 +187,21 @@ fn attempt_keys(rows: Vec<AttemptKey>) -> impl Iterator<Item = (i64, i32)> {
     rows.into_iter().map(|r| (r.invoice_id, r.attempt_number))
 }
 
-type SqliteQuery<'a> = BoxedSqlQuery<'a, Sqlite, SqlQuery>;
-
-/// One statement per chunk of `rows`: `sql` given the chunk's `VALUES` list of `columns`
-/// parameters per row, with each row's parameters bound by `bind` (parameters after the list,
-/// such as the owner, are bound by the caller).
-fn sqlite_statements<'a, R>(
-    rows: &'a [R],
-    columns: usize,
-    sql: impl Fn(&str) -> String + 'a,
-    bind: impl Fn(SqliteQuery<'a>, &'a R) -> SqliteQuery<'a> + 'a,
-) -> impl Iterator<Item = SqliteQuery<'a>> + 'a {
-    rows.chunks(SQLITE_ROWS).map(move |chunk| {
-        let query = diesel::sql_query(sql(&values_list(chunk.len(), columns))).into_boxed();
-        chunk.iter().fold(query, &bind)
-    })
+/// A batch's rows as one JSON array of arrays, SQLite's counterpart of PostgreSQL's `unnest`:
+/// one parameter whatever the batch's size, so that each statement's text never changes and
+/// SQLite prepares it once per connection (a `VALUES` list of a thousand rows took longer to
+/// prepare than to run, and every batch size was a statement of its own). Each statement reads
+/// the array back with `json_each`, a row's columns by position (`value ->> 0`, …): integers as
+/// integers, text as text, `null` as NULL.
+fn json_rows<T: serde::Serialize>(rows: impl Iterator<Item = T>) -> QueryResult<String> {
+    let rows: Vec<T> = rows.collect();
+    serde_json::to_string(&rows).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
 
-/// Rows per SQLite statement: at most 12 parameters each, under SQLite's 32,766.
-const SQLITE_ROWS: usize = 2_000;
-
-/// `(?, ?, …), (?, ?, …), …`: `rows` tuples of `columns` parameters.
-fn values_list(rows: usize, columns: usize) -> String {
-    let tuple = format!("({})", vec!["?"; columns].join(", "));
-    vec![tuple; rows].join(", ")
+/// A time as diesel binds it on SQLite (text that sorts and compares as the column's other
+/// values do).
+fn sqlite_time(at: NaiveDateTime) -> String {
+    at.format("%F %T%.f").to_string()
 }
 
 impl BatchWrites for PgConnection {
