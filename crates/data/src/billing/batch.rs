@@ -104,7 +104,7 @@ impl BatchWrites for SqliteConnection {
             )
         }))?;
         let found = diesel::sql_query(format!(
-            "WITH data AS (SELECT value ->> 0 AS id, value ->> 1 AS fence, \
+            "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence, \
              value ->> 2 AS attempts_after, value ->> 3 AS status, value ->> 4 AS next_attempt_at, \
              value ->> 5 AS failure_reason, value ->> 6 AS key_seq, value ->> 7 AS declines, \
              value ->> 8 AS unknown_streak, value ->> 9 AS keep_intent, value ->> 10 AS open_intent, \
@@ -129,7 +129,7 @@ impl BatchWrites for SqliteConnection {
             return Ok(Vec::new());
         }
         let found = diesel::sql_query(
-            "WITH data AS (SELECT value ->> 0 AS id, value ->> 1 AS fence FROM json_each(?)) \
+            "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence FROM json_each(?)) \
              UPDATE invoices SET attempts = invoices.attempts + 1, fence = data.fence + 1 \
              FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
              AND invoices.claimed_by = ? AND invoices.fence = data.fence \
@@ -157,7 +157,7 @@ impl BatchWrites for SqliteConnection {
             )
         }))?;
         let completed: Vec<AttemptKey> = diesel::sql_query(
-            "WITH data AS (SELECT value ->> 0 AS invoice_id, value ->> 1 AS attempt_number, \
+            "WITH data AS MATERIALIZED (SELECT value ->> 0 AS invoice_id, value ->> 1 AS attempt_number, \
              value ->> 2 AS outcome, value ->> 3 AS message, value ->> 4 AS decline_code, \
              value ->> 5 AS provider_ref, value ->> 6 AS finished_at FROM json_each(?)) \
              UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
@@ -192,7 +192,10 @@ fn attempt_keys(rows: Vec<AttemptKey>) -> impl Iterator<Item = (i64, i32)> {
 /// SQLite prepares it once per connection (a `VALUES` list of a thousand rows took longer to
 /// prepare than to run, and every batch size was a statement of its own). Each statement reads
 /// the array back with `json_each`, a row's columns by position (`value ->> 0`, …): integers as
-/// integers, text as text, `null` as NULL.
+/// integers, text as text, `null` as NULL. The rows are `MATERIALIZED` first: otherwise SQLite
+/// plans the join from the table's side (every CHARGING invoice, say) and reads the whole array
+/// again for each of its rows, quadratic in the batch, where the materialized rows are each
+/// looked up by key.
 fn json_rows<T: serde::Serialize>(rows: impl Iterator<Item = T>) -> QueryResult<String> {
     let rows: Vec<T> = rows.collect();
     serde_json::to_string(&rows).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
