@@ -225,7 +225,8 @@ fn money(invoice: &Claimed) -> QueryResult<Money> {
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-/// An `invoice.paid` outbox row the size of the engine's.
+/// An `invoice.paid` outbox row shaped like the engine's (its payload somewhat smaller: the
+/// engine's invoice carries more fields).
 fn paid_event(invoice: &Claimed, at: NaiveDateTime) -> Event {
     let created = at.and_utc().to_rfc3339();
     Event {
