@@ -7,7 +7,8 @@ use crate::error::one_line;
 use crate::pool::Pools;
 use crate::{DataError, Database, DatabaseUrl};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Arbitrary but fixed key of the PostgreSQL advisory lock that serialises migrations when

@@ -103,24 +103,10 @@ impl BatchWrites for SqliteConnection {
                 r.payment_ref.as_deref(),
             )
         }))?;
-        let found = diesel::sql_query(format!(
-            "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence, \
-             value ->> 2 AS attempts_after, value ->> 3 AS status, value ->> 4 AS next_attempt_at, \
-             value ->> 5 AS failure_reason, value ->> 6 AS key_seq, value ->> 7 AS declines, \
-             value ->> 8 AS unknown_streak, value ->> 9 AS keep_intent, value ->> 10 AS open_intent, \
-             value ->> 11 AS payment_ref FROM json_each(?)) \
-             UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
-             failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
-             unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
-             claimed_by = NULL, claimed_at = NULL, \
-             {FINISH_KEY_AND_PAYMENTS} \
-             FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-             AND invoices.claimed_by = ? AND invoices.fence = data.fence \
-             RETURNING invoices.id AS id"
-        ))
-        .bind::<Text, _>(data)
-        .bind::<Text, _>(owner)
-        .load(self)?;
+        let found = diesel::sql_query(sqlite_finish_sql())
+            .bind::<Text, _>(data)
+            .bind::<Text, _>(owner)
+            .load(self)?;
         Ok(ids(found))
     }
 
@@ -128,16 +114,10 @@ impl BatchWrites for SqliteConnection {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let found = diesel::sql_query(
-            "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence FROM json_each(?)) \
-             UPDATE invoices SET attempts = invoices.attempts + 1, fence = data.fence + 1 \
-             FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
-             AND invoices.claimed_by = ? AND invoices.fence = data.fence \
-             RETURNING invoices.id AS id",
-        )
-        .bind::<Text, _>(json_rows(rows.iter())?)
-        .bind::<Text, _>(owner)
-        .load(self)?;
+        let found = diesel::sql_query(SQLITE_ADVANCE)
+            .bind::<Text, _>(json_rows(rows.iter())?)
+            .bind::<Text, _>(owner)
+            .load(self)?;
         Ok(ids(found))
     }
 
@@ -156,21 +136,9 @@ impl BatchWrites for SqliteConnection {
                 sqlite_time(r.finished_at),
             )
         }))?;
-        let completed: Vec<AttemptKey> = diesel::sql_query(
-            "WITH data AS MATERIALIZED (SELECT value ->> 0 AS invoice_id, value ->> 1 AS attempt_number, \
-             value ->> 2 AS outcome, value ->> 3 AS message, value ->> 4 AS decline_code, \
-             value ->> 5 AS provider_ref, value ->> 6 AS finished_at FROM json_each(?)) \
-             UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
-             decline_code = data.decline_code, provider_ref = data.provider_ref, \
-             finished_at = data.finished_at FROM data \
-             WHERE charge_attempts.invoice_id = data.invoice_id \
-             AND charge_attempts.attempt_number = data.attempt_number \
-             AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned') \
-             RETURNING charge_attempts.invoice_id AS invoice_id, \
-             charge_attempts.attempt_number AS attempt_number",
-        )
-        .bind::<Text, _>(data)
-        .load(self)?;
+        let completed: Vec<AttemptKey> = diesel::sql_query(SQLITE_COMPLETE)
+            .bind::<Text, _>(data)
+            .load(self)?;
         Ok(attempt_keys(completed).collect())
     }
 }
@@ -186,6 +154,45 @@ struct AttemptKey {
 fn attempt_keys(rows: Vec<AttemptKey>) -> impl Iterator<Item = (i64, i32)> {
     rows.into_iter().map(|r| (r.invoice_id, r.attempt_number))
 }
+
+/// SQLite: ends the claims in the JSON rows (binds: rows, owner; see [`json_rows`]).
+fn sqlite_finish_sql() -> String {
+    format!(
+        "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence, \
+         value ->> 2 AS attempts_after, value ->> 3 AS status, value ->> 4 AS next_attempt_at, \
+         value ->> 5 AS failure_reason, value ->> 6 AS key_seq, value ->> 7 AS declines, \
+         value ->> 8 AS unknown_streak, value ->> 9 AS keep_intent, value ->> 10 AS open_intent, \
+         value ->> 11 AS payment_ref FROM json_each(?)) \
+         UPDATE invoices SET status = data.status, next_attempt_at = data.next_attempt_at, \
+         failure_reason = data.failure_reason, key_seq = data.key_seq, declines = data.declines, \
+         unknown_streak = data.unknown_streak, attempts = data.attempts_after, \
+         claimed_by = NULL, claimed_at = NULL, \
+         {FINISH_KEY_AND_PAYMENTS} \
+         FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+         AND invoices.claimed_by = ? AND invoices.fence = data.fence \
+         RETURNING invoices.id AS id"
+    )
+}
+
+/// SQLite: moves claims to their next attempt (binds: rows of (id, fence), owner).
+const SQLITE_ADVANCE: &str = "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence FROM json_each(?)) \
+         UPDATE invoices SET attempts = invoices.attempts + 1, fence = data.fence + 1 \
+         FROM data WHERE invoices.id = data.id AND invoices.status = 'CHARGING' \
+         AND invoices.claimed_by = ? AND invoices.fence = data.fence \
+         RETURNING invoices.id AS id";
+
+/// SQLite: records how calls ended (binds: rows).
+const SQLITE_COMPLETE: &str = "WITH data AS MATERIALIZED (SELECT value ->> 0 AS invoice_id, value ->> 1 AS attempt_number, \
+         value ->> 2 AS outcome, value ->> 3 AS message, value ->> 4 AS decline_code, \
+         value ->> 5 AS provider_ref, value ->> 6 AS finished_at FROM json_each(?)) \
+         UPDATE charge_attempts SET outcome = data.outcome, message = data.message, \
+         decline_code = data.decline_code, provider_ref = data.provider_ref, \
+         finished_at = data.finished_at FROM data \
+         WHERE charge_attempts.invoice_id = data.invoice_id \
+         AND charge_attempts.attempt_number = data.attempt_number \
+         AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned') \
+         RETURNING charge_attempts.invoice_id AS invoice_id, \
+         charge_attempts.attempt_number AS attempt_number";
 
 /// A batch's rows as one JSON array of arrays, SQLite's counterpart of PostgreSQL's `unnest`:
 /// one parameter whatever the batch's size, so that each statement's text never changes and
@@ -299,4 +306,59 @@ fn text_column<'a>(
     column: impl Fn(&'a CompletionRow) -> Option<&'a str>,
 ) -> Vec<Option<&'a str>> {
     rows.iter().map(column).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    use diesel_migrations::MigrationHarness;
+
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// SQLite's plan of `sql`, its steps joined by newlines.
+    fn plan(sql: &str, binds: usize) -> String {
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        c.run_pending_migrations(crate::migrate::SQLITE_MIGRATIONS)
+            .unwrap();
+        let query = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).into_boxed();
+        let query = (0..binds).fold(query, |q, _| q.bind::<Text, _>("[]"));
+        let steps: Vec<Step> = query.load(&mut c).unwrap();
+        steps
+            .into_iter()
+            .map(|s| s.detail)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn each_batch_statement_reads_its_rows_once_and_finds_each_row_by_key() {
+        // Unmaterialized, SQLite ran the update from the table's side (every CHARGING invoice)
+        // and read the whole array again for each: quadratic in the batch.
+        for (sql, binds, lookup) in [
+            (
+                super::sqlite_finish_sql(),
+                2,
+                "SEARCH invoices USING INTEGER PRIMARY KEY",
+            ),
+            (
+                super::SQLITE_ADVANCE.to_owned(),
+                2,
+                "SEARCH invoices USING INTEGER PRIMARY KEY",
+            ),
+            (
+                super::SQLITE_COMPLETE.to_owned(),
+                1,
+                "SEARCH charge_attempts USING INDEX",
+            ),
+        ] {
+            let plan = plan(&sql, binds);
+            assert!(plan.contains("MATERIALIZE data"), "{plan}");
+            assert!(plan.contains(lookup), "{plan}");
+        }
+    }
 }
