@@ -85,6 +85,8 @@ fn a_small_benchmark_checks_every_scenario_and_reports_each_store() {
         );
         for s in scenarios {
             assert_eq!(s["check"], "ok", "{line}");
+            // Each scenario reports the size of the database it left.
+            assert!(s["database_mb"].as_f64().unwrap() > 0.0, "{line}");
         }
         // Every invoice was sent to the provider at least once (the benchmark's invoices are in
         // their customers' currencies), and some were charged.

@@ -209,7 +209,12 @@ fn postgres_batch(
     let Some(last) = claimed.iter().map(|i| i.id).max() else {
         return Ok(None);
     };
-    conn.transaction(|c| finish_writes!(c, run, owner, &claimed))?;
+    conn.transaction(|c| {
+        // As the engine's journal: the rows found by their keys, never by scanning the attempt
+        // log, whose statistics lag behind a run.
+        diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+        finish_writes!(c, run, owner, &claimed)
+    })?;
     Ok(Some((last, claimed.len() as u64)))
 }
 

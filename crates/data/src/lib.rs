@@ -26,6 +26,7 @@ mod refunds;
 mod rows;
 mod schema;
 mod seed;
+mod size;
 mod stats;
 mod status_filter;
 mod store_clock;

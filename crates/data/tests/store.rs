@@ -18,6 +18,7 @@ on_every_backend!(
     customers_page_by_id,
     amounts_keep_every_cent,
     invoices_of_unknown_customers_are_refused_and_nothing_is_written,
+    the_size_grows_with_what_is_written,
 );
 
 async fn seed(db: &TestDatabase, currencies: &[Currency], per_customer: i64) -> Vec<Customer> {
@@ -259,4 +260,16 @@ async fn invoices_of_unknown_customers_are_refused_and_nothing_is_written(db: Te
         .await
         .unwrap();
     assert!(all.is_empty(), "the batch is one transaction: {all:?}");
+}
+
+async fn the_size_grows_with_what_is_written(db: TestDatabase) {
+    let empty = db.db.size_bytes().await.unwrap();
+    assert!(empty > 0, "a migrated database has tables: {empty}");
+    seed(&db, Currency::ALL, 2_000).await;
+    let seeded = db.db.size_bytes().await.unwrap();
+    // 10,000 invoices take well over 100 bytes each with their indexes.
+    assert!(
+        seeded > empty + 1_000_000,
+        "{empty} bytes empty, {seeded} bytes with 10,000 invoices"
+    );
 }

@@ -75,7 +75,7 @@ impl<'a> Summary<'a> {
             samples.join(", ")
         );
         out.push_str(
-            "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls   events  drain s  check\n",
+            "scenario              seconds  invoices/s  calls/s  ratio            p50 ms   p99 ms  peak RSS MB  ledger MB  provider calls   events  drain s    db MB  check\n",
         );
         for (label, r, ratio) in [
             (
@@ -99,7 +99,7 @@ impl<'a> Summary<'a> {
             ),
         ] {
             out.push_str(&format!(
-                "{label:<20} {:>8.1} {:>11.0} {:>8.0}  {ratio:<16} {:>7.1} {:>8.1} {:>12.1} {:>10.1} {:>15} {:>8} {:>8.1}  {}\n",
+                "{label:<20} {:>8.1} {:>11.0} {:>8.0}  {ratio:<16} {:>7.1} {:>8.1} {:>12.1} {:>10.1} {:>15} {:>8} {:>8.1} {:>8.0}  {}\n",
                 r.seconds,
                 r.invoices_per_second,
                 calls_per_second(r),
@@ -110,6 +110,7 @@ impl<'a> Summary<'a> {
                 r.provider_calls,
                 r.events_delivered,
                 r.drain_seconds,
+                r.database_mb,
                 r.check_failure.as_deref().unwrap_or("ok")
             ));
         }
@@ -146,6 +147,7 @@ impl<'a> Summary<'a> {
                 "charges": r.charges,
                 "events_delivered": r.events_delivered,
                 "drain_seconds": r.drain_seconds,
+                "database_mb": r.database_mb,
                 "check": r.check_failure.as_deref().unwrap_or("ok"),
             })
         };

@@ -118,6 +118,10 @@ pub struct ScenarioResult {
     /// Of `seconds`, how long the outbox took to empty after the run ended.
     #[serde(default)]
     pub drain_seconds: f64,
+    /// The database's size when the scenario ended (indexes, delivered events and dead rows
+    /// included).
+    #[serde(default)]
+    pub database_mb: f64,
     /// What the check found wrong, if anything.
     pub check_failure: Option<String>,
 }
@@ -163,6 +167,7 @@ pub async fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ScenarioResult> 
         Mode::Engine => engine(&db, &args).await?,
     };
     let (p50, p99) = quantiles(&handle);
+    let database_mb = db.size_bytes().await? as f64 / MIB;
     Ok(ScenarioResult {
         store: args.store.name().into(),
         mode: args.mode,
@@ -180,6 +185,7 @@ pub async fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ScenarioResult> 
         charges: ledger.charges,
         events_delivered: ledger.events,
         drain_seconds: ledger.drain_seconds,
+        database_mb,
         check_failure,
     })
 }
