@@ -21,10 +21,12 @@ mod keys;
 mod layout;
 mod overview;
 mod paging;
+mod return_to;
 mod run_page;
 mod runs;
 mod session;
 mod sign_in;
+mod throttle;
 
 use actix_web::dev::Service;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -32,6 +34,7 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 use antaeus_core::service::ConsoleService;
 
 pub use session::{ConsoleSecret, MIN_SECRET_LEN, SecretTooShort};
+pub use throttle::SignInThrottle;
 
 /// What the console adds to the API's state.
 #[derive(Clone)]
