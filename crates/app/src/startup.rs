@@ -211,6 +211,7 @@ fn console_state(
             clock,
         }),
         secret,
+        trusted_proxies: settings.trusted_proxies.clone(),
     }
 }
 

@@ -17,7 +17,9 @@ mod server;
 mod tokens;
 
 pub use auth::{ApiTokens, same_secret};
-pub use console::{CSP, ConsoleSecret, ConsoleState, MIN_SECRET_LEN, SecretTooShort};
+pub use console::{
+    CSP, ConsoleSecret, ConsoleState, MIN_SECRET_LEN, NotAProxy, SecretTooShort, TrustedProxies,
+};
 pub use ops::{MetricsSource, Readiness};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use routes::openapi::ApiDoc;

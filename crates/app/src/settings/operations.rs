@@ -4,7 +4,7 @@ use std::time::Duration;
 
 pub use antaeus_rest::ApiTokens;
 
-use antaeus_rest::{ConsoleSecret, Tokens};
+use antaeus_rest::{ConsoleSecret, Tokens, TrustedProxies};
 
 use super::SettingsError;
 use super::env::{Env, invalid};
@@ -87,6 +87,18 @@ pub fn console_secret(env: &Env<'_>) -> Result<Option<ConsoleSecret>, SettingsEr
         .transpose()
 }
 
+/// Reads `ANTAEUS_TRUSTED_PROXIES`: the reverse proxies (addresses or CIDR blocks) whose
+/// `X-Forwarded-For` names the client of a console sign-in; none by default.
+pub fn trusted_proxies(env: &Env<'_>) -> Result<TrustedProxies, SettingsError> {
+    env.optional("ANTAEUS_TRUSTED_PROXIES")
+        .map(|list| {
+            TrustedProxies::parse(&list)
+                .map_err(|e| invalid("ANTAEUS_TRUSTED_PROXIES", e.to_string()))
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
 /// Reads `ANTAEUS_LOG_FORMAT`.
 pub fn log_format(env: &Env<'_>) -> Result<LogFormat, SettingsError> {
     match env
@@ -120,6 +132,20 @@ mod tests {
         assert_eq!(
             format!("{:?}", s.tokens),
             "ApiTokens { write: [2 set], read: [set] }"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_by_default_and_a_bad_entry_names_the_variable() {
+        assert!(load(&[]).unwrap().trusted_proxies.is_empty());
+        let s = load(&[("ANTAEUS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.5")]).unwrap();
+        assert!(!s.trusted_proxies.is_empty());
+        let err = load(&[("ANTAEUS_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal")]).unwrap_err();
+        assert_eq!(err.var, "ANTAEUS_TRUSTED_PROXIES");
+        assert!(
+            err.to_string()
+                .contains("\"lb.internal\" is not an IP address"),
+            "{err}"
         );
     }
 

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use antaeus_data::Backend;
 
 use crate::console_client::{Browser, input_value, location};
-use crate::helpers::{API_TOKEN, spawn_app_with};
+use crate::helpers::{API_TOKEN, TestApp, spawn_app_with};
 
 /// Wrong sign-ins an address may make within a minute.
 const ALLOWED: usize = 10;
@@ -59,6 +59,47 @@ async fn ten_wrong_tokens_a_minute_throttle_that_address_and_no_other() {
             .unwrap();
         assert_eq!(response.status(), status, "from 127.0.0.2");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    let sign_in_from = |app: &TestApp, forwarded: &str, token: &str| {
+        app.client
+            .post(format!("{}/console/sign-in", app.address))
+            .header("x-forwarded-for", forwarded.to_owned())
+            .form(&[("token", token.to_owned())])
+            .send()
+    };
+    // By default the header is anyone's to send: changing it does not escape the throttle.
+    let direct = spawn_app_with(Backend::Sqlite, &[]).await.unwrap();
+    for n in 0..ALLOWED {
+        let forged = format!("198.51.100.{n}");
+        let wrong = sign_in_from(&direct, &forged, "guess").await.unwrap();
+        assert_eq!(wrong.status(), 401);
+    }
+    let still = sign_in_from(&direct, "198.51.100.200", "guess")
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 429);
+
+    // Behind a trusted proxy (here the test itself, at 127.0.0.1) each client counts apart.
+    let proxied = spawn_app_with(Backend::Sqlite, &[("ANTAEUS_TRUSTED_PROXIES", "127.0.0.1")])
+        .await
+        .unwrap();
+    for _ in 0..ALLOWED {
+        let wrong = sign_in_from(&proxied, "198.51.100.1", "guess")
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+    }
+    let throttled = sign_in_from(&proxied, "198.51.100.1", "guess")
+        .await
+        .unwrap();
+    assert_eq!(throttled.status(), 429);
+    let other = sign_in_from(&proxied, "198.51.100.2", API_TOKEN)
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 303, "another client behind the same proxy");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,8 +3,6 @@
 //! Signing in returns to the page that asked for it (`next`, see [`super::return_to`]), and is
 //! throttled per client address (see [`super::throttle`]).
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{LOCATION, RETRY_AFTER};
@@ -14,6 +12,7 @@ use serde::Deserialize;
 
 use super::ConsoleState;
 use super::access::{Access, session_of, tokens_configured};
+use super::client_address::client_address;
 use super::error::ConsoleError;
 use super::flash::Flash;
 use super::layout::{bare_page, html_response};
@@ -93,7 +92,7 @@ pub async fn post(
     if !tokens_configured(&api) {
         return to(next.unwrap_or(OVERVIEW));
     }
-    let client = client_address(&req);
+    let client = client_address(&req, &state.trusted_proxies);
     let now = state.service.now();
     if let Err(throttled) = throttle.check(client, now) {
         return too_many(throttled, next);
@@ -146,12 +145,6 @@ fn too_many(throttled: Throttled, next: Option<&str>) -> HttpResponse {
     );
     response.headers_mut().insert(RETRY_AFTER, wait.into());
     response
-}
-
-/// The client's address: the TCP peer's (`X-Forwarded-For` is not trusted: anyone can send it).
-fn client_address(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip())
 }
 
 /// Ends the session (the cookie is cleared) and goes back to the sign-in page.

@@ -3,8 +3,9 @@
 //! Each address may fail [`FAILURES_ALLOWED`] sign-ins within [`WINDOW_SECONDS`]; then every
 //! sign-in from it, right token or wrong, is refused with 429 until its window ends (answering
 //! a right token would tell a guesser when it has found one). Other addresses are unaffected.
-//! The address is the TCP peer's: `X-Forwarded-For` is not trusted, so behind a proxy the
-//! proxy's address is the one throttled. IPv6 addresses count per /64, the block one client
+//! The address is the TCP peer's unless the peer is a trusted reverse proxy (see
+//! [`super::client_address`]): by default `X-Forwarded-For` is not believed, so behind a proxy
+//! the proxy's address is the one throttled. IPv6 addresses count per /64, the block one client
 //! usually holds. At most [`TRACKED_ADDRESSES`] addresses are remembered: expired windows are
 //! pruned first, then the oldest, so memory stays bounded whatever the number of clients.
 //! Time comes from the caller (the console's clock), so tests need not wait a minute.
