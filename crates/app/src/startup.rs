@@ -120,7 +120,7 @@ impl Application {
                 executor: executor.clone(),
             }),
         };
-        if settings.tokens.write.is_none() {
+        if settings.tokens.write.is_empty() {
             log::warn!(
                 "ANTAEUS_API_TOKEN is not set: billing triggers, invoice retries and event redeliveries answer 403"
             );
@@ -193,9 +193,9 @@ fn console_state(
     clock: Arc<dyn Clock>,
 ) -> ConsoleState {
     let secret = settings.console_secret.clone().unwrap_or_else(|| {
-        if settings.tokens.read.is_some() || settings.tokens.write.is_some() {
+        if settings.tokens.any() {
             log::warn!(
-                "ANTAEUS_CONSOLE_SECRET is not set: console sessions are signed with a random per-process secret, so they end when the process restarts and do not span instances"
+                "ANTAEUS_CONSOLE_SECRET is not set: console sessions are signed with a random per-process secret, so they end at a restart and are refused by other instances behind a load balancer; set it (32+ characters) to the same value on every instance"
             );
         }
         ConsoleSecret::random()
@@ -211,6 +211,7 @@ fn console_state(
             clock,
         }),
         secret,
+        trusted_proxies: settings.trusted_proxies.clone(),
     }
 }
 

@@ -166,7 +166,7 @@ fn clock_at(instant: &str) -> Arc<ManualClock> {
 fn notifier(url: &str, clock: Arc<ManualClock>) -> WebhookNotifier {
     let config = WebhookConfig {
         url: url.to_owned(),
-        secret: SECRET.to_owned(),
+        secrets: vec![SECRET.to_owned()],
         timeout: Duration::from_secs(5),
     };
     WebhookNotifier::new(config, clock).unwrap()
@@ -316,7 +316,7 @@ async fn a_slow_receiver_times_out_as_unavailable() {
     let receiver = Receiver::spawn(clock.clone(), behaviour);
     let config = WebhookConfig {
         url: receiver.url.clone(),
-        secret: SECRET.to_owned(),
+        secrets: vec![SECRET.to_owned()],
         timeout: Duration::from_millis(300),
     };
     let notifier = WebhookNotifier::new(config, clock).unwrap();
@@ -355,4 +355,32 @@ async fn an_outage_is_unavailable_and_delivery_succeeds_once_the_receiver_is_bac
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].notification, sent);
     receiver.stop().await;
+}
+
+#[tokio::test]
+async fn while_the_secret_is_rotated_receivers_holding_either_secret_verify() {
+    const NEW_SECRET: &str = "whsec_integration_secret_rotated";
+    let clock = clock_at("2025-12-01T00:00:00Z");
+    for receiver_secret in [SECRET, NEW_SECRET] {
+        let behaviour = Behaviour {
+            secret: receiver_secret,
+            ..Behaviour::default()
+        };
+        let receiver = Receiver::spawn(clock.clone(), behaviour);
+        let config = WebhookConfig {
+            url: receiver.url.clone(),
+            secrets: vec![SECRET.to_owned(), NEW_SECRET.to_owned()],
+            timeout: Duration::from_secs(5),
+        };
+        let notifier = WebhookNotifier::new(config, clock.clone()).unwrap();
+
+        notifier.notify(&event("evt_rotated")).await.unwrap();
+
+        let accepted = receiver.accepted();
+        assert_eq!(accepted.len(), 1, "a receiver holding {receiver_secret}");
+        let signature = &accepted[0].signature;
+        assert_eq!(signature.matches("v1=").count(), 2, "{signature}");
+        assert!(!signature.contains(SECRET) && !signature.contains(NEW_SECRET));
+        receiver.stop().await;
+    }
 }

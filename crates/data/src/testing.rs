@@ -34,6 +34,8 @@ enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     /// The server URL and the name of the database to drop.
     Postgres { server_url: String, name: String },
+    /// Another handle's database: left to that handle.
+    Borrowed,
 }
 
 impl TestDatabase {
@@ -82,6 +84,16 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// A second handle on this database, as another instance opens it. Dropping it leaves the
+    /// database alone; the first handle removes it, so keep that one alive longer.
+    pub async fn another_handle(&self) -> Self {
+        Self {
+            db: open(&self.url).await,
+            url: self.url.clone(),
+            cleanup: Cleanup::Borrowed,
+        }
+    }
+
     /// The URL as `ANTAEUS_DATABASE_URL` takes it (unredacted).
     pub fn url_string(&self) -> String {
         match &self.url {

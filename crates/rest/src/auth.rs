@@ -3,7 +3,8 @@
 //! Mutating endpoints need `ANTAEUS_API_TOKEN` as `Authorization: Bearer <token>` or
 //! `x-api-key: <token>` (EventBridge connections send an API-key header). Reads are open, as in
 //! the original Antaeus, unless `ANTAEUS_READ_TOKEN` is set; then they need it (or the write
-//! token). Tokens are compared in constant time and never logged.
+//! token). Each variable may list several comma-separated tokens, any one valid, so a token is
+//! rotated without downtime ([`Tokens`]). Tokens are compared in constant time and never logged.
 
 use std::fmt;
 use std::future::{Ready, ready};
@@ -12,23 +13,30 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
 use actix_web::{FromRequest, HttpRequest, web};
 
+use crate::tokens::Tokens;
 use crate::{ApiError, ApiState};
 
 /// The tokens guarding the API. `Debug` never shows them.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ApiTokens {
-    /// Required by mutating endpoints; without it they answer 403.
-    pub write: Option<String>,
-    /// When set, required by reads too (the write token also reads).
-    pub read: Option<String>,
+    /// Required by mutating endpoints; without any they answer 403.
+    pub write: Tokens,
+    /// When set, required by reads too (the write tokens also read).
+    pub read: Tokens,
+}
+
+impl ApiTokens {
+    /// Whether any token is configured (then the console needs a session).
+    pub fn any(&self) -> bool {
+        !self.write.is_empty() || !self.read.is_empty()
+    }
 }
 
 impl fmt::Debug for ApiTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |t: &Option<String>| if t.is_some() { "[set]" } else { "[unset]" };
         f.debug_struct("ApiTokens")
-            .field("write", &shown(&self.write))
-            .field("read", &shown(&self.read))
+            .field("write", &self.write)
+            .field("read", &self.read)
             .finish()
     }
 }
@@ -44,12 +52,16 @@ impl FromRequest for WriteAccess {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(tokens(req).and_then(|t| match &t.write {
-            None => Err(ApiError::Forbidden(
-                "this endpoint is disabled until an API token is configured: set ANTAEUS_API_TOKEN and send it as `Authorization: Bearer <token>` or `x-api-key: <token>`".into(),
-            )),
-            Some(expected) if presented(req.headers()).is_some_and(|p| same(p, expected)) => Ok(WriteAccess),
-            Some(_) => Err(unauthorized()),
+        ready(tokens(req).and_then(|t| {
+            if t.write.is_empty() {
+                Err(ApiError::Forbidden(
+                    "this endpoint is disabled until an API token is configured: set ANTAEUS_API_TOKEN and send it as `Authorization: Bearer <token>` or `x-api-key: <token>`".into(),
+                ))
+            } else if presented(req.headers()).is_some_and(|p| t.write.accepts(p)) {
+                Ok(WriteAccess)
+            } else {
+                Err(unauthorized())
+            }
         }))
     }
 }
@@ -59,18 +71,17 @@ impl FromRequest for ReadAccess {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(tokens(req).and_then(|t| match &t.read {
-            None => Ok(ReadAccess),
-            Some(read) => {
-                let given = presented(req.headers());
-                let ok = given.is_some_and(|p| {
-                    same(p, read) | t.write.as_deref().is_some_and(|w| same(p, w))
-                });
-                if ok {
-                    Ok(ReadAccess)
-                } else {
-                    Err(unauthorized())
-                }
+        ready(tokens(req).and_then(|t| {
+            if t.read.is_empty() {
+                return Ok(ReadAccess);
+            }
+            // Both sets are compared, whatever the first answers, so timing says nothing.
+            let ok =
+                presented(req.headers()).is_some_and(|p| t.read.accepts(p) | t.write.accepts(p));
+            if ok {
+                Ok(ReadAccess)
+            } else {
+                Err(unauthorized())
             }
         }))
     }
@@ -106,10 +117,6 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-fn same(given: &str, expected: &str) -> bool {
-    same_secret(given.as_bytes(), expected.as_bytes())
-}
-
 /// Compares a presented secret with the expected one without an early exit, so the time taken
 /// says nothing about how much matched.
 pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
@@ -128,7 +135,8 @@ mod tests {
 
     #[test]
     fn equal_tokens_match_and_anything_else_does_not() {
-        assert!(same("s3cret-token", "s3cret-token"));
+        let same = |given: &str| same_secret(given.as_bytes(), b"s3cret-token");
+        assert!(same("s3cret-token"));
         for other in [
             "",
             "s3cret",
@@ -136,7 +144,7 @@ mod tests {
             "S3cret-token",
             "s3cret-tokem",
         ] {
-            assert!(!same(other, "s3cret-token"), "{other:?}");
+            assert!(!same(other), "{other:?}");
         }
     }
 
@@ -157,8 +165,8 @@ mod tests {
             !format!(
                 "{:?}",
                 ApiTokens {
-                    write: Some("abc".into()),
-                    read: None
+                    write: Tokens::parse("abc").unwrap(),
+                    read: Tokens::none(),
                 }
             )
             .contains("abc")

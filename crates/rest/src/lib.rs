@@ -14,10 +14,14 @@ mod params;
 mod problem;
 mod routes;
 mod server;
+mod tokens;
 
 pub use auth::{ApiTokens, same_secret};
-pub use console::{CSP, ConsoleSecret, ConsoleState, MIN_SECRET_LEN, SecretTooShort};
+pub use console::{
+    CSP, ConsoleSecret, ConsoleState, MIN_SECRET_LEN, NotAProxy, SecretTooShort, TrustedProxies,
+};
 pub use ops::{MetricsSource, Readiness};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use routes::openapi::ApiDoc;
 pub use server::{ApiState, BODY_LIMIT, ROUTES, configure, serve};
+pub use tokens::{MAX_TOKEN_LEN, MAX_TOKENS, Tokens, TokensError};

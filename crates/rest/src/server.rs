@@ -106,6 +106,8 @@ pub fn serve(
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let console = web::Data::new(console);
+    // One for the whole server, so every worker counts the same failed sign-ins.
+    let throttle = web::Data::new(crate::console::SignInThrottle::default());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(ErrorHandlers::new().default_handler(as_problem))
@@ -121,6 +123,7 @@ pub fn serve(
             .wrap(Logger::new("%r %s %b %Dms"))
             .app_data(state.clone())
             .app_data(console.clone())
+            .app_data(throttle.clone())
             .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .app_data(web::JsonConfig::default().limit(BODY_LIMIT))
             .configure(configure)

@@ -57,7 +57,7 @@ impl Delivery {
         let notifier = WebhookNotifier::new(
             WebhookConfig {
                 url: receiver.url.clone(),
-                secret: "bench-secret".into(),
+                secrets: vec!["bench-secret".into()],
                 timeout: Duration::from_secs(10),
             },
             clock.clone(),

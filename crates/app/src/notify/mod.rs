@@ -6,7 +6,9 @@
 pub mod signature;
 pub mod webhook;
 
-pub use signature::{DEFAULT_TOLERANCE_SECS, SIGNATURE_HEADER, SignatureError, sign, verify};
+pub use signature::{
+    DEFAULT_TOLERANCE_SECS, SIGNATURE_HEADER, SignatureError, sign, sign_with_each, verify,
+};
 pub use webhook::{
     EVENT_ID_HEADER, EVENT_TYPE_HEADER, WebhookConfig, WebhookError, WebhookNotifier,
 };

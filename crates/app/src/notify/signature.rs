@@ -7,8 +7,10 @@
 //! re-dated without the secret.
 //!
 //! A receiver verifies the raw body bytes, before parsing them, with [`verify`]. Like Stripe's,
-//! the header may carry several `v1` entries (a sender rotating its secret signs with both) and
-//! entries of other schemes, which are ignored; it matches if any `v1` entry does. Only the body
+//! the header may carry several `v1` entries and entries of other schemes, which are ignored; it
+//! matches if any `v1` entry does. While `ANTAEUS_WEBHOOK_SECRET` lists two secrets (a rotation),
+//! [`sign_with_each`] writes one `v1` entry per secret, in the configured order, so receivers
+//! holding either secret verify. Only the body
 //! is signed: the `Antaeus-Event-Id` and `Antaeus-Event-Type` headers are conveniences, and a
 //! receiver should trust the verified body's `id` and `type`.
 
@@ -49,8 +51,21 @@ pub enum SignatureError {
 
 /// The `Antaeus-Signature` header value for `body` sent at `timestamp` (unix seconds).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let tag = keyed(secret, timestamp, body).finalize().into_bytes();
-    format!("t={timestamp},v1={}", to_hex(&tag))
+    sign_with_each(&[secret], timestamp, body)
+}
+
+/// The `Antaeus-Signature` header value signing `body` with each of `secrets`: one `v1` entry
+/// per secret, in order (`t=<t>,v1=<mac 1>,v1=<mac 2>`); with one secret, the same as [`sign`].
+pub fn sign_with_each<S: AsRef<[u8]>>(secrets: &[S], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        let tag = keyed(secret.as_ref(), timestamp, body)
+            .finalize()
+            .into_bytes();
+        header.push_str(",v1=");
+        header.push_str(&to_hex(&tag));
+    }
+    header
 }
 
 /// Checks that `header` signs `body` with `secret`, at a time within `tolerance_secs` of `now`
@@ -195,6 +210,30 @@ mod tests {
         assert_eq!(
             sign(SECRET, T, BODY),
             "t=1764547200,v1=ff0063983d05de114c429e9d03a853da19b00176e0aa3bf7e184ee12aa5572e1"
+        );
+    }
+
+    #[test]
+    fn during_a_rotation_each_secret_adds_a_v1_entry_and_either_verifies() {
+        const NEW: &[u8] = b"whsec_new_secret";
+        assert_eq!(
+            sign_with_each(&[SECRET], T, BODY),
+            sign(SECRET, T, BODY),
+            "one secret: the header is unchanged"
+        );
+        let header = sign_with_each(&[SECRET, NEW], T, BODY);
+        let old_tag = sign(SECRET, T, BODY);
+        let new_tag = sign(NEW, T, BODY);
+        assert_eq!(
+            header,
+            format!("{old_tag},v1={}", new_tag.split_once(",v1=").unwrap().1)
+        );
+        for secret in [SECRET, NEW] {
+            assert_eq!(verify(secret, &header, BODY, T, 300), Ok(()));
+        }
+        assert_eq!(
+            verify(b"whsec_neither", &header, BODY, T, 300),
+            Err(SignatureError::Mismatch)
         );
     }
 

@@ -1,7 +1,7 @@
 //! The webhook notifier: POSTs each billing event, signed, to the operator's URL.
 //!
 //! The body is the event as JSON, exactly as `serde_json::to_vec` writes it, and the
-//! `Antaeus-Signature` header signs it (see [`super::signature`]). Delivery is at least once: the
+//! `Antaeus-Signature` header signs it with each configured secret (see [`super::signature`]). Delivery is at least once: the
 //! outbox retries every error, so receivers deduplicate by the event's `id`.
 //!
 //! What an answer means: 2xx is delivered; 408, 429, 5xx, a timeout or no connection is
@@ -25,7 +25,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use thiserror::Error;
 
-use super::signature::{SIGNATURE_HEADER, sign};
+use super::signature::{SIGNATURE_HEADER, sign_with_each};
 
 /// The header carrying the event's id (also in the body, where it is signed).
 pub const EVENT_ID_HEADER: &str = "Antaeus-Event-Id";
@@ -44,8 +44,9 @@ const EXCERPT_BYTES: usize = 4 * EXCERPT_CHARS + 4;
 pub struct WebhookConfig {
     /// The receiver's `http://` or `https://` URL.
     pub url: String,
-    /// The shared secret the signature is keyed with.
-    pub secret: String,
+    /// The shared secrets the signature is keyed with: one, or two while it is rotated (each
+    /// adds a `v1` entry to the header).
+    pub secrets: Vec<String>,
     /// The longest a delivery may take, connecting and answering included.
     pub timeout: Duration,
 }
@@ -54,7 +55,10 @@ impl fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookConfig")
             .field("url", &redact_url(&self.url))
-            .field("secret", &"[redacted]")
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -72,7 +76,7 @@ pub enum WebhookError {
     /// The URL names no host.
     #[error("webhook URL has no host")]
     MissingHost,
-    /// The secret is empty or only whitespace.
+    /// No secret, or one that is empty or only whitespace.
     #[error("webhook secret is empty")]
     EmptySecret,
     /// The timeout is zero, so every delivery would fail.
@@ -87,7 +91,7 @@ pub enum WebhookError {
 pub struct WebhookNotifier {
     client: reqwest::Client,
     url: Url,
-    secret: Secret,
+    secrets: Secrets,
     timeout: Duration,
     clock: Arc<dyn Clock>,
 }
@@ -97,7 +101,7 @@ impl WebhookNotifier {
     /// timeout.
     pub fn new(config: WebhookConfig, clock: Arc<dyn Clock>) -> Result<Self, WebhookError> {
         let url = parse_url(&config.url)?;
-        if config.secret.trim().is_empty() {
+        if config.secrets.is_empty() || config.secrets.iter().any(|s| s.trim().is_empty()) {
             return Err(WebhookError::EmptySecret);
         }
         if config.timeout.is_zero() {
@@ -112,7 +116,7 @@ impl WebhookNotifier {
         Ok(Self {
             client,
             url,
-            secret: Secret(config.secret.into_bytes()),
+            secrets: Secrets(config.secrets.into_iter().map(String::into_bytes).collect()),
             timeout: config.timeout,
             clock,
         })
@@ -131,7 +135,7 @@ impl WebhookNotifier {
         let event_id = HeaderValue::from_str(&event.id).map_err(|_| {
             NotifyError::Rejected(format!("event id {:?} is not a valid header", event.id))
         })?;
-        let signature = sign(&self.secret.0, self.clock.now().timestamp(), &body);
+        let signature = sign_with_each(&self.secrets.0, self.clock.now().timestamp(), &body);
         Ok(self
             .client
             .post(self.url.clone())
@@ -177,7 +181,7 @@ impl fmt::Debug for WebhookNotifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookNotifier")
             .field("endpoint", &self.endpoint())
-            .field("secret", &self.secret)
+            .field("secrets", &self.secrets)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -209,10 +213,10 @@ impl FailureNotifier for WebhookNotifier {
     }
 }
 
-/// The shared secret; its `Debug` never shows it.
-struct Secret(Vec<u8>);
+/// The shared secrets; their `Debug` never shows them.
+struct Secrets(Vec<Vec<u8>>);
 
-impl fmt::Debug for Secret {
+impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
@@ -300,7 +304,7 @@ mod tests {
     fn config(url: &str, secret: &str) -> WebhookConfig {
         WebhookConfig {
             url: url.to_owned(),
-            secret: secret.to_owned(),
+            secrets: vec![secret.to_owned()],
             timeout: Duration::from_secs(5),
         }
     }

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use antaeus_core::billing::BillingConfig;
 use antaeus_core::notify::OutboxConfig;
 use antaeus_data::DatabaseUrl;
-use antaeus_rest::ConsoleSecret;
+use antaeus_rest::{ConsoleSecret, TrustedProxies};
 use thiserror::Error;
 
 pub use billing::DEFAULT_DUNNING;
@@ -54,6 +54,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `ANTAEUS_CONSOLE_SECRET`: signs console sessions; unset, a random one per process.
     pub console_secret: Option<ConsoleSecret>,
+    /// `ANTAEUS_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` names the client of a
+    /// console sign-in (for its throttling); none by default.
+    pub trusted_proxies: TrustedProxies,
     /// `ANTAEUS_SEED_DEMO_DATA`: `serve` may seed the original data set into an empty database
     /// (`on`, the default; it does only with the simulated provider) or never (`off`).
     pub seed_demo_data: bool,
@@ -113,6 +116,7 @@ impl Settings {
             tokens: operations::api_tokens(&env)?,
             log_format: operations::log_format(&env)?,
             console_secret: operations::console_secret(&env)?,
+            trusted_proxies: operations::trusted_proxies(&env)?,
             seed_demo_data: operations::seed_demo_data(&env)?,
             reconcile_every: operations::reconcile_every(&env)?,
         })
@@ -135,6 +139,7 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("seed_demo_data", &self.seed_demo_data)
             .field("reconcile_every", &self.reconcile_every)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field(
                 "console_secret",
                 &if self.console_secret.is_some() {

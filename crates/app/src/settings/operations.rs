@@ -4,7 +4,7 @@ use std::time::Duration;
 
 pub use antaeus_rest::ApiTokens;
 
-use antaeus_rest::ConsoleSecret;
+use antaeus_rest::{ConsoleSecret, Tokens, TrustedProxies};
 
 use super::SettingsError;
 use super::env::{Env, invalid};
@@ -65,21 +65,16 @@ pub fn seed_demo_data(env: &Env<'_>) -> Result<bool, SettingsError> {
     env.switch("ANTAEUS_SEED_DEMO_DATA", true)
 }
 
-/// Reads the API tokens: visible ASCII, no spaces.
+/// Reads the API tokens: each variable one token, or several comma-separated while one is
+/// rotated (any is valid); visible ASCII, no spaces, no empty entries.
 pub fn api_tokens(env: &Env<'_>) -> Result<ApiTokens, SettingsError> {
-    let token = |var: &'static str| -> Result<Option<String>, SettingsError> {
-        match env.optional(var) {
-            None => Ok(None),
-            Some(t) if t.bytes().all(|b| b.is_ascii_graphic()) && t.len() <= 512 => Ok(Some(t)),
-            Some(_) => Err(invalid(
-                var,
-                "a token is 1 to 512 visible ASCII characters, no spaces",
-            )),
-        }
+    let tokens = |var: &'static str| match env.optional(var) {
+        None => Ok(Tokens::none()),
+        Some(list) => Tokens::parse(&list).map_err(|e| invalid(var, e.to_string())),
     };
     Ok(ApiTokens {
-        write: token("ANTAEUS_API_TOKEN")?,
-        read: token("ANTAEUS_READ_TOKEN")?,
+        write: tokens("ANTAEUS_API_TOKEN")?,
+        read: tokens("ANTAEUS_READ_TOKEN")?,
     })
 }
 
@@ -90,6 +85,18 @@ pub fn console_secret(env: &Env<'_>) -> Result<Option<ConsoleSecret>, SettingsEr
             ConsoleSecret::new(&s).map_err(|e| invalid("ANTAEUS_CONSOLE_SECRET", e.to_string()))
         })
         .transpose()
+}
+
+/// Reads `ANTAEUS_TRUSTED_PROXIES`: the reverse proxies (addresses or CIDR blocks) whose
+/// `X-Forwarded-For` names the client of a console sign-in; none by default.
+pub fn trusted_proxies(env: &Env<'_>) -> Result<TrustedProxies, SettingsError> {
+    env.optional("ANTAEUS_TRUSTED_PROXIES")
+        .map(|list| {
+            TrustedProxies::parse(&list)
+                .map_err(|e| invalid("ANTAEUS_TRUSTED_PROXIES", e.to_string()))
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// Reads `ANTAEUS_LOG_FORMAT`.
@@ -105,5 +112,68 @@ pub fn log_format(env: &Env<'_>) -> Result<LogFormat, SettingsError> {
             "ANTAEUS_LOG_FORMAT",
             format!("{other:?}: expected text or json"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::load;
+
+    #[test]
+    fn each_token_variable_takes_several_comma_separated_tokens_any_one_valid() {
+        let s = load(&[
+            ("ANTAEUS_API_TOKEN", "old-write,new-write"),
+            ("ANTAEUS_READ_TOKEN", "only-read"),
+        ])
+        .unwrap();
+        assert!(s.tokens.write.accepts("old-write") && s.tokens.write.accepts("new-write"));
+        assert!(!s.tokens.write.accepts("old-write,new-write"));
+        assert!(s.tokens.read.accepts("only-read"));
+        assert_eq!(
+            format!("{:?}", s.tokens),
+            "ApiTokens { write: [2 set], read: [set] }"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_by_default_and_a_bad_entry_names_the_variable() {
+        assert!(load(&[]).unwrap().trusted_proxies.is_empty());
+        let s = load(&[("ANTAEUS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.5")]).unwrap();
+        assert!(!s.trusted_proxies.is_empty());
+        let err = load(&[("ANTAEUS_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal")]).unwrap_err();
+        assert_eq!(err.var, "ANTAEUS_TRUSTED_PROXIES");
+        assert!(
+            err.to_string()
+                .contains("\"lb.internal\" is not an IP address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_entries_and_whitespace_are_refused_naming_the_variable_not_the_token() {
+        for (var, value, says) in [
+            (
+                "ANTAEUS_API_TOKEN",
+                "s3cret-a,,s3cret-b",
+                "token 2 of 3 is empty",
+            ),
+            ("ANTAEUS_API_TOKEN", "s3cret-a,", "token 2 of 2 is empty"),
+            (
+                "ANTAEUS_READ_TOKEN",
+                "s3cret-a, s3cret-b",
+                "token 2 of 2 holds whitespace",
+            ),
+            (
+                "ANTAEUS_READ_TOKEN",
+                "s3cret a",
+                "token 1 of 1 holds whitespace",
+            ),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{value:?}");
+            let line = err.to_string();
+            assert!(line.starts_with(var) && line.contains(says), "{line}");
+            assert!(!line.contains("s3cret") && !line.contains('\n'), "{line}");
+        }
     }
 }

@@ -48,7 +48,14 @@ async fn with_a_token_every_console_page_needs_a_session_and_carries_the_securit
     for path in PAGES {
         let response = stranger.get(path).await;
         assert_eq!(response.status(), 303, "{path} without a session");
-        assert_eq!(response.headers()[LOCATION], "/console/sign-in", "{path}");
+        let back = match path {
+            "/console" => "/console/sign-in".to_owned(),
+            _ => format!(
+                "/console/sign-in?{}",
+                serde_urlencoded::to_string([("next", path)]).unwrap()
+            ),
+        };
+        assert_eq!(response.headers()[LOCATION], back.as_str(), "{path}");
         assert_secure(response.headers(), path);
     }
     for (asset, kind) in [

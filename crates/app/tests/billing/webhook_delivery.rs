@@ -134,7 +134,7 @@ async fn a_receiver_that_was_down_receives_every_event_once_it_is_back(backend: 
     let notifier = WebhookNotifier::new(
         WebhookConfig {
             url: format!("http://{addr}/hook"),
-            secret: SECRET.into(),
+            secrets: vec![SECRET.into()],
             timeout: Duration::from_secs(2),
         },
         clock.clone(),

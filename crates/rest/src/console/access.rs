@@ -63,7 +63,7 @@ impl Access {
 
 /// Whether any token is configured (then every page needs a session).
 pub fn tokens_configured(api: &ApiState) -> bool {
-    api.tokens.read.is_some() || api.tokens.write.is_some()
+    api.tokens.any()
 }
 
 /// The request's session, if its cookie proves one.
@@ -93,7 +93,9 @@ impl FromRequest for Access {
         } else {
             match session_of(req, api, state) {
                 Some(session) => Ok(Access::Signed(session)),
-                None if req.method() == actix_web::http::Method::GET => Err(ConsoleError::SignIn),
+                None if req.method() == actix_web::http::Method::GET => {
+                    Err(ConsoleError::SignIn(super::return_to::of_request(req)))
+                }
                 None => Err(ConsoleError::Forbidden(
                     "Not signed in, or the session has ended: sign in again.".into(),
                 )),

@@ -12,9 +12,10 @@ use super::layout::bare_page;
 /// Why a console request did not render its page.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
-    /// Tokens are configured and the request has no valid session: go and sign in.
+    /// Tokens are configured and the request has no valid session: go and sign in, then
+    /// return to the page asked for (`None`: the overview).
     #[error("sign in first")]
-    SignIn,
+    SignIn(Option<String>),
     /// Not allowed (no API token configured, a viewer, a bad CSRF token).
     #[error("{0}")]
     Forbidden(String),
@@ -46,7 +47,7 @@ impl From<ServiceError> for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ConsoleError::SignIn => StatusCode::SEE_OTHER,
+            ConsoleError::SignIn(_) => StatusCode::SEE_OTHER,
             ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -55,9 +56,9 @@ impl ResponseError for ConsoleError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ConsoleError::SignIn = self {
+        if let ConsoleError::SignIn(next) = self {
             return HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/console/sign-in"))
+                .insert_header((LOCATION, super::return_to::sign_in_page(next.as_deref())))
                 .finish();
         }
         let status = self.status_code();

@@ -8,6 +8,7 @@
 mod access;
 mod assets;
 mod charts;
+mod client_address;
 mod customers;
 mod error;
 mod flash;
@@ -21,17 +22,21 @@ mod keys;
 mod layout;
 mod overview;
 mod paging;
+mod return_to;
 mod run_page;
 mod runs;
 mod session;
 mod sign_in;
+mod throttle;
 
 use actix_web::dev::Service;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use antaeus_core::service::ConsoleService;
 
+pub use client_address::{NotAProxy, TrustedProxies};
 pub use session::{ConsoleSecret, MIN_SECRET_LEN, SecretTooShort};
+pub use throttle::SignInThrottle;
 
 /// What the console adds to the API's state.
 #[derive(Clone)]
@@ -40,6 +45,9 @@ pub struct ConsoleState {
     pub service: ConsoleService,
     /// Signs sessions and CSRF tokens.
     pub secret: ConsoleSecret,
+    /// The reverse proxies whose `X-Forwarded-For` names the client whose sign-ins are
+    /// throttled (none by default: the TCP peer is the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The Content-Security-Policy of every console response: no inline script or style.

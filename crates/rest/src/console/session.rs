@@ -1,8 +1,10 @@
 //! The console's session: a signed cookie naming the role a token signed in with.
 //!
 //! The cookie is `role.expires.nonce.mac`, where `mac` is an HMAC-SHA256 over the other parts
-//! and over the token the role has now, so that changing a token ends the sessions it opened.
-//! Nothing is kept on the server: sessions survive nothing but the secret and the tokens.
+//! and over the token signed in with. A cookie verifies while one of its role's configured
+//! tokens gives that MAC, so removing a token (the end of a rotation) ends the sessions it
+//! opened, and the sessions of the token kept go on. Nothing is kept on the server: any
+//! instance sharing the secret and the tokens verifies a session.
 
 use std::fmt;
 
@@ -11,6 +13,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use crate::auth::{ApiTokens, same_secret};
+use crate::tokens::Tokens;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "antaeus_console";
@@ -79,21 +82,19 @@ impl Role {
         }
     }
 
-    /// The token that signs in as this role now.
-    fn token(self, tokens: &ApiTokens) -> Option<&str> {
+    /// The tokens that sign in as this role now.
+    fn tokens(self, tokens: &ApiTokens) -> &Tokens {
         match self {
-            Role::Read => tokens.read.as_deref(),
-            Role::Act => tokens.write.as_deref(),
+            Role::Read => &tokens.read,
+            Role::Act => &tokens.write,
         }
     }
 
     /// The role `token` signs in as, if any (the API token wins).
     pub fn of_token(token: &str, tokens: &ApiTokens) -> Option<Role> {
-        let matches =
-            |t: Option<&str>| t.is_some_and(|t| same_secret(token.as_bytes(), t.as_bytes()));
         // Both are compared, whatever the first answers, so timing says nothing.
-        let act = matches(tokens.write.as_deref());
-        let read = matches(tokens.read.as_deref());
+        let act = tokens.write.accepts(token);
+        let read = tokens.read.accepts(token);
         if act {
             Some(Role::Act)
         } else if read {
@@ -114,14 +115,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session for `role`, as a cookie value valid until `now + SESSION_SECONDS`.
+    /// A new session of the role `token` signs in as, as a cookie value valid until
+    /// `now + SESSION_SECONDS`; `None` when `token` is not one of the configured tokens.
     pub fn issue(
-        role: Role,
+        token: &str,
         tokens: &ApiTokens,
         secret: &ConsoleSecret,
         now: i64,
     ) -> Option<String> {
-        let token = role.token(tokens)?;
+        let role = Role::of_token(token, tokens)?;
         let mut nonce = [0u8; 16];
         rand::rng().fill_bytes(&mut nonce);
         let nonce = hex(&nonce);
@@ -130,8 +132,8 @@ impl Session {
         Some(format!("{}.{expires}.{nonce}.{mac}", role.as_str()))
     }
 
-    /// The session a cookie value proves, if it is well signed, not expired, and its role's
-    /// token is the one it was signed in with.
+    /// The session a cookie value proves, if it is well signed, not expired, and the token it
+    /// was signed in with is still one of its role's.
     pub fn verify(
         cookie: &str,
         tokens: &ApiTokens,
@@ -149,9 +151,12 @@ impl Session {
             "act" => Role::Act,
             _ => return None,
         };
-        let token = role.token(tokens)?;
-        let expected = session_mac(secret, role, expires, nonce, token);
-        if !same_secret(mac.as_bytes(), expected.as_bytes()) {
+        // Every token of the role is tried, whatever the others answer.
+        let signed = role.tokens(tokens).iter().fold(false, |any, token| {
+            let expected = session_mac(secret, role, expires, nonce, token);
+            any | same_secret(mac.as_bytes(), expected.as_bytes())
+        });
+        if !signed {
             return None;
         }
         let expires: i64 = expires.parse().ok()?;
@@ -199,8 +204,8 @@ mod tests {
 
     fn tokens() -> ApiTokens {
         ApiTokens {
-            write: Some("write-token".into()),
-            read: Some("read-token".into()),
+            write: Tokens::parse("write-token").unwrap(),
+            read: Tokens::parse("read-token").unwrap(),
         }
     }
 
@@ -210,7 +215,7 @@ mod tests {
 
     #[test]
     fn a_session_verifies_until_it_expires() {
-        let cookie = Session::issue(Role::Act, &tokens(), &secret(), 1_000).unwrap();
+        let cookie = Session::issue("write-token", &tokens(), &secret(), 1_000).unwrap();
         let session = Session::verify(&cookie, &tokens(), &secret(), 1_001).unwrap();
         assert_eq!(session.role, Role::Act);
         assert!(Session::verify(&cookie, &tokens(), &secret(), 1_000 + SESSION_SECONDS).is_none());
@@ -218,30 +223,51 @@ mod tests {
 
     #[test]
     fn a_tampered_cookie_another_secret_or_a_changed_token_is_refused() {
-        let cookie = Session::issue(Role::Read, &tokens(), &secret(), 0).unwrap();
+        let cookie = Session::issue("read-token", &tokens(), &secret(), 0).unwrap();
         let promoted = cookie.replacen("read", "act", 1);
         assert!(Session::verify(&promoted, &tokens(), &secret(), 1).is_none());
         let other = ConsoleSecret::new(&"o".repeat(32)).unwrap();
         assert!(Session::verify(&cookie, &tokens(), &other, 1).is_none());
         let rotated = ApiTokens {
-            read: Some("new-read-token".into()),
+            read: Tokens::parse("new-read-token").unwrap(),
             ..tokens()
         };
         assert!(Session::verify(&cookie, &rotated, &secret(), 1).is_none());
+        assert!(Session::issue("nope", &tokens(), &secret(), 0).is_none());
         assert!(Session::verify("garbage", &tokens(), &secret(), 1).is_none());
+    }
+
+    #[test]
+    fn during_a_rotation_either_token_signs_in_and_removing_one_ends_only_its_sessions() {
+        let rotating = ApiTokens {
+            write: Tokens::parse("old-write,new-write").unwrap(),
+            read: Tokens::parse("read-token").unwrap(),
+        };
+        let old = Session::issue("old-write", &rotating, &secret(), 0).unwrap();
+        let new = Session::issue("new-write", &rotating, &secret(), 0).unwrap();
+        for cookie in [&old, &new] {
+            let session = Session::verify(cookie, &rotating, &secret(), 1).unwrap();
+            assert_eq!(session.role, Role::Act);
+        }
+        let rotated = ApiTokens {
+            write: Tokens::parse("new-write").unwrap(),
+            ..rotating
+        };
+        assert!(Session::verify(&old, &rotated, &secret(), 1).is_none());
+        assert!(Session::verify(&new, &rotated, &secret(), 1).is_some());
     }
 
     #[test]
     fn the_csrf_token_belongs_to_its_session() {
         let a = Session::verify(
-            &Session::issue(Role::Act, &tokens(), &secret(), 0).unwrap(),
+            &Session::issue("write-token", &tokens(), &secret(), 0).unwrap(),
             &tokens(),
             &secret(),
             1,
         )
         .unwrap();
         let b = Session::verify(
-            &Session::issue(Role::Act, &tokens(), &secret(), 0).unwrap(),
+            &Session::issue("write-token", &tokens(), &secret(), 0).unwrap(),
             &tokens(),
             &secret(),
             1,

@@ -1,18 +1,24 @@
 //! `GET|POST /console/sign-in` and `POST /console/sign-out`.
+//!
+//! Signing in returns to the page that asked for it (`next`, see [`super::return_to`]), and is
+//! throttled per client address (see [`super::throttle`]).
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{LOCATION, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::ConsoleState;
 use super::access::{Access, session_of, tokens_configured};
+use super::client_address::client_address;
 use super::error::ConsoleError;
 use super::flash::Flash;
 use super::layout::{bare_page, html_response};
-use super::session::{COOKIE, Role, SESSION_SECONDS, Session};
+use super::return_to::{self, OVERVIEW};
+use super::session::{COOKIE, SESSION_SECONDS, Session};
+use super::throttle::{SignInThrottle, Throttled};
 use crate::ApiState;
 
 /// The sign-in form's fields.
@@ -20,6 +26,9 @@ use crate::ApiState;
 pub struct SignIn {
     #[serde(default)]
     token: String,
+    /// The console page to return to.
+    #[serde(default)]
+    next: String,
 }
 
 /// A form that carries only the CSRF token.
@@ -30,7 +39,7 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
-fn form(alert: Option<&str>, note: Option<Flash>) -> Markup {
+fn form(alert: Option<&str>, note: Option<Flash>, next: Option<&str>) -> Markup {
     html! {
         @if let Some(alert) = alert {
             p #flash role="alert" class="error" { (alert) }
@@ -40,6 +49,9 @@ fn form(alert: Option<&str>, note: Option<Flash>) -> Markup {
         }
         section {
             form.stack method="post" action="/console/sign-in" {
+                @if let Some(next) = next {
+                    input type="hidden" name="next" value=(next);
+                }
                 p {
                     label for="token" { "Token" }
                     input #token name="token" type="password" autocomplete="current-password" required autofocus;
@@ -51,44 +63,62 @@ fn form(alert: Option<&str>, note: Option<Flash>) -> Markup {
     }
 }
 
-/// The sign-in page; the console itself when no token is configured (nothing to sign in to).
+/// The sign-in page; the page asked for (or the console) when signed in already or when no
+/// token is configured (nothing to sign in to).
 pub async fn get(
     req: HttpRequest,
     api: web::Data<ApiState>,
     state: web::Data<ConsoleState>,
 ) -> HttpResponse {
+    let next = query_of(&req, "next");
+    let next = next.as_deref().and_then(return_to::safe);
     if !tokens_configured(&api) || session_of(&req, &api, &state).is_some() {
-        return to("/console");
+        return to(next.unwrap_or(OVERVIEW));
     }
     let note = flash_of(&req);
-    html_response(StatusCode::OK, bare_page("Sign in", form(None, note)))
+    html_response(StatusCode::OK, bare_page("Sign in", form(None, note, next)))
 }
 
-/// Signs in with a token: a session cookie and off to the overview; a wrong token is 401.
+/// Signs in with a token: a session cookie and off to the page asked for (or the overview); a
+/// wrong token is 401, and an address that failed too often is 429 whatever its token.
 pub async fn post(
     req: HttpRequest,
     api: web::Data<ApiState>,
     state: web::Data<ConsoleState>,
+    throttle: web::Data<SignInThrottle>,
     body: web::Form<SignIn>,
 ) -> HttpResponse {
+    let next = return_to::safe(&body.next);
     if !tokens_configured(&api) {
-        return to("/console");
+        return to(next.unwrap_or(OVERVIEW));
     }
-    let now = chrono::Utc::now().timestamp();
-    let issued = Role::of_token(body.token.trim(), &api.tokens)
-        .and_then(|role| Session::issue(role, &api.tokens, &state.secret, now));
+    let client = client_address(&req, &state.trusted_proxies);
+    let now = state.service.now();
+    if let Err(throttled) = throttle.check(client, now) {
+        return too_many(throttled, next);
+    }
+    let issued = Session::issue(
+        body.token.trim(),
+        &api.tokens,
+        &state.secret,
+        now.timestamp(),
+    );
     let Some(value) = issued else {
-        log::warn!(
-            "console: sign-in refused (wrong token) from {}",
-            req.connection_info()
-                .realip_remote_addr()
-                .unwrap_or("an unknown peer")
-        );
+        log::warn!("console: sign-in refused (wrong token) from {client}");
+        if throttle.failed(client, now) {
+            log::warn!(
+                "console: sign-in throttled for {client}: too many wrong tokens within a minute"
+            );
+        }
         return html_response(
             StatusCode::UNAUTHORIZED,
-            bare_page("Sign in", form(Some("That token is not valid here."), None)),
+            bare_page(
+                "Sign in",
+                form(Some("That token is not valid here."), None, next),
+            ),
         );
     };
+    throttle.succeeded(client);
     let cookie = Cookie::build(COOKIE, value)
         .path("/")
         .http_only(true)
@@ -97,9 +127,24 @@ pub async fn post(
         .max_age(Duration::seconds(SESSION_SECONDS))
         .finish();
     HttpResponse::SeeOther()
-        .insert_header((LOCATION, "/console"))
+        .insert_header((LOCATION, next.unwrap_or(OVERVIEW)))
         .cookie(cookie)
         .finish()
+}
+
+/// The 429 page of a throttled address, with `Retry-After`.
+fn too_many(throttled: Throttled, next: Option<&str>) -> HttpResponse {
+    let wait = throttled.retry_after;
+    let alert = format!(
+        "Too many wrong tokens from your address: wait {wait} second{} before signing in again.",
+        if wait == 1 { "" } else { "s" }
+    );
+    let mut response = html_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        bare_page("Sign in", form(Some(&alert), None, next)),
+    );
+    response.headers_mut().insert(RETRY_AFTER, wait.into());
+    response
 }
 
 /// Ends the session (the cookie is cleared) and goes back to the sign-in page.
@@ -139,7 +184,12 @@ pub fn to(path: impl Into<String>) -> HttpResponse {
 
 /// The flash the request's query names.
 pub fn flash_of(req: &HttpRequest) -> Option<Flash> {
+    query_of(req, "flash").and_then(|c| Flash::from_code(&c))
+}
+
+/// The value of the request's query parameter `name`.
+fn query_of(req: &HttpRequest, name: &str) -> Option<String> {
     web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
         .ok()
-        .and_then(|q| q.get("flash").and_then(|c| Flash::from_code(c)))
+        .and_then(|mut q| q.remove(name))
 }
