@@ -26,6 +26,11 @@ test:
 		echo "NOTE: the localstripe tests of the Stripe provider were SKIPPED (ANTAEUS_TEST_LOCALSTRIPE_URL is not set);"; \
 		echo "      \`source .ci/localstripe.sh\` installs and starts it, as .ci/run does."; \
 	fi; \
+	if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then \
+		echo; \
+		echo "NOTE: the Prometheus tests of deploy/observability were SKIPPED (prometheus or promtool is not installed);"; \
+		echo "      \`source .ci/prometheus.sh\` installs Debian's prometheus, as .ci/run does."; \
+	fi; \
 	if [ -z "$${ANTAEUS_TEST_LOCALSTACK_URL+set}" ]; then \
 		echo; \
 		echo "NOTE: the LocalStack test of deploy/aws was SKIPPED (ANTAEUS_TEST_LOCALSTACK_URL is not set);"; \

@@ -33,6 +33,11 @@ impl CronSchedule {
     pub fn expression(&self) -> &str {
         &self.expression
     }
+
+    /// Its latest fire at or before `at`, if it ever fired (what `/metrics` checks was started).
+    pub fn last_at_or_before(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron.find_previous_occurrence(&at, true).ok()
+    }
 }
 
 impl fmt::Debug for CronSchedule {
@@ -91,6 +96,24 @@ mod tests {
         assert_eq!(
             hourly.next_after(at("2026-11-25T10:59:59Z")),
             Some(at("2026-11-25T11:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_last_fire_is_the_latest_at_or_before_the_instant() {
+        let monthly = CronSchedule::parse("0 0 1 * *").unwrap();
+        assert_eq!(
+            monthly.last_at_or_before(at("2026-12-15T10:00:00Z")),
+            Some(at("2026-12-01T00:00:00Z"))
+        );
+        assert_eq!(
+            monthly.last_at_or_before(at("2026-12-01T00:00:00Z")),
+            Some(at("2026-12-01T00:00:00Z")),
+            "a fire at the instant itself counts"
+        );
+        assert_eq!(
+            monthly.last_at_or_before(at("2026-11-30T23:59:59Z")),
+            Some(at("2026-11-01T00:00:00Z"))
         );
     }
 

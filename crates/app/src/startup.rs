@@ -17,7 +17,7 @@ use antaeus_rest::{ApiState, ConsoleSecret, ConsoleState};
 use anyhow::Context;
 use chrono::TimeDelta;
 
-use crate::observability::{DatabaseReadiness, ServiceMetrics, prometheus};
+use crate::observability::{DatabaseReadiness, ScheduleWatch, ServiceMetrics, prometheus};
 use crate::seed::{self, ORIGINAL_CUSTOMERS, ORIGINAL_INVOICES_PER_CUSTOMER, SeedPlan};
 use crate::settings::{ProviderSettings, SchedulerSettings, Settings};
 use crate::wiring;
@@ -108,7 +108,7 @@ impl Application {
                 executor.clone(),
                 clock.clone(),
             ),
-            events: EventService::new(store, clock),
+            events: EventService::new(store, clock.clone()),
             payments: payments.clone(),
             refunds: refunds.clone(),
             tokens: settings.tokens.clone(),
@@ -118,6 +118,11 @@ impl Application {
                 db: db.clone(),
                 billing,
                 executor: executor.clone(),
+                clock: clock.clone(),
+                schedules: settings
+                    .scheduler
+                    .enabled
+                    .then(|| ScheduleWatch::new(&settings.scheduler, clock.now())),
             }),
         };
         if settings.tokens.write.is_empty() {

@@ -12,7 +12,7 @@ use antaeus_models::{
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
-use super::charge_metrics::ChargeMetrics;
+use super::charge_metrics::{ChargeMetrics, response_class};
 use super::circuit_breaker::ProbeGuard;
 use super::journal_writer::{JournalWriter, WriteAck};
 use super::random::Randomness;
@@ -304,9 +304,10 @@ async fn charge_to_the_end(
         let started = tokio::time::Instant::now();
         let sent_at = ctx.clock.now();
         let calling = ctx.breaker.calling();
-        let result = classify(
-            tokio::time::timeout(ctx.config.call_timeout, ctx.provider.charge(&request)).await,
-        );
+        let answer =
+            tokio::time::timeout(ctx.config.call_timeout, ctx.provider.charge(&request)).await;
+        ctx.metrics.count_response(response_class(&answer));
+        let result = classify(answer);
         drop(calling);
         if let Some(why) = &result.refused {
             // Nothing was processed, and nothing will be until someone fixes the credentials.

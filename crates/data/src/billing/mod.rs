@@ -9,6 +9,7 @@ mod instances;
 mod journal;
 mod outbox;
 mod rows;
+mod run_gauges;
 mod runs;
 
 use antaeus_core::store::{

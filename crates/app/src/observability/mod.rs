@@ -1,7 +1,15 @@
-//! Readiness and Prometheus metrics for the REST API.
+//! Readiness and Prometheus metrics for the REST API. The alerts and the dashboard that read
+//! them are in `deploy/observability/`.
+
+mod gauges;
+mod schedule_watch;
+mod zero_series;
+
+pub use schedule_watch::{FireCheck, ScheduleWatch, WatchedSchedule};
 
 use std::sync::{Arc, OnceLock};
 
+use antaeus_core::Clock;
 use antaeus_core::billing::{BillingService, BreakerState, RunExecutor};
 use antaeus_core::error_report::one_line;
 use antaeus_core::store::{InvoiceStore, OutboxStore};
@@ -32,6 +40,7 @@ pub fn prometheus() -> PrometheusHandle {
             // Another recorder (a test harness) may be installed already; ours still renders
             // what is recorded through it where it is the global one.
             let _ = metrics::set_global_recorder(recorder);
+            zero_series::register();
             handle
         })
         .clone()
@@ -90,6 +99,10 @@ pub struct ServiceMetrics {
     pub billing: BillingService,
     /// For the number of runs in progress.
     pub executor: Arc<RunExecutor>,
+    /// For the age of runs and the month's totals.
+    pub clock: Arc<dyn Clock>,
+    /// The built-in scheduler's schedules, when it is on: whether their fires started runs.
+    pub schedules: Option<ScheduleWatch>,
 }
 
 #[async_trait]
@@ -118,6 +131,7 @@ impl MetricsSource for ServiceMetrics {
         };
         metrics::gauge!("antaeus_circuit_breaker_state").set(breaker);
         metrics::gauge!("antaeus_runs_active").set(self.executor.active() as f64);
+        gauges::refresh(self).await;
         self.handle.render()
     }
 }
