@@ -89,9 +89,14 @@ pub struct ImportArgs {
     /// extension (else in the input's format). Without it, the first few go to stderr.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<std::path::PathBuf>,
-    /// Rows written per transaction.
+    /// Rows written per transaction. A row naming an externalId its batch already names
+    /// starts a new batch, so repeated rows are applied in file order whatever the size.
     #[arg(long, default_value_t = crate::import::DEFAULT_BATCH_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..=50_000))]
     pub batch_size: u64,
+    /// Check every row against the database and report what the import would do (the same
+    /// summary, rejects and exit status), writing nothing: each batch is rolled back.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of `antaeus bench`.

@@ -42,6 +42,7 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
     let format = source.format(args.format)?;
     let mut rejects = rejects_report(&source, format, args)?;
     let db = startup::open_database(settings).await?;
+    let db = if args.dry_run { db.into_dry_run() } else { db };
     let writers = match db.backend() {
         // PostgreSQL writes batches side by side: while one waits on the server, another's
         // statements run (and its commit is flushed).
@@ -78,7 +79,12 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
     }
     let report = imported?;
     finished?;
-    println!("{}", summary(kind, &options.source, &report));
+    let summary = summary(kind, &options.source, &report);
+    if args.dry_run {
+        println!("dry run, nothing written: {summary}");
+    } else {
+        println!("{summary}");
+    }
     if report.rejected > 0 {
         return Err(RowsRejected {
             rejected: report.rejected,
@@ -111,13 +117,15 @@ fn rejects_report(source: &Source, format: Format, args: &ImportArgs) -> anyhow:
     )?)
 }
 
-/// `imported invoices from FILE: 10 rows read, 7 created, 1 existing, 2 rejected in 0.1s (…)`.
+/// `imported customers from FILE: 10 rows read, 6 created, 1 updated, 1 existing, 2 rejected
+/// in 0.1s (…)`.
 fn summary(kind: &str, source: &Source, report: &ImportReport) -> String {
     format!(
-        "imported {kind} from {}: {} rows read, {} created, {} existing, {} rejected in {:.1}s ({:.0} rows/s)",
+        "imported {kind} from {}: {} rows read, {} created, {} updated, {} existing, {} rejected in {:.1}s ({:.0} rows/s)",
         source.name(),
         report.read,
         report.created,
+        report.updated,
         report.existing,
         report.rejected,
         report.elapsed.as_secs_f64(),
