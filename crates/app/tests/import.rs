@@ -1,6 +1,6 @@
 //! `antaeus import` end to end: the real binary against a fresh SQLite database and, when
 //! ANTAEUS_TEST_POSTGRES_URL is set, a fresh PostgreSQL one. Good rows are imported, bad ones
-//! reported (line, field, reason) with exit status 2, a wrong header stops the import before
+//! reported (line, field, reason) with exit status 3, a wrong header stops the import before
 //! any write, amounts stay exact, and importing the same file again changes nothing.
 
 use std::io::Write;
@@ -14,6 +14,9 @@ use antaeus_models::{
     Currency, Customer, ExternalId, Invoice, InvoiceFilter, InvoiceStatus, PageRequest,
     ProviderRefs,
 };
+
+/// The exit status of an import that refused some rows (and imported the others).
+const ROWS_REJECTED: i32 = 3;
 
 /// Fresh databases: SQLite, and PostgreSQL when configured.
 async fn databases() -> Vec<TestDatabase> {
@@ -165,7 +168,7 @@ async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_no
             &t,
             &args,
             None,
-            2,
+            ROWS_REJECTED,
             "7 rows read, 3 created, 0 updated, 0 existing, 4 rejected",
         );
         assert_eq!(
@@ -215,7 +218,7 @@ async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_no
             "2",
         ];
         let counts = "9 rows read, 3 created, 0 updated, 0 existing, 6 rejected";
-        import(&t, &invoice_args, None, 2, counts);
+        import(&t, &invoice_args, None, ROWS_REJECTED, counts);
         let invoice_rejects = rejects_csv(&rejects_file);
         assert_eq!(
             places(&invoice_rejects),
@@ -263,12 +266,12 @@ async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_no
             &t,
             &args,
             None,
-            2,
+            ROWS_REJECTED,
             "7 rows read, 0 created, 0 updated, 3 existing, 4 rejected",
         );
         assert_eq!(rejects_csv(&rejects_file), rejects);
         let counts = "9 rows read, 0 created, 0 updated, 3 existing, 6 rejected";
-        import(&t, &invoice_args, None, 2, counts);
+        import(&t, &invoice_args, None, ROWS_REJECTED, counts);
         assert_eq!(rejects_csv(&rejects_file), invoice_rejects);
         assert_eq!(customers(&t).await, customers_before);
         assert_eq!(invoices(&t).await, invoices_before);
@@ -295,7 +298,7 @@ not json
 "#;
         let args = ["import", "invoices", "-", "--format", "ndjson"];
         let counts = "6 rows read, 3 created, 0 updated, 0 existing, 3 rejected";
-        let out = import(&t, &args, Some(invoices), 2, counts);
+        let out = import(&t, &args, Some(invoices), ROWS_REJECTED, counts);
         let stderr = text(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 4, "{stderr}");
@@ -382,7 +385,7 @@ async fn a_currency_conflict_is_a_reject_and_leaves_the_customer_as_it_was() {
             &t,
             &args,
             None,
-            2,
+            ROWS_REJECTED,
             "2 rows read, 1 created, 0 updated, 0 existing, 1 rejected",
         );
         let report: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
@@ -428,6 +431,47 @@ async fn an_unreadable_input_is_one_line_and_exit_status_1() {
         let out = antaeus(&t, &args, None);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(text(&out.stderr).trim(), says);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_way_an_import_ends_has_an_exit_status_of_its_own() {
+    let t = TestDatabase::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, csv: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, csv).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let good = file("good.csv", "externalId,currency\nacme-1,EUR\n");
+    let some_bad = file("bad.csv", "externalId,currency\nbeta-2,USD\ngamma-3,JPY\n");
+    let no_header = file("header.csv", "externalId\nacme-1\n");
+    for (args, status) in [
+        (vec!["import", "customers", good.as_str()], 0),
+        (
+            vec!["import", "customers", some_bad.as_str()],
+            ROWS_REJECTED,
+        ),
+        (vec!["import", "customers", no_header.as_str()], 1),
+        (
+            vec!["import", "customers", good.as_str(), "--batch-size", "0"],
+            2,
+        ),
+        (vec!["import", "customers"], 2),
+    ] {
+        let out = antaeus(&t, &args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // The statuses are documented where an operator looks.
+    let help = antaeus(&t, &["import", "--help"], None);
+    let help = text(&help.stdout);
+    for line in ["0 ", "1 ", "2 ", "3 "] {
+        assert!(help.contains(&format!("  {line}")), "{line}: {help}");
     }
 }
 
@@ -587,7 +631,12 @@ async fn with_stripe_an_amount_stripe_never_charges_is_a_reject_and_the_rest_is_
             None,
             &stripe,
         );
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(ROWS_REJECTED),
+            "{}",
+            text(&out.stderr)
+        );
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains("amount") && stderr.contains("0.50 EUR"),
@@ -630,7 +679,7 @@ fn import_in_batches(
         "--batch-size",
         batch_size,
     ];
-    import(t, &args, None, 2, counts);
+    import(t, &args, None, ROWS_REJECTED, counts);
     rejects_csv(&rejects_file)
 }
 
@@ -735,7 +784,7 @@ async fn a_dry_run_reports_what_an_import_would_do_and_writes_nothing() {
             &t,
             &dry,
             None,
-            2,
+            ROWS_REJECTED,
             "3 rows read, 1 created, 1 updated, 0 existing, 1 rejected",
         );
         assert!(
@@ -758,7 +807,7 @@ async fn a_dry_run_reports_what_an_import_would_do_and_writes_nothing() {
             &t,
             &dry,
             None,
-            2,
+            ROWS_REJECTED,
             "2 rows read, 1 created, 0 updated, 0 existing, 1 rejected",
         );
         assert_eq!((customers(&t).await, invoices(&t).await), before);
@@ -776,7 +825,7 @@ async fn a_dry_run_reports_what_an_import_would_do_and_writes_nothing() {
             &t,
             &real,
             None,
-            2,
+            ROWS_REJECTED,
             "3 rows read, 1 created, 1 updated, 0 existing, 1 rejected",
         );
         assert!(text(&out.stdout).starts_with("imported customers"));

@@ -1,5 +1,5 @@
 //! `antaeus import customers|invoices FILE`: a bulk import, a one-line summary, the rejects
-//! report, and exit status 2 when any row was refused.
+//! report, and exit status 3 when any row was refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::{startup, wiring};
 /// Batches a PostgreSQL import writes at once.
 const POSTGRES_WRITERS: usize = 3;
 
-/// The import ended, but refused some rows: `main` exits with status 2.
+/// The import ended, but refused some rows: `main` exits with status 3.
 #[derive(Debug, Error)]
 #[error("{rejected} of {read} rows rejected{}", match report {
     Some(path) => format!(": see {}", path.display()),
