@@ -106,7 +106,7 @@ async fn malformed_invoices_are_400_and_create_nothing(app: TestApp) {
         ),
         (
             format!(r#"{{"customerId":{customer},{amount},"dueAt":"next week"}}"#),
-            "invalid",
+            r#"dueAt: "next week" is not an RFC 3339 time such as 2026-12-01T00:00:00Z"#,
         ),
         (
             format!(r#"{{"customerId":{customer},{amount},"due_at":"2026-12-01T00:00:00Z"}}"#),
