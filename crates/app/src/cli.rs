@@ -28,8 +28,8 @@ pub enum Command {
     Seed(SeedArgs),
     /// Import customers or invoices from a CSV or NDJSON file, in batches, upserting by
     /// externalId: importing the same file twice changes nothing. Refused rows go to a report
-    /// (line, field, reason) and make the exit status 2.
-    #[command(subcommand)]
+    /// (line, field, reason) and make the exit status 3.
+    #[command(subcommand, after_help = IMPORT_EXIT_STATUSES)]
     Import(ImportCommand),
     /// Run billing once to completion: charge every due invoice, take over the claims of dead
     /// instances, and print a summary. Exits 0 when the run completed.
@@ -61,6 +61,15 @@ pub struct DeploymentArgs {
     pub renew: bool,
 }
 
+/// The exit statuses of `antaeus import`, in its `--help`.
+pub const IMPORT_EXIT_STATUSES: &str = "\
+Exit status:
+  0  every row was imported
+  1  the import stopped: a missing or unknown column, an unreadable input, the database
+     (batches written before it stay imported)
+  2  a usage error: an unknown option or command, a bad option value (nothing was read)
+  3  some rows were rejected (see the rejects report); the others were imported";
+
 /// What `antaeus import` imports.
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -68,11 +77,13 @@ pub enum ImportCommand {
     /// paymentMethodRef. A known externalId takes the optional columns the file has (an empty
     /// cell or a JSON null clears the value) and keeps the others; a different currency is
     /// refused.
+    #[command(after_help = IMPORT_EXIT_STATUSES)]
     Customers(ImportArgs),
     /// Invoices. Columns: externalId (required), customerExternalId or customerId (one of
     /// them), amount (a decimal such as 123.45, above zero), currency (the customer's), dueAt
     /// (RFC 3339; default: now), description. An invoice of the customer with the same
     /// externalId is found, not copied; with other fields it is refused.
+    #[command(after_help = IMPORT_EXIT_STATUSES)]
     Invoices(ImportArgs),
 }
 
@@ -89,9 +100,14 @@ pub struct ImportArgs {
     /// extension (else in the input's format). Without it, the first few go to stderr.
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<std::path::PathBuf>,
-    /// Rows written per transaction.
+    /// Rows written per transaction. A row naming an externalId its batch already names
+    /// starts a new batch, so repeated rows are applied in file order whatever the size.
     #[arg(long, default_value_t = crate::import::DEFAULT_BATCH_SIZE as u64, value_parser = clap::value_parser!(u64).range(1..=50_000))]
     pub batch_size: u64,
+    /// Check every row against the database and report what the import would do (the same
+    /// summary, rejects and exit status), writing nothing: each batch is rolled back.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of `antaeus bench`.

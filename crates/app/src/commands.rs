@@ -4,6 +4,7 @@ mod bench;
 mod bill;
 mod bill_progress;
 mod import;
+mod run_summary;
 mod simulate_provider;
 
 use anyhow::Context;
@@ -64,6 +65,7 @@ async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
         invoices_per_customer: args.invoices_per_customer,
         seed: args.seed.unwrap_or_else(rand::random),
         all_pending: false,
+        due_at: Some(chrono::Utc::now()),
     };
     // Towards the plan's invoices, or its customers when they get none.
     let by_invoices = plan.invoices_per_customer > 0;

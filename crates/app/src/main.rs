@@ -9,6 +9,12 @@ use antaeus_app::{commands, telemetry};
 use clap::Parser;
 use clap::error::ErrorKind;
 
+/// The exit status of a command line clap could not read.
+const USAGE_ERROR: u8 = 2;
+
+/// The exit status of an import that refused some rows and imported the others.
+const ROWS_REJECTED: u8 = 3;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -25,7 +31,7 @@ fn main() -> ExitCode {
             let first = err.to_string();
             let first = first.lines().next().unwrap_or("invalid command line");
             eprintln!("{first} (see antaeus --help)");
-            return ExitCode::from(2);
+            return ExitCode::from(USAGE_ERROR);
         }
     };
     let outcome = Settings::from_env()
@@ -45,9 +51,10 @@ fn main() -> ExitCode {
                 "error: {}",
                 line.split_whitespace().collect::<Vec<_>>().join(" ")
             );
-            // An import that refused rows did its work on the others: 2 tells scripts so.
+            // An import that refused rows did its work on the others: 3 tells scripts so (2 is
+            // a usage error, above).
             if err.downcast_ref::<RowsRejected>().is_some() {
-                ExitCode::from(2)
+                ExitCode::from(ROWS_REJECTED)
             } else {
                 ExitCode::FAILURE
             }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use antaeus_core::store::StoreError;
 use antaeus_data::{Database, NewInvoice};
 use antaeus_models::{Currency, InvoiceStatus, Money};
+use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -33,6 +34,9 @@ pub struct SeedPlan {
     pub seed: u64,
     /// Every invoice PENDING (for benchmarks), instead of the original rule.
     pub all_pending: bool,
+    /// When the invoices fall due (the demo data: now, when it is made); `None`: no due date,
+    /// charged by the next run whatever its clock (benchmarks, tests).
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// What seeding did.
@@ -86,11 +90,11 @@ pub async fn seed_observed(
                     },
                 });
                 if pending.len() == INVOICES_PER_BATCH {
-                    report.invoices += flush(db, &mut pending).await?;
+                    report.invoices += flush(db, &mut pending, plan.due_at).await?;
                 }
             }
         }
-        report.invoices += flush(db, &mut pending).await?;
+        report.invoices += flush(db, &mut pending, plan.due_at).await?;
         report.elapsed = started.elapsed();
         observe(&report);
         log::debug!(
@@ -104,12 +108,20 @@ pub async fn seed_observed(
     Ok(report)
 }
 
-async fn flush(db: &Database, pending: &mut Vec<NewInvoice>) -> Result<u64, StoreError> {
+async fn flush(
+    db: &Database,
+    pending: &mut Vec<NewInvoice>,
+    due_at: Option<DateTime<Utc>>,
+) -> Result<u64, StoreError> {
     if pending.is_empty() {
         return Ok(0);
     }
     let batch = std::mem::replace(pending, Vec::with_capacity(INVOICES_PER_BATCH));
-    Ok(db.insert_invoices(batch).await? as u64)
+    let inserted = match due_at {
+        Some(at) => db.insert_invoices_due(batch, at).await?,
+        None => db.insert_invoices(batch).await?,
+    };
+    Ok(inserted as u64)
 }
 
 #[cfg(test)]
@@ -128,6 +140,7 @@ mod tests {
             invoices_per_customer: 3,
             seed: 1,
             all_pending: false,
+            due_at: None,
         };
         let report = seed(&t.db, plan).await.unwrap();
         assert_eq!((report.customers, report.invoices), (7, 21));
@@ -173,6 +186,7 @@ mod tests {
             invoices_per_customer: 2,
             seed: 3,
             all_pending: false,
+            due_at: None,
         };
         let mut seen = Vec::new();
         let report = seed_observed(&t.db, plan, |r| seen.push((r.customers, r.invoices)))
@@ -195,6 +209,7 @@ mod tests {
             invoices_per_customer: 1,
             seed: 2,
             all_pending: false,
+            due_at: None,
         };
         seed(&t.db, plan).await.unwrap();
         let paid =

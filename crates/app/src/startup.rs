@@ -67,8 +67,8 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let db = open_database(settings).await?;
-        log::info!("configuration: {settings:?}");
-        seed_if_empty(&db, settings).await?;
+        log::info!("configuration: {}", settings.describe());
+        seed_if_empty(&db, settings, clock.now()).await?;
 
         let provider = wiring::provider(&settings.provider)?;
         let billing = wiring::billing_service(&db, &provider, settings, clock.clone());
@@ -220,9 +220,13 @@ fn console_state(
     }
 }
 
-/// Seeds the original data set (100 customers, 1,000 invoices) into an empty database, unless
-/// the settings say otherwise.
-async fn seed_if_empty(db: &Database, settings: &Settings) -> anyhow::Result<()> {
+/// Seeds the original data set (100 customers, 1,000 invoices, due `now`) into an empty
+/// database, unless the settings say otherwise.
+async fn seed_if_empty(
+    db: &Database,
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     if !db.is_empty().await? {
         return Ok(());
     }
@@ -237,6 +241,8 @@ async fn seed_if_empty(db: &Database, settings: &Settings) -> anyhow::Result<()>
             invoices_per_customer: ORIGINAL_INVOICES_PER_CUSTOMER,
             seed: rand::random(),
             all_pending: false,
+            // Due when they are made, so the next run started by hand charges them.
+            due_at: Some(now),
         },
     )
     .await

@@ -1,6 +1,6 @@
 //! `antaeus import` end to end: the real binary against a fresh SQLite database and, when
 //! ANTAEUS_TEST_POSTGRES_URL is set, a fresh PostgreSQL one. Good rows are imported, bad ones
-//! reported (line, field, reason) with exit status 2, a wrong header stops the import before
+//! reported (line, field, reason) with exit status 3, a wrong header stops the import before
 //! any write, amounts stay exact, and importing the same file again changes nothing.
 
 use std::io::Write;
@@ -14,6 +14,9 @@ use antaeus_models::{
     Currency, Customer, ExternalId, Invoice, InvoiceFilter, InvoiceStatus, PageRequest,
     ProviderRefs,
 };
+
+/// The exit status of an import that refused some rows (and imported the others).
+const ROWS_REJECTED: i32 = 3;
 
 /// Fresh databases: SQLite, and PostgreSQL when configured.
 async fn databases() -> Vec<TestDatabase> {
@@ -165,8 +168,8 @@ async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_no
             &t,
             &args,
             None,
-            2,
-            "7 rows read, 3 created, 0 existing, 4 rejected",
+            ROWS_REJECTED,
+            "7 rows read, 3 created, 0 updated, 0 existing, 4 rejected",
         );
         assert_eq!(
             text(&out.stderr).trim(),
@@ -214,8 +217,8 @@ async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_no
             "--batch-size",
             "2",
         ];
-        let counts = "9 rows read, 3 created, 0 existing, 6 rejected";
-        import(&t, &invoice_args, None, 2, counts);
+        let counts = "9 rows read, 3 created, 0 updated, 0 existing, 6 rejected";
+        import(&t, &invoice_args, None, ROWS_REJECTED, counts);
         let invoice_rejects = rejects_csv(&rejects_file);
         assert_eq!(
             places(&invoice_rejects),
@@ -263,12 +266,12 @@ async fn good_rows_are_imported_bad_ones_reported_and_a_second_import_changes_no
             &t,
             &args,
             None,
-            2,
-            "7 rows read, 0 created, 3 existing, 4 rejected",
+            ROWS_REJECTED,
+            "7 rows read, 0 created, 0 updated, 3 existing, 4 rejected",
         );
         assert_eq!(rejects_csv(&rejects_file), rejects);
-        let counts = "9 rows read, 0 created, 3 existing, 6 rejected";
-        import(&t, &invoice_args, None, 2, counts);
+        let counts = "9 rows read, 0 created, 0 updated, 3 existing, 6 rejected";
+        import(&t, &invoice_args, None, ROWS_REJECTED, counts);
         assert_eq!(rejects_csv(&rejects_file), invoice_rejects);
         assert_eq!(customers(&t).await, customers_before);
         assert_eq!(invoices(&t).await, invoices_before);
@@ -283,21 +286,22 @@ async fn ndjson_from_standard_input_keeps_amounts_exact() {
         let counts = "from standard input: 1 rows read, 1 created";
         import(&t, &args, Some(customers), 0, counts);
 
-        // A float would make the first amount 90071992547409.94, the second 0.10, and the
-        // third would not fit.
-        let invoices = r#"{"externalId":"n-1","customerExternalId":"acme-1","amount":90071992547409.93,"currency":"EUR"}
+        // The largest amount EUR allows is kept to the cent; a float would make the second
+        // 0.10, and the third would not fit; one cent above the largest is refused.
+        let invoices = r#"{"externalId":"n-1","customerExternalId":"acme-1","amount":99999999.99,"currency":"EUR"}
 {"externalId":"n-2","customerExternalId":"acme-1","amount":0.100000000000000000000000001,"currency":"EUR"}
 {"externalId":"n-3","customerExternalId":"acme-1","amount":100.1000000000000000000000000000000000,"currency":"EUR"}
 
 {"externalId":"n-4","customerExternalId":"acme-1","amount":"7.05","currency":"EUR","dueAt":"2027-01-01T00:00:00+01:00"}
 not json
+{"externalId":"n-5","customerExternalId":"acme-1","amount":100000000.01,"currency":"EUR"}
 "#;
         let args = ["import", "invoices", "-", "--format", "ndjson"];
-        let counts = "5 rows read, 3 created, 0 existing, 2 rejected";
-        let out = import(&t, &args, Some(invoices), 2, counts);
+        let counts = "6 rows read, 3 created, 0 updated, 0 existing, 3 rejected";
+        let out = import(&t, &args, Some(invoices), ROWS_REJECTED, counts);
         let stderr = text(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 3, "{stderr}");
+        assert_eq!(lines.len(), 4, "{stderr}");
         assert!(
             lines[0].starts_with("line 2, amount: 0.100000000000000000000000001 has more decimals"),
             "{stderr}"
@@ -306,13 +310,14 @@ not json
             lines[1].starts_with("line 6: is not a JSON object"),
             "{stderr}"
         );
-        assert_eq!(lines[2], "error: 2 of 5 rows rejected (listed above)");
+        assert_eq!(
+            lines[2],
+            "line 7, amount: 100000000.01 is above the largest amount Antaeus bills (100000000.00 EUR)"
+        );
+        assert_eq!(lines[3], "error: 3 of 6 rows rejected (listed above)");
 
         let all = self::invoices(&t).await;
-        assert_eq!(
-            invoice(&all, "n-1").amount.to_minor(),
-            9_007_199_254_740_993
-        );
+        assert_eq!(invoice(&all, "n-1").amount.to_minor(), 9_999_999_999);
         assert_eq!(invoice(&all, "n-3").amount.to_minor(), 10_010);
         let n4 = invoice(&all, "n-4");
         assert_eq!(n4.amount.to_minor(), 705);
@@ -380,8 +385,8 @@ async fn a_currency_conflict_is_a_reject_and_leaves_the_customer_as_it_was() {
             &t,
             &args,
             None,
-            2,
-            "2 rows read, 1 created, 0 existing, 1 rejected",
+            ROWS_REJECTED,
+            "2 rows read, 1 created, 0 updated, 0 existing, 1 rejected",
         );
         let report: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
             .unwrap()
@@ -426,6 +431,47 @@ async fn an_unreadable_input_is_one_line_and_exit_status_1() {
         let out = antaeus(&t, &args, None);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(text(&out.stderr).trim(), says);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_way_an_import_ends_has_an_exit_status_of_its_own() {
+    let t = TestDatabase::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, csv: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, csv).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let good = file("good.csv", "externalId,currency\nacme-1,EUR\n");
+    let some_bad = file("bad.csv", "externalId,currency\nbeta-2,USD\ngamma-3,JPY\n");
+    let no_header = file("header.csv", "externalId\nacme-1\n");
+    for (args, status) in [
+        (vec!["import", "customers", good.as_str()], 0),
+        (
+            vec!["import", "customers", some_bad.as_str()],
+            ROWS_REJECTED,
+        ),
+        (vec!["import", "customers", no_header.as_str()], 1),
+        (
+            vec!["import", "customers", good.as_str(), "--batch-size", "0"],
+            2,
+        ),
+        (vec!["import", "customers"], 2),
+    ] {
+        let out = antaeus(&t, &args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // The statuses are documented where an operator looks.
+    let help = antaeus(&t, &["import", "--help"], None);
+    let help = text(&help.stdout);
+    for line in ["0 ", "1 ", "2 ", "3 "] {
+        assert!(help.contains(&format!("  {line}")), "{line}: {help}");
     }
 }
 
@@ -477,7 +523,7 @@ async fn a_csv_without_the_reference_columns_keeps_a_known_customers_references(
         let dir = tempfile::tempdir().unwrap();
 
         let renamed = "externalId,currency,name\nacme-1,EUR,Acme Renamed\n";
-        let counts = "1 rows read, 0 created, 1 existing, 0 rejected";
+        let counts = "1 rows read, 0 created, 1 updated, 0 existing, 0 rejected";
         import_customers_csv(&t, dir.path(), renamed, counts);
         let after = customer(&t, "acme-1").await;
         assert_eq!(after.id, acme.id);
@@ -494,7 +540,7 @@ async fn a_csv_without_the_reference_columns_keeps_a_known_customers_references(
 
         // A column that is there but empty clears the value; the others stay.
         let cleared = "externalId,currency,customerRef\nacme-1,EUR,\nbeta-2,USD,\n";
-        let counts = "2 rows read, 1 created, 1 existing, 0 rejected";
+        let counts = "2 rows read, 1 created, 1 updated, 0 existing, 0 rejected";
         import_customers_csv(&t, dir.path(), cleared, counts);
         assert_eq!(
             fields(&customer(&t, "acme-1").await),
@@ -529,7 +575,7 @@ async fn ndjson_leaves_the_keys_an_object_lacks_and_clears_those_it_gives_as_nul
             &args,
             Some(objects),
             0,
-            "3 rows read, 1 created, 2 existing, 0 rejected",
+            "3 rows read, 1 created, 2 updated, 0 existing, 0 rejected",
         );
         assert_eq!(
             fields(&customer(&t, "acme-1").await),
@@ -585,7 +631,12 @@ async fn with_stripe_an_amount_stripe_never_charges_is_a_reject_and_the_rest_is_
             None,
             &stripe,
         );
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(ROWS_REJECTED),
+            "{}",
+            text(&out.stderr)
+        );
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains("amount") && stderr.contains("0.50 EUR"),
@@ -597,9 +648,44 @@ async fn with_stripe_an_amount_stripe_never_charges_is_a_reject_and_the_rest_is_
     }
 }
 
+/// Fresh databases for each batch size: SQLite, and PostgreSQL when configured.
+async fn databases_per_batch_size() -> Vec<(&'static str, TestDatabase)> {
+    let mut all = Vec::new();
+    for size in ["1", "1000"] {
+        all.extend(databases().await.into_iter().map(|t| (size, t)));
+    }
+    all
+}
+
+/// Imports `csv` as a `kind` file in batches of `batch_size`, expecting some rows rejected and
+/// `counts`; answers the rejects.
+fn import_in_batches(
+    t: &TestDatabase,
+    dir: &Path,
+    kind: &str,
+    csv: &str,
+    batch_size: &str,
+    counts: &str,
+) -> Vec<(u64, String, String)> {
+    let file = dir.join(format!("{kind}.csv"));
+    std::fs::write(&file, csv).unwrap();
+    let rejects_file = dir.join("rejects.csv");
+    let args = [
+        "import",
+        kind,
+        file.to_str().unwrap(),
+        "--rejects",
+        rejects_file.to_str().unwrap(),
+        "--batch-size",
+        batch_size,
+    ];
+    import(t, &args, None, ROWS_REJECTED, counts);
+    rejects_csv(&rejects_file)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_with_one_external_id_in_batches_written_together_are_answered_in_file_order() {
-    for t in databases().await {
+async fn rows_with_one_external_id_are_answered_in_file_order_at_any_batch_size() {
+    for (batch_size, t) in databases_per_batch_size().await {
         let dir = tempfile::tempdir().unwrap();
         import_customers_csv(
             &t,
@@ -607,9 +693,9 @@ async fn rows_with_one_external_id_in_batches_written_together_are_answered_in_f
             "externalId,currency\nacme-1,EUR\n",
             "1 rows read, 1 created",
         );
-        // One row a batch, so that each pair's rows are in batches written side by side
-        // (PostgreSQL writes several at once): the first of a pair creates the invoice, the
-        // second finds it or, with another amount, is refused, always in that order.
+        // One row a batch puts each pair's rows in batches written side by side (PostgreSQL
+        // writes several at once); the default puts them in one batch. Either way the first of
+        // a pair creates the invoice, the second finds it or, with another amount, is refused.
         let mut csv = String::from("externalId,customerExternalId,amount,currency\n");
         for k in 0..20 {
             csv.push_str(&format!(
@@ -621,28 +707,131 @@ async fn rows_with_one_external_id_in_batches_written_together_are_answered_in_f
                 "same-{k},acme-1,10.00,EUR\nsame-{k},acme-1,10.00,EUR\n"
             ));
         }
-        let file = dir.path().join("invoices.csv");
-        std::fs::write(&file, csv).unwrap();
-        let rejects_file = dir.path().join("rejects.csv");
-        let args = [
-            "import",
-            "invoices",
-            file.to_str().unwrap(),
-            "--rejects",
-            rejects_file.to_str().unwrap(),
-            "--batch-size",
-            "1",
-        ];
-        let counts = "80 rows read, 40 created, 20 existing, 20 rejected";
-        import(&t, &args, None, 2, counts);
-        let rejects = rejects_csv(&rejects_file);
+        let counts = "80 rows read, 40 created, 0 updated, 20 existing, 20 rejected";
+        let rejects = import_in_batches(&t, dir.path(), "invoices", &csv, batch_size, counts);
         let expected: Vec<(u64, &str)> = (0..20).map(|k| (3 + 2 * k, "amount")).collect();
-        assert_eq!(places(&rejects), expected);
+        assert_eq!(places(&rejects), expected, "--batch-size {batch_size}");
         let all = invoices(&t).await;
         assert_eq!(all.len(), 40);
         assert!(
             all.iter().all(|i| i.amount.to_minor() == 1_000),
-            "the first row of each pair made the invoice"
+            "the first row of each pair made the invoice (--batch-size {batch_size})"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_named_twice_is_upserted_row_after_row_at_any_batch_size() {
+    for (batch_size, t) in databases_per_batch_size().await {
+        let dir = tempfile::tempdir().unwrap();
+        // Line 3 asks acme for another currency (refused: it was created in EUR by line 2),
+        // line 4 renames it (an update), line 5 repeats line 4 (nothing changes); gamma is
+        // created in SEK and line 8's DKK refused.
+        let csv = "externalId,currency,name\n\
+                   acme-1,EUR,First\n\
+                   acme-1,USD,Second\n\
+                   acme-1,EUR,Third\n\
+                   acme-1,EUR,Third\n\
+                   beta-2,USD,Beta\n\
+                   gamma-3,SEK,Gamma\n\
+                   gamma-3,DKK,Gamma\n";
+        let counts = "7 rows read, 3 created, 1 updated, 1 existing, 2 rejected";
+        let rejects = import_in_batches(&t, dir.path(), "customers", csv, batch_size, counts);
+        assert_eq!(
+            places(&rejects),
+            [(3, "currency"), (8, "currency")],
+            "--batch-size {batch_size}"
+        );
+        let acme = customer(&t, "acme-1").await;
+        assert_eq!(
+            (acme.currency, acme.name.as_deref()),
+            (Currency::EUR, Some("Third")),
+            "--batch-size {batch_size}"
+        );
+        assert_eq!(customer(&t, "gamma-3").await.currency, Currency::SEK);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_reports_what_an_import_would_do_and_writes_nothing() {
+    for t in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        import_customers_csv(
+            &t,
+            dir.path(),
+            "externalId,currency,name\nacme-1,EUR,Acme\n",
+            "1 rows read, 1 created",
+        );
+        let file = dir.path().join("more.csv");
+        std::fs::write(
+            &file,
+            "externalId,currency,name\nacme-1,EUR,Acme Renamed\nbeta-2,USD,Beta\ngamma-3,eur,Gamma\n",
+        )
+        .unwrap();
+        let invoices_file = dir.path().join("invoices.csv");
+        std::fs::write(
+            &invoices_file,
+            "externalId,customerExternalId,amount,currency\ninv-1,acme-1,10.00,EUR\ninv-2,nobody,5.00,EUR\n",
+        )
+        .unwrap();
+        let before = (customers(&t).await, invoices(&t).await);
+        let totals_before = antaeus_core::store::StatsStore::invoice_totals(&t.db)
+            .await
+            .unwrap();
+
+        let dry = ["import", "customers", file.to_str().unwrap(), "--dry-run"];
+        let out = import(
+            &t,
+            &dry,
+            None,
+            ROWS_REJECTED,
+            "3 rows read, 1 created, 1 updated, 0 existing, 1 rejected",
+        );
+        assert!(
+            text(&out.stdout).starts_with("dry run, nothing written: "),
+            "{}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains("line 4, currency"),
+            "{}",
+            text(&out.stderr)
+        );
+        let dry = [
+            "import",
+            "invoices",
+            invoices_file.to_str().unwrap(),
+            "--dry-run",
+        ];
+        import(
+            &t,
+            &dry,
+            None,
+            ROWS_REJECTED,
+            "2 rows read, 1 created, 0 updated, 0 existing, 1 rejected",
+        );
+        assert_eq!((customers(&t).await, invoices(&t).await), before);
+        assert_eq!(
+            antaeus_core::store::StatsStore::invoice_totals(&t.db)
+                .await
+                .unwrap(),
+            totals_before,
+            "the console's totals"
+        );
+
+        // The real import does what the dry run said.
+        let real = ["import", "customers", file.to_str().unwrap()];
+        let out = import(
+            &t,
+            &real,
+            None,
+            ROWS_REJECTED,
+            "3 rows read, 1 created, 1 updated, 0 existing, 1 rejected",
+        );
+        assert!(text(&out.stdout).starts_with("imported customers"));
+        assert_eq!(
+            customer(&t, "acme-1").await.name.as_deref(),
+            Some("Acme Renamed")
         );
     }
 }

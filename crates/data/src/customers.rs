@@ -88,7 +88,7 @@ impl CustomerStore for Database {
     async fn upsert_customers(
         &self,
         customers: &[CustomerUpsert],
-    ) -> Result<Vec<Creation<Customer>>, StoreError> {
+    ) -> Result<Vec<antaeus_core::store::Upserted<Customer>>, StoreError> {
         crate::creation::upsert_customers(self, customers).await
     }
 }

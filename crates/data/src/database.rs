@@ -42,6 +42,8 @@ pub struct Database {
     url: DatabaseUrl,
     /// The deployment id, once read (see `deployment.rs`).
     pub(crate) deployment: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// Whether bulk creations are rolled back (see [`Database::into_dry_run`]).
+    pub(crate) dry_run: bool,
 }
 
 impl Database {
@@ -95,7 +97,19 @@ impl Database {
             pools,
             url,
             deployment: Default::default(),
+            dry_run: false,
         })
+    }
+
+    /// This database for a dry run: bulk creations (`upsert_customers`, `create_invoices`)
+    /// run in full, answer what they did, and are rolled back, so an import can report what
+    /// it would do and write nothing. Other writes are unaffected; on PostgreSQL a rolled back
+    /// insert still uses up the ids it took.
+    pub fn into_dry_run(self) -> Self {
+        Self {
+            dry_run: true,
+            ..self
+        }
     }
 
     /// Which engine this database runs on.

@@ -71,7 +71,9 @@ impl SqlitePool {
         // cache) usable; anything else starts the next write from a fresh connection.
         if matches!(
             result,
-            Ok(_) | Err(diesel::result::Error::DatabaseError(..))
+            Ok(_)
+                | Err(diesel::result::Error::DatabaseError(..))
+                | Err(diesel::result::Error::RollbackTransaction)
         ) {
             *writer = Some(conn);
         }
@@ -128,6 +130,29 @@ macro_rules! write_txn {
             }
         }
     };
+}
+
+/// Runs `$body` as [`write_txn!`] does; when `$rollback` (a `bool`) is set, the transaction is
+/// rolled back once the body has run, and the expression still evaluates to what the body
+/// answered: a dry run, which checks and reports every row against the database as it is and
+/// leaves nothing behind.
+macro_rules! write_txn_or_dry_run {
+    ($pools:expr, $rollback:expr, |$c:ident| $body:expr) => {{
+        let mut kept = None;
+        let written = write_txn!($pools, |$c| {
+            let answer = $body?;
+            if $rollback {
+                kept = Some(answer);
+                Err(::diesel::result::Error::RollbackTransaction)
+            } else {
+                Ok(answer)
+            }
+        });
+        match kept {
+            Some(answer) => Ok(answer),
+            None => written,
+        }
+    }};
 }
 
 /// Per-connection SQLite settings: WAL so readers never block the writer, a busy timeout so

@@ -11,7 +11,7 @@ use crate::schema::{customers, invoices};
 use crate::time::from_db;
 
 /// A `customers` row.
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = customers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct CustomerRow {
     pub id: i64,

@@ -126,7 +126,8 @@ diesel::table! {
         status -> Text,
         currency -> Text,
         invoices -> BigInt,
-        amount_minor -> BigInt,
+        amount_low -> BigInt,
+        amount_high -> BigInt,
     }
 }
 
@@ -137,7 +138,8 @@ diesel::table! {
         label -> Text,
         currency -> Text,
         count -> BigInt,
-        amount_minor -> BigInt,
+        amount_low -> BigInt,
+        amount_high -> BigInt,
     }
 }
 

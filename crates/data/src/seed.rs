@@ -102,11 +102,23 @@ impl Database {
         .await
     }
 
-    /// Inserts the invoices in one transaction; returns how many were inserted. They are due
-    /// since forever, as the original Antaeus's invoices were: the next run of every invoice
-    /// due (the monthly one) charges the PENDING ones.
+    /// Inserts the invoices in one transaction; returns how many were inserted. They have no
+    /// due date (the zero time, shown as "—"), as the original Antaeus's invoices had none:
+    /// the next run of every invoice due charges the PENDING ones, whatever its clock (tests,
+    /// the benchmark).
     pub async fn insert_invoices(&self, invoices: Vec<NewInvoice>) -> Result<usize, StoreError> {
-        let due_at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        self.insert_invoices_due(invoices, chrono::DateTime::UNIX_EPOCH)
+            .await
+    }
+
+    /// [`Database::insert_invoices`], the invoices due at `due_at` (the demo data: when it was
+    /// made).
+    pub async fn insert_invoices_due(
+        &self,
+        invoices: Vec<NewInvoice>,
+        due_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, StoreError> {
+        let due_at = crate::time::to_db(due_at);
         let mut stats = StatsDelta::default();
         for invoice in &invoices {
             stats.added(invoice.status, invoice.amount);

@@ -1513,7 +1513,7 @@ async fn the_consoles_totals_follow_every_write_that_changes_them(db: TestDataba
         .map(|t| {
             (
                 (t.status, t.amount.currency()),
-                (t.invoices, t.amount.to_minor()),
+                (t.invoices, i64::try_from(t.amount.minor()).unwrap()),
             )
         })
         .collect();
@@ -1539,7 +1539,7 @@ async fn the_consoles_totals_follow_every_write_that_changes_them(db: TestDataba
         .iter()
         .find(|m| m.metric == MonthlyMetric::Collected)
         .unwrap();
-    assert_eq!(collected.amount.unwrap().to_minor(), 2_000);
+    assert_eq!(collected.amount.unwrap().minor(), 2_000);
     assert!(
         db.db
             .monthly_stats(t0() + TimeDelta::days(40))

@@ -5,7 +5,7 @@ mod common;
 
 use antaeus_core::store::{
     Creation, CustomerChanges, CustomerRef, CustomerStore, CustomerUpdate, CustomerUpsert,
-    InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest, NewCustomer,
+    InvoiceCreation, InvoiceDraft, InvoiceStore, KeyedRequest, NewCustomer, Upserted,
 };
 use antaeus_data::testing::TestDatabase;
 use antaeus_models::{
@@ -212,25 +212,19 @@ async fn an_upsert_creates_updates_and_leaves_a_currency_conflict_alone(db: Test
     let outcomes = db.db.upsert_customers(&rows).await.unwrap();
     assert_eq!(outcomes.len(), 4);
     // "known" appears twice; its last row asks for another currency: left alone.
-    let Creation::Existing(kept) = &outcomes[2] else {
+    let Upserted::Unchanged(kept) = &outcomes[2] else {
         panic!("{:?}", outcomes[2])
     };
     assert_eq!((kept.id, kept.currency), (known.id, Currency::EUR));
-    assert!(matches!(&outcomes[0], Creation::Existing(c) if c.id == known.id));
-    assert!(matches!(&outcomes[1], Creation::Created(c) if c.currency == Currency::USD));
-    assert!(matches!(&outcomes[3], Creation::Created(c) if c.external_id.is_none()));
-    // The same rows again change nothing.
+    assert!(matches!(&outcomes[0], Upserted::Unchanged(c) if c.id == known.id));
+    assert!(matches!(&outcomes[1], Upserted::Created(c) if c.currency == Currency::USD));
+    assert!(matches!(&outcomes[3], Upserted::Created(c) if c.external_id.is_none()));
+    // The first two rows again: the rename is an update, the new customer is unchanged.
     let again = db.db.upsert_customers(&rows[..2]).await.unwrap();
-    assert!(matches!(&again[1], Creation::Existing(c) if c.external_id == Some(ext("new-1"))));
-    let renamed: Vec<CustomerUpsert> = vec![
-        NewCustomer {
-            name: Some("Renamed".into()),
-            ..customer(Currency::EUR, Some("known"))
-        }
-        .into(),
-    ];
-    let updated = db.db.upsert_customers(&renamed).await.unwrap();
-    assert!(matches!(&updated[0], Creation::Existing(c) if c.name.as_deref() == Some("Renamed")));
+    assert!(matches!(&again[0], Upserted::Updated(c) if c.name.as_deref() == Some("Renamed")));
+    assert!(matches!(&again[1], Upserted::Unchanged(c) if c.external_id == Some(ext("new-1"))));
+    let again = db.db.upsert_customers(&rows[..1]).await.unwrap();
+    assert!(matches!(&again[0], Upserted::Unchanged(c) if c.name.as_deref() == Some("Renamed")));
 }
 
 async fn an_upsert_sets_only_the_fields_each_row_gives(db: TestDatabase) {
@@ -262,7 +256,7 @@ async fn an_upsert_sets_only_the_fields_each_row_gives(db: TestDatabase) {
         row("one-again"),
     ];
     let outcomes = db.db.upsert_customers(&rows).await.unwrap();
-    let Creation::Existing(one_after) = &outcomes[0] else {
+    let Upserted::Updated(one_after) = &outcomes[0] else {
         panic!("{:?}", outcomes[0])
     };
     assert_eq!(
@@ -271,7 +265,7 @@ async fn an_upsert_sets_only_the_fields_each_row_gives(db: TestDatabase) {
     );
     assert_eq!(one_after.email, one.email, "not given: kept");
     assert_eq!(one_after.provider, one.provider, "not given: kept");
-    let Creation::Existing(two_after) = &outcomes[1] else {
+    let Upserted::Updated(two_after) = &outcomes[1] else {
         panic!("{:?}", outcomes[1])
     };
     assert_eq!((two_after.id, &two_after.name), (two.id, &two.name));
@@ -283,12 +277,12 @@ async fn an_upsert_sets_only_the_fields_each_row_gives(db: TestDatabase) {
             payment_method_ref: Some("pm_2".into()),
         }
     );
-    let Creation::Created(three) = &outcomes[2] else {
+    let Upserted::Created(three) = &outcomes[2] else {
         panic!("{:?}", outcomes[2])
     };
     assert_eq!((&three.name, &three.email), (&None, &None));
     assert_eq!(three.provider.customer_ref.as_deref(), Some("cus_3"));
-    assert!(matches!(&outcomes[3], Creation::Created(c) if c.name.is_none()));
+    assert!(matches!(&outcomes[3], Upserted::Created(c) if c.name.is_none()));
     assert_eq!(
         db.db.find_customer(&ext("two")).await.unwrap().as_ref(),
         Some(two_after),

@@ -88,7 +88,13 @@ async fn put_and_take(db: &TestDatabase, ids: &[&str]) -> Vec<OutboxEvent> {
 /// Every event with `status` (all of them for `None`), in one page.
 async fn listed(db: &TestDatabase, status: Option<EventStatus>) -> Vec<EventRecord> {
     db.db
-        .list_events(EventFilter { status }, PageRequest::default())
+        .list_events(
+            EventFilter {
+                status,
+                ..EventFilter::default()
+            },
+            PageRequest::default(),
+        )
         .await
         .unwrap()
 }
@@ -203,7 +209,10 @@ async fn events_are_listed_by_status_in_pages(db: TestDatabase) {
         after,
         limit: PageLimit::new(1).unwrap(),
     };
-    let dead = EventFilter { status: Some(Dead) };
+    let dead = EventFilter {
+        status: Some(Dead),
+        ..EventFilter::default()
+    };
     let first = db.db.list_events(dead, page(None)).await.unwrap();
     assert_eq!(ids(&first), ["evt_2"]);
     let second = db

@@ -233,13 +233,25 @@ async fn amounts_keep_every_cent(db: TestDatabase) {
         .unwrap();
     let minors: Vec<i64> = got.iter().map(|i| i.amount.to_minor()).collect();
     assert_eq!(minors, amounts);
-    // Their total is held at the largest amount storable instead of failing the insert.
+    // Their total is exact, past the 64-bit range, and stays so as more are added.
     let totals = antaeus_core::store::StatsStore::invoice_totals(&db.db)
         .await
         .unwrap();
     assert_eq!(totals.len(), 1);
     assert_eq!(totals[0].invoices, amounts.len() as u64);
-    assert_eq!(totals[0].amount.to_minor(), i64::MAX);
+    let sum: i128 = amounts.iter().map(|&a| i128::from(a)).sum();
+    assert_eq!(totals[0].amount.minor(), sum);
+    let more = NewInvoice {
+        customer_id: customer.id,
+        amount: Money::from_minor(i64::MAX, Currency::EUR).unwrap(),
+        status: InvoiceStatus::Pending,
+    };
+    db.db.insert_invoices(vec![more, more]).await.unwrap();
+    let totals = antaeus_core::store::StatsStore::invoice_totals(&db.db)
+        .await
+        .unwrap();
+    assert_eq!(totals[0].amount.minor(), sum + 2 * i128::from(i64::MAX));
+    assert_eq!(totals[0].amount.to_string(), "276701161105693399.65 EUR");
 }
 
 async fn invoices_of_unknown_customers_are_refused_and_nothing_is_written(db: TestDatabase) {

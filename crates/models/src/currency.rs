@@ -19,6 +19,17 @@ impl Currency {
     pub const fn minor_unit_digits(self) -> u32 {
         2
     }
+
+    /// The largest amount of one invoice, in minor units: 100,000,000.00 in EUR, USD and GBP,
+    /// 1,000,000,000.00 in DKK and SEK (about the same worth). Far above any real invoice, and
+    /// far below what a 64-bit total could not add up, so that a typo of a few digits is
+    /// refused instead of charged.
+    pub const fn max_amount_minor(self) -> i64 {
+        match self {
+            Self::EUR | Self::USD | Self::GBP => 10_000_000_000,
+            Self::DKK | Self::SEK => 100_000_000_000,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,14 @@ pub enum ModelError {
     /// An amount that does not fit the currency's minor unit or the storage range.
     #[error("invalid amount {0}: {1}")]
     InvalidAmount(String, &'static str),
+    /// An amount above the largest one invoice may have in its currency.
+    #[error("{amount} is above the largest amount Antaeus bills ({limit})")]
+    AmountAboveLimit {
+        /// The amount given.
+        amount: String,
+        /// The largest amount in its currency.
+        limit: crate::Money,
+    },
     /// An idempotency key that is empty, too long or not visible ASCII.
     #[error("invalid idempotency key {0:?}: expected 1 to 255 visible ASCII characters")]
     InvalidIdempotencyKey(String),

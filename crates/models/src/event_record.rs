@@ -21,6 +21,10 @@ string_enum! {
 pub struct EventFilter {
     /// Only events in this status.
     pub status: Option<EventStatus>,
+    /// Only events about this invoice.
+    pub invoice_id: Option<crate::InvoiceId>,
+    /// Only events of this type.
+    pub kind: Option<crate::EventKind>,
 }
 
 /// One event with its delivery state.

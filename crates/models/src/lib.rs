@@ -21,6 +21,7 @@ mod ids;
 mod instance_id;
 mod invoice;
 mod money;
+mod money_total;
 mod notification;
 mod page;
 mod payment;
@@ -41,6 +42,7 @@ pub use ids::{CustomerId, EventSeq, InvoiceId, RefundId, RunId};
 pub use instance_id::InstanceId;
 pub use invoice::{DisputeFilter, DueFilter, FailureReason, Invoice, InvoiceFilter, InvoiceStatus};
 pub use money::Money;
+pub use money_total::MoneyTotal;
 pub use notification::{
     DisputeEvent, EventData, EventKind, InvoiceEvent, Notification, RefundEvent, RunEvent,
 };

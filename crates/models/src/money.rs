@@ -16,8 +16,9 @@ pub struct Money {
 }
 
 impl Money {
-    /// An amount of `value` in `currency`; more decimals than the minor unit, or a negative value,
-    /// is an error (rounding money silently is never right).
+    /// An amount of `value` in `currency`, as a request or a file gives it; more decimals than
+    /// the minor unit, a negative value, or more than the currency's largest amount
+    /// ([`Currency::max_amount_minor`]) is an error (rounding money silently is never right).
     pub fn new(value: Decimal, currency: Currency) -> Result<Self, ModelError> {
         let digits = currency.minor_unit_digits();
         if value.is_sign_negative() && !value.is_zero() {
@@ -35,9 +36,12 @@ impl Money {
         }
         let mut exact = normalized;
         exact.rescale(digits);
-        // The amount must be representable in minor units as an i64 for storage.
-        if exact.mantissa() > i128::from(i64::MAX) {
-            return Err(ModelError::InvalidAmount(value.to_string(), "is too large"));
+        let max = currency.max_amount_minor();
+        if exact.mantissa() > i128::from(max) {
+            return Err(ModelError::AmountAboveLimit {
+                amount: value.to_string(),
+                limit: Self::from_minor(max, currency)?,
+            });
         }
         Ok(Self {
             value: exact,
@@ -62,7 +66,9 @@ impl Money {
         .unwrap_or_else(|_| self.zero())
     }
 
-    /// An amount given in the currency's minor units, e.g. `12345` cents is `123.45`.
+    /// An amount given in the currency's minor units, e.g. `12345` cents is `123.45`: what
+    /// storage reads back, so any non-negative 64-bit amount is taken (no cap, unlike
+    /// [`Money::new`]).
     pub fn from_minor(minor: i64, currency: Currency) -> Result<Self, ModelError> {
         if minor < 0 {
             return Err(ModelError::InvalidAmount(
@@ -124,7 +130,9 @@ mod tests {
         for minor in [0_i64, 1, 99, 12_345, 50_000, i64::MAX] {
             let m = Money::from_minor(minor, Currency::USD).unwrap();
             assert_eq!(m.to_minor(), minor);
-            assert_eq!(Money::new(m.value(), Currency::USD).unwrap(), m);
+            if minor <= Currency::USD.max_amount_minor() {
+                assert_eq!(Money::new(m.value(), Currency::USD).unwrap(), m);
+            }
         }
         assert_eq!(
             Money::from_minor(12_345, Currency::GBP)
@@ -141,6 +149,19 @@ mod tests {
         assert!(Money::new(dec("-1"), Currency::EUR).is_err());
         assert!(Money::from_minor(-1, Currency::EUR).is_err());
         assert!(Money::new(dec("92233720368547758.08"), Currency::EUR).is_err());
-        assert!(Money::new(dec("92233720368547758.07"), Currency::EUR).is_ok());
+    }
+
+    #[test]
+    fn amounts_above_the_currencys_cap_are_refused_with_the_cap() {
+        assert!(Money::new(dec("100000000.00"), Currency::EUR).is_ok());
+        let err = Money::new(dec("100000000.01"), Currency::EUR).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "100000000.01 is above the largest amount Antaeus bills (100000000.00 EUR)"
+        );
+        assert!(Money::new(dec("92233720368547758.07"), Currency::USD).is_err());
+        assert!(Money::new(dec("1000000000.00"), Currency::DKK).is_ok());
+        assert!(Money::new(dec("1000000000.01"), Currency::SEK).is_err());
+        assert!(Money::new(dec("100000000.01"), Currency::GBP).is_err());
     }
 }

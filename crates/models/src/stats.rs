@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{AttemptOutcome, Currency, InvoiceStatus, Money};
+use crate::{AttemptOutcome, Currency, InvoiceStatus, MoneyTotal};
 
 /// Invoices in one status and currency (a claim in flight counts as PENDING).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,8 +12,8 @@ pub struct InvoiceTotal {
     pub status: InvoiceStatus,
     /// How many.
     pub invoices: u64,
-    /// Their amounts added up, in their currency.
-    pub amount: Money,
+    /// Their amounts added up, in their currency, exactly.
+    pub amount: MoneyTotal,
 }
 
 string_enum! {
@@ -39,8 +39,8 @@ pub struct MonthlyStat {
     pub currency: Option<Currency>,
     /// How many.
     pub count: u64,
-    /// For `collected`: the amount.
-    pub amount: Option<Money>,
+    /// For `collected`: the amount, exactly.
+    pub amount: Option<MoneyTotal>,
 }
 
 /// A run's provider calls that ended one way within one minute.

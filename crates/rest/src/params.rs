@@ -3,7 +3,11 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use antaeus_models::{CustomerId, EventFilter, ExternalId, InvoiceFilter, PageLimit, PageRequest};
+use antaeus_core::service::Due;
+use antaeus_models::{
+    Currency, CustomerId, EventFilter, EventKind, ExternalId, InvoiceFilter, InvoiceId, PageLimit,
+    PageRequest,
+};
 
 use crate::ApiError;
 
@@ -34,6 +38,24 @@ impl Query {
             map.insert(name, value);
         }
         Ok(Self(map))
+    }
+
+    /// The query, refusing any parameter not in `known` with a 400 naming it: a misspelt or
+    /// unsupported filter must never answer as if there were no filter.
+    pub fn only(self, known: &[&str]) -> Result<Self, ApiError> {
+        let mut unknown: Vec<&String> = self
+            .0
+            .keys()
+            .filter(|name| !known.contains(&name.as_str()))
+            .collect();
+        unknown.sort();
+        match unknown.first() {
+            None => Ok(self),
+            Some(name) => Err(ApiError::BadRequest(format!(
+                "unknown query parameter {name}: this listing takes {}",
+                known.join(", ")
+            ))),
+        }
     }
 
     /// The parameter parsed as `T`, `None` when absent; present but invalid is a 400.
@@ -72,27 +94,50 @@ impl Query {
         })
     }
 
-    /// The `status`, `customerId` and `externalId` filters of the invoice listing.
+    /// The `status`, `customerId`, `externalId` and `currency` filters of the invoice
+    /// listing (`customerExternalId` and `due` are read by [`Query::customer_external_id`] and
+    /// [`Query::due`]).
     pub fn invoice_filter(&self) -> Result<InvoiceFilter, ApiError> {
         Ok(InvoiceFilter {
             status: self.get("status")?,
             customer_id: self.get::<CustomerId>("customerId")?,
             external_id: self.get::<ExternalId>("externalId")?,
+            currency: self.get::<Currency>("currency")?,
             ..InvoiceFilter::default()
         })
     }
 
-    /// The `status` filter of the event listing.
+    /// The `customerExternalId` filter of the invoice listing.
+    pub fn customer_external_id(&self) -> Result<Option<ExternalId>, ApiError> {
+        self.get("customerExternalId")
+    }
+
+    /// The `due` filter of the invoice listing: `due` (a run started now would charge them)
+    /// or `overdue` (unpaid and past their due date).
+    pub fn due(&self) -> Result<Option<Due>, ApiError> {
+        match self.0.get("due").map(String::as_str) {
+            None => Ok(None),
+            Some("due") => Ok(Some(Due::Now)),
+            Some("overdue") => Ok(Some(Due::Overdue)),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "query parameter due: {other:?} is neither \"due\" nor \"overdue\""
+            ))),
+        }
+    }
+
+    /// The `status`, `invoiceId` and `type` filters of the event listing.
     pub fn event_filter(&self) -> Result<EventFilter, ApiError> {
         Ok(EventFilter {
             status: self.get("status")?,
+            invoice_id: self.get::<InvoiceId>("invoiceId")?,
+            kind: self.get::<EventKind>("type")?,
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use antaeus_models::{EventStatus, InvoiceId, InvoiceStatus};
+    use antaeus_models::{EventStatus, InvoiceStatus};
 
     use super::*;
 
@@ -105,6 +150,21 @@ mod tests {
         let p = q.page::<InvoiceId>().unwrap();
         assert_eq!(p.limit.get(), 10);
         assert_eq!(p.after.unwrap().get(), 20);
+    }
+
+    #[test]
+    fn a_parameter_a_listing_does_not_take_is_named() {
+        let known = ["status", "limit"];
+        assert!(Query::parse("status=PAID").unwrap().only(&known).is_ok());
+        let err = Query::parse("status=PAID&statsu=X&zz=1")
+            .unwrap()
+            .only(&known)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "unknown query parameter statsu: this listing takes status, limit"
+        );
     }
 
     #[test]

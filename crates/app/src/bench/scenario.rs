@@ -204,6 +204,7 @@ async fn seed_due(db: &Database, invoices: u64) -> anyhow::Result<()> {
             invoices_per_customer,
             seed,
             all_pending: true,
+            due_at: None,
         };
         seeded += seed::seed(db, plan).await?.invoices;
     }

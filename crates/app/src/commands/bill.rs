@@ -206,32 +206,7 @@ async fn print_events(db: &antaeus_data::Database, delivered: u64, took: Duratio
 }
 
 fn print_summary(run: &BillingRun, calls: &CallCounts, elapsed: Duration) {
-    let c = run.counts;
-    println!(
-        "billing run {} {} in {:.1}s (key {}, trigger {})",
-        run.id,
-        run.status,
-        elapsed.as_secs_f64(),
-        run.idempotency_key,
-        run.trigger
-    );
-    println!(
-        "invoices: {} claimed, {} paid, {} declined (dunning retry scheduled), {} failed, {} retry scheduled (outcome unknown), {} released unsent",
-        c.claimed, c.paid, c.declined, c.failed, c.retry_scheduled, c.released
-    );
-    let by_outcome: Vec<String> = calls
-        .by_outcome
-        .iter()
-        .map(|(outcome, n)| format!("{outcome} {n}"))
-        .collect();
-    println!(
-        "provider calls: {} ({}{})",
-        calls.total(),
-        by_outcome.join(", "),
-        if calls.in_flight > 0 {
-            format!(", unrecorded {}", calls.in_flight)
-        } else {
-            String::new()
-        }
-    );
+    for line in super::run_summary::summary_lines(run, calls, elapsed) {
+        println!("{line}");
+    }
 }

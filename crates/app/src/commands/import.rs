@@ -1,5 +1,5 @@
 //! `antaeus import customers|invoices FILE`: a bulk import, a one-line summary, the rejects
-//! report, and exit status 2 when any row was refused.
+//! report, and exit status 3 when any row was refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::{startup, wiring};
 /// Batches a PostgreSQL import writes at once.
 const POSTGRES_WRITERS: usize = 3;
 
-/// The import ended, but refused some rows: `main` exits with status 2.
+/// The import ended, but refused some rows: `main` exits with status 3.
 #[derive(Debug, Error)]
 #[error("{rejected} of {read} rows rejected{}", match report {
     Some(path) => format!(": see {}", path.display()),
@@ -42,6 +42,7 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
     let format = source.format(args.format)?;
     let mut rejects = rejects_report(&source, format, args)?;
     let db = startup::open_database(settings).await?;
+    let db = if args.dry_run { db.into_dry_run() } else { db };
     let writers = match db.backend() {
         // PostgreSQL writes batches side by side: while one waits on the server, another's
         // statements run (and its commit is flushed).
@@ -78,7 +79,12 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
     }
     let report = imported?;
     finished?;
-    println!("{}", summary(kind, &options.source, &report));
+    let summary = summary(kind, &options.source, &report);
+    if args.dry_run {
+        println!("dry run, nothing written: {summary}");
+    } else {
+        println!("{summary}");
+    }
     if report.rejected > 0 {
         return Err(RowsRejected {
             rejected: report.rejected,
@@ -111,13 +117,15 @@ fn rejects_report(source: &Source, format: Format, args: &ImportArgs) -> anyhow:
     )?)
 }
 
-/// `imported invoices from FILE: 10 rows read, 7 created, 1 existing, 2 rejected in 0.1s (…)`.
+/// `imported customers from FILE: 10 rows read, 6 created, 1 updated, 1 existing, 2 rejected
+/// in 0.1s (…)`.
 fn summary(kind: &str, source: &Source, report: &ImportReport) -> String {
     format!(
-        "imported {kind} from {}: {} rows read, {} created, {} existing, {} rejected in {:.1}s ({:.0} rows/s)",
+        "imported {kind} from {}: {} rows read, {} created, {} updated, {} existing, {} rejected in {:.1}s ({:.0} rows/s)",
         source.name(),
         report.read,
         report.created,
+        report.updated,
         report.existing,
         report.rejected,
         report.elapsed.as_secs_f64(),

@@ -1,6 +1,8 @@
 //! The reader thread's side of an import: records read and parsed into batches, sent on
 //! through a bounded channel (so that reading stays at most a couple of batches ahead).
 
+use std::collections::HashSet;
+
 use tokio::sync::mpsc;
 
 use super::format::RecordReader;
@@ -31,57 +33,82 @@ pub(super) struct Batch<R> {
     pub bytes: u64,
 }
 
-/// The reader thread: reads and parses records into batches of `batch_size` and sends them,
-/// until the input ends, an error stops it (sent on), or the import stops listening.
-pub(super) fn read_batches<K: Kind + 'static>(
-    mut records: Box<dyn RecordReader>,
-    batch_size: usize,
-    sender: mpsc::Sender<Result<Read<K::Row>, ImportError>>,
-) {
-    loop {
-        let mut batch = Batch {
+impl<R> Batch<R> {
+    fn with_capacity(batch_size: usize) -> Self {
+        Self {
             lines: Vec::with_capacity(batch_size),
             rows: Vec::with_capacity(batch_size),
             rejects: Vec::new(),
             read: 0,
             first_line: 0,
             bytes: 0,
-        };
-        let mut ended = false;
-        while batch.read < batch_size as u64 {
-            let record = match records.next_record() {
-                Ok(Some(record)) => record,
-                Ok(None) => {
-                    ended = true;
-                    break;
-                }
-                Err(e) => {
-                    let _ = sender.blocking_send(Err(e));
-                    return;
-                }
-            };
-            if batch.read == 0 {
-                batch.first_line = record.line;
-            }
-            batch.read += 1;
-            batch.bytes = record.bytes;
-            match record.values.and_then(|values| K::parse(&values)) {
-                Ok(row) => {
-                    batch.lines.push(record.line);
-                    batch.rows.push(row);
-                }
-                Err(problems) => batch.rejects.push(Reject {
-                    line: record.line,
-                    problems,
-                }),
-            }
-        }
-        if batch.read > 0 && sender.blocking_send(Ok(Read::Batch(batch))).is_err() {
-            return;
-        }
-        if ended {
-            let _ = sender.blocking_send(Ok(Read::End));
-            return;
         }
     }
+}
+
+/// The reader thread: reads and parses records into batches of `batch_size` and sends them,
+/// until the input ends, an error stops it (sent on), or the import stops listening.
+///
+/// A row whose external id a row of the batch already names ends the batch and starts the
+/// next: a batch never names an id twice, and batches naming one id are written one after
+/// the other (see `writes`), so repeated rows are applied in file order, one after another,
+/// whatever the batch size (the first creates, the next update or find it, or are refused).
+pub(super) fn read_batches<K: Kind + 'static>(
+    mut records: Box<dyn RecordReader>,
+    batch_size: usize,
+    sender: mpsc::Sender<Result<Read<K::Row>, ImportError>>,
+) {
+    let send = |batch: Batch<K::Row>| sender.blocking_send(Ok(Read::Batch(batch))).is_ok();
+    let mut batch = Batch::with_capacity(batch_size);
+    let mut keys: HashSet<String> = HashSet::new();
+    loop {
+        let record = match records.next_record() {
+            Ok(Some(record)) => record,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = sender.blocking_send(Err(e));
+                return;
+            }
+        };
+        let parsed = record.values.and_then(|values| K::parse(&values));
+        let key = parsed.as_ref().ok().and_then(K::key).map(str::to_owned);
+        if key.as_ref().is_some_and(|k| keys.contains(k)) {
+            if !send(std::mem::replace(
+                &mut batch,
+                Batch::with_capacity(batch_size),
+            )) {
+                return;
+            }
+            keys.clear();
+        }
+        if batch.read == 0 {
+            batch.first_line = record.line;
+        }
+        batch.read += 1;
+        batch.bytes = record.bytes;
+        match parsed {
+            Ok(row) => {
+                batch.lines.push(record.line);
+                batch.rows.push(row);
+                keys.extend(key);
+            }
+            Err(problems) => batch.rejects.push(Reject {
+                line: record.line,
+                problems,
+            }),
+        }
+        if batch.read >= batch_size as u64 {
+            if !send(std::mem::replace(
+                &mut batch,
+                Batch::with_capacity(batch_size),
+            )) {
+                return;
+            }
+            keys.clear();
+        }
+    }
+    if batch.read > 0 && !send(batch) {
+        return;
+    }
+    let _ = sender.blocking_send(Ok(Read::End));
 }

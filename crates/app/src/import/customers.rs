@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use antaeus_core::store::CustomerUpsert;
+use antaeus_core::store::{CustomerUpsert, Upserted};
 use antaeus_core::{CustomerService, ServiceError};
 
 use super::rejects::Problem;
@@ -86,7 +86,12 @@ impl Kind for Customers {
                 .upsert(&rows)
                 .await?
                 .into_iter()
-                .map(|answer| Written::from(answer, refusal))
+                .map(|answer| match answer {
+                    Ok(Upserted::Created(_)) => Written::Created,
+                    Ok(Upserted::Updated(_)) => Written::Updated,
+                    Ok(Upserted::Unchanged(_)) => Written::Existing,
+                    Err(refused) => Written::Refused(refusal(&refused)),
+                })
                 .collect())
         }
     }

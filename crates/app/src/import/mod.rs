@@ -63,8 +63,10 @@ pub struct ImportReport {
     pub read: u64,
     /// Rows that created a customer or invoice.
     pub created: u64,
-    /// Rows whose external id was known: the customer was updated in place, the invoice found
-    /// as it is.
+    /// Rows that changed a known customer (an invoice is never changed: see `existing`).
+    pub updated: u64,
+    /// Rows whose external id was known and that changed nothing: the customer as it was, the
+    /// invoice found as it is.
     pub existing: u64,
     /// Rows refused (see the rejects report).
     pub rejected: u64,
@@ -91,9 +93,10 @@ pub async fn import_invoices(
     run(Invoices(service), options, rejects).await
 }
 
-/// What became of a row written: created, found, or refused by storage.
+/// What became of a row written: created, changed, found as it was, or refused by storage.
 enum Written {
     Created,
+    Updated,
     Existing,
     Refused(Vec<Problem>),
 }
@@ -247,7 +250,7 @@ fn write_batch<R>(
 ) -> Result<Vec<Reject>, ImportError> {
     let storage_error = |cause| ImportError::Storage {
         line: batch.first_line,
-        imported: report.created + report.existing,
+        imported: report.created + report.updated + report.existing,
         cause,
     };
     let written = answers.map_err(storage_error)?;
@@ -262,6 +265,7 @@ fn write_batch<R>(
     for (line, written) in batch.lines.into_iter().zip(written) {
         match written {
             Written::Created => report.created += 1,
+            Written::Updated => report.updated += 1,
             Written::Existing => report.existing += 1,
             Written::Refused(problems) => rejects.push(Reject { line, problems }),
         }

@@ -1,5 +1,5 @@
 //! An import's progress bar: how far through the file (by bytes, when its size is known), rows
-//! read, created, existing and rejected, and the rate.
+//! read, created, updated, existing and rejected, and the rate.
 
 use std::time::Instant;
 
@@ -28,10 +28,11 @@ impl ImportProgress {
         let position = if self.by_bytes { bytes } else { report.read };
         self.progress.update(position, || {
             format!(
-                "{} rows/s: {} read, {} created, {} existing, {} rejected",
+                "{} rows/s: {} read, {} created, {} updated, {} existing, {} rejected",
                 per_second(report.read, self.started.elapsed()).round(),
                 report.read,
                 report.created,
+                report.updated,
                 report.existing,
                 report.rejected
             )

@@ -238,10 +238,16 @@ mod tests {
             700
         );
         assert_eq!(
-            amount(&Raw::Text("9999999999999999.99".into()), Currency::EUR)
+            amount(&Raw::Text("999999999.99".into()), Currency::DKK)
                 .unwrap()
                 .to_minor(),
-            999_999_999_999_999_999
+            99_999_999_999
+        );
+        // Above the currency's cap: refused, naming it.
+        let err = eur("9999999999999999.99").unwrap_err();
+        assert!(
+            err.contains("above the largest amount Antaeus bills (100000000.00 EUR)"),
+            "{err}"
         );
         // A float would round this to 0.1.
         let err = eur("0.1000000000000000000000000000001").unwrap_err();

@@ -1,6 +1,7 @@
 //! Configuration: one typed struct, loaded once from the environment, validated at start-up.
 
 mod billing;
+mod describe;
 mod env;
 mod notifier;
 mod operations;
@@ -90,13 +91,11 @@ impl Settings {
             .map_err(|e: antaeus_data::DataError| {
                 env::invalid("ANTAEUS_DATABASE_URL", e.to_string())
             })?;
-        let http_addr = env
-            .string("ANTAEUS_HTTP_ADDR", DEFAULT_HTTP_ADDR)
-            .parse()
+        let http_addr = listen_address(&env.string("ANTAEUS_HTTP_ADDR", DEFAULT_HTTP_ADDR))
             .map_err(|e| {
                 env::invalid(
                     "ANTAEUS_HTTP_ADDR",
-                    format!("{e} (expected host:port, e.g. {DEFAULT_HTTP_ADDR})"),
+                    format!("{e} (expected host:port, e.g. {DEFAULT_HTTP_ADDR} or localhost:7000)"),
                 )
             })?;
         let provider = provider::provider_settings(&env)?;
@@ -121,6 +120,23 @@ impl Settings {
             reconcile_every: operations::reconcile_every(&env)?,
         })
     }
+}
+
+/// The address `host:port` names: an IP literal as it is, a host name (`localhost`) resolved,
+/// its first IPv4 address preferred (what `127.0.0.1` users expect of `localhost`).
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let resolved: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|e| format!("{text:?}: {e}"))?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} names no address"))
 }
 
 impl fmt::Debug for Settings {
@@ -169,6 +185,24 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_http_address_may_name_a_host() {
+        let at = |addr: &str| load(&[("ANTAEUS_HTTP_ADDR", addr)]).map(|s| s.http_addr);
+        let local = at("localhost:7000").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 7000, "{local}");
+        assert_eq!(at("0.0.0.0:8080").unwrap().to_string(), "0.0.0.0:8080");
+        assert_eq!(at("[::1]:7000").unwrap().to_string(), "[::1]:7000");
+        for bad in [
+            "localhost",
+            "7000",
+            "localhost:port",
+            "no-such-host.invalid:7000",
+        ] {
+            let err = at(bad).unwrap_err().to_string();
+            assert!(err.contains("ANTAEUS_HTTP_ADDR"), "{bad}: {err}");
+        }
     }
 
     #[test]

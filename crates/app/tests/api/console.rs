@@ -13,7 +13,29 @@ api_tests!(
     with_a_token_every_console_page_needs_a_session_and_carries_the_security_headers,
     retry_and_void_through_the_console_change_the_invoice,
     a_run_started_from_the_console_is_the_api_run_of_the_same_key,
+    an_invoice_without_a_due_date_shows_a_dash,
 );
+
+/// Invoices stored without a due date (the demo data of earlier versions, the benchmark's)
+/// carry the zero time: the console shows "—", not 1970-01-01.
+async fn an_invoice_without_a_due_date_shows_a_dash(app: TestApp) {
+    let (_, invoice) = app
+        .add_invoice(Currency::EUR, 500, InvoiceStatus::Pending)
+        .await;
+    let operator = Browser::sign_in(&app, API_TOKEN).await;
+    let page = operator
+        .page(&format!("/console/invoices/{}", invoice.id))
+        .await;
+    assert!(page.contains("<dt>Due</dt><dd>—</dd>"), "{page}");
+    let list = operator
+        .page(&format!(
+            "/console/invoices?customer={}",
+            invoice.customer_id
+        ))
+        .await;
+    assert!(!list.contains("1970"), "{list}");
+    assert!(!page.contains("1970"), "{page}");
+}
 
 /// Every console page, with a PENDING invoice, customer 1 and a run to show.
 const PAGES: [&str; 8] = [
@@ -333,6 +355,12 @@ async fn a_run_started_from_the_console_is_the_api_run_of_the_same_key(app: Test
     assert_eq!(started.status(), 303);
     let location = started.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(location.ends_with("?flash=run-started"), "{location}");
+    // The page it lands on says so, and names the run.
+    let landed = operator.page(&location).await;
+    assert!(
+        landed.contains(r#"id="flash""#) && landed.contains("Run started"),
+        "{landed}"
+    );
     let id: i64 = location
         .trim_start_matches("/console/runs/")
         .split('?')
@@ -345,6 +373,10 @@ async fn a_run_started_from_the_console_is_the_api_run_of_the_same_key(app: Test
         again.headers()[LOCATION].to_str().unwrap(),
         format!("/console/runs/{id}?flash=run-existing")
     );
+    let landed = operator
+        .page(&format!("/console/runs/{id}?flash=run-existing"))
+        .await;
+    assert!(landed.contains("nothing new was started"), "{landed}");
     let api = app
         .post(
             "/rest/v1/billing/runs",

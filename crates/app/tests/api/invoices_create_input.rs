@@ -15,10 +15,11 @@ api_tests!(
 async fn amounts_are_read_exactly_from_numbers_and_strings(app: TestApp) {
     let customer = acme(&app).await;
     for (value, written) in [
-        (json!("92233720368547758.07"), "92233720368547758.07"),
+        // The largest amount an invoice may have in EUR.
+        (json!("100000000.00"), "100000000.00"),
         (
-            serde_json::from_str::<Value>("1234567890123.45").unwrap(),
-            "1234567890123.45",
+            serde_json::from_str::<Value>("12345678.91").unwrap(),
+            "12345678.91",
         ),
         (json!("0.01"), "0.01"),
         (json!(10), "10.00"),
@@ -35,12 +36,11 @@ async fn amounts_are_read_exactly_from_numbers_and_strings(app: TestApp) {
             "{body} → {text}"
         );
     }
-    // The raw JSON text, digit for digit: no float could hold this.
-    let raw = format!(
-        r#"{{"customerId":{customer},"amount":{{"value":90071992547409.93,"currency":"EUR"}}}}"#
-    );
+    // The raw JSON text, digit for digit.
+    let raw =
+        format!(r#"{{"customerId":{customer},"amount":{{"value":99999999.99,"currency":"EUR"}}}}"#);
     let text = app.post(INVOICES, &raw, &[]).await.text().await.unwrap();
-    assert!(text.contains(r#""value":90071992547409.93"#), "{text}");
+    assert!(text.contains(r#""value":99999999.99"#), "{text}");
 }
 
 async fn malformed_invoices_are_400_and_create_nothing(app: TestApp) {
@@ -60,7 +60,14 @@ async fn malformed_invoices_are_400_and_create_nothing(app: TestApp) {
         ("\"12,50\"", "decimal number"),
         ("true", "JSON number or a decimal string"),
         ("null", "JSON number or a decimal string"),
-        ("92233720368547758.08", "too large"),
+        // Above the cap (100,000,000.00 EUR): refused, never charged; the largest 64-bit
+        // amount once overflowed the console's totals.
+        (
+            "100000000.01",
+            "amount.value 100000000.01: is above the largest amount Antaeus bills (100000000.00 EUR)",
+        ),
+        ("\"92233720368547758.07\"", "above the largest amount"),
+        ("92233720368547758.08", "above the largest amount"),
         (
             "1234567890123456789012345678901234567890123",
             "longer than 40",
@@ -99,7 +106,7 @@ async fn malformed_invoices_are_400_and_create_nothing(app: TestApp) {
         ),
         (
             format!(r#"{{"customerId":{customer},{amount},"dueAt":"next week"}}"#),
-            "invalid",
+            r#"dueAt: "next week" is not an RFC 3339 time such as 2026-12-01T00:00:00Z"#,
         ),
         (
             format!(r#"{{"customerId":{customer},{amount},"due_at":"2026-12-01T00:00:00Z"}}"#),

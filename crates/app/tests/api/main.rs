@@ -25,6 +25,7 @@ mod invoices_batch;
 mod invoices_create;
 mod invoices_create_input;
 mod invoices_void;
+mod list_filters;
 mod malformed;
 mod operations;
 mod orphaned_runs;

@@ -74,3 +74,20 @@ async fn by_default_an_empty_database_is_seeded_with_the_original_data_set() {
         assert!(!app.invoices_of(1).await.is_empty(), "{backend:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_invoices_are_due_when_they_were_made_not_in_1970() {
+    for backend in backends() {
+        let before = chrono::Utc::now() - chrono::TimeDelta::seconds(5);
+        let Some(app) = spawn_app_with(backend, &[]).await else {
+            continue;
+        };
+        let after = chrono::Utc::now() + chrono::TimeDelta::seconds(5);
+        let listed = app.get_json(&format!("{INVOICES}?limit=20")).await;
+        for invoice in listed.as_array().unwrap() {
+            let due: chrono::DateTime<chrono::Utc> =
+                invoice["dueAt"].as_str().unwrap().parse().unwrap();
+            assert!(before <= due && due <= after, "{backend:?}: {invoice}");
+        }
+    }
+}

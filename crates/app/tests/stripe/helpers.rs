@@ -85,7 +85,7 @@ pub async fn seed(db: &Database, customers: &[ProviderRefs]) -> Vec<Customer> {
     for chunk in rows.chunks(500) {
         for outcome in db.upsert_customers(chunk).await.unwrap() {
             match outcome {
-                antaeus_core::store::Creation::Created(c) => created.push(c),
+                antaeus_core::store::Upserted::Created(c) => created.push(c),
                 other => panic!("not created: {other:?}"),
             }
         }

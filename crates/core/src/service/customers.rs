@@ -8,7 +8,7 @@ use super::text::check_text;
 use crate::Clock;
 use crate::store::{
     Creation, CustomerChanges, CustomerStore, CustomerUpdate, CustomerUpsert, KeyedRequest,
-    NewCustomer,
+    NewCustomer, Upserted,
 };
 
 /// Whether a create request made a new resource or found the one it names.
@@ -135,7 +135,7 @@ impl CustomerService {
     pub async fn upsert(
         &self,
         customers: &[CustomerUpsert],
-    ) -> Result<Vec<Result<Created<Customer>, ServiceError>>, ServiceError> {
+    ) -> Result<Vec<Result<Upserted<Customer>, ServiceError>>, ServiceError> {
         let checked: Vec<Result<(), ServiceError>> = customers.iter().map(check_upsert).collect();
         let valid: Vec<CustomerUpsert> = customers
             .iter()
@@ -161,17 +161,10 @@ impl CustomerService {
                 ));
             };
             results.push(match outcome {
-                Creation::Created(c) => Ok(Created::New(c)),
-                Creation::Existing(c) | Creation::Replayed(c) => {
-                    if c.currency == row.currency {
-                        Ok(Created::Found(c))
-                    } else {
-                        Err(conflict(&c, vec!["currency"]))
-                    }
+                Upserted::Unchanged(c) if c.currency != row.currency => {
+                    Err(conflict(&c, vec!["currency"]))
                 }
-                Creation::KeyReused => Err(ServiceError::Invalid(
-                    "an upsert carries no idempotency key".into(),
-                )),
+                outcome => Ok(outcome),
             });
         }
         Ok(results)
@@ -397,13 +390,13 @@ mod tests {
         let mut store = MockCustomerStore::new();
         store.expect_upsert_customers().returning(|_| {
             Ok(vec![
-                Creation::Created(stored(&acme())),
-                Creation::Existing(Customer::new(id(2), Currency::DKK)),
+                Upserted::Created(stored(&acme())),
+                Upserted::Unchanged(Customer::new(id(2), Currency::DKK)),
             ])
         });
         let rows = vec![acme().into(), acme().into()];
         let results = service(store).upsert(&rows).await.unwrap();
-        assert!(matches!(results[0], Ok(Created::New(_))));
+        assert!(matches!(results[0], Ok(Upserted::Created(_))));
         assert!(matches!(
             &results[1],
             Err(ServiceError::CustomerConflict { fields, .. }) if fields == &["currency"]

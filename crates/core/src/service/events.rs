@@ -109,6 +109,7 @@ mod tests {
     async fn list_passes_filter_and_page_to_the_store() {
         let filter = EventFilter {
             status: Some(EventStatus::Dead),
+            ..EventFilter::default()
         };
         let page = PageRequest {
             after: Some(EventSeq::new(3).unwrap()),

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use chrono::Timelike;
 
 use antaeus_models::{
-    ChargeAttempt, IdempotencyKey, Invoice, InvoiceFilter, InvoiceId, PageRequest,
+    ChargeAttempt, DueFilter, IdempotencyKey, Invoice, InvoiceFilter, InvoiceId, PageRequest,
 };
 
+use super::console::{InvoicePage, bounded_page};
 use super::fingerprint::Fingerprint;
 use super::text::check_text;
 use super::{Created, ServiceError};
@@ -14,6 +15,15 @@ use crate::store::{
     RetryOutcome, VoidOutcome,
 };
 use crate::{AmountLimits, Clock};
+
+/// Which invoices count as due, for [`InvoiceService::page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// PENDING and chargeable now: a run started now would charge them.
+    Now,
+    /// Unpaid (PENDING or FAILED) and past their due date.
+    Overdue,
+}
 
 /// Looks up invoices and their charge attempts; makes failed invoices due again; voids them.
 #[derive(Clone)]
@@ -162,6 +172,23 @@ impl InvoiceService {
             .fetch_invoice(id)
             .await?
             .ok_or(ServiceError::InvoiceNotFound(id))
+    }
+
+    /// One page of the invoices matching `filter` and, when given, due or overdue now, ordered
+    /// by id: the console's reading (a due or overdue filter searches a window of ids per page,
+    /// so a page may come back short with a next page to read).
+    pub async fn page(
+        &self,
+        mut filter: InvoiceFilter,
+        due: Option<Due>,
+        page: PageRequest<InvoiceId>,
+    ) -> Result<InvoicePage, ServiceError> {
+        let now = self.clock.now();
+        filter.due = due.map(|due| match due {
+            Due::Now => DueFilter::DueAt(now),
+            Due::Overdue => DueFilter::OverdueAt(now),
+        });
+        bounded_page(self.store.as_ref(), filter, page.after, page.limit).await
     }
 
     /// One page of the invoices matching `filter`, ordered by id.

@@ -18,7 +18,7 @@ pub use console::{
 pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
 pub use events::EventService;
-pub use invoices::{InvoiceService, MAX_DESCRIPTION};
+pub use invoices::{Due, InvoiceService, MAX_DESCRIPTION};
 pub use payments::{PaymentEventDeps, PaymentEventService, Received, ReconcileReport};
 pub use refunds::{MAX_REASON, RefundService};
 pub use runs::{RunService, RunView};

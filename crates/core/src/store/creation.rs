@@ -134,6 +134,27 @@ pub enum Creation<T> {
     KeyReused,
 }
 
+/// What upserting a resource by its external id did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upserted<T> {
+    /// It was created.
+    Created(T),
+    /// It existed, and the row changed at least one of its fields.
+    Updated(T),
+    /// It existed and is as it was: the row gave what it holds, or a currency it cannot take
+    /// (the caller reports that conflict).
+    Unchanged(T),
+}
+
+impl<T> Upserted<T> {
+    /// The resource, whichever case.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Created(t) | Self::Updated(t) | Self::Unchanged(t) => t,
+        }
+    }
+}
+
 /// What creating an invoice did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvoiceCreation {

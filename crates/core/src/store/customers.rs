@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Creation, CustomerChanges, CustomerUpdate, CustomerUpsert, KeyedRequest, NewCustomer,
-    StoreError,
+    StoreError, Upserted,
 };
 
 /// Reads, creates and updates customers.
@@ -45,11 +45,12 @@ pub trait CustomerStore: Send + Sync {
     /// Creates or updates customers by external id, in one transaction: a new external id is
     /// created (the fields a row does not give empty); a known one takes the fields its row
     /// gives, a field given empty clearing its value, and keeps the others. A row whose
-    /// currency differs from the stored customer's is left alone and answered `Existing` with
+    /// currency differs from the stored customer's is left alone and answered `Unchanged` with
     /// the stored customer (the caller reports the conflict). Rows without an external id are
-    /// created. Answers one outcome per row, in order.
+    /// created. Answers one outcome per row, in order; a known customer whose row changed a
+    /// field is `Updated`, one left as it was `Unchanged`.
     async fn upsert_customers(
         &self,
         customers: &[CustomerUpsert],
-    ) -> Result<Vec<Creation<Customer>>, StoreError>;
+    ) -> Result<Vec<Upserted<Customer>>, StoreError>;
 }

@@ -23,7 +23,7 @@ pub use billing::{
 pub use console::{ConsoleStore, ProblemCall};
 pub use creation::{
     Creation, CustomerChanges, CustomerRef, CustomerUpdate, CustomerUpsert, InvoiceCreation,
-    InvoiceDraft, KeyedRequest, NewCustomer,
+    InvoiceDraft, KeyedRequest, NewCustomer, Upserted,
 };
 pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};

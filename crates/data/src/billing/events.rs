@@ -91,6 +91,12 @@ impl EventStore for Database {
                         }
                         Some(EventStatus::Dead) => query.filter(outbox::dead_at.is_not_null()),
                     };
+                    if let Some(invoice) = filter.invoice_id {
+                        query = query.filter(outbox::invoice_id.eq(invoice.get()));
+                    }
+                    if let Some(kind) = filter.kind {
+                        query = query.filter(outbox::event_type.eq(kind.as_str()));
+                    }
                     query.load(c).map_err(store_error)
                 })
             })

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use antaeus_core::store::{
     Creation, CustomerChanges, CustomerUpdate, CustomerUpsert, KeyedRequest, NewCustomer,
-    StoreError,
+    StoreError, Upserted,
 };
 use antaeus_models::{Customer, CustomerId};
 use chrono::{DateTime, Utc};
@@ -225,12 +225,13 @@ pub(crate) async fn update_customer(
 pub(crate) async fn upsert_customers(
     db: &Database,
     customers_in: &[CustomerUpsert],
-) -> Result<Vec<Creation<Customer>>, StoreError> {
+) -> Result<Vec<Upserted<Customer>>, StoreError> {
     let batch = customers_in.to_vec();
-    let rows: Vec<(bool, CustomerRow)> = db
+    let rollback = db.dry_run;
+    let rows: Vec<(Upsert, CustomerRow)> = db
         .run(move |pools| {
-            write_txn!(pools, |c| {
-                let mut out: Vec<Option<(bool, CustomerRow)>> =
+            write_txn_or_dry_run!(pools, rollback, |c| {
+                let mut out: Vec<Option<(Upsert, CustomerRow)>> =
                     (0..batch.len()).map(|_| None).collect();
                 // A file may name an external id twice: the last row wins, and the earlier
                 // ones answer as it does.
@@ -270,7 +271,7 @@ pub(crate) async fn upsert_customers(
                     for i in conflicts {
                         let external = batch[i].external_id.as_ref().map(|e| e.as_str());
                         if let Some(row) = external.and_then(|e| known.remove(e)) {
-                            out[i] = Some((false, row));
+                            out[i] = Some((Upsert::Unchanged, row));
                         }
                     }
                     // One statement per set of columns given (a CSV file has one).
@@ -318,8 +319,12 @@ pub(crate) async fn upsert_customers(
                     for i in writes {
                         let external = batch[i].external_id.as_ref().map(|e| e.as_str());
                         if let Some(row) = external.and_then(|e| by_external.remove(e)) {
-                            let created = external.is_some_and(|e| !known.contains_key(e));
-                            out[i] = Some((created, row));
+                            let what = match external.and_then(|e| known.get(e)) {
+                                None => Upsert::Created,
+                                Some(before) if *before != row => Upsert::Updated,
+                                Some(_) => Upsert::Unchanged,
+                            };
+                            out[i] = Some((what, row));
                         }
                     }
                 }
@@ -330,7 +335,7 @@ pub(crate) async fn upsert_customers(
                                 .values(NewCustomerRow::from(customer))
                                 .returning(CustomerRow::as_returning())
                                 .get_result(c)?;
-                            out[i] = Some((true, row));
+                            out[i] = Some((Upsert::Created, row));
                         }
                         Some(external) if out[i].is_none() => {
                             let winner = last[external.as_str()];
@@ -338,12 +343,13 @@ pub(crate) async fn upsert_customers(
                                 .find(out[winner].as_ref().map_or(0, |(_, r)| r.id))
                                 .select(CustomerRow::as_select())
                                 .first(c)?;
-                            out[i] = Some((false, row));
+                            out[i] = Some((Upsert::Unchanged, row));
                         }
                         Some(_) => {}
                     }
                 }
-                out.into_iter()
+                let answers = out
+                    .into_iter()
                     .enumerate()
                     .map(|(i, outcome)| {
                         outcome.ok_or_else(|| {
@@ -352,18 +358,27 @@ pub(crate) async fn upsert_customers(
                             )
                         })
                     })
-                    .collect::<QueryResult<Vec<_>>>()
+                    .collect::<QueryResult<Vec<_>>>()?;
+                QueryResult::Ok(answers)
             })
         })
         .await?;
     rows.into_iter()
-        .map(|(created, row)| {
+        .map(|(what, row)| {
             let customer = Customer::try_from(row)?;
-            Ok(if created {
-                Creation::Created(customer)
-            } else {
-                Creation::Existing(customer)
+            Ok(match what {
+                Upsert::Created => Upserted::Created(customer),
+                Upsert::Updated => Upserted::Updated(customer),
+                Upsert::Unchanged => Upserted::Unchanged(customer),
             })
         })
         .collect()
+}
+
+/// What an upsert did to one row's customer, before it is turned into domain values.
+#[derive(Debug, Clone, Copy)]
+enum Upsert {
+    Created,
+    Updated,
+    Unchanged,
 }

@@ -214,8 +214,11 @@ pub(crate) async fn create_invoices(
 ) -> Result<Vec<InvoiceCreation>, StoreError> {
     let drafts = drafts.to_vec();
     let now = to_db(now);
+    let rollback = db.dry_run;
     let outcomes = db
-        .run(move |pools| write_txn!(pools, |c| create_batch!(c, &drafts, now)))
+        .run(move |pools| {
+            write_txn_or_dry_run!(pools, rollback, |c| create_batch!(c, &drafts, now))
+        })
         .await?;
     outcomes.into_iter().map(creation).collect()
 }

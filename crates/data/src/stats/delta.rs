@@ -9,13 +9,50 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 /// transactions update the same rows in the same order (no deadlock on PostgreSQL).
 #[derive(Debug, Default)]
 pub(crate) struct StatsDelta {
-    /// (status, currency) → (invoices, amount in minor units).
-    pub totals: BTreeMap<(&'static str, &'static str), (i64, i64)>,
-    /// (month, metric, label, currency) → (count, amount in minor units).
-    pub monthly: BTreeMap<(String, &'static str, String, &'static str), (i64, i64)>,
+    /// (status, currency) → (invoices, amount).
+    pub totals: BTreeMap<(&'static str, &'static str), (i64, Parts)>,
+    /// (month, metric, label, currency) → (count, amount).
+    pub monthly: BTreeMap<(String, &'static str, String, &'static str), (i64, Parts)>,
     /// (run, minute, outcome) → calls.
     pub runs: BTreeMap<(i64, NaiveDateTime, &'static str), i64>,
 }
+
+/// An amount as the totals add it up: its low 32 bits and the rest, each summed in a column of
+/// its own, so that a sum of any 64-bit amounts stays exact (`high * 2^32 + low`, read as 128
+/// bits) where one 64-bit column would overflow.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parts {
+    /// The sum of the amounts' low 32 bits.
+    pub low: i64,
+    /// The sum of the amounts' bits above the low 32.
+    pub high: i64,
+}
+
+impl Parts {
+    /// Adds `minor` (an amount, never negative) once.
+    fn add(&mut self, minor: i64) {
+        self.low = self.low.saturating_add(minor & LOW_MASK);
+        self.high = self.high.saturating_add(minor >> 32);
+    }
+
+    /// Takes `minor` (an amount, never negative) away once.
+    fn sub(&mut self, minor: i64) {
+        self.low = self.low.saturating_sub(minor & LOW_MASK);
+        self.high = self.high.saturating_sub(minor >> 32);
+    }
+
+    /// Nothing added.
+    pub fn is_zero(self) -> bool {
+        self == Self::default()
+    }
+
+    /// The sum `high * 2^32 + low`, exactly.
+    pub fn total(low: i64, high: i64) -> i128 {
+        (i128::from(high) << 32) + i128::from(low)
+    }
+}
+
+const LOW_MASK: i64 = 0xFFFF_FFFF;
 
 /// The status an invoice is counted under: a claim in flight counts as PENDING.
 fn counted(status: InvoiceStatus) -> &'static str {
@@ -38,7 +75,7 @@ impl StatsDelta {
             .entry((counted(status), amount.currency().as_str()))
             .or_default();
         entry.0 += 1;
-        entry.1 = entry.1.saturating_add(amount.to_minor());
+        entry.1.add(amount.to_minor());
     }
 
     /// An invoice of `amount` went from `from` to `to`.
@@ -49,10 +86,10 @@ impl StatsDelta {
         let currency = amount.currency().as_str();
         let out = self.totals.entry((counted(from), currency)).or_default();
         out.0 -= 1;
-        out.1 = out.1.saturating_sub(amount.to_minor());
+        out.1.sub(amount.to_minor());
         let into = self.totals.entry((counted(to), currency)).or_default();
         into.0 += 1;
-        into.1 = into.1.saturating_add(amount.to_minor());
+        into.1.add(amount.to_minor());
     }
 
     /// `amount` was collected at `at`.
@@ -67,7 +104,7 @@ impl StatsDelta {
             ))
             .or_default();
         entry.0 += 1;
-        entry.1 += amount.to_minor();
+        entry.1.add(amount.to_minor());
     }
 
     /// A charge was declined at `at`, for `code` (empty when the provider gave none).
@@ -106,7 +143,7 @@ macro_rules! apply_stats {
         use $crate::schema::{invoice_totals as t, monthly_stats as m, run_stats as r};
         let delta: &$crate::stats::StatsDelta = $delta;
         for ((status, currency), (invoices, amount)) in &delta.totals {
-            if (*invoices, *amount) == (0, 0) {
+            if *invoices == 0 && amount.is_zero() {
                 continue;
             }
             diesel::insert_into(t::table)
@@ -114,13 +151,21 @@ macro_rules! apply_stats {
                     t::status.eq(*status),
                     t::currency.eq(*currency),
                     t::invoices.eq(*invoices),
-                    t::amount_minor.eq(*amount),
+                    t::amount_low.eq(amount.low),
+                    t::amount_high.eq(amount.high),
                 ))
                 .on_conflict((t::status, t::currency))
                 .do_update()
                 .set((
                     t::invoices.eq(t::invoices + excluded(t::invoices)),
-                    t::amount_minor.eq($crate::stats::saturating_sum("invoice_totals")),
+                    t::amount_low.eq($crate::stats::saturating_sum(
+                        "invoice_totals",
+                        "amount_low",
+                    )),
+                    t::amount_high.eq($crate::stats::saturating_sum(
+                        "invoice_totals",
+                        "amount_high",
+                    )),
                 ))
                 .execute($c)?;
         }
@@ -132,13 +177,18 @@ macro_rules! apply_stats {
                     m::label.eq(label),
                     m::currency.eq(*currency),
                     m::count.eq(*count),
-                    m::amount_minor.eq(*amount),
+                    m::amount_low.eq(amount.low),
+                    m::amount_high.eq(amount.high),
                 ))
                 .on_conflict((m::month, m::metric, m::label, m::currency))
                 .do_update()
                 .set((
                     m::count.eq(m::count + excluded(m::count)),
-                    m::amount_minor.eq($crate::stats::saturating_sum("monthly_stats")),
+                    m::amount_low.eq($crate::stats::saturating_sum("monthly_stats", "amount_low")),
+                    m::amount_high.eq($crate::stats::saturating_sum(
+                        "monthly_stats",
+                        "amount_high",
+                    )),
                 ))
                 .execute($c)?;
         }
@@ -160,35 +210,52 @@ macro_rules! apply_stats {
 }
 pub(crate) use apply_stats;
 
-/// `<table>.amount_minor + excluded.amount_minor`, held within the 64-bit range: amounts may be
-/// as large as an invoice can hold, and a sum of such must not fail the write it rides on (a
-/// total that reached the limit stays there).
-pub(crate) fn saturating_sum(
-    table: &'static str,
-) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    let sql = match table {
-        "invoice_totals" => SATURATING_INVOICE_TOTALS,
-        _ => SATURATING_MONTHLY_STATS,
-    };
-    diesel::dsl::sql::<diesel::sql_types::BigInt>(sql)
-}
-
+/// The saturating sum's SQL for one table and column, built at compile time.
 macro_rules! saturating {
-    ($table:literal) => {
+    ($table:literal, $column:literal) => {
         concat!(
-            "CASE WHEN excluded.amount_minor > 0 AND ",
+            "CASE WHEN excluded.",
+            $column,
+            " > 0 AND ",
             $table,
-            ".amount_minor > 9223372036854775807 - excluded.amount_minor ",
+            ".",
+            $column,
+            " > 9223372036854775807 - excluded.",
+            $column,
+            " ",
             "THEN 9223372036854775807 ",
-            "WHEN excluded.amount_minor < 0 AND ",
+            "WHEN excluded.",
+            $column,
+            " < 0 AND ",
             $table,
-            ".amount_minor < -9223372036854775807 - excluded.amount_minor ",
+            ".",
+            $column,
+            " < -9223372036854775807 - excluded.",
+            $column,
+            " ",
             "THEN -9223372036854775807 ELSE ",
             $table,
-            ".amount_minor + excluded.amount_minor END"
+            ".",
+            $column,
+            " + excluded.",
+            $column,
+            " END"
         )
     };
 }
 
-const SATURATING_INVOICE_TOTALS: &str = saturating!("invoice_totals");
-const SATURATING_MONTHLY_STATS: &str = saturating!("monthly_stats");
+/// `<table>.<column> + excluded.<column>`, held within the 64-bit range: a part of a sum
+/// reaches it only after some two billion invoices, and must not fail the write it rides on
+/// then (a part that reached the limit stays there).
+pub(crate) fn saturating_sum(
+    table: &'static str,
+    column: &'static str,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    let sql = match (table, column) {
+        ("invoice_totals", "amount_low") => saturating!("invoice_totals", "amount_low"),
+        ("invoice_totals", _) => saturating!("invoice_totals", "amount_high"),
+        (_, "amount_low") => saturating!("monthly_stats", "amount_low"),
+        _ => saturating!("monthly_stats", "amount_high"),
+    };
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(sql)
+}

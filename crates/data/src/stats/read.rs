@@ -2,7 +2,7 @@
 
 use antaeus_core::store::{StatsStore, StoreError};
 use antaeus_models::{
-    AttemptOutcome, Currency, InvoiceStatus, InvoiceTotal, Money, MonthlyMetric, MonthlyStat,
+    AttemptOutcome, Currency, InvoiceStatus, InvoiceTotal, MoneyTotal, MonthlyMetric, MonthlyStat,
     RunId, RunMinute,
 };
 use async_trait::async_trait;
@@ -13,6 +13,7 @@ use crate::Database;
 use crate::error::store_error;
 use crate::rows::text;
 use crate::schema::{invoice_totals, monthly_stats, run_stats};
+use crate::stats::Parts;
 use crate::time::from_db;
 
 fn corrupt(table: &str, err: impl std::fmt::Display) -> StoreError {
@@ -26,7 +27,7 @@ fn count(n: i64) -> u64 {
 #[async_trait]
 impl StatsStore for Database {
     async fn invoice_totals(&self) -> Result<Vec<InvoiceTotal>, StoreError> {
-        let rows: Vec<(String, String, i64, i64)> = self
+        let rows: Vec<(String, String, i64, i64, i64)> = self
             .run(|pools| {
                 with_conn!(pools, |c| invoice_totals::table
                     .filter(invoice_totals::invoices.ne(0))
@@ -35,22 +36,21 @@ impl StatsStore for Database {
                         invoice_totals::status,
                         invoice_totals::currency,
                         invoice_totals::invoices,
-                        invoice_totals::amount_minor,
+                        invoice_totals::amount_low,
+                        invoice_totals::amount_high,
                     ))
                     .load(c)
                     .map_err(store_error))
             })
             .await?;
         rows.into_iter()
-            .map(|(status, currency, invoices, amount)| {
+            .map(|(status, currency, invoices, low, high)| {
                 let parse = || -> Result<InvoiceTotal, String> {
                     let currency: Currency = currency.parse().map_err(text)?;
                     Ok(InvoiceTotal {
                         status: status.parse::<InvoiceStatus>().map_err(text)?,
                         invoices: count(invoices),
-                        // A sum held at the 64-bit limit is shown as it is; below zero it
-                        // can only be so by a bug, and an empty total is the honest answer.
-                        amount: Money::from_minor(amount.max(0), currency).map_err(text)?,
+                        amount: MoneyTotal::from_minor(Parts::total(low, high), currency),
                     })
                 };
                 parse().map_err(|e| corrupt("invoice_totals", e))
@@ -60,7 +60,7 @@ impl StatsStore for Database {
 
     async fn monthly_stats(&self, within: DateTime<Utc>) -> Result<Vec<MonthlyStat>, StoreError> {
         let month = within.format("%Y-%m").to_string();
-        let rows: Vec<(String, String, String, i64, i64)> = self
+        let rows: Vec<(String, String, String, i64, i64, i64)> = self
             .run(move |pools| {
                 with_conn!(pools, |c| monthly_stats::table
                     .filter(monthly_stats::month.eq(&month))
@@ -76,14 +76,15 @@ impl StatsStore for Database {
                         monthly_stats::label,
                         monthly_stats::currency,
                         monthly_stats::count,
-                        monthly_stats::amount_minor,
+                        monthly_stats::amount_low,
+                        monthly_stats::amount_high,
                     ))
                     .load(c)
                     .map_err(store_error))
             })
             .await?;
         rows.into_iter()
-            .map(|(metric, label, currency, n, amount)| {
+            .map(|(metric, label, currency, n, low, high)| {
                 let parse = || -> Result<MonthlyStat, String> {
                     let currency: Option<Currency> = (!currency.is_empty())
                         .then(|| currency.parse())
@@ -94,9 +95,7 @@ impl StatsStore for Database {
                         label,
                         count: count(n),
                         amount: currency
-                            .map(|c| Money::from_minor(amount.max(0), c))
-                            .transpose()
-                            .map_err(text)?,
+                            .map(|c| MoneyTotal::from_minor(Parts::total(low, high), c)),
                         currency,
                     })
                 };

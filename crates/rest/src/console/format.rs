@@ -7,6 +7,15 @@ pub fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// A due date, or "—" for none (the zero time: invoices stored without one).
+pub fn due(t: DateTime<Utc>) -> String {
+    if t == DateTime::UNIX_EPOCH {
+        DASH.to_owned()
+    } else {
+        time(t)
+    }
+}
+
 /// A time, or "—".
 pub fn maybe_time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| DASH.to_owned(), time)

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
-use super::format::{DASH, or_dash, time};
+use super::format::{DASH, due, or_dash, time};
 use super::invoice_payments::{dispute, double_charge, refunds as refunds_section};
 use super::layout::{Chrome, Section, ok, page};
 use super::paging::path_id;
@@ -102,7 +102,9 @@ fn latency(started: DateTime<Utc>, finished: Option<DateTime<Utc>>) -> String {
 /// When the invoice is next charged: a PENDING one at its next attempt, or its due date.
 fn next_attempt(invoice: &Invoice) -> String {
     if invoice.status == InvoiceStatus::Pending {
-        time(invoice.next_attempt_at.unwrap_or(invoice.due_at))
+        invoice
+            .next_attempt_at
+            .map_or_else(|| due(invoice.due_at), time)
     } else {
         DASH.to_owned()
     }
@@ -115,7 +117,7 @@ fn fields(i: &Invoice) -> Markup {
             dt { "Customer" } dd { a href={ "/console/customers/" (i.customer_id) } { (i.customer_id) } }
             dt { "Amount" } dd #invoice-amount { (i.amount) }
             dt { "Refunded" } dd #invoice-refunded { (i.refunded) }
-            dt { "Due" } dd { (time(i.due_at)) }
+            dt { "Due" } dd { (due(i.due_at)) }
             dt { "Next attempt" } dd #invoice-next-attempt { (next_attempt(i)) }
             dt { "Attempts" } dd { (i.attempts) }
             dt { "Failure reason" } dd #invoice-failure-reason { (or_dash(i.failure_reason.map(|r| r.as_str()))) }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::ConsoleState;
 use super::access::Access;
 use super::error::ConsoleError;
-use super::format::{maybe_time, or_dash, time};
+use super::format::{due, maybe_time, or_dash};
 use super::layout::{Chrome, Section, ok, page};
 use super::paging::{cursor, page_limit, query};
 
@@ -210,7 +210,7 @@ pub fn table(invoices: &[Invoice]) -> Markup {
                             (i.status.as_str())
                             @for flag in flags(i) { " " span.flag { (flag) } }
                         }
-                        td { (time(i.due_at)) }
+                        td { (due(i.due_at)) }
                         td { (maybe_time(i.next_attempt_at)) }
                         td.num { (i.attempts) }
                         td { (or_dash(i.failure_reason.map(|r| r.as_str()))) }

@@ -11,16 +11,17 @@ use utoipa::openapi::{ObjectBuilder, RefOr};
 
 use crate::ApiError;
 
-/// The longest value text read; the largest amount storage keeps, `92233720368547758.07`, is
-/// 20 characters, so anything this long is absurd rather than precise.
+/// The longest value text read; the largest amount an invoice may have, `1000000000.00`, is 13
+/// characters, so anything this long is absurd rather than precise.
 const MAX_VALUE_TEXT: usize = 40;
 
 /// `{"value":123.45,"currency":"EUR"}` or `{"value":"123.45","currency":"EUR"}` in a request.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountJson {
-    /// Greater than zero, with at most the currency's minor-unit digits (two): a JSON number
-    /// or a decimal string, read digit by digit (no float, no exponent, no sign).
+    /// Greater than zero and at most 100000000.00 (EUR, USD, GBP) or 1000000000.00 (DKK, SEK),
+    /// with at most the currency's minor-unit digits (two): a JSON number or a decimal string,
+    /// read digit by digit (no float, no exponent, no sign).
     #[schema(schema_with = number_or_decimal_string)]
     value: Box<RawValue>,
     /// EUR, USD, DKK, SEK or GBP.
@@ -37,6 +38,9 @@ impl AmountJson {
         let value = Decimal::from_str_exact(&text).map_err(|_| bad("has too many digits"))?;
         let money = Money::new(value, self.currency).map_err(|e| match e {
             antaeus_models::ModelError::InvalidAmount(_, why) => bad(why),
+            antaeus_models::ModelError::AmountAboveLimit { limit, .. } => bad(&format!(
+                "is above the largest amount Antaeus bills ({limit})"
+            )),
             other => bad(&other.to_string()),
         })?;
         if money.to_minor() == 0 {
@@ -139,14 +143,11 @@ mod tests {
             (r#"{"value":"0.01","currency":"DKK"}"#, 1),
             (r#"{"value":1.50,"currency":"SEK"}"#, 150),
             (r#"{"value":"1.230","currency":"GBP"}"#, 123),
-            // Beyond f64's precision: every digit kept.
+            // The largest amounts, every digit kept.
+            (r#"{"value":100000000.00,"currency":"EUR"}"#, 10_000_000_000),
             (
-                r#"{"value":92233720368547758.07,"currency":"EUR"}"#,
-                i64::MAX,
-            ),
-            (
-                r#"{"value":"92233720368547758.07","currency":"EUR"}"#,
-                i64::MAX,
+                r#"{"value":"999999999.99","currency":"DKK"}"#,
+                99_999_999_999,
             ),
             (r#"{ "value" : 7.7 , "currency" : "EUR" }"#, 770),
         ] {
@@ -179,7 +180,12 @@ mod tests {
             ("null", "JSON number or a decimal string"),
             ("[1]", "JSON number or a decimal string"),
             ("{}", "JSON number or a decimal string"),
-            ("92233720368547758.08", "too large"),
+            (
+                "100000000.01",
+                "above the largest amount Antaeus bills (100000000.00 EUR)",
+            ),
+            ("92233720368547758.07", "above the largest amount"),
+            ("92233720368547758.08", "above the largest amount"),
             ("123456789012345678901234567890", "too many digits"),
             (&format!("\"{}\"", "9".repeat(41)), "longer than 40"),
             (&"1".repeat(400), "longer than 40"),

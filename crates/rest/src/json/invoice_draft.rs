@@ -32,11 +32,26 @@ pub struct InvoiceDraftJson {
     external_id: Option<String>,
     /// When it falls due (RFC 3339, kept to the microsecond); the first run after it charges
     /// it. Absent: due now.
-    #[schema(example = "2026-12-01T00:00:00Z")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
+    #[serde(default, deserialize_with = "due_at")]
     due_at: Option<DateTime<Utc>>,
     /// What it is for, 1 to 1,000 bytes.
     #[schema(example = "December subscription")]
     description: Option<String>,
+}
+
+/// Reads `dueAt` (RFC 3339, or `null`), naming the field when it is not a time.
+fn due_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.to_utc()))
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "dueAt: {text:?} is not an RFC 3339 time such as 2026-12-01T00:00:00Z"
+            ))
+        })
 }
 
 impl InvoiceDraftJson {
@@ -137,11 +152,15 @@ mod tests {
             ),
             (
                 format!(r#"{{"customerId":1,{amount},"dueAt":"2026-12-01"}}"#),
-                "premature end",
+                r#"dueAt: "2026-12-01" is not an RFC 3339 time"#,
             ),
             (
                 format!(r#"{{"customerId":1,{amount},"dueAt":"tomorrow"}}"#),
-                "input contains invalid characters",
+                r#"dueAt: "tomorrow" is not an RFC 3339 time"#,
+            ),
+            (
+                format!(r#"{{"customerId":1,{amount},"dueAt":17}}"#),
+                "invalid type",
             ),
             (
                 format!(r#"{{"customerId":1,{amount},"externalId":""}}"#),

@@ -72,7 +72,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = Query::parse(req.query_string())?;
+    let query = Query::parse(req.query_string())?.only(&["limit", "before"])?;
     let page = query.page_with_cursor::<RunId>("before")?;
     let runs = state.runs.list(page).await?;
     Ok(next_page::page_response_with_cursor(

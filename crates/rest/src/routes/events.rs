@@ -1,4 +1,4 @@
-//! `GET /rest/v1/events` (the outbox by status) and `POST /rest/v1/events/{id}/redeliver`.
+//! `GET /rest/v1/events` (the outbox by status, invoice and type) and `POST /rest/v1/events/{id}/redeliver`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::{EventId, EventSeq};
@@ -16,12 +16,14 @@ use crate::{ApiError, ApiState, Problem};
     tag = "events",
     params(
         ("status" = Option<String>, Query, description = "pending, delivered or dead"),
+        ("invoiceId" = Option<i64>, Query, description = "Only events about this invoice"),
+        ("type" = Option<String>, Query, description = "Only events of this type, e.g. `invoice.paid`"),
         ("limit" = Option<u16>, Query, description = "Page size, 1 to 1000 (default 1000)"),
         ("after" = Option<i64>, Query, description = "Only events with a greater `seq`"),
     ),
     responses(
         (status = 200, description = "Events ordered by `seq`; a full page has a `Link: rel=\"next\"` header", body = [EventJson]),
-        (status = 400, description = "A malformed query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed or unknown query parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -29,7 +31,13 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = Query::parse(req.query_string())?;
+    let query = Query::parse(req.query_string())?.only(&[
+        "status",
+        "invoiceId",
+        "type",
+        "limit",
+        "after",
+    ])?;
     let filter = query.event_filter()?;
     let page = query.page::<EventSeq>()?;
     let events = state.events.list(filter, page).await?;

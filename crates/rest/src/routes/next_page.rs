@@ -25,12 +25,26 @@ pub fn page_response_with_cursor<T, J: Serialize>(
     id_of: impl Fn(&T) -> i64,
     to_json: impl Fn(&T) -> J,
 ) -> HttpResponse {
+    let next = if items.len() >= usize::from(limit) {
+        items.last().map(id_of)
+    } else {
+        None
+    };
+    page_response_to(req, cursor, items, next, to_json)
+}
+
+/// A 200 with `items` as a JSON array and, when `next` is given, a `Link` header to the page
+/// after it (`?<cursor>=<next>`), keeping every other query parameter: for a page that may
+/// come back short and still have pages after it (a search bounded to a window of ids).
+pub fn page_response_to<T, J: Serialize>(
+    req: &HttpRequest,
+    cursor: &str,
+    items: &[T],
+    next: Option<i64>,
+    to_json: impl Fn(&T) -> J,
+) -> HttpResponse {
     let mut response = HttpResponse::Ok();
-    if items.len() >= usize::from(limit)
-        && let Some(link) = items
-            .last()
-            .and_then(|last| next_link(req, cursor, id_of(last)))
-    {
+    if let Some(link) = next.and_then(|next| next_link(req, cursor, next)) {
         response.insert_header((LINK, link));
     }
     response.json(items.iter().map(to_json).collect::<Vec<J>>())

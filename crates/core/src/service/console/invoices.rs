@@ -5,6 +5,7 @@ use antaeus_models::{Invoice, InvoiceFilter, InvoiceId, InvoiceStatus, PageLimit
 
 use super::ConsoleService;
 use crate::service::ServiceError;
+use crate::store::InvoiceStore;
 
 /// How many invoice ids one page of a bounded scan covers at most.
 pub const SCAN_WINDOW: i64 = 100_000;
@@ -42,50 +43,61 @@ impl ConsoleService {
     /// index serves searches at most [`SCAN_WINDOW`] ids, and the page says where it stopped.
     pub async fn invoices(
         &self,
-        mut filter: InvoiceFilter,
+        filter: InvoiceFilter,
         after: Option<InvoiceId>,
         limit: PageLimit,
     ) -> Result<InvoicePage, ServiceError> {
-        let window = if needs_window(&filter) {
-            let from = after.map_or(0, InvoiceId::get);
-            InvoiceId::new(from.saturating_add(SCAN_WINDOW)).ok()
-        } else {
-            None
-        };
-        filter.up_to = window;
-        let store = &self.deps.invoices;
-        let invoices = store
-            .list_invoices(filter, PageRequest { after, limit })
-            .await?;
-        if invoices.len() >= usize::from(limit.get()) {
-            let next = invoices.last().map(|i| i.id);
-            return Ok(InvoicePage {
-                invoices,
-                next,
-                searched_to: None,
-            });
-        }
-        let Some(end) = window else {
-            return Ok(InvoicePage {
-                invoices,
-                next: None,
-                searched_to: None,
-            });
-        };
-        let beyond = store
-            .list_invoices(
-                InvoiceFilter::default(),
-                PageRequest {
-                    after: Some(end),
-                    limit: PageLimit::new(1).unwrap_or_default(),
-                },
-            )
-            .await?;
-        let more = !beyond.is_empty();
-        Ok(InvoicePage {
-            invoices,
-            next: more.then_some(end),
-            searched_to: more.then_some(end),
-        })
+        bounded_page(self.deps.invoices.as_ref(), filter, after, limit).await
     }
+}
+
+/// Up to `limit` invoices of `store` matching `filter` after `after`, in id order; a filter
+/// that no index serves searches at most [`SCAN_WINDOW`] ids, and the page says where it
+/// stopped (the console's table and the API's listing read invoices this way).
+pub(crate) async fn bounded_page(
+    store: &dyn InvoiceStore,
+    mut filter: InvoiceFilter,
+    after: Option<InvoiceId>,
+    limit: PageLimit,
+) -> Result<InvoicePage, ServiceError> {
+    let window = if needs_window(&filter) {
+        let from = after.map_or(0, InvoiceId::get);
+        InvoiceId::new(from.saturating_add(SCAN_WINDOW)).ok()
+    } else {
+        None
+    };
+    filter.up_to = window;
+    let invoices = store
+        .list_invoices(filter, PageRequest { after, limit })
+        .await?;
+    if invoices.len() >= usize::from(limit.get()) {
+        let next = invoices.last().map(|i| i.id);
+        return Ok(InvoicePage {
+            invoices,
+            next,
+            searched_to: None,
+        });
+    }
+    let Some(end) = window else {
+        return Ok(InvoicePage {
+            invoices,
+            next: None,
+            searched_to: None,
+        });
+    };
+    let beyond = store
+        .list_invoices(
+            InvoiceFilter::default(),
+            PageRequest {
+                after: Some(end),
+                limit: PageLimit::new(1).unwrap_or_default(),
+            },
+        )
+        .await?;
+    let more = !beyond.is_empty();
+    Ok(InvoicePage {
+        invoices,
+        next: more.then_some(end),
+        searched_to: more.then_some(end),
+    })
 }

@@ -15,6 +15,7 @@ use antaeus_models::{BillingRun, EventRecord, InvoiceId, PageLimit, PageRequest,
 use chrono::{DateTime, Utc};
 
 pub use health::ProviderHealth;
+pub(crate) use invoices::bounded_page;
 pub use invoices::{InvoicePage, SCAN_WINDOW, needs_window};
 pub use overview::Overview;
 pub use run_page::RunPage;

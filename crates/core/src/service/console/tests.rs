@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use antaeus_models::{
     AttemptOutcome, BillingRun, ChargeAttempt, Currency, IdempotencyKey, InvoiceId, Money,
-    MonthlyMetric, MonthlyStat, RunCounts, RunId, RunMinute, RunScope, RunStatus, RunTrigger,
+    MoneyTotal, MonthlyMetric, MonthlyStat, RunCounts, RunId, RunMinute, RunScope, RunStatus,
+    RunTrigger,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -92,7 +93,7 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
             Ok(vec![
                 MonthlyStat {
                     currency: Some(Currency::EUR),
-                    amount: Some(Money::from_minor(1250, Currency::EUR).unwrap()),
+                    amount: Some(MoneyTotal::from_minor(1250, Currency::EUR)),
                     ..stat(MonthlyMetric::Collected, "", 2)
                 },
                 stat(MonthlyMetric::Declined, "insufficient_funds", 5),
@@ -117,7 +118,7 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
     assert_eq!(overview.collected.len(), 1);
     assert_eq!(
         overview.collected[0].amount.unwrap().to_string(),
-        Money::from_minor(1250, Currency::EUR).unwrap().to_string()
+        "12.50 EUR"
     );
     let codes: Vec<_> = overview
         .decline_codes

@@ -22,7 +22,7 @@ use crate::{ApiError, ApiState, Problem};
     ),
     responses(
         (status = 200, description = "Customers ordered by id; a full page has a `Link: rel=\"next\"` header", body = [CustomerJson]),
-        (status = 400, description = "A malformed query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed or unknown query parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -30,7 +30,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = Query::parse(req.query_string())?;
+    let query = Query::parse(req.query_string())?.only(&["externalId", "limit", "after"])?;
     let page = query.page::<CustomerId>()?;
     let customers = match query.get::<ExternalId>("externalId")? {
         // Filtered like any page, so a client reads both answers the same way.

@@ -1,4 +1,4 @@
-//! `GET /rest/v1/invoices` (by status, customer or external id) and `GET /rest/v1/invoices/{id}`.
+//! `GET /rest/v1/invoices` (by status, customer, external id, currency, due or overdue) and `GET /rest/v1/invoices/{id}`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use antaeus_models::InvoiceId;
@@ -17,13 +17,16 @@ use crate::{ApiError, ApiState, Problem};
     params(
         ("status" = Option<String>, Query, description = "PENDING, CHARGING, PAID, FAILED or VOID"),
         ("customerId" = Option<i64>, Query, description = "Only this customer's invoices"),
+        ("customerExternalId" = Option<String>, Query, description = "Only the invoices of the customer with this external id (none when there is no such customer)"),
+        ("currency" = Option<String>, Query, description = "EUR, USD, DKK, SEK or GBP: only invoices in this currency"),
+        ("due" = Option<String>, Query, description = "`due`: PENDING invoices a run started now would charge; `overdue`: unpaid (PENDING or FAILED) invoices past their due date. Searches a stretch of 100,000 ids per page, so a page may come back short with a `Link` to the next"),
         ("externalId" = Option<String>, Query, description = "Only invoices with this external id (unique per customer: with `customerId`, zero or one)"),
         ("limit" = Option<u16>, Query, description = "Page size, 1 to 1000 (default 1000)"),
         ("after" = Option<i64>, Query, description = "Only invoices with a greater id"),
     ),
     responses(
         (status = 200, description = "Invoices ordered by id; a full page has a `Link: rel=\"next\"` header", body = [InvoiceJson]),
-        (status = 400, description = "A malformed query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed or unknown query parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -31,15 +34,34 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = Query::parse(req.query_string())?;
-    let filter = query.invoice_filter()?;
+    let query = Query::parse(req.query_string())?.only(&[
+        "status",
+        "customerId",
+        "customerExternalId",
+        "externalId",
+        "currency",
+        "due",
+        "limit",
+        "after",
+    ])?;
+    let mut filter = query.invoice_filter()?;
+    let due = query.due()?;
     let page = query.page::<InvoiceId>()?;
-    let invoices = state.invoices.list(filter, page).await?;
-    Ok(next_page::page_response(
+    if let Some(external) = query.customer_external_id()? {
+        let Some(customer) = state.customers.find(&external).await? else {
+            return Ok(HttpResponse::Ok().json(Vec::<InvoiceJson>::new()));
+        };
+        if filter.customer_id.is_some_and(|id| id != customer.id) {
+            return Ok(HttpResponse::Ok().json(Vec::<InvoiceJson>::new()));
+        }
+        filter.customer_id = Some(customer.id);
+    }
+    let found = state.invoices.page(filter, due, page).await?;
+    Ok(next_page::page_response_to(
         &req,
-        &invoices,
-        page.limit.get(),
-        |i| i.id.get(),
+        "after",
+        &found.invoices,
+        found.next.map(InvoiceId::get),
         |i| InvoiceJson::from(i),
     ))
 }
