@@ -44,16 +44,42 @@ impl TlsCluster {
         );
         let dir = PathBuf::from(String::from_utf8_lossy(&dir.stdout).trim());
         // From here on, dropping the cluster cleans up whatever a failing step left.
-        let cluster = Self {
+        let mut cluster = Self {
             tools,
             certs: Certs::in_dir(&dir),
             dir,
-            port: free_port(),
+            port: 0,
         };
         cluster.certs.make(&cluster.tools, &cluster.dir);
         cluster.init();
-        cluster.run_pg_ctl(&["-l", "server.log", "-w", "-t", "60", "start"], "start it");
+        cluster.port = cluster.start_on_a_free_port();
         Some(cluster)
+    }
+
+    /// Starts the server on a free port, and on another if something took that one between
+    /// our look and the server's bind.
+    fn start_on_a_free_port(&self) -> u16 {
+        let log = self.dir.join("server.log");
+        for _ in 0..3 {
+            let port = free_port();
+            let _ = std::fs::remove_file(&log);
+            let started = self
+                .pg_ctl(&["-l", "server.log", "-w", "-t", "60"])
+                .arg("-o")
+                .arg(format!("-p {port}"))
+                .arg("start")
+                .output()
+                .is_ok_and(|out| out.status.success());
+            if started {
+                return port;
+            }
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                log.contains("Address already in use"),
+                "pg_ctl could not start the cluster; server log:\n{log}"
+            );
+        }
+        panic!("three free ports were taken before the cluster could bind one");
     }
 
     /// `initdb`, then our settings and `pg_hba.conf`.
@@ -66,7 +92,6 @@ impl TlsCluster {
         let data = self.dir.join("data");
         let mut settings = String::from("\n# antaeus TLS test\n");
         for (name, value) in [
-            ("port", self.port.to_string()),
             ("listen_addresses", "'localhost'".into()),
             ("unix_socket_directories", quoted(&self.dir)),
             ("ssl", "on".into()),
@@ -83,23 +108,14 @@ impl TlsCluster {
         std::fs::write(data.join("pg_hba.conf"), PG_HBA).expect("write pg_hba.conf");
     }
 
-    /// `pg_ctl -D data <args>`; a failure panics with the server's log.
-    fn run_pg_ctl(&self, args: &[&str], what: &str) {
+    /// `pg_ctl -D data <args>`, as the cluster's user.
+    fn pg_ctl(&self, args: &[&str]) -> std::process::Command {
         let pg_ctl = self
             .tools
             .command(&self.tools.pg_bin.join("pg_ctl"), &self.dir);
-        let output = with_args(pg_ctl, &["-D", "data"])
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("pg_ctl ({what}): {e}"));
-        if !output.status.success() {
-            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-            panic!(
-                "pg_ctl ({what}) failed: {}{}\nserver log:\n{log}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+        let mut command = with_args(pg_ctl, &["-D", "data"]);
+        command.args(args);
+        command
     }
 
     /// `postgres://antaeus@<host>:<port>/postgres?<params>`.
