@@ -90,6 +90,18 @@ async fn a_connection_without_tls_or_with_an_unknown_ca_is_refused_with_one_clea
         "{unverified}"
     );
 
+    // libpq's advice for a missing root certificate; our OpenSSL's default trust store is not
+    // the system's, so the line says what to do instead.
+    let params = "sslmode=verify-full&sslrootcert=system";
+    let system = one_line_error(
+        connect(&cluster.url("localhost", params)).await,
+        "verify-full with the system's roots",
+    );
+    assert!(
+        system.contains("certificate verify failed") && system.contains("SSL_CERT_FILE="),
+        "{system}"
+    );
+
     // Without a root certificate to verify against, libpq says what to give it.
     let none = cluster.certs.ca.with_file_name("none.pem");
     let missing = format!("sslmode=verify-full&sslrootcert={}", none.display());
