@@ -7,6 +7,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use crate::disk_space::explain_open_failure;
 use crate::error::one_line;
 use crate::pool::{Pools, SqlitePool, SqlitePragmas};
+use crate::tls_hint::explain_tls_failure;
 use crate::{Backend, DataError, DatabaseUrl};
 
 /// Connection pool settings.
@@ -83,7 +84,8 @@ impl Database {
                 Pools::Sqlite(SqlitePool::new(pool, &path, pragmas))
             }
             DatabaseUrl::Postgres(conn_url) => {
-                PgConnection::establish(conn_url).map_err(|e| open_error(one_line(&e)))?;
+                PgConnection::establish(conn_url)
+                    .map_err(|e| open_error(explain_tls_failure(one_line(&e), conn_url)))?;
                 let pool = Pool::builder()
                     .max_size(options.max_connections)
                     .min_idle(Some(1))

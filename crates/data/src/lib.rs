@@ -31,6 +31,7 @@ mod stats;
 mod status_filter;
 mod store_clock;
 mod time;
+mod tls_hint;
 mod url;
 mod void;
 
