@@ -80,3 +80,91 @@ fn run_pending(pools: &Pools, url: &DatabaseUrl) -> Result<usize, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::migration::MigrationSource;
+    use diesel::sqlite::Sqlite;
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    use diesel_migrations::MigrationHarness;
+
+    use super::SQLITE_MIGRATIONS;
+
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Run {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        idempotency_key: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        triggered_by: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        paid: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        scope: String,
+    }
+
+    /// The console-trigger migration rebuilds `billing_runs` on SQLite: the runs already there
+    /// come through it whole, and `console` is a trigger afterwards (and nothing else new is).
+    #[test]
+    fn rebuilding_the_runs_table_for_the_console_trigger_keeps_every_run() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+        let migrations = MigrationSource::<Sqlite>::migrations(&SQLITE_MIGRATIONS).unwrap();
+        let rebuild = migrations
+            .iter()
+            .position(|m| m.name().to_string().ends_with("_console_trigger"))
+            .expect("the console-trigger migration");
+        // Creates diesel's bookkeeping table.
+        assert!(conn.applied_migrations().unwrap().is_empty());
+        for m in &migrations[..rebuild] {
+            conn.run_migration(m).unwrap();
+        }
+        conn.batch_execute(
+            "INSERT INTO billing_runs (idempotency_key, triggered_by, status, instance_id, \
+             started_at, paid, scope) \
+             VALUES ('monthly', 'scheduler', 'COMPLETED', 'i-1', '2026-12-01 00:00:00', 7, 'all'), \
+                    ('sweep', 'api', 'RUNNING', 'i-1', '2026-12-01 01:00:00', 0, 'retries')",
+        )
+        .unwrap();
+        let before = conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|applied| applied.len())
+            .unwrap();
+        assert!(before >= 1);
+        let runs: Vec<Run> = diesel::sql_query(
+            "SELECT idempotency_key, triggered_by, paid, scope FROM billing_runs ORDER BY id",
+        )
+        .load(&mut conn)
+        .unwrap();
+        let run = |key: &str, by: &str, paid, scope: &str| Run {
+            idempotency_key: key.into(),
+            triggered_by: by.into(),
+            paid,
+            scope: scope.into(),
+        };
+        assert_eq!(
+            runs,
+            [
+                run("monthly", "scheduler", 7, "all"),
+                run("sweep", "api", 0, "retries")
+            ]
+        );
+        conn.batch_execute(
+            "INSERT INTO billing_runs (idempotency_key, triggered_by, status, instance_id, \
+             started_at) VALUES ('from-console', 'console', 'RUNNING', 'i-1', '2026-12-02 00:00:00')",
+        )
+        .unwrap();
+        let refused = conn.batch_execute(
+            "INSERT INTO billing_runs (idempotency_key, triggered_by, status, instance_id, \
+             started_at) VALUES ('bad', 'nobody', 'RUNNING', 'i-1', '2026-12-02 00:00:00')",
+        );
+        assert!(refused.is_err(), "the CHECK constraint is still there");
+        let indexes: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+              AND name IN ('billing_runs_started_at', 'billing_runs_running'))",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(indexes, 2, "the runs' indexes are rebuilt with the table");
+    }
+}

@@ -55,6 +55,8 @@ string_enum! {
         EventBridge = "eventbridge",
         /// `antaeus bill` on the command line.
         Cli = "cli",
+        /// An operator's "Start a run" in the console.
+        Console = "console",
     }
 }
 

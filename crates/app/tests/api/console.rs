@@ -12,7 +12,7 @@ use crate::helpers::{API_TOKEN, TestApp, spawn_app_with};
 api_tests!(
     with_a_token_every_console_page_needs_a_session_and_carries_the_security_headers,
     retry_and_void_through_the_console_change_the_invoice,
-    a_run_started_from_the_console_is_the_api_run_of_the_same_key,
+    a_run_started_from_the_console_says_so_and_is_the_api_run_of_the_same_key,
     an_invoice_without_a_due_date_shows_a_dash,
 );
 
@@ -343,7 +343,7 @@ async fn retry_and_void_through_the_console_change_the_invoice(app: TestApp) {
     );
 }
 
-async fn a_run_started_from_the_console_is_the_api_run_of_the_same_key(app: TestApp) {
+async fn a_run_started_from_the_console_says_so_and_is_the_api_run_of_the_same_key(app: TestApp) {
     let operator = Browser::sign_in(&app, API_TOKEN).await;
     let csrf = operator.csrf("/console").await;
     let form = [
@@ -387,6 +387,8 @@ async fn a_run_started_from_the_console_is_the_api_run_of_the_same_key(app: Test
     assert_eq!(api.status(), 200, "the API names the same run");
     let api: serde_json::Value = api.json().await.unwrap();
     assert_eq!(api["id"], id);
+    // The run says who started it: the console, not the API.
+    assert_eq!(api["trigger"], "console", "{api}");
     let other_scope = [
         ("csrf", csrf.as_str()),
         ("key", "console-key-1"),
@@ -400,6 +402,10 @@ async fn a_run_started_from_the_console_is_the_api_run_of_the_same_key(app: Test
     app.wait_for_run(id).await;
     let page = operator.page(&format!("/console/runs/{id}")).await;
     assert!(page.contains(r#"<span id="run-status">COMPLETED</span>"#));
+    assert!(
+        page.contains("<dt>Started by</dt><dd>console</dd>"),
+        "the run page names the console: {page}"
+    );
     assert!(
         !page.contains(r#"http-equiv="refresh""#),
         "a finished run stays put"

@@ -96,7 +96,7 @@ pub async fn start(
         "retries" => RunScope::Retries,
         other => return Err(ConsoleError::BadRequest(format!("unknown scope {other:?}"))),
     };
-    let request = RunRequest::new(key, RunTrigger::Api, scope);
+    let request = RunRequest::new(key, RunTrigger::Console, scope);
     match api.runs.trigger(&request).await {
         Ok(triggered) => {
             let flash = match triggered {

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 pub struct RunJson {
     id: i64,
     idempotency_key: String,
-    /// `scheduler`, `api`, `eventbridge` or `cli`.
+    /// `scheduler`, `api`, `eventbridge`, `cli` or `console`.
     #[schema(value_type = String, example = "eventbridge")]
     trigger: RunTrigger,
     /// `all` (everything due: the monthly run) or `retries` (scheduled retries that are due:
