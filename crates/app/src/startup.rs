@@ -24,16 +24,33 @@ use crate::wiring;
 
 /// Opens the configured database and applies pending migrations.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
-    let options = PoolOptions {
-        max_connections: settings.db_pool_size,
-        ..PoolOptions::default()
-    };
-    let db = Database::connect(&settings.database_url, options).await?;
+    let db = connect(settings).await?;
     let applied = db.migrate().await?;
     if applied > 0 {
         log::info!("applied {applied} migration(s) to {}", db.url());
     }
     Ok(db)
+}
+
+/// Opens the configured database as it is, for a command that must write nothing (a dry run):
+/// one whose schema is not this version's is refused, never migrated.
+pub async fn open_database_unchanged(settings: &Settings) -> anyhow::Result<Database> {
+    let db = connect(settings).await?;
+    if !db.is_migrated().await? {
+        anyhow::bail!(
+            "the database at {} is not migrated to this version (run `antaeus migrate` first; a dry run changes nothing, not even the schema)",
+            db.url()
+        );
+    }
+    Ok(db)
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<Database> {
+    let options = PoolOptions {
+        max_connections: settings.db_pool_size,
+        ..PoolOptions::default()
+    };
+    Ok(Database::connect(&settings.database_url, options).await?)
 }
 
 /// The service, built and listening, not yet serving.

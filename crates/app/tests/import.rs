@@ -835,3 +835,37 @@ async fn a_dry_run_reports_what_an_import_would_do_and_writes_nothing() {
         );
     }
 }
+
+/// A dry run changes nothing, not even the schema: a database this version has not migrated is
+/// refused in one line (exit 1), and left unmigrated.
+#[tokio::test]
+async fn a_dry_run_never_migrates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("customers.csv");
+    std::fs::write(&file, "externalId,currency,name\nacme-1,EUR,Acme\n").unwrap();
+    let path = dir.path().join("untouched.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_antaeus"))
+        .args(["import", "customers", file.to_str().unwrap(), "--dry-run"])
+        .env(
+            "ANTAEUS_DATABASE_URL",
+            format!("sqlite://{}", path.display()),
+        )
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not migrated") && stderr.trim().lines().count() == 1,
+        "{stderr}"
+    );
+    let url = antaeus_data::DatabaseUrl::Sqlite(path);
+    let db = antaeus_data::Database::connect(&url, antaeus_data::PoolOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        !db.is_migrated().await.unwrap(),
+        "the dry run migrated nothing"
+    );
+}

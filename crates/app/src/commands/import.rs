@@ -41,8 +41,13 @@ pub async fn import(settings: &Settings, command: ImportCommand) -> anyhow::Resu
     let source = Source::from_arg(&args.file);
     let format = source.format(args.format)?;
     let mut rejects = rejects_report(&source, format, args)?;
-    let db = startup::open_database(settings).await?;
-    let db = if args.dry_run { db.into_dry_run() } else { db };
+    let db = if args.dry_run {
+        startup::open_database_unchanged(settings)
+            .await?
+            .into_dry_run()
+    } else {
+        startup::open_database(settings).await?
+    };
     let writers = match db.backend() {
         // PostgreSQL writes batches side by side: while one waits on the server, another's
         // statements run (and its commit is flushed).

@@ -257,7 +257,7 @@ fn parse_url(raw: &str) -> Result<Url, WebhookError> {
 }
 
 /// The URL's origin, with `/…` standing for any path or query: safe to print.
-fn redact_url(raw: &str) -> String {
+pub(crate) fn redact_url(raw: &str) -> String {
     match Url::parse(raw.trim()) {
         Ok(url) if url.path() == "/" && url.query().is_none() => url.origin().ascii_serialization(),
         Ok(url) => format!("{}/…", url.origin().ascii_serialization()),

@@ -1,6 +1,7 @@
 //! Payment providers Antaeus can charge through.
 
 mod http;
+pub(crate) use http::without_password;
 mod profile;
 mod rate_limit;
 mod retry_after;

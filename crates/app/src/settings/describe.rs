@@ -86,7 +86,7 @@ fn provider(settings: &ProviderSettings) -> String {
         ),
         ProviderSettings::Http(c) => format!(
             "http at {} (timeout {}, token {})",
-            c.base_url,
+            crate::provider::without_password(&c.base_url),
             duration(c.timeout),
             if c.token.is_some() { "set" } else { "unset" }
         ),
@@ -108,7 +108,9 @@ fn notifier(settings: &NotifierSettings) -> String {
     match settings {
         NotifierSettings::Log => "written to the log".to_owned(),
         NotifierSettings::Webhook(c) => {
-            format!("posted to {} (timeout {})", c.url, duration(c.timeout))
+            // Webhook URLs often carry a token in their path or query: the origin only.
+            let url = crate::notify::webhook::redact_url(&c.url);
+            format!("posted to {url} (timeout {})", duration(c.timeout))
         }
     }
 }
@@ -179,6 +181,33 @@ mod tests {
         }
         for debug in ["TimeDelta", "secs:", "Settings {", "{ ", "hunter2"] {
             assert!(!text.contains(debug), "{debug:?} in {text}");
+        }
+    }
+
+    /// Secrets travel in URLs too: a webhook's path or query, a provider URL's password.
+    #[test]
+    fn urls_are_shown_without_the_secrets_they_carry() {
+        let text = load(&[
+            (
+                "ANTAEUS_WEBHOOK_URL",
+                "https://hooks.example/services/T0/B0/s3cr3tpath?token=s3cr3tquery",
+            ),
+            ("ANTAEUS_WEBHOOK_SECRET", "whsec_s3cr3t"),
+            ("ANTAEUS_PAYMENT_PROVIDER", "http"),
+            (
+                "ANTAEUS_PAYMENT_PROVIDER_URL",
+                "https://user:s3cr3tpass@provider.example/v1",
+            ),
+        ])
+        .unwrap()
+        .describe();
+        assert!(text.contains("posted to https://hooks.example/…"), "{text}");
+        assert!(
+            text.contains("http at https://user:redacted@provider.example/v1"),
+            "{text}"
+        );
+        for secret in ["s3cr3tpath", "s3cr3tquery", "whsec_s3cr3t", "s3cr3tpass"] {
+            assert!(!text.contains(secret), "{secret:?} in {text}");
         }
     }
 }

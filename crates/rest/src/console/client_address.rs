@@ -116,21 +116,29 @@ pub fn client_address(req: &HttpRequest, trusted: &TrustedProxies) -> IpAddr {
     if trusted.is_empty() || !trusted.contains(peer) {
         return peer;
     }
-    let forwarded: Option<Vec<IpAddr>> = req
+    // From the right: each trusted proxy appended the address it saw. The first entry that is
+    // not a trusted proxy is the client; entries left of it are the client's to invent, so an
+    // entry that does not parse ends the walk only where it stands, never the whole header.
+    let entries: Vec<String> = req
         .headers()
         .get_all("x-forwarded-for")
-        .map(|value| value.to_str().ok())
-        .collect::<Option<Vec<&str>>>()
-        .and_then(|values| {
-            values
-                .iter()
-                .flat_map(|v| v.split(','))
-                .map(|entry| entry.trim().parse().ok().map(canonical))
-                .collect()
-        });
-    forwarded
-        .and_then(|chain| chain.into_iter().rev().find(|ip| !trusted.contains(*ip)))
-        .unwrap_or(peer)
+        .flat_map(|value| {
+            value
+                .to_str()
+                .unwrap_or("?")
+                .split(',')
+                .map(|entry| entry.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for entry in entries.iter().rev() {
+        match entry.parse::<IpAddr>().map(canonical) {
+            Ok(ip) if trusted.contains(ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    peer
 }
 
 #[cfg(test)]
@@ -182,6 +190,16 @@ mod tests {
         );
         assert_eq!(from("10.0.0.7:5000", &[], trusted), "10.0.0.7");
         assert_eq!(from("10.0.0.7:5000", &["not-an-ip"], trusted), "10.0.0.7");
+        // What a client invents left of the address its proxy appended never hides that address
+        // (else one bad entry would count every client as the proxy, and lock them all out).
+        assert_eq!(
+            from("10.0.0.7:5000", &["unknown, 198.51.100.1"], trusted),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            from("10.0.0.7:5000", &["1.2.3.4:5678", "198.51.100.1"], trusted),
+            "198.51.100.1"
+        );
         assert_eq!(from("10.0.0.7:5000", &["10.1.1.1"], trusted), "10.0.0.7");
         assert_eq!(
             from("203.0.113.9:5000", &["198.51.100.1"], trusted),

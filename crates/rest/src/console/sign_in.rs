@@ -118,7 +118,8 @@ pub async fn post(
             ),
         );
     };
-    throttle.succeeded(client);
+    // A success forgets no failure: otherwise a holder of the read token could guess at the
+    // write token without limit, signing in with the read token after every nine guesses.
     let cookie = Cookie::build(COOKIE, value)
         .path("/")
         .http_only(true)

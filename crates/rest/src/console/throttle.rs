@@ -104,12 +104,6 @@ impl SignInThrottle {
         window.failures == self.allowed
     }
 
-    /// Forgets `client`'s failures after it signed in.
-    pub fn succeeded(&self, client: IpAddr) {
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows.remove(&key(client));
-    }
-
     /// How many addresses are remembered.
     #[cfg(test)]
     fn tracked(&self) -> usize {
@@ -198,16 +192,21 @@ mod tests {
         }
     }
 
+    /// A sign-in with one token (say, the read token) must not reset the count of guesses at
+    /// another: failures count until their window ends, whatever succeeds in between.
     #[test]
-    fn a_successful_sign_in_forgets_the_failures() {
+    fn a_successful_sign_in_never_forgets_the_failures() {
         let throttle = SignInThrottle::default();
         let client = ip("203.0.113.7");
         for _ in 1..FAILURES_ALLOWED {
             throttle.failed(client, at(0));
         }
-        throttle.succeeded(client);
-        throttle.failed(client, at(1));
-        assert_eq!(throttle.check(client, at(1)), Ok(()));
+        // (a successful sign-in here records nothing)
+        assert!(
+            throttle.failed(client, at(1)),
+            "the tenth failure throttles"
+        );
+        assert!(throttle.check(client, at(1)).is_err());
     }
 
     #[test]

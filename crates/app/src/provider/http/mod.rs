@@ -317,7 +317,7 @@ fn redacted(present: bool) -> Option<&'static str> {
 }
 
 /// `raw` with any password masked: `new` refuses such URLs, but the refused value may be printed.
-fn without_password(raw: &str) -> String {
+pub(crate) fn without_password(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("redacted"));
