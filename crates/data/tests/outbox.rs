@@ -227,6 +227,18 @@ async fn events_are_listed_by_status_in_pages(db: TestDatabase) {
         .await
         .unwrap();
     assert!(past_the_end.is_empty());
+
+    // A window: only the events before a given one.
+    let before_the_fourth = EventFilter {
+        before: Some(all[3].seq),
+        ..EventFilter::default()
+    };
+    let windowed = db
+        .db
+        .list_events(before_the_fourth, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(&windowed), ["evt_1", "evt_2", "evt_3"]);
 }
 
 async fn redelivery_requeues_dead_and_delivered_events_as_new(db: TestDatabase) {

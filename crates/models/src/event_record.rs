@@ -25,6 +25,8 @@ pub struct EventFilter {
     pub invoice_id: Option<crate::InvoiceId>,
     /// Only events of this type.
     pub kind: Option<crate::EventKind>,
+    /// Only events before this one (`seq` smaller): bounds a search to a window of the outbox.
+    pub before: Option<EventSeq>,
 }
 
 /// One event with its delivery state.

@@ -6,6 +6,21 @@ use super::ServiceError;
 use crate::Clock;
 use crate::store::EventStore;
 
+/// Events a search by type reads per page at most, when no invoice narrows it: the outbox keeps
+/// every event and has no index by type, so a rare type would otherwise be looked for through
+/// the whole outbox on every request.
+pub const TYPE_SEARCH_WINDOW: i64 = 100_000;
+
+/// One page of an event listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPage {
+    /// The events, in `seq` order.
+    pub events: Vec<EventRecord>,
+    /// Where the next page starts (its `after`), when there may be one: after the last event of
+    /// a full page, or after the window a search by type ended at.
+    pub next: Option<EventSeq>,
+}
+
 /// Lists outbox events and re-queues them for delivery.
 #[derive(Clone)]
 pub struct EventService {
@@ -26,6 +41,41 @@ impl EventService {
         page: PageRequest<EventSeq>,
     ) -> Result<Vec<EventRecord>, ServiceError> {
         Ok(self.store.list_events(filter, page).await?)
+    }
+
+    /// One page of the events matching `filter`, in `seq` order, with where the next page
+    /// starts. A search by type without an invoice reads [`TYPE_SEARCH_WINDOW`] events at most,
+    /// so its page may come back short with a next page still to read.
+    pub async fn page(
+        &self,
+        mut filter: EventFilter,
+        page: PageRequest<EventSeq>,
+    ) -> Result<EventPage, ServiceError> {
+        let after = page.after.map_or(0, EventSeq::get);
+        let window_end = (filter.kind.is_some() && filter.invoice_id.is_none())
+            .then(|| after.saturating_add(TYPE_SEARCH_WINDOW + 1))
+            .and_then(|end| EventSeq::new(end).ok());
+        filter.before = window_end;
+        let events = self.store.list_events(filter, page).await?;
+        let full = events.len() >= usize::from(page.limit.get());
+        let next = match (full, window_end) {
+            (true, _) => events.last().map(|e| e.seq),
+            (false, None) => None,
+            // A short page of a window: more pages only if the outbox goes on past it.
+            (false, Some(end)) => {
+                let last_searched = EventSeq::new(end.get() - 1).ok();
+                let beyond = PageRequest {
+                    after: last_searched,
+                    limit: antaeus_models::PageLimit::new(1).expect("1 is a page size"),
+                };
+                let more = self
+                    .store
+                    .list_events(EventFilter::default(), beyond)
+                    .await?;
+                if more.is_empty() { None } else { last_searched }
+            }
+        };
+        Ok(EventPage { events, next })
     }
 
     /// Re-queues the event: pending, due now, its failure count reset. A dead event is
@@ -103,6 +153,89 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ServiceError::EventNotFound(id) if id.as_str() == "evt_nope"));
+    }
+
+    fn at(seq: i64) -> EventRecord {
+        EventRecord {
+            seq: EventSeq::new(seq).unwrap(),
+            ..pending("evt_x")
+        }
+    }
+
+    /// A search by type reads one window of the outbox per page: the store is asked for the
+    /// events before its end, and a short page says where the next one starts while the outbox
+    /// goes on past the window, and that there is none once it does not.
+    #[tokio::test]
+    async fn a_search_by_type_reads_one_window_per_page() {
+        let kind = Some(antaeus_models::EventKind::Refunded);
+        let page = PageRequest {
+            after: Some(EventSeq::new(5).unwrap()),
+            limit: PageLimit::new(10).unwrap(),
+        };
+        let end = 5 + TYPE_SEARCH_WINDOW + 1;
+        for (outbox_goes_on, next) in [(true, Some(end - 1)), (false, None)] {
+            let mut store = MockEventStore::new();
+            store
+                .expect_list_events()
+                .withf(move |f, _| f.kind.is_some())
+                .times(1)
+                .returning(move |f, p| {
+                    assert_eq!(
+                        f.before.map(EventSeq::get),
+                        Some(end),
+                        "bounded to its window"
+                    );
+                    assert_eq!(p.after.map(EventSeq::get), Some(5));
+                    Ok(vec![at(7)])
+                });
+            store
+                .expect_list_events()
+                .withf(move |f, p| {
+                    *f == EventFilter::default() && p.after.map(EventSeq::get) == Some(end - 1)
+                })
+                .times(1)
+                .returning(move |_, _| {
+                    Ok(if outbox_goes_on {
+                        vec![at(end)]
+                    } else {
+                        vec![]
+                    })
+                });
+            let filter = EventFilter {
+                kind,
+                ..EventFilter::default()
+            };
+            let found = service(store).page(filter, page).await.unwrap();
+            assert_eq!(found.events.len(), 1);
+            assert_eq!(
+                found.next.map(EventSeq::get),
+                next,
+                "outbox goes on: {outbox_goes_on}"
+            );
+        }
+    }
+
+    /// An invoice's events are found through their index: no window, and a full page leads on
+    /// from its last event.
+    #[tokio::test]
+    async fn a_search_by_type_and_invoice_is_not_windowed() {
+        let filter = EventFilter {
+            kind: Some(antaeus_models::EventKind::Paid),
+            invoice_id: Some(antaeus_models::InvoiceId::new(3).unwrap()),
+            ..EventFilter::default()
+        };
+        let page = PageRequest {
+            after: None,
+            limit: PageLimit::new(2).unwrap(),
+        };
+        let mut store = MockEventStore::new();
+        store
+            .expect_list_events()
+            .withf(move |f, _| *f == filter)
+            .times(1)
+            .returning(|_, _| Ok(vec![at(4), at(9)]));
+        let found = service(store).page(filter, page).await.unwrap();
+        assert_eq!(found.next.map(EventSeq::get), Some(9));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ pub use console::{
 };
 pub use customers::{Created, CustomerService};
 pub use error::ServiceError;
-pub use events::EventService;
+pub use events::{EventPage, EventService, TYPE_SEARCH_WINDOW};
 pub use invoices::{Due, InvoiceService, MAX_DESCRIPTION};
 pub use payments::{PaymentEventDeps, PaymentEventService, Received, ReconcileReport};
 pub use refunds::{MAX_REASON, RefundService};

@@ -97,6 +97,9 @@ impl EventStore for Database {
                     if let Some(kind) = filter.kind {
                         query = query.filter(outbox::event_type.eq(kind.as_str()));
                     }
+                    if let Some(before) = filter.before {
+                        query = query.filter(outbox::seq.lt(before.get()));
+                    }
                     query.load(c).map_err(store_error)
                 })
             })

@@ -17,12 +17,12 @@ use crate::{ApiError, ApiState, Problem};
     params(
         ("status" = Option<String>, Query, description = "pending, delivered or dead"),
         ("invoiceId" = Option<i64>, Query, description = "Only events about this invoice"),
-        ("type" = Option<String>, Query, description = "Only events of this type, e.g. `invoice.paid`"),
+        ("type" = Option<String>, Query, description = "Only events of this type, e.g. `invoice.paid`; without `invoiceId` a page searches 100,000 events at most, so it may come back short with a `Link` to the next"),
         ("limit" = Option<u16>, Query, description = "Page size, 1 to 1000 (default 1000)"),
         ("after" = Option<i64>, Query, description = "Only events with a greater `seq`"),
     ),
     responses(
-        (status = 200, description = "Events ordered by `seq`; a full page has a `Link: rel=\"next\"` header", body = [EventJson]),
+        (status = 200, description = "Events ordered by `seq`; a page with more after it has a `Link: rel=\"next\"` header", body = [EventJson]),
         (status = 400, description = "A malformed or unknown query parameter", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -40,12 +40,12 @@ pub async fn list(
     ])?;
     let filter = query.event_filter()?;
     let page = query.page::<EventSeq>()?;
-    let events = state.events.list(filter, page).await?;
-    Ok(next_page::page_response(
+    let found = state.events.page(filter, page).await?;
+    Ok(next_page::page_response_to(
         &req,
-        &events,
-        page.limit.get(),
-        |e| e.seq.get(),
+        "after",
+        &found.events,
+        found.next.map(EventSeq::get),
         |e| EventJson::from(e),
     ))
 }
