@@ -869,3 +869,43 @@ async fn a_dry_run_never_migrates_the_database() {
         "the dry run migrated nothing"
     );
 }
+
+/// A command that ends while its connection pool is still opening connections (over TLS, which
+/// libpq negotiates with a local Debian cluster by default) exits with its status, never dies
+/// of a signal: OpenSSL's exit handler used to free its locks under those threads, and about one
+/// run in thirty ended in a segmentation fault.
+#[tokio::test]
+async fn a_command_exits_with_its_status_never_a_signal_while_its_pool_fills() {
+    let Some(t) = TestDatabase::new(Backend::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("customers.csv");
+    std::fs::write(&file, "externalId,currency,name\nacme-1,EUR,Acme\n").unwrap();
+    let args = ["import", "customers", file.to_str().unwrap()];
+    for round in 0..12 {
+        let runs: Vec<_> = (0..6)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_antaeus"))
+                    .args(args)
+                    .env("ANTAEUS_DATABASE_URL", t.url_string())
+                    .env("RUST_LOG", "warn")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {:?} {}",
+                out.status,
+                text(&out.stderr)
+            );
+        }
+    }
+}

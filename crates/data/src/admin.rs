@@ -28,6 +28,7 @@ pub fn with_database(server_url: &str, name: &str) -> String {
 pub async fn recreate_database(server_url: &str, name: &str) -> Result<(), DataError> {
     check_name(name)?;
     let (server_url, name) = (server_url.to_owned(), name.to_owned());
+    crate::openssl_init::init();
     tokio::task::spawn_blocking(move || {
         let fail = |e: &dyn std::error::Error| DataError::Open {
             url: crate::DatabaseUrl::Postgres(server_url.clone()).redacted(),
@@ -51,6 +52,7 @@ pub fn drop_database(server_url: &str, name: &str) {
     if check_name(name).is_err() {
         return;
     }
+    crate::openssl_init::init();
     if let Ok(mut admin) = PgConnection::establish(server_url) {
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .execute(&mut admin);

@@ -58,6 +58,7 @@ impl Database {
     }
 
     fn connect_blocking(url: DatabaseUrl, options: PoolOptions) -> Result<Self, DataError> {
+        crate::openssl_init::init();
         let open_error = |reason: String| DataError::Open {
             url: url.redacted(),
             reason,

@@ -21,6 +21,7 @@ mod disk_space;
 mod error;
 mod invoices;
 mod migrate;
+mod openssl_init;
 mod payments;
 mod refunds;
 mod rows;
