@@ -117,10 +117,9 @@ async fn flush(
         return Ok(0);
     }
     let batch = std::mem::replace(pending, Vec::with_capacity(INVOICES_PER_BATCH));
-    let inserted = match due_at {
-        Some(at) => db.insert_invoices_due(batch, at).await?,
-        None => db.insert_invoices(batch).await?,
-    };
+    // No due time: the zero time, as `Database::insert_invoices` gives.
+    let due_at = due_at.unwrap_or(DateTime::UNIX_EPOCH);
+    let inserted = db.insert_invoices_due(batch, due_at).await?;
     Ok(inserted as u64)
 }
 

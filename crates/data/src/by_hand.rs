@@ -210,9 +210,12 @@ fn postgres_batch(
         return Ok(None);
     };
     conn.transaction(|c| {
-        // As the engine's journal: the rows found by their keys, never by scanning the attempt
-        // log, whose statistics lag behind a run.
-        diesel::sql_query("SET LOCAL enable_seqscan = off").execute(c)?;
+        // The engine's journal's planner settings: the rows found by their keys, never by
+        // scanning the attempt log, whose statistics lag behind a run; no nested loops.
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            "SET LOCAL enable_nestloop = off; SET LOCAL enable_seqscan = off",
+        )?;
         finish_writes!(c, run, owner, &claimed)
     })?;
     Ok(Some((last, claimed.len() as u64)))

@@ -228,14 +228,14 @@ async fn events_are_listed_by_status_in_pages(db: TestDatabase) {
         .unwrap();
     assert!(past_the_end.is_empty());
 
-    // A window: only the events before a given one.
-    let before_the_fourth = EventFilter {
-        before: Some(all[3].seq),
+    // A window: only the events up to a given one.
+    let up_to_the_third = EventFilter {
+        up_to: Some(all[2].seq),
         ..EventFilter::default()
     };
     let windowed = db
         .db
-        .list_events(before_the_fourth, PageRequest::default())
+        .list_events(up_to_the_third, PageRequest::default())
         .await
         .unwrap();
     assert_eq!(ids(&windowed), ["evt_1", "evt_2", "evt_3"]);

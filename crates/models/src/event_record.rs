@@ -25,8 +25,9 @@ pub struct EventFilter {
     pub invoice_id: Option<crate::InvoiceId>,
     /// Only events of this type.
     pub kind: Option<crate::EventKind>,
-    /// Only events before this one (`seq` smaller): bounds a search to a window of the outbox.
-    pub before: Option<EventSeq>,
+    /// Only events up to this one (`seq` at most): bounds a search to a window of the outbox,
+    /// as `InvoiceFilter::up_to` does for invoices.
+    pub up_to: Option<EventSeq>,
 }
 
 /// One event with its delivery state.

@@ -131,7 +131,7 @@ impl Query {
             status: self.get("status")?,
             invoice_id: self.get::<InvoiceId>("invoiceId")?,
             kind: self.get::<EventKind>("type")?,
-            before: None,
+            up_to: None,
         })
     }
 }

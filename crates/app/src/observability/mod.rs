@@ -5,7 +5,7 @@ mod gauges;
 mod schedule_watch;
 mod zero_series;
 
-pub use schedule_watch::{FireCheck, ScheduleWatch, WatchedSchedule};
+pub use schedule_watch::ScheduleWatch;
 
 use std::sync::{Arc, OnceLock};
 

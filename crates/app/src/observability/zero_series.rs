@@ -3,7 +3,7 @@
 //! would appear at 1 and never alert), so every label value an alert watches exists from the
 //! start.
 
-use antaeus_core::billing::PROVIDER_RESPONSE_CLASSES;
+use antaeus_core::billing::ResponseClass;
 use antaeus_models::{AttemptOutcome, RunStatus, RunTrigger};
 
 /// Registers each counter series the alerts and the dashboard read, at zero.
@@ -11,8 +11,9 @@ pub fn register() {
     for outcome in AttemptOutcome::ALL {
         metrics::counter!("antaeus_charges_total", "outcome" => outcome.as_str()).increment(0);
     }
-    for class in PROVIDER_RESPONSE_CLASSES {
-        metrics::counter!("antaeus_provider_responses_total", "class" => class).increment(0);
+    for class in ResponseClass::ALL {
+        metrics::counter!("antaeus_provider_responses_total", "class" => class.as_str())
+            .increment(0);
     }
     for trigger in RunTrigger::ALL {
         metrics::counter!("antaeus_runs_started_total", "trigger" => trigger.as_str()).increment(0);

@@ -61,6 +61,32 @@ async fn ten_wrong_tokens_a_minute_throttle_that_address_and_no_other() {
     }
 }
 
+/// A sign-in with a token one holds must not wipe the count of guesses: else a holder of the
+/// read token could guess at the write token without limit, signing in after every nine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_between_wrong_tokens_does_not_reset_the_count() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await.unwrap();
+    let guesser = Browser::new(&app);
+    for n in 1..ALLOWED {
+        let wrong = guesser
+            .post("/console/sign-in", &[("token", "guess")])
+            .await;
+        assert_eq!(wrong.status(), 401, "wrong token {n}");
+    }
+    let signed_in = guesser
+        .post("/console/sign-in", &[("token", API_TOKEN)])
+        .await;
+    assert_eq!(signed_in.status(), 303, "a token it holds still signs in");
+    let tenth = guesser
+        .post("/console/sign-in", &[("token", "guess")])
+        .await;
+    assert_eq!(tenth.status(), 401);
+    let after = guesser
+        .post("/console/sign-in", &[("token", "guess")])
+        .await;
+    assert_eq!(after.status(), 429, "ten wrong tokens within the minute");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     let sign_in_from = |app: &TestApp, forwarded: &str, token: &str| {

@@ -1,5 +1,6 @@
 //! Finding Prometheus' binaries, and the skip-or-fail rule when they are missing.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Set to `1` to fail instead of skipping when Prometheus is missing (CI sets it).
@@ -34,7 +35,11 @@ pub fn find(name: &str, test: &str) -> Option<PathBuf> {
             std::env::var(REQUIRE_VAR).as_deref() != Ok("1"),
             "{why}, and {REQUIRE_VAR}=1 requires it"
         );
-        println!("SKIPPED {why}; set {REQUIRE_VAR}=1 to fail instead");
+        // Straight to stderr, past the test harness's capture, so that a skip is always seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {why}; set {REQUIRE_VAR}=1 to fail instead"
+        );
     }
     on_path
 }

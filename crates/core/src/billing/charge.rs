@@ -12,7 +12,7 @@ use antaeus_models::{
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
-use super::charge_metrics::{ChargeMetrics, response_class};
+use super::charge_metrics::{ChargeMetrics, ResponseClass};
 use super::circuit_breaker::ProbeGuard;
 use super::journal_writer::{JournalWriter, WriteAck};
 use super::random::Randomness;
@@ -306,7 +306,7 @@ async fn charge_to_the_end(
         let calling = ctx.breaker.calling();
         let answer =
             tokio::time::timeout(ctx.config.call_timeout, ctx.provider.charge(&request)).await;
-        ctx.metrics.count_response(response_class(&answer));
+        ctx.metrics.count_response(ResponseClass::of(&answer));
         let result = classify(answer);
         drop(calling);
         if let Some(why) = &result.refused {

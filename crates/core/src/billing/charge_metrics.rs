@@ -5,44 +5,76 @@ use metrics::{Counter, Histogram};
 
 use crate::{ChargeDecision, ProviderError};
 
-/// The classes of `antaeus_provider_responses_total{class}`: how the provider answered a charge
-/// call, so that alerts can watch the share of 429s and 5xx among all calls.
-///
-/// - `answered`: a decision (charged, declined, customer not found, currency mismatch, amount
-///   not chargeable);
-/// - `processing`: accepted and still being decided;
-/// - `429`, `5xx`: the provider said it cannot take the request now;
-/// - `network`, `timeout`: no usable answer (a lost connection, no answer in time);
-/// - `in_progress`: the same key is still being processed;
-/// - `protocol`: an answer outside the protocol, or our key refused as reused;
-/// - `unauthorized`: our credentials were refused (401, 403).
-pub const PROVIDER_RESPONSE_CLASSES: [&str; 9] = [
-    "answered",
-    "processing",
-    "429",
-    "5xx",
-    "network",
-    "timeout",
-    "in_progress",
-    "protocol",
-    "unauthorized",
-];
+/// How the provider answered a charge call: the `class` label of
+/// `antaeus_provider_responses_total`, so that alerts can watch the share of 429s and 5xx among
+/// all calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseClass {
+    /// A decision (charged, declined, customer not found, currency mismatch, amount not
+    /// chargeable).
+    Answered,
+    /// Accepted and still being decided.
+    Processing,
+    /// 429: the provider cannot take the request now.
+    RateLimited,
+    /// Another "unavailable" status (5xx).
+    ServerError,
+    /// A lost connection.
+    Network,
+    /// No answer in time.
+    Timeout,
+    /// The same key is still being processed.
+    InProgress,
+    /// An answer outside the protocol, or our key refused as reused.
+    Protocol,
+    /// Our credentials were refused (401, 403).
+    Unauthorized,
+}
 
-/// The class (one of [`PROVIDER_RESPONSE_CLASSES`]) of a charge call's result; the outer error
-/// is the call timeout's.
-pub(crate) fn response_class<E>(
-    result: &Result<Result<ChargeDecision, ProviderError>, E>,
-) -> &'static str {
-    match result {
-        Ok(Ok(_)) => "answered",
-        Err(_) | Ok(Err(ProviderError::Timeout)) => "timeout",
-        Ok(Err(ProviderError::Unavailable { status: 429, .. })) => "429",
-        Ok(Err(ProviderError::Unavailable { .. })) => "5xx",
-        Ok(Err(ProviderError::Network(_))) => "network",
-        Ok(Err(ProviderError::InProgress)) => "in_progress",
-        Ok(Err(ProviderError::Processing { .. })) => "processing",
-        Ok(Err(ProviderError::Protocol(_) | ProviderError::IdempotencyKeyReused)) => "protocol",
-        Ok(Err(ProviderError::Unauthorized(_))) => "unauthorized",
+impl ResponseClass {
+    /// Every class, each a series registered at zero.
+    pub const ALL: [Self; 9] = [
+        Self::Answered,
+        Self::Processing,
+        Self::RateLimited,
+        Self::ServerError,
+        Self::Network,
+        Self::Timeout,
+        Self::InProgress,
+        Self::Protocol,
+        Self::Unauthorized,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Processing => "processing",
+            Self::RateLimited => "429",
+            Self::ServerError => "5xx",
+            Self::Network => "network",
+            Self::Timeout => "timeout",
+            Self::InProgress => "in_progress",
+            Self::Protocol => "protocol",
+            Self::Unauthorized => "unauthorized",
+        }
+    }
+
+    /// The class of a charge call's result; the outer error is the call timeout's.
+    pub(crate) fn of<E>(result: &Result<Result<ChargeDecision, ProviderError>, E>) -> Self {
+        match result {
+            Ok(Ok(_)) => Self::Answered,
+            Err(_) | Ok(Err(ProviderError::Timeout)) => Self::Timeout,
+            Ok(Err(ProviderError::Unavailable { status: 429, .. })) => Self::RateLimited,
+            Ok(Err(ProviderError::Unavailable { .. })) => Self::ServerError,
+            Ok(Err(ProviderError::Network(_))) => Self::Network,
+            Ok(Err(ProviderError::InProgress)) => Self::InProgress,
+            Ok(Err(ProviderError::Processing { .. })) => Self::Processing,
+            Ok(Err(ProviderError::Protocol(_) | ProviderError::IdempotencyKeyReused)) => {
+                Self::Protocol
+            }
+            Ok(Err(ProviderError::Unauthorized(_))) => Self::Unauthorized,
+        }
     }
 }
 
@@ -51,8 +83,8 @@ pub(crate) fn response_class<E>(
 pub(crate) struct ChargeMetrics {
     /// One counter per outcome, in the order of `AttemptOutcome::ALL`.
     charges: Vec<(AttemptOutcome, Counter)>,
-    /// One counter per response class, in the order of [`PROVIDER_RESPONSE_CLASSES`].
-    responses: Vec<(&'static str, Counter)>,
+    /// One counter per response class, in the order of [`ResponseClass::ALL`].
+    responses: Vec<(ResponseClass, Counter)>,
     /// How long each provider call took.
     pub call_seconds: Histogram,
     /// How long each invoice took, from its task's start to its outcome being handed over.
@@ -72,12 +104,12 @@ impl ChargeMetrics {
                     )
                 })
                 .collect(),
-            responses: PROVIDER_RESPONSE_CLASSES
+            responses: ResponseClass::ALL
                 .iter()
                 .map(|&class| {
                     (
                         class,
-                        metrics::counter!("antaeus_provider_responses_total", "class" => class),
+                        metrics::counter!("antaeus_provider_responses_total", "class" => class.as_str()),
                     )
                 })
                 .collect(),
@@ -93,8 +125,8 @@ impl ChargeMetrics {
         }
     }
 
-    /// Counts one provider answer of `class` (see [`response_class`]).
-    pub fn count_response(&self, class: &str) {
+    /// Counts one provider answer of `class`.
+    pub fn count_response(&self, class: ResponseClass) {
         if let Some((_, counter)) = self.responses.iter().find(|(c, _)| *c == class) {
             counter.increment(1);
         }
@@ -109,6 +141,12 @@ mod tests {
 
     fn class_of(err: ProviderError) -> &'static str {
         response_class::<()>(&Ok(Err(err)))
+    }
+
+    fn response_class<E>(
+        result: &Result<Result<ChargeDecision, ProviderError>, E>,
+    ) -> &'static str {
+        ResponseClass::of(result).as_str()
     }
 
     #[test]
@@ -168,7 +206,7 @@ mod tests {
         ];
         let mut seen: Vec<_> = results.iter().map(response_class).collect();
         seen.sort_unstable();
-        let mut all = PROVIDER_RESPONSE_CLASSES.to_vec();
+        let mut all: Vec<_> = ResponseClass::ALL.iter().map(|c| c.as_str()).collect();
         all.sort_unstable();
         assert_eq!(seen, all, "each class is reachable and registered");
     }

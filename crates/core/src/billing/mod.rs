@@ -26,7 +26,7 @@ mod tests;
 
 pub use charge::transition_event;
 pub use charge_key::{charge_key, parse_charge_key};
-pub use charge_metrics::PROVIDER_RESPONSE_CLASSES;
+pub use charge_metrics::ResponseClass;
 pub use circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, Permit};
 pub use config::{BillingConfig, JournalConfig};
 pub use executor::{RunExecutor, Triggered};

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use antaeus_models::{EventFilter, EventId, EventRecord, EventSeq, PageRequest};
+use antaeus_models::{EventFilter, EventId, EventRecord, EventSeq, PageLimit, PageRequest};
 
 use super::ServiceError;
 use crate::Clock;
@@ -34,15 +34,6 @@ impl EventService {
         Self { store, clock }
     }
 
-    /// One page of the events matching `filter`, in the order they were written.
-    pub async fn list(
-        &self,
-        filter: EventFilter,
-        page: PageRequest<EventSeq>,
-    ) -> Result<Vec<EventRecord>, ServiceError> {
-        Ok(self.store.list_events(filter, page).await?)
-    }
-
     /// One page of the events matching `filter`, in `seq` order, with where the next page
     /// starts. A search by type without an invoice reads [`TYPE_SEARCH_WINDOW`] events at most,
     /// so its page may come back short with a next page still to read.
@@ -52,28 +43,27 @@ impl EventService {
         page: PageRequest<EventSeq>,
     ) -> Result<EventPage, ServiceError> {
         let after = page.after.map_or(0, EventSeq::get);
-        let window_end = (filter.kind.is_some() && filter.invoice_id.is_none())
-            .then(|| after.saturating_add(TYPE_SEARCH_WINDOW + 1))
-            .and_then(|end| EventSeq::new(end).ok());
-        filter.before = window_end;
+        let window = (filter.kind.is_some() && filter.invoice_id.is_none())
+            .then(|| EventSeq::new(after.saturating_add(TYPE_SEARCH_WINDOW)).ok())
+            .flatten();
+        filter.up_to = window;
         let events = self.store.list_events(filter, page).await?;
-        let full = events.len() >= usize::from(page.limit.get());
-        let next = match (full, window_end) {
-            (true, _) => events.last().map(|e| e.seq),
-            (false, None) => None,
+        let next = if events.len() >= usize::from(page.limit.get()) {
+            events.last().map(|e| e.seq)
+        } else if let Some(end) = window {
             // A short page of a window: more pages only if the outbox goes on past it.
-            (false, Some(end)) => {
-                let last_searched = EventSeq::new(end.get() - 1).ok();
-                let beyond = PageRequest {
-                    after: last_searched,
-                    limit: antaeus_models::PageLimit::new(1).expect("1 is a page size"),
-                };
-                let more = self
-                    .store
-                    .list_events(EventFilter::default(), beyond)
-                    .await?;
-                if more.is_empty() { None } else { last_searched }
-            }
+            let beyond = PageRequest {
+                after: Some(end),
+                limit: PageLimit::new(1).unwrap_or_default(),
+            };
+            let more = !self
+                .store
+                .list_events(EventFilter::default(), beyond)
+                .await?
+                .is_empty();
+            more.then_some(end)
+        } else {
+            None
         };
         Ok(EventPage { events, next })
     }
@@ -172,8 +162,8 @@ mod tests {
             after: Some(EventSeq::new(5).unwrap()),
             limit: PageLimit::new(10).unwrap(),
         };
-        let end = 5 + TYPE_SEARCH_WINDOW + 1;
-        for (outbox_goes_on, next) in [(true, Some(end - 1)), (false, None)] {
+        let end = 5 + TYPE_SEARCH_WINDOW;
+        for (outbox_goes_on, next) in [(true, Some(end)), (false, None)] {
             let mut store = MockEventStore::new();
             store
                 .expect_list_events()
@@ -181,7 +171,7 @@ mod tests {
                 .times(1)
                 .returning(move |f, p| {
                     assert_eq!(
-                        f.before.map(EventSeq::get),
+                        f.up_to.map(EventSeq::get),
                         Some(end),
                         "bounded to its window"
                     );
@@ -191,7 +181,7 @@ mod tests {
             store
                 .expect_list_events()
                 .withf(move |f, p| {
-                    *f == EventFilter::default() && p.after.map(EventSeq::get) == Some(end - 1)
+                    *f == EventFilter::default() && p.after.map(EventSeq::get) == Some(end)
                 })
                 .times(1)
                 .returning(move |_, _| {
@@ -239,7 +229,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn list_passes_filter_and_page_to_the_store() {
+    async fn a_page_passes_other_filters_and_the_page_to_the_store() {
         let filter = EventFilter {
             status: Some(EventStatus::Dead),
             ..EventFilter::default()
@@ -253,7 +243,7 @@ mod tests {
             .expect_list_events()
             .withf(move |f, p| *f == filter && *p == page)
             .returning(|_, _| Ok(vec![pending("evt_4")]));
-        let got = service(store).list(filter, page).await.unwrap();
+        let got = service(store).page(filter, page).await.unwrap().events;
         assert_eq!(got[0].id, "evt_4");
     }
 }

@@ -148,10 +148,19 @@ pub enum Upserted<T> {
 
 impl<T> Upserted<T> {
     /// The resource, whichever case.
-    pub fn into_inner(self) -> T {
+    pub fn get(&self) -> &T {
         match self {
             Self::Created(t) | Self::Updated(t) | Self::Unchanged(t) => t,
         }
+    }
+
+    /// The same case, of `f`'s answer for the resource.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Upserted<U>, E> {
+        Ok(match self {
+            Self::Created(t) => Upserted::Created(f(t)?),
+            Self::Updated(t) => Upserted::Updated(f(t)?),
+            Self::Unchanged(t) => Upserted::Unchanged(f(t)?),
+        })
     }
 }
 

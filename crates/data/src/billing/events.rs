@@ -97,8 +97,8 @@ impl EventStore for Database {
                     if let Some(kind) = filter.kind {
                         query = query.filter(outbox::event_type.eq(kind.as_str()));
                     }
-                    if let Some(before) = filter.before {
-                        query = query.filter(outbox::seq.lt(before.get()));
+                    if let Some(up_to) = filter.up_to {
+                        query = query.filter(outbox::seq.le(up_to.get()));
                     }
                     query.load(c).map_err(store_error)
                 })

@@ -228,10 +228,10 @@ pub(crate) async fn upsert_customers(
 ) -> Result<Vec<Upserted<Customer>>, StoreError> {
     let batch = customers_in.to_vec();
     let rollback = db.dry_run;
-    let rows: Vec<(Upsert, CustomerRow)> = db
+    let rows: Vec<Upserted<CustomerRow>> = db
         .run(move |pools| {
             write_txn_or_dry_run!(pools, rollback, |c| {
-                let mut out: Vec<Option<(Upsert, CustomerRow)>> =
+                let mut out: Vec<Option<Upserted<CustomerRow>>> =
                     (0..batch.len()).map(|_| None).collect();
                 // A file may name an external id twice: the last row wins, and the earlier
                 // ones answer as it does.
@@ -271,7 +271,7 @@ pub(crate) async fn upsert_customers(
                     for i in conflicts {
                         let external = batch[i].external_id.as_ref().map(|e| e.as_str());
                         if let Some(row) = external.and_then(|e| known.remove(e)) {
-                            out[i] = Some((Upsert::Unchanged, row));
+                            out[i] = Some(Upserted::Unchanged(row));
                         }
                     }
                     // One statement per set of columns given (a CSV file has one).
@@ -319,12 +319,11 @@ pub(crate) async fn upsert_customers(
                     for i in writes {
                         let external = batch[i].external_id.as_ref().map(|e| e.as_str());
                         if let Some(row) = external.and_then(|e| by_external.remove(e)) {
-                            let what = match external.and_then(|e| known.get(e)) {
-                                None => Upsert::Created,
-                                Some(before) if *before != row => Upsert::Updated,
-                                Some(_) => Upsert::Unchanged,
-                            };
-                            out[i] = Some((what, row));
+                            out[i] = Some(match external.and_then(|e| known.get(e)) {
+                                None => Upserted::Created(row),
+                                Some(before) if *before != row => Upserted::Updated(row),
+                                Some(_) => Upserted::Unchanged(row),
+                            });
                         }
                     }
                 }
@@ -335,15 +334,15 @@ pub(crate) async fn upsert_customers(
                                 .values(NewCustomerRow::from(customer))
                                 .returning(CustomerRow::as_returning())
                                 .get_result(c)?;
-                            out[i] = Some((Upsert::Created, row));
+                            out[i] = Some(Upserted::Created(row));
                         }
                         Some(external) if out[i].is_none() => {
                             let winner = last[external.as_str()];
                             let row = customers::table
-                                .find(out[winner].as_ref().map_or(0, |(_, r)| r.id))
+                                .find(out[winner].as_ref().map_or(0, |r| r.get().id))
                                 .select(CustomerRow::as_select())
                                 .first(c)?;
-                            out[i] = Some((Upsert::Unchanged, row));
+                            out[i] = Some(Upserted::Unchanged(row));
                         }
                         Some(_) => {}
                     }
@@ -364,21 +363,6 @@ pub(crate) async fn upsert_customers(
         })
         .await?;
     rows.into_iter()
-        .map(|(what, row)| {
-            let customer = Customer::try_from(row)?;
-            Ok(match what {
-                Upsert::Created => Upserted::Created(customer),
-                Upsert::Updated => Upserted::Updated(customer),
-                Upsert::Unchanged => Upserted::Unchanged(customer),
-            })
-        })
+        .map(|row| row.try_map(Customer::try_from))
         .collect()
-}
-
-/// What an upsert did to one row's customer, before it is turned into domain values.
-#[derive(Debug, Clone, Copy)]
-enum Upsert {
-    Created,
-    Updated,
-    Unchanged,
 }

@@ -159,12 +159,10 @@ macro_rules! apply_stats {
                 .set((
                     t::invoices.eq(t::invoices + excluded(t::invoices)),
                     t::amount_low.eq($crate::stats::saturating_sum(
-                        "invoice_totals",
-                        "amount_low",
+                        $crate::stats::SumColumn::TotalsLow,
                     )),
                     t::amount_high.eq($crate::stats::saturating_sum(
-                        "invoice_totals",
-                        "amount_high",
+                        $crate::stats::SumColumn::TotalsHigh,
                     )),
                 ))
                 .execute($c)?;
@@ -184,10 +182,11 @@ macro_rules! apply_stats {
                 .do_update()
                 .set((
                     m::count.eq(m::count + excluded(m::count)),
-                    m::amount_low.eq($crate::stats::saturating_sum("monthly_stats", "amount_low")),
+                    m::amount_low.eq($crate::stats::saturating_sum(
+                        $crate::stats::SumColumn::MonthlyLow,
+                    )),
                     m::amount_high.eq($crate::stats::saturating_sum(
-                        "monthly_stats",
-                        "amount_high",
+                        $crate::stats::SumColumn::MonthlyHigh,
                     )),
                 ))
                 .execute($c)?;
@@ -244,18 +243,30 @@ macro_rules! saturating {
     };
 }
 
+/// A part of a sum the console's totals keep (see [`Parts`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SumColumn {
+    /// `invoice_totals.amount_low`.
+    TotalsLow,
+    /// `invoice_totals.amount_high`.
+    TotalsHigh,
+    /// `monthly_stats.amount_low`.
+    MonthlyLow,
+    /// `monthly_stats.amount_high`.
+    MonthlyHigh,
+}
+
 /// `<table>.<column> + excluded.<column>`, held within the 64-bit range: a part of a sum
 /// reaches it only after some two billion invoices, and must not fail the write it rides on
 /// then (a part that reached the limit stays there).
 pub(crate) fn saturating_sum(
-    table: &'static str,
-    column: &'static str,
+    column: SumColumn,
 ) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    let sql = match (table, column) {
-        ("invoice_totals", "amount_low") => saturating!("invoice_totals", "amount_low"),
-        ("invoice_totals", _) => saturating!("invoice_totals", "amount_high"),
-        (_, "amount_low") => saturating!("monthly_stats", "amount_low"),
-        _ => saturating!("monthly_stats", "amount_high"),
+    let sql = match column {
+        SumColumn::TotalsLow => saturating!("invoice_totals", "amount_low"),
+        SumColumn::TotalsHigh => saturating!("invoice_totals", "amount_high"),
+        SumColumn::MonthlyLow => saturating!("monthly_stats", "amount_low"),
+        SumColumn::MonthlyHigh => saturating!("monthly_stats", "amount_high"),
     };
     diesel::dsl::sql::<diesel::sql_types::BigInt>(sql)
 }

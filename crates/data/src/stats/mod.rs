@@ -4,4 +4,4 @@
 mod delta;
 mod read;
 
-pub(crate) use delta::{Parts, StatsDelta, apply_stats, saturating_sum};
+pub(crate) use delta::{Parts, StatsDelta, SumColumn, apply_stats, saturating_sum};

@@ -61,11 +61,6 @@ impl Access {
     }
 }
 
-/// Whether any token is configured (then every page needs a session).
-pub fn tokens_configured(api: &ApiState) -> bool {
-    api.tokens.any()
-}
-
 /// The request's session, if its cookie proves one.
 pub fn session_of(req: &HttpRequest, api: &ApiState, state: &ConsoleState) -> Option<Session> {
     let cookie = req.cookie(COOKIE)?;
@@ -88,7 +83,7 @@ impl FromRequest for Access {
         ) else {
             return ready(Err(ConsoleError::Internal("console state missing".into())));
         };
-        ready(if !tokens_configured(api) {
+        ready(if !api.tokens.any() {
             Ok(Access::Open)
         } else {
             match session_of(req, api, state) {

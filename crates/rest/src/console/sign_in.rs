@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::ConsoleState;
-use super::access::{Access, session_of, tokens_configured};
+use super::access::{Access, session_of};
 use super::client_address::client_address;
 use super::error::ConsoleError;
 use super::flash::Flash;
@@ -72,7 +72,7 @@ pub async fn get(
 ) -> HttpResponse {
     let next = query_of(&req, "next");
     let next = next.as_deref().and_then(return_to::safe);
-    if !tokens_configured(&api) || session_of(&req, &api, &state).is_some() {
+    if !api.tokens.any() || session_of(&req, &api, &state).is_some() {
         return to(next.unwrap_or(OVERVIEW));
     }
     let note = flash_of(&req);
@@ -89,7 +89,7 @@ pub async fn post(
     body: web::Form<SignIn>,
 ) -> HttpResponse {
     let next = return_to::safe(&body.next);
-    if !tokens_configured(&api) {
+    if !api.tokens.any() {
         return to(next.unwrap_or(OVERVIEW));
     }
     let client = client_address(&req, &state.trusted_proxies);

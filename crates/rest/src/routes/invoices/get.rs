@@ -48,12 +48,12 @@ pub async fn list(
     let due = query.due()?;
     let page = query.page::<InvoiceId>()?;
     if let Some(external) = query.customer_external_id()? {
-        let Some(customer) = state.customers.find(&external).await? else {
+        // No such customer, or another than `customerId` names: no invoice matches.
+        let found = state.customers.find(&external).await?;
+        let Some(customer) = found.filter(|c| filter.customer_id.is_none_or(|id| id == c.id))
+        else {
             return Ok(HttpResponse::Ok().json(Vec::<InvoiceJson>::new()));
         };
-        if filter.customer_id.is_some_and(|id| id != customer.id) {
-            return Ok(HttpResponse::Ok().json(Vec::<InvoiceJson>::new()));
-        }
         filter.customer_id = Some(customer.id);
     }
     let found = state.invoices.page(filter, due, page).await?;
