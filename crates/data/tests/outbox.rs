@@ -21,6 +21,7 @@ on_every_backend!(
     events_are_listed_by_status_in_pages,
     redelivery_requeues_dead_and_delivered_events_as_new,
     a_delivery_that_lands_after_the_event_died_counts,
+    lanes_taking_at_once_deliver_every_event_exactly_once,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -316,4 +317,43 @@ async fn a_delivery_that_lands_after_the_event_died_counts(db: TestDatabase) {
         (EventStatus::Delivered, None)
     );
     assert_eq!(db.db.dead_events().await.unwrap(), 0);
+}
+
+async fn lanes_taking_at_once_deliver_every_event_exactly_once(db: TestDatabase) {
+    let all: Vec<String> = (1..=400).map(|n| format!("evt_{n:03}")).collect();
+    let rows: Vec<String> = all
+        .iter()
+        .map(|id| {
+            format!(
+                "('{id}', 'run.completed', '{}', '2026-12-01 00:00:00', '2026-12-01 00:00:00')",
+                payload(id).replace('\'', "''")
+            )
+        })
+        .collect();
+    db.execute(&format!(
+        "INSERT INTO outbox (event_id, event_type, payload, created_at, available_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .await
+    .unwrap();
+    let receiver = Arc::new(Receiver::default());
+    let worker = OutboxWorker::new(
+        Arc::new(db.db.clone()),
+        receiver.clone(),
+        Arc::new(ManualClock::new(t0())),
+        OutboxConfig {
+            batch: 10,
+            lanes: 4,
+            max_round: 40,
+            ..OutboxConfig::default()
+        },
+    );
+
+    let report = worker.drain(&antaeus_core::Shutdown::never()).await;
+
+    // Four lanes took rounds side by side; the lease gave each event to one of them.
+    assert_eq!(report.delivered, 400);
+    assert_eq!(receiver.received(), all);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
+    assert_eq!(listed(&db, Some(EventStatus::Delivered)).await.len(), 400);
 }

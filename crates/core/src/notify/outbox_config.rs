@@ -7,16 +7,24 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// Delivery settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxConfig {
-    /// Events taken per round, and the most deliveries in flight at once. Default 50.
+    /// Events taken per round, and the most deliveries in flight at once, across every lane.
+    /// Default 50.
     pub batch: u32,
+    /// Rounds in progress at once (at least 1). While one lane's deliveries are in flight,
+    /// another takes its next events or records its last deliveries, so the receiver is not
+    /// kept waiting on the database (on SQLite, on the run's writes). The lanes share the
+    /// `batch` limit, so a receiver never has more events in flight than with one lane, and
+    /// the lease keeps two lanes from taking the same event. Default 4.
+    pub lanes: u32,
     /// Events taken per round at most while a backlog lasts: each full round takes twice as
     /// many as the last, up to this, still delivering `batch` at a time; a round that is not
     /// full, or has a failure, goes back to `batch`. Fewer, larger rounds write the outbox
-    /// less often. Keep `ceil(max_round / batch)` × the notifier's timeout under `lease`, or
-    /// a slow round's last events may be taken again by another worker (delivered twice,
-    /// which receivers must bear anyway). Default 500.
+    /// less often. A round starts no delivery once half its `lease` has gone by, so a slow
+    /// receiver shortens rounds instead of letting another worker take an event still being
+    /// delivered. Default 500.
     pub max_round: u32,
-    /// How long taken events are hidden from other workers. Default 60 s.
+    /// How long taken events are hidden from other workers; a round starts deliveries during
+    /// the first half of it. Default 60 s.
     pub lease: Duration,
     /// How long to wait when nothing is due. Default 1 s.
     pub idle_poll: Duration,
@@ -33,6 +41,7 @@ impl Default for OutboxConfig {
     fn default() -> Self {
         Self {
             batch: 50,
+            lanes: 4,
             max_round: 500,
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),

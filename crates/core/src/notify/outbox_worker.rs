@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::FailureNotifier;
@@ -52,13 +53,25 @@ impl Settlements {
     }
 }
 
-/// Takes due events from the outbox and hands them to the notifier.
+impl DeliveryReport {
+    /// Adds `other`'s counts to this report's.
+    fn add(&mut self, other: DeliveryReport) {
+        self.delivered = self.delivered.saturating_add(other.delivered);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.dead = self.dead.saturating_add(other.dead);
+    }
+}
+
+/// Takes due events from the outbox and hands them to the notifier, in
+/// [`OutboxConfig::lanes`] lanes of rounds that share one limit of deliveries in flight.
 #[derive(Clone)]
 pub struct OutboxWorker {
     store: Arc<dyn OutboxStore>,
     notifier: Arc<dyn FailureNotifier>,
     clock: Arc<dyn Clock>,
     config: OutboxConfig,
+    /// One permit per delivery in flight ([`OutboxConfig::batch`]), shared by every lane.
+    in_flight: Arc<Semaphore>,
 }
 
 impl OutboxWorker {
@@ -69,11 +82,13 @@ impl OutboxWorker {
         clock: Arc<dyn Clock>,
         config: OutboxConfig,
     ) -> Self {
+        let permits = usize::try_from(config.batch.max(1)).unwrap_or(Semaphore::MAX_PERMITS);
         Self {
             store,
             notifier,
             clock,
             config,
+            in_flight: Arc::new(Semaphore::new(permits.min(Semaphore::MAX_PERMITS))),
         }
     }
 
@@ -85,24 +100,40 @@ impl OutboxWorker {
         self.deliver_round(self.config.batch).await
     }
 
-    /// One round of up to `take` events, delivering at most `batch` of them at a time.
+    /// One round of up to `take` events, each delivery waiting for one of the `batch` permits
+    /// every lane shares. A delivery starts only while at least half of its event's lease is
+    /// left: the rest of a round that waited that long (a slow or failing receiver, the other
+    /// lanes ahead of it) stays leased and is taken again once the lease ends, so a delivery
+    /// still under way when another worker takes the event is as unlikely with many lanes as
+    /// with one.
     async fn deliver_round(&self, take: u32) -> Result<DeliveryReport, StoreError> {
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::minutes(1));
-        let events = self
-            .store
-            .take_due_events(self.clock.now(), take, lease)
-            .await?;
-        let in_flight = usize::try_from(self.config.batch.max(1)).unwrap_or(usize::MAX);
+        let taken_at = self.clock.now();
+        let events = self.store.take_due_events(taken_at, take, lease).await?;
+        let start_by = taken_at + lease / 2;
         let mut deliveries = JoinSet::new();
         let mut settled = Settlements::default();
-        for event in events {
-            if deliveries.len() >= in_flight
-                && let Some(done) = deliveries.join_next().await
-            {
+        let mut events = events.into_iter();
+        while let Some(event) = events.next() {
+            // The semaphore is never closed, so a permit always comes.
+            let permit = self.in_flight.clone().acquire_owned().await.ok();
+            if self.clock.now() >= start_by {
+                log::warn!(
+                    "{} outbox events left to a later round: half their lease went by before \
+                     their turn (a slow receiver?)",
+                    1 + events.len()
+                );
+                break;
+            }
+            while let Some(done) = deliveries.try_join_next() {
                 settled.add(done);
             }
             let worker = self.clone();
-            deliveries.spawn(async move { worker.deliver(event).await });
+            deliveries.spawn(async move {
+                let settled = worker.deliver(event).await;
+                drop(permit);
+                settled
+            });
         }
         while let Some(done) = deliveries.join_next().await {
             settled.add(done);
@@ -120,9 +151,24 @@ impl OutboxWorker {
         Ok(report)
     }
 
-    /// Delivers until `shutdown`, waiting `idle_poll` whenever a round delivered nothing or
-    /// something failed. While a backlog lasts, rounds grow (see [`OutboxConfig::max_round`]).
-    pub async fn run(self, mut shutdown: Shutdown) {
+    /// Delivers until `shutdown`, in [`OutboxConfig::lanes`] lanes, each waiting `idle_poll`
+    /// whenever a round of its own delivered nothing or something failed. While a backlog
+    /// lasts, rounds grow (see [`OutboxConfig::max_round`]).
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut lanes = JoinSet::new();
+        for _ in 1..self.config.lanes.max(1) {
+            lanes.spawn(self.clone().run_lane(shutdown.clone()));
+        }
+        self.run_lane(shutdown).await;
+        while let Some(lane) = lanes.join_next().await {
+            if let Err(err) = lane {
+                log::error!("an outbox lane failed: {err}");
+            }
+        }
+    }
+
+    /// One lane of [`Self::run`].
+    async fn run_lane(self, mut shutdown: Shutdown) {
         let mut take = self.config.batch;
         while !shutdown.is_requested() {
             let idle = match self.deliver_round(take).await {
@@ -147,12 +193,30 @@ impl OutboxWorker {
         }
     }
 
-    /// Delivers the backlog due now, in growing rounds, until a round finds nothing to
-    /// deliver, a delivery fails (the receiver is down or refusing: what is left waits for the
-    /// next worker), the outbox cannot be read or written, or `shutdown`; returns what it
-    /// delivered. For a command that ends after its run (`antaeus bill`), so that its events
-    /// go out before it exits rather than wait for a server.
+    /// Delivers the backlog due now, in growing rounds in every lane, until a lane's round
+    /// finds nothing to deliver, a delivery fails (the receiver is down or refusing: what is
+    /// left waits for the next worker), the outbox cannot be read or written, or `shutdown`;
+    /// returns what every lane delivered. For a command that ends after its run
+    /// (`antaeus bill`), so that its events go out before it exits rather than wait for a
+    /// server.
     pub async fn drain(&self, shutdown: &Shutdown) -> DeliveryReport {
+        let mut lanes = JoinSet::new();
+        for _ in 1..self.config.lanes.max(1) {
+            let (lane, shutdown) = (self.clone(), shutdown.clone());
+            lanes.spawn(async move { lane.drain_lane(&shutdown).await });
+        }
+        let mut total = self.drain_lane(shutdown).await;
+        while let Some(lane) = lanes.join_next().await {
+            match lane {
+                Ok(report) => total.add(report),
+                Err(err) => log::error!("an outbox lane failed: {err}"),
+            }
+        }
+        total
+    }
+
+    /// One lane of [`Self::drain`].
+    async fn drain_lane(&self, shutdown: &Shutdown) -> DeliveryReport {
         let mut total = DeliveryReport::default();
         let mut take = self.config.batch;
         while !shutdown.is_requested() {
@@ -163,9 +227,7 @@ impl OutboxWorker {
                     break;
                 }
             };
-            total.delivered = total.delivered.saturating_add(report.delivered);
-            total.failed = total.failed.saturating_add(report.failed);
-            total.dead = total.dead.saturating_add(report.dead);
+            total.add(report);
             let took = report.delivered + report.failed + report.dead;
             let clean = report.failed + report.dead == 0;
             if report.delivered == 0 || !clean {

@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 
 use crate::Database;
-use crate::error::store_error;
 use crate::schema::instances;
 
 /// Upserts the heartbeat of instance `$id` at the store's clock on connection `$c` (inside a
@@ -48,10 +47,9 @@ impl InstanceStore for Database {
     async fn retire(&self, instance: &InstanceId) -> Result<(), StoreError> {
         let id = instance.to_string();
         self.run(move |pools| {
-            with_conn!(pools, |c| diesel::delete(instances::table.find(&id))
+            write_txn!(pools, |c| diesel::delete(instances::table.find(&id))
                 .execute(c)
-                .map(|_| ())
-                .map_err(store_error))
+                .map(|_| ()))
         })
         .await
     }

@@ -108,7 +108,7 @@ impl OutboxStore for Database {
         let seqs = seqs.to_vec();
         self.run(move |pools| {
             // A delivery that lands after another worker gave the event up still counts.
-            with_conn!(pools, |c| diesel::update(
+            write_txn!(pools, |c| diesel::update(
                 outbox::table.filter(outbox::seq.eq_any(&seqs))
             )
             .set((
@@ -116,8 +116,7 @@ impl OutboxStore for Database {
                 outbox::dead_at.eq(None::<NaiveDateTime>),
             ))
             .execute(c)
-            .map(|_| ())
-            .map_err(store_error))
+            .map(|_| ()))
         })
         .await
     }
@@ -192,7 +191,7 @@ async fn settle_failure(
 ) -> Result<(), StoreError> {
     let error: String = error.chars().take(500).collect();
     db.run(move |pools| {
-        with_conn!(pools, |c| diesel::update(
+        write_txn!(pools, |c| diesel::update(
             outbox::table.find(seq).filter(pending())
         )
         .set((
@@ -202,8 +201,7 @@ async fn settle_failure(
             outbox::dead_at.eq(dead_at),
         ))
         .execute(c)
-        .map(|_| ())
-        .map_err(store_error))
+        .map(|_| ()))
     })
     .await
 }

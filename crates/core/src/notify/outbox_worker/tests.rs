@@ -42,6 +42,19 @@ fn taking(events: Vec<OutboxEvent>) -> MockOutboxStore {
     store
 }
 
+/// Expects one write recording exactly the deliveries `seqs`, in any order.
+fn expect_delivered(store: &mut MockOutboxStore, seqs: Vec<i64>) {
+    store
+        .expect_mark_delivered()
+        .withf(move |marked, _| {
+            let mut marked = marked.to_vec();
+            marked.sort_unstable();
+            marked == seqs
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+}
+
 /// Expects event `seq` to fail once, for a reason containing `reason`, and to be retried
 /// `wait` from now.
 fn expect_retry(store: &mut MockOutboxStore, seq: i64, reason: &'static str, wait: TimeDelta) {
@@ -105,15 +118,7 @@ async fn delivered_events_are_marked_and_failed_ones_rescheduled_with_growing_ba
 #[tokio::test]
 async fn an_unreadable_event_is_a_failure_of_its_own_and_the_others_are_delivered() {
     let mut store = taking(vec![unreadable(1, 0), event(2, 0), event(3, 0)]);
-    store
-        .expect_mark_delivered()
-        .withf(|seqs, _| {
-            let mut seqs = seqs.to_vec();
-            seqs.sort_unstable();
-            seqs == [2, 3]
-        })
-        .times(1)
-        .returning(|_, _| Ok(()));
+    expect_delivered(&mut store, vec![2, 3]);
     // Retried with backoff like any failure, the parse error kept as the reason.
     expect_retry(&mut store, 1, "invoice.refunded", TimeDelta::seconds(5));
     let mut notifier = MockFailureNotifier::new();
@@ -164,15 +169,7 @@ async fn an_event_failing_for_the_last_allowed_time_is_dead_and_never_reschedule
 #[tokio::test]
 async fn a_round_delivers_and_records_its_deliveries_in_one_write() {
     let mut store = taking((1..=20).map(|seq| event(seq, 0)).collect());
-    store
-        .expect_mark_delivered()
-        .withf(|seqs, _| {
-            let mut seqs = seqs.to_vec();
-            seqs.sort_unstable();
-            seqs == (1..=20).collect::<Vec<i64>>()
-        })
-        .times(1)
-        .returning(|_, _| Ok(()));
+    expect_delivered(&mut store, (1..=20).collect::<Vec<i64>>());
     let report = worker(store, receiver("none"), OutboxConfig::default())
         .try_deliver()
         .await
@@ -221,6 +218,7 @@ async fn a_backlog_is_taken_in_growing_rounds_delivered_a_batch_at_a_time() {
     let receiver = Arc::new(CountingReceiver::default());
     let config = OutboxConfig {
         batch: 10,
+        lanes: 1,
         max_round: 40,
         idle_poll: std::time::Duration::from_secs(3600),
         ..OutboxConfig::default()
@@ -257,6 +255,16 @@ async fn a_backlog_is_taken_in_growing_rounds_delivered_a_batch_at_a_time() {
     assert!((2..=10).contains(&most), "{most} deliveries at once");
 }
 
+/// The next `limit` events of a backlog of `backlog` (seqs 1..=backlog), `next` the first not
+/// yet handed out.
+fn hand_out(next: &std::sync::Mutex<i64>, backlog: i64, limit: u32) -> Vec<OutboxEvent> {
+    let mut next = next.lock().unwrap();
+    let first = *next;
+    let last = (first + i64::from(limit) - 1).min(backlog);
+    *next = last.max(first - 1) + 1;
+    (first..=last).map(|seq| event(seq, 0)).collect()
+}
+
 /// What a backlog store was asked for (each take's limit), and how many it marked delivered.
 type Asked = Arc<std::sync::Mutex<Vec<u32>>>;
 type Marked = Arc<std::sync::Mutex<Vec<usize>>>;
@@ -274,11 +282,7 @@ fn backlog_store(backlog: i64) -> (MockOutboxStore, Asked, Marked) {
         .expect_take_due_events()
         .returning(move |_, limit, _| {
             asked_for.lock().unwrap().push(limit);
-            let mut next = next.lock().unwrap();
-            let first = *next;
-            let last = (first + i64::from(limit) - 1).min(backlog);
-            *next = last.max(first - 1) + 1;
-            Ok((first..=last).map(|seq| event(seq, 0)).collect())
+            Ok(hand_out(&next, backlog, limit))
         });
     let marks = marked.clone();
     store.expect_mark_delivered().returning(move |seqs, _| {
@@ -293,6 +297,7 @@ async fn draining_delivers_a_whole_backlog_in_growing_rounds_and_stops_once_it_i
     let (store, asked, marked) = backlog_store(1_000);
     let config = OutboxConfig {
         batch: 10,
+        lanes: 1,
         max_round: 40,
         ..OutboxConfig::default()
     };
@@ -326,6 +331,7 @@ async fn draining_stops_at_the_first_failed_delivery_and_leaves_the_rest() {
         Arc::new(ManualClock::new(now())),
         OutboxConfig {
             batch: 10,
+            lanes: 1,
             ..OutboxConfig::default()
         },
     );
@@ -335,4 +341,195 @@ async fn draining_stops_at_the_first_failed_delivery_and_leaves_the_rest() {
     assert_eq!(report.failed, 10);
     assert!(marked.lock().unwrap().is_empty());
     assert_eq!(asked.lock().unwrap().as_slice(), &[10]);
+}
+
+#[tokio::test]
+async fn lanes_share_one_limit_of_deliveries_in_flight_and_deliver_a_backlog_once() {
+    let (store, asked, marked) = backlog_store(1_000);
+    let receiver = Arc::new(CountingReceiver::default());
+    let worker = OutboxWorker::new(
+        Arc::new(store),
+        receiver.clone(),
+        Arc::new(ManualClock::new(now())),
+        OutboxConfig {
+            batch: 10,
+            lanes: 4,
+            max_round: 40,
+            ..OutboxConfig::default()
+        },
+    );
+    let report = worker.drain(&crate::Shutdown::never()).await;
+
+    assert_eq!(report.delivered, 1_000);
+    assert_eq!(marked.lock().unwrap().iter().sum::<usize>(), 1_000);
+    // Four lanes took rounds, yet never more than one batch was in flight at once.
+    assert!(asked.lock().unwrap().len() >= 4);
+    let most = receiver.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=10).contains(&most), "{most} deliveries at once");
+}
+
+/// A store of `backlog` due events whose takes and writes each take a while, noting how many
+/// deliveries happened while one of them was under way.
+struct SlowStore {
+    backlog: i64,
+    next: std::sync::Mutex<i64>,
+    busy: std::sync::atomic::AtomicUsize,
+}
+
+impl SlowStore {
+    const WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+    async fn busy<T>(&self, answer: T) -> Result<T, StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.busy.fetch_add(1, SeqCst);
+        tokio::time::sleep(Self::WAIT).await;
+        self.busy.fetch_sub(1, SeqCst);
+        Ok(answer)
+    }
+}
+
+#[async_trait::async_trait]
+impl OutboxStore for SlowStore {
+    async fn take_due_events(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        _: TimeDelta,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let taken = hand_out(&self.next, self.backlog, limit);
+        self.busy(taken).await
+    }
+    async fn mark_delivered(
+        &self,
+        _: &[i64],
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.busy(()).await
+    }
+    async fn mark_failed(
+        &self,
+        _: i64,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        unreachable!("every delivery succeeds")
+    }
+    async fn mark_dead(
+        &self,
+        _: i64,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        unreachable!("every delivery succeeds")
+    }
+    async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        unreachable!()
+    }
+    async fn dead_events(&self) -> Result<u64, StoreError> {
+        unreachable!()
+    }
+}
+
+/// A receiver that notes each delivery made while the store was busy.
+struct Overlaps {
+    store: Arc<SlowStore>,
+    during_store_work: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl FailureNotifier for Overlaps {
+    async fn notify(&self, _: &Notification) -> Result<(), crate::notify::NotifyError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        if self.store.busy.load(SeqCst) > 0 {
+            self.during_store_work.fetch_add(1, SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// How many of a 400-event backlog's deliveries overlapped the store's work, with `lanes`.
+async fn deliveries_during_store_work(lanes: u32) -> usize {
+    let store = Arc::new(SlowStore {
+        backlog: 400,
+        next: std::sync::Mutex::new(1),
+        busy: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let receiver = Arc::new(Overlaps {
+        store: store.clone(),
+        during_store_work: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let worker = OutboxWorker::new(
+        store,
+        receiver.clone(),
+        Arc::new(ManualClock::new(now())),
+        OutboxConfig {
+            batch: 10,
+            lanes,
+            max_round: 40,
+            ..OutboxConfig::default()
+        },
+    );
+    let report = worker.drain(&crate::Shutdown::never()).await;
+    assert_eq!(report.delivered, 400);
+    receiver
+        .during_store_work
+        .load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn while_one_lane_waits_on_the_store_another_delivers() {
+    // One lane: the receiver waits while its round is taken and recorded.
+    assert_eq!(deliveries_during_store_work(1).await, 0);
+    // Several: deliveries go on while a take or a record is under way.
+    let overlapped = deliveries_during_store_work(4).await;
+    assert!(
+        overlapped > 40,
+        "{overlapped} of 400 deliveries overlapped the store's work"
+    );
+}
+
+/// A receiver whose every delivery takes `each` of `clock`'s time.
+struct SlowReceiver {
+    clock: Arc<ManualClock>,
+    each: TimeDelta,
+}
+
+#[async_trait::async_trait]
+impl FailureNotifier for SlowReceiver {
+    async fn notify(&self, _: &Notification) -> Result<(), crate::notify::NotifyError> {
+        self.clock.advance(self.each);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_round_starts_no_delivery_once_half_its_lease_is_gone_and_leaves_the_rest_leased() {
+    let mut store = taking((1..=10).map(|seq| event(seq, 0)).collect());
+    // Deliveries start at 0, 10 and 20 s of a 60 s lease; the fourth would start at 30 s.
+    expect_delivered(&mut store, vec![1, 2, 3]);
+    // The other seven are neither failed nor dead: they wait for their lease to end.
+    let clock = Arc::new(ManualClock::new(now()));
+    let worker = OutboxWorker::new(
+        Arc::new(store),
+        Arc::new(SlowReceiver {
+            clock: clock.clone(),
+            each: TimeDelta::seconds(10),
+        }),
+        clock,
+        OutboxConfig {
+            batch: 1,
+            lease: std::time::Duration::from_secs(60),
+            ..OutboxConfig::default()
+        },
+    );
+    let report = worker.try_deliver().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            delivered: 3,
+            failed: 0,
+            dead: 0
+        }
+    );
 }
