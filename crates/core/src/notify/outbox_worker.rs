@@ -155,16 +155,28 @@ impl OutboxWorker {
     /// whenever a round of its own delivered nothing or something failed. While a backlog
     /// lasts, rounds grow (see [`OutboxConfig::max_round`]).
     pub async fn run(self, shutdown: Shutdown) {
-        let mut lanes = JoinSet::new();
+        self.in_lanes(|lane| lane.run_lane(shutdown.clone())).await;
+    }
+
+    /// Runs `lane` once per [`OutboxConfig::lanes`], side by side (the first on this task);
+    /// returns what each lane that did not panic came to.
+    async fn in_lanes<T, F>(&self, lane: impl Fn(OutboxWorker) -> F) -> Vec<T>
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut others = JoinSet::new();
         for _ in 1..self.config.lanes.max(1) {
-            lanes.spawn(self.clone().run_lane(shutdown.clone()));
+            others.spawn(lane(self.clone()));
         }
-        self.run_lane(shutdown).await;
-        while let Some(lane) = lanes.join_next().await {
-            if let Err(err) = lane {
-                log::error!("an outbox lane failed: {err}");
+        let mut done = vec![lane(self.clone()).await];
+        while let Some(other) = others.join_next().await {
+            match other {
+                Ok(result) => done.push(result),
+                Err(err) => log::error!("an outbox lane failed: {err}"),
             }
         }
+        done
     }
 
     /// One lane of [`Self::run`].
@@ -200,19 +212,18 @@ impl OutboxWorker {
     /// (`antaeus bill`), so that its events go out before it exits rather than wait for a
     /// server.
     pub async fn drain(&self, shutdown: &Shutdown) -> DeliveryReport {
-        let mut lanes = JoinSet::new();
-        for _ in 1..self.config.lanes.max(1) {
-            let (lane, shutdown) = (self.clone(), shutdown.clone());
-            lanes.spawn(async move { lane.drain_lane(&shutdown).await });
-        }
-        let mut total = self.drain_lane(shutdown).await;
-        while let Some(lane) = lanes.join_next().await {
-            match lane {
-                Ok(report) => total.add(report),
-                Err(err) => log::error!("an outbox lane failed: {err}"),
-            }
-        }
-        total
+        let reports = self
+            .in_lanes(|lane| {
+                let shutdown = shutdown.clone();
+                async move { lane.drain_lane(&shutdown).await }
+            })
+            .await;
+        reports
+            .into_iter()
+            .fold(DeliveryReport::default(), |mut total, report| {
+                total.add(report);
+                total
+            })
     }
 
     /// One lane of [`Self::drain`].
