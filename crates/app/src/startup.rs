@@ -45,6 +45,25 @@ pub async fn open_database_unchanged(settings: &Settings) -> anyhow::Result<Data
     Ok(db)
 }
 
+/// Warns when PostgreSQL keeps billing's dead row versions for good (autovacuum off on the
+/// server or for a table billing churns), and billing slows as they pile up: for the commands
+/// that bill (`serve`, `bill`, the benchmark), not for one-shot commands whose stderr is one
+/// line. A failed check is not worth refusing to start.
+pub async fn warn_if_autovacuum_off(db: &Database) {
+    match db.autovacuum_off().await {
+        Ok(true) => log::warn!(
+            "PostgreSQL at {} runs without autovacuum (on the server, or for the invoices or outbox table): \
+             every charge and every delivered event leaves dead row versions that nothing removes, so the \
+             tables and their indexes grow without bound and what walks them (the outbox's backlog count \
+             and its full walks, the claim's index, the console) slows as they grow; turn autovacuum on \
+             (PostgreSQL's default)",
+            db.url()
+        ),
+        Ok(false) => {}
+        Err(e) => log::debug!("cannot tell whether autovacuum is on: {e}"),
+    }
+}
+
 async fn connect(settings: &Settings) -> anyhow::Result<Database> {
     let options = PoolOptions {
         max_connections: settings.db_pool_size,
@@ -84,6 +103,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let db = open_database(settings).await?;
+        warn_if_autovacuum_off(&db).await;
         log::info!("configuration: {}", settings.describe());
         seed_if_empty(&db, settings, clock.now()).await?;
 

@@ -45,6 +45,8 @@ pub struct Database {
     pub(crate) deployment: std::sync::Arc<std::sync::OnceLock<String>>,
     /// Whether bulk creations are rolled back (see [`Database::into_dry_run`]).
     pub(crate) dry_run: bool,
+    /// Where the next outbox take starts (see `billing/take_floor.rs`).
+    pub(crate) outbox_floor: std::sync::Arc<crate::billing::TakeFloor>,
 }
 
 impl Database {
@@ -101,6 +103,7 @@ impl Database {
             url,
             deployment: Default::default(),
             dry_run: false,
+            outbox_floor: Default::default(),
         })
     }
 

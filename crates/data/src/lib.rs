@@ -10,6 +10,7 @@
 mod pool;
 
 pub mod admin;
+mod autovacuum;
 mod billing;
 mod by_hand;
 mod console;

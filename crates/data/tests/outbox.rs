@@ -22,6 +22,7 @@ on_every_backend!(
     redelivery_requeues_dead_and_delivered_events_as_new,
     a_delivery_that_lands_after_the_event_died_counts,
     lanes_taking_at_once_deliver_every_event_exactly_once,
+    an_event_stamped_behind_the_last_take_waits_at_most_a_minute,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -66,9 +67,15 @@ fn payload(id: &str) -> String {
 
 /// Puts a row in the outbox, due at t0, with `payload` as its stored text.
 async fn put_event(db: &TestDatabase, id: &str, payload: &str) {
+    put_event_due(db, id, payload, t0()).await;
+}
+
+/// Puts a row in the outbox, stamped and due at `at`, with `payload` as its stored text.
+async fn put_event_due(db: &TestDatabase, id: &str, payload: &str, at: DateTime<Utc>) {
+    let at = at.format("%Y-%m-%d %H:%M:%S");
     db.execute(&format!(
         "INSERT INTO outbox (event_id, event_type, payload, created_at, available_at) \
-         VALUES ('{id}', 'run.completed', '{}', '2026-12-01 00:00:00', '2026-12-01 00:00:00')",
+         VALUES ('{id}', 'run.completed', '{}', '{at}', '{at}')",
         payload.replace('\'', "''")
     ))
     .await
@@ -356,4 +363,47 @@ async fn lanes_taking_at_once_deliver_every_event_exactly_once(db: TestDatabase)
     assert_eq!(receiver.received(), all);
     assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
     assert_eq!(listed(&db, Some(EventStatus::Delivered)).await.len(), 400);
+}
+
+/// A take starts its walk of the due events a little before the oldest the last take found,
+/// so that it does not read past every event delivered since the last vacuum. An event whose
+/// transaction committed long after it was stamped lies below that floor: it is found by the
+/// next take that walks everything, a minute after the last.
+async fn an_event_stamped_behind_the_last_take_waits_at_most_a_minute(db: TestDatabase) {
+    let lease = TimeDelta::minutes(1);
+    let take = |now: DateTime<Utc>| {
+        let db = db.db.clone();
+        async move {
+            let taken = db.take_due_events(now, 10, lease).await.unwrap();
+            let seqs: Vec<i64> = taken.iter().map(|e| e.seq).collect();
+            db.mark_delivered(&seqs, now).await.unwrap();
+            let mut ids: Vec<String> = taken.into_iter().map(|e| e.id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let id = |s: &str| s.to_owned();
+    put_event(&db, "evt_first", &payload("evt_first")).await;
+    assert_eq!(take(t0()).await, [id("evt_first")]);
+
+    // Stamped a minute before the event the last take found, committed only now...
+    let late = t0() - TimeDelta::minutes(1);
+    put_event_due(&db, "evt_late", &payload("evt_late"), late).await;
+    // ...beside one stamped now.
+    let now = t0() + TimeDelta::seconds(5);
+    put_event_due(&db, "evt_now", &payload("evt_now"), now).await;
+    assert_eq!(take(now).await, [id("evt_now")]);
+    assert_eq!(
+        take(t0() + TimeDelta::seconds(59)).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        db.db.outbox_backlog().await.unwrap(),
+        1,
+        "the late event waits"
+    );
+
+    // A minute after the first take, a take walks every due event again.
+    assert_eq!(take(t0() + TimeDelta::minutes(1)).await, [id("evt_late")]);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
 }

@@ -56,6 +56,7 @@ impl FreshDatabase {
         db.migrate()
             .await
             .context("cannot migrate the benchmark database")?;
+        crate::startup::warn_if_autovacuum_off(&db).await;
         Ok(Self {
             db,
             _dir: dir,

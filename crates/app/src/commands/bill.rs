@@ -25,6 +25,7 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
         None => generated_key(),
     };
     let db = startup::open_database(settings).await?;
+    startup::warn_if_autovacuum_off(&db).await;
     let clock = wiring::system_clock();
     let provider = wiring::provider(&settings.provider)?;
     let outbox = wiring::outbox_worker(&db, settings, clock.clone())?;
@@ -85,6 +86,9 @@ pub async fn bill(settings: &Settings, args: BillArgs) -> anyhow::Result<()> {
     stop_outbox.trigger();
     let _ = delivering.await;
     let draining = Instant::now();
+    // Every event of the run is written by now: the drain looks at all of them, not only
+    // those above where the takes during the run had got to.
+    db.rewind_outbox();
     let delivered = deliver_remaining(&outbox, &shutdown).await;
     let drained_in = draining.elapsed();
 
@@ -184,7 +188,6 @@ fn generated_key() -> IdempotencyKey {
         .expect("the generated key is visible ASCII")
 }
 
-/// Delivers what the run left in the outbox, for a few seconds at most.
 /// Delivers what the run's events left in the outbox before the command exits, as long as
 /// deliveries succeed (a receiver that is down, or SIGINT/SIGTERM, leaves the rest to
 /// `antaeus serve`); returns how many it delivered.

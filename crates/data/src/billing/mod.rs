@@ -11,6 +11,7 @@ mod outbox;
 mod rows;
 mod run_gauges;
 mod runs;
+mod take_floor;
 
 use antaeus_core::store::{
     Backlog, BillingStore, ClaimRequest, ClaimedInvoice, JournalEntry, RecordReport, StoreError,
@@ -24,6 +25,7 @@ use crate::Database;
 pub(crate) use attempts::AttemptRow;
 pub(crate) use events::EventRow;
 pub(crate) use journal::outbox_row;
+pub(crate) use take_floor::TakeFloor;
 
 #[async_trait]
 impl BillingStore for Database {

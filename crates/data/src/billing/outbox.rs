@@ -31,23 +31,26 @@ pub(super) fn pending() -> _ {
         .and(outbox::dead_at.is_null())
 }
 
-/// A taken row: seq, event id, payload, failures.
-type TakenRow = (i64, String, String, i32);
+/// A taken row: seq, event id, payload, failures, when it became due.
+type TakenRow = (i64, String, String, i32, NaiveDateTime);
 
-/// Takes due events and pushes their availability past the lease, in one transaction.
+/// Takes due events from `$floor` on and pushes their availability past the lease, in one
+/// transaction.
 macro_rules! take_due {
-    ($c:ident, $backend:ident, $now:expr, $limit:expr, $until:expr) => {{
+    ($c:ident, $backend:ident, $now:expr, $limit:expr, $until:expr, $floor:expr) => {{
         let rows: Vec<TakenRow> = locked!(
             $backend,
             outbox::table
                 .filter(pending())
                 .filter(outbox::available_at.le($now))
+                .filter(outbox::available_at.ge($floor))
                 .order((outbox::available_at.asc(), outbox::seq.asc()))
                 .select((
                     outbox::seq,
                     outbox::event_id,
                     outbox::payload,
                     outbox::failures,
+                    outbox::available_at,
                 ))
                 .limit($limit)
         )
@@ -71,28 +74,34 @@ impl OutboxStore for Database {
         lease: TimeDelta,
     ) -> Result<Vec<OutboxEvent>, StoreError> {
         let (now_db, until) = (to_db(now), to_db(now + lease));
+        let start = self.outbox_floor.start(now_db);
+        let floor = start.at;
         let limit = i64::from(limit);
         let rows = self
             .run(move |pools| {
                 match pools {
                     Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<TakenRow>> {
-                        take_due!(c, sqlite, now_db, limit, until)
+                        take_due!(c, sqlite, now_db, limit, until, floor)
                     })?,
                     Pools::Postgres(pool) => {
                         let mut conn = pool.get().map_err(pool_unavailable)?;
                         conn.transaction(|c| -> QueryResult<Vec<TakenRow>> {
-                            take_due!(c, pg, now_db, limit, until)
+                            take_due!(c, pg, now_db, limit, until, floor)
                         })
                     }
                 }
                 .map_err(store_error)
             })
-            .await?;
+            .await
+            .inspect_err(|_| self.outbox_floor.forget())?;
+        // Rows come in the order they became due: the first is the oldest.
+        self.outbox_floor
+            .after_take(start, now_db, rows.first().map(|r| r.4));
         // Each row on its own: one that cannot be read is handed over as such, to be settled as
         // a failed delivery, and never fails the take of the others.
         Ok(rows
             .into_iter()
-            .map(|(seq, id, payload, failures)| OutboxEvent {
+            .map(|(seq, id, payload, failures, _)| OutboxEvent {
                 seq,
                 id,
                 notification: serde_json::from_str::<Notification>(&payload)
@@ -204,4 +213,12 @@ async fn settle_failure(
         .map(|_| ()))
     })
     .await
+}
+
+impl Database {
+    /// Makes the next outbox take walk every due event, not only those above the floor the
+    /// takes keep (see `take_floor.rs`): before a drain that must leave nothing behind.
+    pub fn rewind_outbox(&self) {
+        self.outbox_floor.forget();
+    }
 }
