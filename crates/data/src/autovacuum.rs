@@ -1,11 +1,11 @@
 //! Whether PostgreSQL cleans up after billing: checked when a process opens the database.
 //!
 //! Billing on PostgreSQL leaves a dead row version behind every claim, payment and delivered
-//! event, and an entry for each in the indexes the next claim and the next outbox take walk
-//! from their front (`invoices_fresh`, `outbox_due`). Autovacuum removes them as it goes. On a
-//! server that runs without it they pile up, and every take reads past all of them: at ten
-//! million invoices the outbox take read 69,459 pages to find 500 events and billing fell from
-//! 9.8k to 3.2k invoices a second.
+//! event, and an entry for each in the indexes that find work (`invoices_fresh`, `outbox_due`).
+//! Autovacuum removes them as it goes. On a server that runs without it they pile up for good:
+//! before the outbox take started at a floor (`billing/take_floor.rs`), it read 69,459 pages to
+//! find 500 events at six million invoices, and billing fell from 9.8k to 3.2k invoices a second;
+//! the floor's full walks and the backlog count still read all of them.
 
 use antaeus_core::store::StoreError;
 use diesel::QueryableByName;

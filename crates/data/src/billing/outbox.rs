@@ -75,18 +75,17 @@ impl OutboxStore for Database {
     ) -> Result<Vec<OutboxEvent>, StoreError> {
         let (now_db, until) = (to_db(now), to_db(now + lease));
         let start = self.outbox_floor.start(now_db);
-        let floor = start.at;
         let limit = i64::from(limit);
         let rows = self
             .run(move |pools| {
                 match pools {
                     Pools::Sqlite(pool) => pool.immediate(|c| -> QueryResult<Vec<TakenRow>> {
-                        take_due!(c, sqlite, now_db, limit, until, floor)
+                        take_due!(c, sqlite, now_db, limit, until, start.at)
                     })?,
                     Pools::Postgres(pool) => {
                         let mut conn = pool.get().map_err(pool_unavailable)?;
                         conn.transaction(|c| -> QueryResult<Vec<TakenRow>> {
-                            take_due!(c, pg, now_db, limit, until, floor)
+                            take_due!(c, pg, now_db, limit, until, start.at)
                         })
                     }
                 }
