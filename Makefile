@@ -2,7 +2,7 @@
 CARGO ?= cargo
 COMPOSE ?= docker compose -f docker/docker-compose.yml
 
-.PHONY: run test fmt lint bench bench-compare bench-scale bench-reads build clean start stop aws-local aws-test
+.PHONY: run test fmt lint bench bench-compare bench-scale bench-sizes bench-reads build clean start stop aws-local aws-test
 
 ## run: build (release) and serve on the SQLite file antaeus.db, seeding the original data if empty
 run:
@@ -64,6 +64,11 @@ bench-compare:
 ##              (INVOICES=200000 INSTANCES=1,2,3 RUNS=2); prints medians and each count's ratio
 bench-scale: build
 	python3 scripts/bench_scale.py
+
+## bench-sizes: the engine at each of SIZES="1000000 10000000", alternated ROUNDS=2 times, on
+##              STORES="postgres" (a cluster of its own, autovacuum on); medians and ratios
+bench-sizes: build
+	python3 scripts/bench_sizes.py
 
 ## bench-reads: API and console read latency while a run charges (INVOICES=1000000 READERS=2)
 bench-reads: build

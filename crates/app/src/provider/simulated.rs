@@ -110,11 +110,13 @@ impl SimulatedPaymentProvider {
     }
 
     /// Memory the ledger holds (8 bytes per invoice id up to the highest seen): the simulated
-    /// provider's share of the process, which a remote provider would not add.
+    /// provider's share of the process's resident memory, which a remote provider would not
+    /// add. The slots in use, not the table's capacity: the table grows to a power of two, and
+    /// the untouched tail of so large an allocation is never resident.
     pub fn ledger_bytes(&self) -> usize {
         let ledger = self.lock();
-        ledger.dense.capacity() * std::mem::size_of::<Slot>()
-            + ledger.sparse.capacity() * (std::mem::size_of::<i64>() + std::mem::size_of::<Slot>())
+        ledger.dense.len() * std::mem::size_of::<Slot>()
+            + ledger.sparse.len() * (std::mem::size_of::<i64>() + std::mem::size_of::<Slot>())
     }
 
     /// How many times `invoice` has been charged.
@@ -303,7 +305,8 @@ mod tests {
             .await
             .unwrap();
         }
-        assert_eq!(p.ledger_bytes(), (1 << 20) * 8);
+        // Slots 0 to 1,000,000, eight bytes each: 8 MB (of a 2^20-slot table).
+        assert_eq!(p.ledger_bytes(), 1_000_001 * 8);
     }
 
     #[tokio::test]
