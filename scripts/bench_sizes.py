@@ -113,8 +113,6 @@ def main():
         pg_url = None
         if "postgres" in stores:
             pg_url = given or stack.enter_context(OwnCluster(OUT / "postgres", "bench-sizes"))
-            if "sslmode" not in pg_url:
-                pg_url += ("&" if "?" in pg_url else "?") + "sslmode=disable"
         reports = {store: {n: [] for n in sizes} for store in stores}
         for round_ in range(rounds):
             for store in stores:

@@ -111,12 +111,14 @@ impl SimulatedPaymentProvider {
 
     /// Memory the ledger holds (8 bytes per invoice id up to the highest seen): the simulated
     /// provider's share of the process's resident memory, which a remote provider would not
-    /// add. The slots in use, not the table's capacity: the table grows to a power of two, and
-    /// the untouched tail of so large an allocation is never resident.
+    /// add. The dense table's slots in use, not its capacity: it grows to a power of two, and
+    /// the tail it has not written yet (of an allocation that large, mapped on its own) is not
+    /// resident. The map of ids beyond it counts whole: it writes across all its buckets.
     pub fn ledger_bytes(&self) -> usize {
         let ledger = self.lock();
         ledger.dense.len() * std::mem::size_of::<Slot>()
-            + ledger.sparse.len() * (std::mem::size_of::<i64>() + std::mem::size_of::<Slot>())
+            + ledger.sparse.capacity()
+                * (std::mem::size_of::<i64>() + std::mem::size_of::<Slot>() + 1)
     }
 
     /// How many times `invoice` has been charged.
@@ -305,8 +307,9 @@ mod tests {
             .await
             .unwrap();
         }
-        // Slots 0 to 1,000,000, eight bytes each: 8 MB (of a 2^20-slot table).
+        // Slots 0 to 1,000,000, eight bytes each: 8 MB, of a table of 2^20 slots.
         assert_eq!(p.ledger_bytes(), 1_000_001 * 8);
+        assert_eq!(p.lock().dense.capacity(), 1 << 20);
     }
 
     #[tokio::test]
