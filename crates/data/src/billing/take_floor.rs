@@ -13,8 +13,8 @@
 //! lies above it; one below it is an event whose transaction committed more than [`MARGIN`]
 //! after it was stamped, or one a take locked and then rolled back. Each take that comes
 //! [`FULL_WALK_EVERY`] after the last full walk (by the caller's clock or the process's
-//! monotonic one) walks the whole index again and finds those, so they wait that long at most. SQLite removes index entries at
-//! once; the floor costs it nothing and saves it little.
+//! monotonic one) walks the whole index again and finds those, so they wait that long at most.
+//! SQLite removes index entries at once; the floor costs it nothing and saves it little.
 
 use std::sync::Mutex;
 use std::time::Instant;
