@@ -23,7 +23,7 @@ impl InsertNew for SqliteConnection {
     fn insert_new(&mut self, rows: &[NewInvoiceRow]) -> QueryResult<Vec<InvoiceRow>> {
         diesel::insert_into(invoices::table)
             .values(rows)
-            .on_conflict((invoices::customer_id, invoices::external_id))
+            .on_conflict((invoices::external_id, invoices::customer_id))
             .do_nothing()
             .returning(InvoiceRow::as_returning())
             .get_results(self)
@@ -37,7 +37,7 @@ const INSERT_UNNESTED: &str = "INSERT INTO invoices \
      (customer_id, amount_minor, currency, status, external_id, due_at, description, created_at) \
      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
      $6::timestamp[], $7::text[], $8::timestamp[]) \
-     ON CONFLICT (customer_id, external_id) DO NOTHING \
+     ON CONFLICT (external_id, customer_id) DO NOTHING \
      RETURNING id, customer_id, amount_minor, currency, status, attempts, next_attempt_at, \
      failure_reason, external_id, due_at, description, refunded_minor, dispute_id, \
      dispute_status, dispute_reason, dispute_amount_minor, dispute_evidence_due_by, extra_charges";
