@@ -70,7 +70,8 @@ bench-scale: build
 bench-sizes: build
 	python3 scripts/bench_sizes.py
 
-## bench-reads: API and console read latency while a run charges (INVOICES=1000000 READERS=2)
+## bench-reads: API and console read latency while a run charges (INVOICES=1000000 READERS=2);
+##              PostgreSQL on a cluster of its own (autovacuum on) unless ANTAEUS_BENCH_POSTGRES_URL
 bench-reads: build
 	python3 scripts/bench_reads.py
 

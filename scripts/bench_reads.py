@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """API reads while a run charges: `make bench-reads` (or `python3 scripts/bench_reads.py`).
 
-For each store (SQLite, and PostgreSQL when a server answers), on a fresh database seeded with
+For each store (SQLite, and PostgreSQL on a cluster of the script's own, initdb with autovacuum
+on as production runs it; see bench_postgres.py), on a fresh database seeded with
 INVOICES due invoices (default 1,000,000, one per customer), it starts `antaeus serve` on a free
 port (simulated provider at L = 50 ± 10 ms, C = 1024, no scheduler), starts a run with
 `POST /rest/v1/billing/runs`, and while the run is RUNNING:
@@ -17,11 +18,12 @@ Not run by CI: it takes minutes. Standard library only (psql for PostgreSQL).
 
 Environment:
   ANTAEUS_BIN (default target/release/antaeus, built if missing)
-  ANTAEUS_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test when it answers;
-      set it empty for SQLite alone)
+  ANTAEUS_BENCH_POSTGRES_URL (a server to use instead of a cluster of its own; set it empty for
+      SQLite alone)
   INVOICES (1000000), READERS (2), READS_PER_SECOND (200), STORES (sqlite,postgres)
 """
 
+import contextlib
 import http.client
 import json
 import os
@@ -35,9 +37,11 @@ import threading
 import time
 from pathlib import Path
 
-from bench_common import database_url, free_port, postgres_url, psql, release_binary
+from bench_common import ROOT, database_url, free_port, psql, release_binary
+from bench_postgres import OwnCluster
 
 TOKEN = "bench-reads-token-0123456789"
+OUT = ROOT / "target" / "bench-reads"
 
 
 def quantile(values, q):
@@ -210,8 +214,14 @@ def main():
             measure(binary, "sqlite", f"sqlite://{scratch}/reads.db", invoices, readers, rate)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    server = postgres_url("bench-reads") if "postgres" in stores else None
-    if server:
+    given = os.environ.get("ANTAEUS_BENCH_POSTGRES_URL")
+    if "postgres" not in stores or given == "":
+        return
+    with contextlib.ExitStack() as stack:
+        # Production runs autovacuum (the README requires it); a server without it lets the run's
+        # dead rows pile up under the reads, so by default the reads are measured on a cluster
+        # of the script's own.
+        server = given or stack.enter_context(OwnCluster(OUT / "postgres", "bench-reads"))
         name = f"antaeus_reads_{os.getpid()}"
         psql(server, f'DROP DATABASE IF EXISTS "{name}"')
         psql(server, f'CREATE DATABASE "{name}"')
