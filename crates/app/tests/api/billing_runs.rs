@@ -60,6 +60,18 @@ async fn a_trigger_starts_a_run_in_the_background_and_answers_at_once(app: TestA
         "{done}"
     );
     assert!(done["finishedAt"].is_string());
+    let instant = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(done[field].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{field}: {e} in {done}"))
+    };
+    assert!(
+        instant("countedAt") >= instant("finishedAt"),
+        "an ended run's calls are counted after its end: {done}"
+    );
+    assert!(
+        run.get("countedAt").is_none(),
+        "the trigger's answer counts nothing: {run}"
+    );
 
     // An empty body names no run: the next trigger starts another.
     let second = app.post(RUNS, "", &[]).await;

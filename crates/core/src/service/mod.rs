@@ -8,6 +8,7 @@ mod fingerprint;
 mod invoices;
 mod payments;
 mod refunds;
+mod run_figures;
 mod runs;
 mod text;
 

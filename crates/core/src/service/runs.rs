@@ -1,14 +1,17 @@
 use std::sync::Arc;
 
 use antaeus_models::{BillingRun, CallCounts, PageRequest, RunId, RunStatus};
+use chrono::{DateTime, Utc};
 
 use super::ServiceError;
+use super::run_figures::RunFigures;
 use crate::Clock;
 use crate::billing::{RunExecutor, RunRequest, Triggered};
 use crate::store::{AttemptStore, InvoiceStore, RunStore};
 
-/// A run with what is only known live: its provider calls by outcome and, while it runs, how
-/// many invoices are still due.
+/// A run with what is only known by counting: its provider calls by outcome and, while it runs,
+/// how many invoices are still due. The run itself (its counts by invoice included) is read
+/// live; the two counts may be a little older on a large run (see `counted_at`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunView {
     /// The run.
@@ -17,6 +20,9 @@ pub struct RunView {
     pub calls: CallCounts,
     /// While RUNNING: invoices due and not yet claimed.
     pub remaining: Option<u64>,
+    /// When `calls` and `remaining` were counted. A count over a large run is costly, so it is
+    /// served again for ten times what it cost, 15 s at most, however many clients poll.
+    pub counted_at: DateTime<Utc>,
 }
 
 /// Starts billing runs and reports on them.
@@ -27,6 +33,7 @@ pub struct RunService {
     invoices: Arc<dyn InvoiceStore>,
     executor: Arc<RunExecutor>,
     clock: Arc<dyn Clock>,
+    figures: Arc<RunFigures>,
 }
 
 impl RunService {
@@ -43,6 +50,7 @@ impl RunService {
             attempts,
             invoices,
             executor,
+            figures: Arc::new(RunFigures::new(clock.clone())),
             clock,
         }
     }
@@ -57,23 +65,35 @@ impl RunService {
         Ok(self.runs.list_runs(page).await?)
     }
 
-    /// The run with its live figures.
+    /// The run with its counted figures (see [`RunView::counted_at`]).
     pub async fn fetch(&self, id: RunId) -> Result<RunView, ServiceError> {
         let run = self
             .runs
             .fetch_run(id)
             .await?
             .ok_or(ServiceError::RunNotFound(id))?;
-        let calls = self.attempts.run_calls(id).await?;
-        let remaining = if run.status == RunStatus::Running {
-            Some(self.invoices.count_due(self.clock.now()).await?)
-        } else {
-            None
-        };
+        let running = run.status == RunStatus::Running;
+        let counted = self
+            .figures
+            .get(id, run.status, || async {
+                let calls = self.attempts.run_calls(id).await?;
+                let remaining = if running {
+                    Some(self.invoices.count_due(self.clock.now()).await?)
+                } else {
+                    None
+                };
+                Ok::<_, ServiceError>((calls, remaining))
+            })
+            .await?;
         Ok(RunView {
             run,
-            calls,
-            remaining,
+            calls: counted.calls,
+            remaining: counted.remaining,
+            counted_at: counted.at,
         })
     }
 }
+
+#[cfg(test)]
+#[path = "runs_tests.rs"]
+mod tests;

@@ -27,6 +27,11 @@ pub struct RunJson {
     /// Provider calls by outcome (single-run view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     provider_calls: Option<CallsJson>,
+    /// When `providerCalls` and `counts.remaining` were counted (single-run view only). Both
+    /// count the run's whole history, so on a large run a count is served again for ten times
+    /// what it cost, 15 s at most, however many clients poll; the other counts are live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counted_at: Option<DateTime<Utc>>,
 }
 
 /// What a run did, by invoice.
@@ -60,7 +65,7 @@ pub struct CallsJson {
 impl RunJson {
     /// The run as listed: counts only.
     pub fn summary(run: &BillingRun) -> Self {
-        Self::new(run, None, None)
+        Self::new(run, None, None, None)
     }
 
     /// The run as fetched alone: live counts and provider calls.
@@ -69,10 +74,16 @@ impl RunJson {
             &view.run,
             view.remaining,
             Some(CallsJson::from(&view.calls)),
+            Some(view.counted_at),
         )
     }
 
-    fn new(run: &BillingRun, remaining: Option<u64>, calls: Option<CallsJson>) -> Self {
+    fn new(
+        run: &BillingRun,
+        remaining: Option<u64>,
+        calls: Option<CallsJson>,
+        counted_at: Option<DateTime<Utc>>,
+    ) -> Self {
         let c = run.counts;
         Self {
             id: run.id.get(),
@@ -94,6 +105,7 @@ impl RunJson {
                 remaining,
             },
             provider_calls: calls,
+            counted_at,
         }
     }
 }
