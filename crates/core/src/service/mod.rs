@@ -6,9 +6,9 @@ mod error;
 mod events;
 mod fingerprint;
 mod invoices;
+mod kept_counts;
 mod payments;
 mod refunds;
-mod run_figures;
 mod runs;
 mod text;
 

@@ -4,7 +4,7 @@ use antaeus_models::{BillingRun, CallCounts, PageRequest, RunId, RunStatus};
 use chrono::{DateTime, Utc};
 
 use super::ServiceError;
-use super::run_figures::RunFigures;
+use super::kept_counts::KeptCounts;
 use crate::Clock;
 use crate::billing::{RunExecutor, RunRequest, Triggered};
 use crate::store::{AttemptStore, InvoiceStore, RunStore};
@@ -24,6 +24,9 @@ pub struct RunView {
     /// served again for ten times what it cost, 15 s at most, however many clients poll.
     pub counted_at: DateTime<Utc>,
 }
+
+/// Each run's calls and what is still due (while it runs), by the run and its status.
+type RunFigures = KeptCounts<(RunId, RunStatus), (CallCounts, Option<u64>)>;
 
 /// Starts billing runs and reports on them.
 #[derive(Clone)]
@@ -50,7 +53,7 @@ impl RunService {
             attempts,
             invoices,
             executor,
-            figures: Arc::new(RunFigures::new(clock.clone())),
+            figures: Arc::new(KeptCounts::new(clock.clone())),
             clock,
         }
     }
@@ -75,7 +78,7 @@ impl RunService {
         let running = run.status == RunStatus::Running;
         let counted = self
             .figures
-            .get(id, run.status, || async {
+            .get((id, run.status), || async {
                 let calls = self.attempts.run_calls(id).await?;
                 let remaining = if running {
                     Some(self.invoices.count_due(self.clock.now()).await?)
@@ -87,8 +90,8 @@ impl RunService {
             .await?;
         Ok(RunView {
             run,
-            calls: counted.calls,
-            remaining: counted.remaining,
+            calls: counted.value.0,
+            remaining: counted.value.1,
             counted_at: counted.at,
         })
     }

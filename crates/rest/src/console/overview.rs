@@ -86,7 +86,11 @@ fn body(o: &Overview, chrome: &Chrome) -> Markup {
                 h2 { "Outbox" }
                 dl {
                     dt { "Backlog (waiting for delivery)" }
-                    dd #outbox-backlog { (o.outbox_backlog) }
+                    dd {
+                        span #outbox-backlog { (o.outbox_backlog) }
+                        @let age = (o.now - o.outbox_backlog_at).num_seconds();
+                        @if age >= 1 { " " small.note #outbox-backlog-age { "(counted " (age) " s ago)" } }
+                    }
                     dt { "Dead events" }
                     dd #outbox-dead { (o.dead_events) }
                 }

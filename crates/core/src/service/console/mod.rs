@@ -21,6 +21,7 @@ pub use overview::Overview;
 pub use run_page::RunPage;
 
 use super::ServiceError;
+use super::kept_counts::KeptCounts;
 use crate::Clock;
 use crate::store::{ConsoleStore, InvoiceStore, OutboxStore, RunStore, StatsStore};
 
@@ -53,12 +54,17 @@ pub struct ConsoleDeps {
 #[derive(Clone)]
 pub struct ConsoleService {
     deps: ConsoleDeps,
+    /// The outbox's backlog: a count that grows with the events a run leaves behind.
+    backlog: Arc<KeptCounts<(), u64>>,
 }
 
 impl ConsoleService {
     /// A service over `deps`.
     pub fn new(deps: ConsoleDeps) -> Self {
-        Self { deps }
+        Self {
+            backlog: Arc::new(KeptCounts::new(deps.clock.clone())),
+            deps,
+        }
     }
 
     /// The time now, by the service's clock.

@@ -29,6 +29,9 @@ pub struct Overview {
     pub calls_in_flight: usize,
     /// Events waiting for delivery.
     pub outbox_backlog: u64,
+    /// When the backlog was counted: a count over the outbox's recent history, served again
+    /// for ten times what it cost (15 s at most), so it may be a little older than `now`.
+    pub outbox_backlog_at: DateTime<Utc>,
     /// Events given up on.
     pub dead_events: u64,
     /// Invoices whose payment is disputed, the dispute still open.
@@ -57,7 +60,10 @@ impl ConsoleService {
             async { Ok::<_, ServiceError>(deps.stats.invoice_totals().await?) },
             async { Ok(deps.stats.monthly_stats(now).await?) },
             self.runs(None, limit),
-            async { Ok(deps.outbox.outbox_backlog().await?) },
+            async {
+                let backlog = self.backlog.get((), || deps.outbox.outbox_backlog());
+                Ok(backlog.await?)
+            },
             async { Ok(deps.outbox.dead_events().await?) },
             async { Ok(deps.console.open_disputes().await?) },
             async { Ok(deps.console.double_charged().await?) },
@@ -78,7 +84,8 @@ impl ConsoleService {
             recent_runs,
             breaker: deps.health.breaker_state(),
             calls_in_flight: deps.health.calls_in_flight(),
-            outbox_backlog,
+            outbox_backlog: outbox_backlog.value,
+            outbox_backlog_at: outbox_backlog.at,
             dead_events,
             open_disputes,
             double_charged,

@@ -5,7 +5,7 @@ use antaeus_models::{
     MoneyTotal, MonthlyMetric, MonthlyStat, RunCounts, RunId, RunMinute, RunScope, RunStatus,
     RunTrigger,
 };
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
 use crate::ManualClock;
@@ -133,6 +133,53 @@ async fn the_overview_splits_this_months_lines_by_what_they_count() {
     assert_eq!((overview.outbox_backlog, overview.dead_events), (7, 1));
     assert_eq!(overview.open_disputes, 2);
     assert_eq!(overview.double_charged, 4);
+}
+
+#[tokio::test]
+async fn a_costly_backlog_count_serves_the_next_overviews_for_ten_times_its_cost() {
+    let clock = Arc::new(ManualClock::new(now()));
+    let mut stats = MockStatsStore::new();
+    stats.expect_invoice_totals().returning(|| Ok(vec![]));
+    stats.expect_monthly_stats().returning(|_| Ok(vec![]));
+    let mut runs = MockRunStore::new();
+    runs.expect_list_runs().returning(|_| Ok(vec![]));
+    let mut outbox = MockOutboxStore::new();
+    let (counting, mut counts) = (clock.clone(), 0);
+    // Each count takes 200 ms: kept for 2 s after it ends.
+    outbox.expect_outbox_backlog().times(2).returning(move || {
+        counting.advance(TimeDelta::milliseconds(200));
+        counts += 1;
+        Ok(counts * 100)
+    });
+    outbox.expect_dead_events().returning(|| Ok(0));
+    let mut console = MockConsoleStore::new();
+    console.expect_open_disputes().returning(|| Ok(0));
+    console.expect_double_charged().returning(|| Ok(0));
+    let service = ConsoleService::new(ConsoleDeps {
+        stats: Arc::new(stats),
+        runs: Arc::new(runs),
+        invoices: Arc::new(MockInvoiceStore::new()),
+        outbox: Arc::new(outbox),
+        console: Arc::new(console),
+        health: Arc::new(Health),
+        clock: clock.clone(),
+    });
+    let first = service.overview().await.unwrap();
+    assert_eq!(
+        (first.outbox_backlog, first.outbox_backlog_at),
+        (100, now())
+    );
+    clock.advance(TimeDelta::seconds(1));
+    let kept = service.overview().await.unwrap();
+    assert_eq!((kept.outbox_backlog, kept.outbox_backlog_at), (100, now()));
+    assert!(
+        kept.now > kept.outbox_backlog_at,
+        "the page says the count is older"
+    );
+    clock.advance(TimeDelta::seconds(1));
+    let recounted = service.overview().await.unwrap();
+    assert_eq!(recounted.outbox_backlog, 200);
+    assert_eq!(recounted.outbox_backlog_at, recounted.now);
 }
 
 fn problem(cursor: i64) -> ProblemCall {
