@@ -6,10 +6,12 @@
 //! run's calls took 0.54 s and the due invoices 0.26 s on average, per poll. Every client
 //! polling a running run (the console, a script, an operator's `watch`) paid it on every poll,
 //! and took the database from the very run it watched. A count is kept for ten times what it
-//! cost (at most [`MAX_KEPT`]): whatever the number of readers, an instance spends at most about
-//! a tenth of one connection on each count, and a cheap count is as good as live. Readers that
-//! arrive while a count runs wait for it instead of starting their own. A key that names a
-//! state as well (a run and its status) is counted afresh when the state changes.
+//! cost (at most [`MAX_KEPT`]): whatever the number of readers, an instance spends about a
+//! tenth of one connection on each count that takes up to 1.5 s (a longer one runs at most once
+//! every 15 s), and a cheap count is as good as live. Readers that arrive while a count runs
+//! wait for it instead of starting their own; a count that fails is not shared, and the next
+//! reader counts again. A key that names a state as well (a run and its status) is counted
+//! afresh when the state changes, and a clock set back before a count discards it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -69,6 +71,7 @@ impl<K: Hash + Eq + Clone, T: Clone> KeptCounts<K, T> {
         let mut last = slot.lock().await;
         let began = self.clock.now();
         if let Some(kept) = last.as_ref()
+            && kept.at <= began
             && began < kept.kept_until
         {
             return Ok(kept.clone());

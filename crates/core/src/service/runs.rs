@@ -20,8 +20,9 @@ pub struct RunView {
     pub calls: CallCounts,
     /// While RUNNING: invoices due and not yet claimed.
     pub remaining: Option<u64>,
-    /// When `calls` and `remaining` were counted. A count over a large run is costly, so it is
-    /// served again for ten times what it cost, 15 s at most, however many clients poll.
+    /// When `calls` and `remaining` were counted. They count every call of the run and every
+    /// due invoice, costly on a large run, so a count is served again for ten times what it
+    /// cost, 15 s at most, however many clients poll.
     pub counted_at: DateTime<Utc>,
 }
 

@@ -126,6 +126,14 @@ impl Store {
     }
 }
 
+/// A run store whose every run is RUNNING.
+fn always_running() -> MockRunStore {
+    let mut runs = MockRunStore::new();
+    runs.expect_fetch_run()
+        .returning(|id| Ok(Some(run(id.get(), RunStatus::Running))));
+    runs
+}
+
 fn id(n: i64) -> RunId {
     RunId::new(n).unwrap()
 }
@@ -217,9 +225,7 @@ async fn each_run_is_counted_on_its_own() {
 #[tokio::test]
 async fn a_failed_count_is_not_kept() {
     let store = Store::new(TimeDelta::zero(), TimeDelta::zero());
-    let mut runs = MockRunStore::new();
-    runs.expect_fetch_run()
-        .returning(|id| Ok(Some(run(id.get(), RunStatus::Running))));
+    let runs = always_running();
     let mut attempts = MockAttemptStore::new();
     let clock = store.clock.clone();
     let mut failed = false;
@@ -243,39 +249,78 @@ async fn a_failed_count_is_not_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polls_during_a_count_wait_for_it() {
     let store = Store::new(TimeDelta::seconds(1), TimeDelta::zero());
-    let mut runs = MockRunStore::new();
-    runs.expect_fetch_run()
-        .returning(|id| Ok(Some(run(id.get(), RunStatus::Running))));
+    let runs = always_running();
+    let (started, counting) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
     let mut attempts = MockAttemptStore::new();
     let clock = store.clock.clone();
     attempts.expect_run_calls().times(1).returning(move |_| {
-        // Long enough for every other poll to arrive while this count runs.
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Holds its worker thread until the test has seen the other polls wait.
+        started.send(()).unwrap();
+        released.lock().unwrap().recv().unwrap();
         clock.advance(TimeDelta::seconds(1));
         Ok(calls(1))
     });
     let mut invoices = MockInvoiceStore::new();
     invoices.expect_count_due().times(1).returning(|_| Ok(5));
     let service = store.service_over(runs, attempts, invoices);
-    let polls: Vec<_> = (0..4)
-        .map(|_| {
-            let service = service.clone();
-            tokio::spawn(async move { service.fetch(id(1)).await })
-        })
-        .collect();
-    for poll in polls {
+    let poll = || {
+        let service = service.clone();
+        tokio::spawn(async move { service.fetch(id(1)).await })
+    };
+    let first = poll();
+    counting.recv().unwrap();
+    let others: Vec<_> = (0..3).map(|_| poll()).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        others.iter().all(|p| !p.is_finished()),
+        "the other polls wait for the count in progress"
+    );
+    release.send(()).unwrap();
+    for poll in std::iter::once(first).chain(others) {
         let view = poll.await.unwrap().unwrap();
         assert_eq!((view.calls, view.remaining), (calls(1), Some(5)));
     }
 }
 
 #[tokio::test]
-async fn runs_no_longer_kept_are_forgotten() {
-    let store = Store::new(TimeDelta::zero(), TimeDelta::zero());
+async fn a_clock_set_back_discards_the_count() {
+    let store = Store::new(TimeDelta::seconds(1), TimeDelta::zero());
     let service = store.service();
-    for n in 1..=200 {
+    service.fetch(id(1)).await.unwrap();
+    store.clock.set(start() - TimeDelta::seconds(30));
+    let view = service.fetch(id(1)).await.unwrap();
+    assert_eq!(store.counts(), 2, "a count from the future is not served");
+    assert_eq!(view.counted_at, start() - TimeDelta::seconds(30));
+}
+
+#[tokio::test]
+async fn runs_no_longer_kept_are_forgotten_and_kept_ones_stay() {
+    // Run 1's count takes a second: kept 10 s, while 199 cheap runs come and go.
+    let store = Store::new(TimeDelta::zero(), TimeDelta::zero());
+    let runs = always_running();
+    let mut attempts = MockAttemptStore::new();
+    let (clock, counted) = (store.clock.clone(), store.counted.clone());
+    attempts.expect_run_calls().returning(move |run| {
+        if run.get() == 1 {
+            clock.advance(TimeDelta::seconds(1));
+        }
+        Ok(calls(counted.fetch_add(1, Ordering::SeqCst) + 1))
+    });
+    let mut invoices = MockInvoiceStore::new();
+    invoices.expect_count_due().returning(|_| Ok(0));
+    let service = store.service_over(runs, attempts, invoices);
+    assert_eq!(service.fetch(id(1)).await.unwrap().calls, calls(1));
+    for n in 2..=200 {
         service.fetch(id(n)).await.unwrap();
     }
     let remembered = service.figures.remembered();
     assert!(remembered <= 64, "{remembered} runs remembered");
+    assert_eq!(
+        service.fetch(id(1)).await.unwrap().calls,
+        calls(1),
+        "the run still kept is not forgotten"
+    );
+    assert_eq!(store.counts(), 200);
 }

@@ -86,11 +86,7 @@ fn body(o: &Overview, chrome: &Chrome) -> Markup {
                 h2 { "Outbox" }
                 dl {
                     dt { "Backlog (waiting for delivery)" }
-                    dd {
-                        span #outbox-backlog { (o.outbox_backlog) }
-                        @let age = (o.now - o.outbox_backlog_at).num_seconds();
-                        @if age >= 1 { " " small.note #outbox-backlog-age { "(counted " (age) " s ago)" } }
-                    }
+                    dd { (backlog(o.outbox_backlog, o.now - o.outbox_backlog_at)) }
                     dt { "Dead events" }
                     dd #outbox-dead { (o.dead_events) }
                 }
@@ -196,5 +192,33 @@ fn start_run_form(chrome: &Chrome) -> Markup {
                 (chrome.actions_note())
             }
         }
+    }
+}
+
+/// The outbox's backlog, and how old its count is once that is a second or more (the count is
+/// kept for ten times what it cost: see `ConsoleService::overview`).
+fn backlog(events: u64, age: chrono::TimeDelta) -> Markup {
+    let seconds = age.num_seconds();
+    html! {
+        span #outbox-backlog { (events) }
+        @if seconds >= 1 { " " small.note #outbox-backlog-age { "(counted " (seconds) " s ago)" } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::backlog;
+
+    #[test]
+    fn the_backlog_says_how_old_its_count_is_from_a_second_on() {
+        let shown = |ms| backlog(1_234, TimeDelta::milliseconds(ms)).into_string();
+        assert_eq!(shown(0), r#"<span id="outbox-backlog">1234</span>"#);
+        assert_eq!(shown(999), shown(0));
+        assert_eq!(
+            shown(7_400),
+            r#"<span id="outbox-backlog">1234</span> <small class="note" id="outbox-backlog-age">(counted 7 s ago)</small>"#
+        );
     }
 }

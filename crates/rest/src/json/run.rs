@@ -27,9 +27,10 @@ pub struct RunJson {
     /// Provider calls by outcome (single-run view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     provider_calls: Option<CallsJson>,
-    /// When `providerCalls` and `counts.remaining` were counted (single-run view only). Both
-    /// count the run's whole history, so on a large run a count is served again for ten times
-    /// what it cost, 15 s at most, however many clients poll; the other counts are live.
+    /// When `providerCalls` and `counts.remaining` were counted (single-run view only). They
+    /// count every call of the run and every due invoice, so on a large run a count is served
+    /// again for ten times what it cost, 15 s at most, however many clients poll; the other
+    /// counts are live.
     #[serde(skip_serializing_if = "Option::is_none")]
     counted_at: Option<DateTime<Utc>>,
 }
@@ -68,7 +69,8 @@ impl RunJson {
         Self::new(run, None, None, None)
     }
 
-    /// The run as fetched alone: live counts and provider calls.
+    /// The run as fetched alone: its live counts, and its provider calls and the invoices still
+    /// due as counted at `countedAt`.
     pub fn detailed(view: &RunView) -> Self {
         Self::new(
             &view.run,

@@ -172,10 +172,6 @@ async fn a_costly_backlog_count_serves_the_next_overviews_for_ten_times_its_cost
     clock.advance(TimeDelta::seconds(1));
     let kept = service.overview().await.unwrap();
     assert_eq!((kept.outbox_backlog, kept.outbox_backlog_at), (100, now()));
-    assert!(
-        kept.now > kept.outbox_backlog_at,
-        "the page says the count is older"
-    );
     clock.advance(TimeDelta::seconds(1));
     let recounted = service.overview().await.unwrap();
     assert_eq!(recounted.outbox_backlog, 200);
