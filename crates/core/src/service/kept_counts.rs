@@ -9,8 +9,9 @@
 //! cost (at most [`MAX_KEPT`]): whatever the number of readers, an instance spends about a
 //! tenth of one connection on each count that takes up to 1.5 s (a longer one runs at most once
 //! every 15 s), and a cheap count is as good as live. Readers that arrive while a count runs
-//! wait for it instead of starting their own; a count that fails is not shared, and the next
-//! reader counts again. A key that names a state as well (a run and its status) is counted
+//! wait for it instead of starting their own, and share its failure too (so that a database
+//! gone away fails them together, not one timeout after another); a failure is not kept, and
+//! the next reader counts again. A key that names a state as well (a run and its status) is counted
 //! afresh when the state changes, and a clock set back before a count discards it.
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::Clock;
+use crate::store::StoreError;
 
 /// How many times a count's own cost its result is kept for.
 pub(super) const KEPT_PER_COST: i32 = 10;
@@ -42,8 +44,64 @@ pub(super) struct Counted<T> {
     kept_until: DateTime<Utc>,
 }
 
+/// A count that failed, for the readers that were waiting for it.
+struct Failure {
+    /// When it failed: readers who arrived before share it.
+    ended: DateTime<Utc>,
+    /// Which error it was (`StoreError` is not `Clone`).
+    unavailable: bool,
+    /// Whether it was [`StoreError::Corrupt`].
+    corrupt: bool,
+    /// What it said, with its causes.
+    message: String,
+}
+
+impl Failure {
+    fn of(error: &StoreError, ended: DateTime<Utc>) -> Self {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        Self {
+            ended,
+            unavailable: matches!(error, StoreError::Unavailable(_)),
+            corrupt: matches!(error, StoreError::Corrupt(_)),
+            message,
+        }
+    }
+
+    /// The same error again, for a reader that waited for the count.
+    fn again(&self) -> StoreError {
+        let message = format!("{} (a count this read waited for)", self.message);
+        if self.corrupt {
+            StoreError::Corrupt(message)
+        } else if self.unavailable {
+            StoreError::Unavailable(message.into())
+        } else {
+            StoreError::Failed(message.into())
+        }
+    }
+}
+
+/// One key's last count, and the failure of its last attempt if it failed.
+struct Last<T> {
+    counted: Option<Counted<T>>,
+    failed: Option<Failure>,
+}
+
+impl<T> Default for Last<T> {
+    fn default() -> Self {
+        Self {
+            counted: None,
+            failed: None,
+        }
+    }
+}
+
 /// One key's last count, locked while it is being counted again.
-type Slot<T> = Arc<tokio::sync::Mutex<Option<Counted<T>>>>;
+type Slot<T> = Arc<tokio::sync::Mutex<Last<T>>>;
 
 /// The last count of each key (see the module doc).
 pub(super) struct KeptCounts<K, T> {
@@ -61,22 +119,34 @@ impl<K: Hash + Eq + Clone, T: Clone> KeptCounts<K, T> {
     }
 
     /// The count of `key`: the last one while it is kept, or else a new one by `count`. A
-    /// failed count is not kept.
-    pub(super) async fn get<E, F, Fut>(&self, key: K, count: F) -> Result<Counted<T>, E>
+    /// failed count fails the readers that were waiting for it, and is not kept.
+    pub(super) async fn get<F, Fut>(&self, key: K, count: F) -> Result<Counted<T>, StoreError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        Fut: Future<Output = Result<T, StoreError>>,
     {
+        let arrived = self.clock.now();
         let slot = self.slot(key);
         let mut last = slot.lock().await;
         let began = self.clock.now();
-        if let Some(kept) = last.as_ref()
+        if let Some(kept) = &last.counted
             && kept.at <= began
             && began < kept.kept_until
         {
             return Ok(kept.clone());
         }
-        let value = count().await?;
+        if let Some(failure) = &last.failed
+            && arrived < failure.ended
+        {
+            return Err(failure.again());
+        }
+        let value = match count().await {
+            Ok(value) => value,
+            Err(error) => {
+                last.failed = Some(Failure::of(&error, self.clock.now()));
+                return Err(error);
+            }
+        };
         let ended = self.clock.now();
         let cost = (ended - began).max(TimeDelta::zero());
         let counted = Counted {
@@ -84,7 +154,8 @@ impl<K: Hash + Eq + Clone, T: Clone> KeptCounts<K, T> {
             at: began,
             kept_until: ended + (cost * KEPT_PER_COST).min(MAX_KEPT),
         };
-        *last = Some(counted.clone());
+        last.failed = None;
+        last.counted = Some(counted.clone());
         Ok(counted)
     }
 
@@ -98,7 +169,7 @@ impl<K: Hash + Eq + Clone, T: Clone> KeptCounts<K, T> {
             slots.retain(|_, slot| {
                 Arc::strong_count(slot) > 1
                     || slot.try_lock().map_or(true, |last| {
-                        last.as_ref().is_some_and(|c| now < c.kept_until)
+                        last.counted.as_ref().is_some_and(|c| now < c.kept_until)
                     })
             });
         }

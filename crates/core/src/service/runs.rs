@@ -86,7 +86,7 @@ impl RunService {
                 } else {
                     None
                 };
-                Ok::<_, ServiceError>((calls, remaining))
+                Ok((calls, remaining))
             })
             .await?;
         Ok(RunView {

@@ -249,35 +249,23 @@ async fn a_failed_count_is_not_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polls_during_a_count_wait_for_it() {
     let store = Store::new(TimeDelta::seconds(1), TimeDelta::zero());
-    let runs = always_running();
-    let (started, counting) = std::sync::mpsc::channel::<()>();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let released = std::sync::Mutex::new(released);
+    let (gate, keeper) = gate();
     let mut attempts = MockAttemptStore::new();
     let clock = store.clock.clone();
     attempts.expect_run_calls().times(1).returning(move |_| {
-        // Holds its worker thread until the test has seen the other polls wait.
-        started.send(()).unwrap();
-        released.lock().unwrap().recv().unwrap();
+        gate.hold();
         clock.advance(TimeDelta::seconds(1));
         Ok(calls(1))
     });
     let mut invoices = MockInvoiceStore::new();
     invoices.expect_count_due().times(1).returning(|_| Ok(5));
-    let service = store.service_over(runs, attempts, invoices);
-    let poll = || {
-        let service = service.clone();
-        tokio::spawn(async move { service.fetch(id(1)).await })
-    };
-    let first = poll();
-    counting.recv().unwrap();
-    let others: Vec<_> = (0..3).map(|_| poll()).collect();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let service = store.service_over(always_running(), attempts, invoices);
+    let (first, others) = polls_during_a_count(&service, &keeper).await;
     assert!(
         others.iter().all(|p| !p.is_finished()),
         "the other polls wait for the count in progress"
     );
-    release.send(()).unwrap();
+    keeper.release.send(()).unwrap();
     for poll in std::iter::once(first).chain(others) {
         let view = poll.await.unwrap().unwrap();
         assert_eq!((view.calls, view.remaining), (calls(1), Some(5)));
@@ -323,4 +311,92 @@ async fn runs_no_longer_kept_are_forgotten_and_kept_ones_stay() {
         "the run still kept is not forgotten"
     );
     assert_eq!(store.counts(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_waiting_for_a_count_that_fails_fail_with_it() {
+    let store = Store::new(TimeDelta::zero(), TimeDelta::zero());
+    let (gate, keeper) = gate();
+    let mut attempts = MockAttemptStore::new();
+    let clock = store.clock.clone();
+    let mut failed = false;
+    attempts.expect_run_calls().times(2).returning(move |_| {
+        if failed {
+            return Ok(calls(9));
+        }
+        failed = true;
+        gate.hold();
+        // A connection that never came: the pool's timeout.
+        clock.advance(TimeDelta::seconds(30));
+        Err(StoreError::Unavailable("no connection within 30 s".into()))
+    });
+    let mut invoices = MockInvoiceStore::new();
+    invoices.expect_count_due().times(1).returning(|_| Ok(4));
+    let service = store.service_over(always_running(), attempts, invoices);
+    let (first, others) = polls_during_a_count(&service, &keeper).await;
+    keeper.release.send(()).unwrap();
+    let first = first.await.unwrap().unwrap_err();
+    assert!(
+        matches!(first, ServiceError::Store(StoreError::Unavailable(_))),
+        "{first:?}"
+    );
+    for poll in others {
+        let shared = poll.await.unwrap().unwrap_err();
+        let ServiceError::Store(StoreError::Unavailable(cause)) = &shared else {
+            panic!("the same kind of error: {shared:?}");
+        };
+        assert!(
+            cause.to_string().contains("no connection within 30 s"),
+            "{cause}"
+        );
+    }
+    // A poll after the failure counts again.
+    let view = service.fetch(id(1)).await.unwrap();
+    assert_eq!((view.calls, view.remaining), (calls(9), Some(4)));
+}
+
+/// Holds a count in progress, on its worker thread, until the test lets it go.
+struct Gate {
+    started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    released: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Gate {
+    /// Says the count started, and waits to be let go.
+    fn hold(&self) {
+        self.started.lock().unwrap().send(()).unwrap();
+        self.released.lock().unwrap().recv().unwrap();
+    }
+}
+
+/// The test's side of a [`Gate`].
+struct GateKeeper {
+    counting: std::sync::mpsc::Receiver<()>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+fn gate() -> (Gate, GateKeeper) {
+    let (started, counting) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel();
+    let gate = Gate {
+        started: std::sync::Mutex::new(started),
+        released: std::sync::Mutex::new(released),
+    };
+    (gate, GateKeeper { counting, release })
+}
+
+type Poll = tokio::task::JoinHandle<Result<RunView, ServiceError>>;
+
+/// Four polls of run 1: the first starts a count that `keeper`'s gate holds, the other three
+/// arrive while it is held (and have had 200 ms to finish, were they not waiting).
+async fn polls_during_a_count(service: &RunService, keeper: &GateKeeper) -> (Poll, Vec<Poll>) {
+    let poll = || {
+        let service = service.clone();
+        tokio::spawn(async move { service.fetch(id(1)).await })
+    };
+    let first = poll();
+    keeper.counting.recv().unwrap();
+    let others: Vec<Poll> = (0..3).map(|_| poll()).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    (first, others)
 }
