@@ -67,6 +67,11 @@ impl Database {
         };
         let pools = match &url {
             DatabaseUrl::Sqlite(file) => {
+                if let crate::sqlite_init::Settings::TooLate { code } = crate::sqlite_init::init() {
+                    log::debug!(
+                        "SQLite keeps its default settings (sqlite3_config answered {code})"
+                    );
+                }
                 let sqlite_error =
                     |e: &dyn std::error::Error| open_error(explain_open_failure(one_line(e), file));
                 let path = file.to_string_lossy().into_owned();

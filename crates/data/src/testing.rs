@@ -205,3 +205,10 @@ fn unique_name() -> String {
         nanos
     )
 }
+
+/// Whether this process's SQLite connections run in multi-thread mode without memory
+/// statistics (see `sqlite_init`): true once a `Database` has opened a SQLite file before
+/// anything else opened SQLite.
+pub fn sqlite_settings_applied() -> bool {
+    crate::sqlite_init::init() == crate::sqlite_init::Settings::Applied
+}

@@ -422,8 +422,10 @@ async fn a_batch_of_invoices_answers_row_by_row_in_one_transaction(db: TestDatab
         draft(CustomerRef::Id(eur.id), 700, Currency::EUR, None),
     ];
     // A batch larger than one statement.
-    drafts.extend((0..2_100).map(|n| {
-        draft(
+    // Each due at its own instant, most with a fraction of a second (milli-, micro-second).
+    drafts.extend((0..2_100).map(|n| InvoiceDraft {
+        due_at: Some(t0() + TimeDelta::microseconds(n * 1_001) + TimeDelta::milliseconds(n)),
+        ..draft(
             CustomerRef::Id(eur.id),
             1_000 + n,
             Currency::EUR,
@@ -456,6 +458,21 @@ async fn a_batch_of_invoices_answers_row_by_row_in_one_transaction(db: TestDatab
         let invoice = created_invoice(outcome.clone());
         assert_eq!(invoice.external_id, Some(ext(&format!("bulk-{n}"))));
         assert_eq!(invoice.amount.to_minor(), 1_000 + n as i64);
+    }
+    // A created invoice is answered as the row stored, not only the fields given: every
+    // column the database filled in reads back as answered (storage answers the inserted
+    // rows' keys and fills the rest in itself).
+    for outcome in outcomes
+        .iter()
+        .step_by(97)
+        .chain([&outcomes[0], &outcomes[5]])
+    {
+        if let InvoiceCreation::Done(Creation::Created(invoice)) = outcome {
+            assert_eq!(
+                &db.db.fetch_invoice(invoice.id).await.unwrap().unwrap(),
+                invoice
+            );
+        }
     }
     // Again: everything exists.
     let again = db.db.create_invoices(&drafts[6..], t0()).await.unwrap();

@@ -17,6 +17,7 @@ use super::keys::{KeyState, bind_key, claim_key, release_key};
 use super::new_invoices::{NewInvoiceRow, insert_in_order};
 use super::row_lock::{HeldCustomer, LockCustomers};
 use crate::Database;
+use crate::db_time::DbTime;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
 use crate::stats::{StatsDelta, apply_stats};
@@ -62,9 +63,9 @@ macro_rules! create_batch {
                 currency: draft.amount.currency().as_str(),
                 status: "PENDING",
                 external_id: draft.external_id.as_ref().map(|e| e.as_str()),
-                due_at: draft.due_at.map_or(now, to_db),
+                due_at: DbTime(draft.due_at.map_or(now, to_db)),
                 description: draft.description.as_deref(),
-                created_at: now,
+                created_at: DbTime(now),
             }
         };
         for chunk in with_external.chunks(ROWS_PER_STATEMENT) {
@@ -72,15 +73,17 @@ macro_rules! create_batch {
             // One statement for the chunk: the (customer, external id) pairs taken already are
             // skipped, and found below.
             let inserted = InsertNew::insert_new($c, &rows)?;
-            let mut created: HashMap<(i64, String), InvoiceRow> = inserted
-                .into_iter()
-                .filter_map(|r| r.external_id.clone().map(|e| ((r.customer_id, e), r)))
-                .collect();
+            let mut created: HashMap<(i64, &str), i64> = HashMap::with_capacity(inserted.len());
+            for key in &inserted {
+                if let Some(external) = key.external_id.as_deref() {
+                    created.insert((key.customer_id, external), key.id);
+                }
+            }
             let mut existing: Vec<(usize, i64)> = Vec::new();
-            for (i, customer) in chunk {
-                let external = drafts[*i].external_id.as_ref().map(|e| e.to_string());
+            for ((i, customer), row) in chunk.iter().zip(&rows) {
+                let external = drafts[*i].external_id.as_ref().map(|e| e.as_str());
                 match external.and_then(|e| created.remove(&(*customer, e))) {
-                    Some(r) => out[*i] = Some(Outcome::Created(r)),
+                    Some(id) => out[*i] = Some(Outcome::Created(row.stored(id))),
                     None => existing.push((*i, *customer)),
                 }
             }

@@ -1,9 +1,9 @@
 //! Invoice rows to insert, and the multi-row insert of those without an external id, whose
 //! rows are told apart by the order they were inserted in.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db_time::DbTime;
 use crate::rows::InvoiceRow;
 use crate::schema::invoices;
 
@@ -24,11 +24,11 @@ pub(crate) struct NewInvoiceRow<'a> {
     /// The caller's id for it, if any.
     pub external_id: Option<&'a str>,
     /// When it is due.
-    pub due_at: NaiveDateTime,
+    pub due_at: DbTime,
     /// Its description, if any.
     pub description: Option<&'a str>,
     /// When it was created.
-    pub created_at: NaiveDateTime,
+    pub created_at: DbTime,
 }
 
 impl NewInvoiceRow<'_> {
@@ -39,8 +39,34 @@ impl NewInvoiceRow<'_> {
             && row.currency == self.currency
             && row.status == self.status
             && row.external_id.as_deref() == self.external_id
-            && row.due_at == self.due_at
+            && row.due_at == self.due_at.0
             && row.description.as_deref() == self.description
+    }
+
+    /// The row inserting this one stored under `id`: these fields, and every other column at
+    /// its default (a new invoice has no attempt, failure, refund or dispute yet). The test
+    /// `a_batch_of_invoices_answers_row_by_row_in_one_transaction` reads the rows back.
+    pub(crate) fn stored(&self, id: i64) -> InvoiceRow {
+        InvoiceRow {
+            id,
+            customer_id: self.customer_id,
+            amount_minor: self.amount_minor,
+            currency: self.currency.to_owned(),
+            status: self.status.to_owned(),
+            attempts: 0,
+            next_attempt_at: None,
+            failure_reason: None,
+            external_id: self.external_id.map(str::to_owned),
+            due_at: self.due_at.0,
+            description: self.description.map(str::to_owned),
+            refunded_minor: 0,
+            dispute_id: None,
+            dispute_status: None,
+            dispute_reason: None,
+            dispute_amount_minor: None,
+            dispute_evidence_due_by: None,
+            extra_charges: 0,
+        }
     }
 }
 
