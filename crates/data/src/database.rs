@@ -80,7 +80,7 @@ impl Database {
                 };
                 // One direct connection first: its error names the real problem, where the
                 // pool would only report a timeout.
-                let mut probe = SqliteConnection::establish(&path).map_err(|e| sqlite_error(&e))?;
+                let mut probe = crate::sqlite_init::open(&path).map_err(|e| sqlite_error(&e))?;
                 pragmas.apply(&mut probe).map_err(|e| sqlite_error(&e))?;
                 let pool = Pool::builder()
                     .max_size(options.max_connections)

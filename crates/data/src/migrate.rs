@@ -131,7 +131,7 @@ mod tests {
     /// come through it whole, and `console` is a trigger afterwards (and nothing else new is).
     #[test]
     fn rebuilding_the_runs_table_for_the_console_trigger_keeps_every_run() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut conn = crate::sqlite_init::open(":memory:").unwrap();
         conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
         migrate_up_to(&mut conn, SQLITE_MIGRATIONS, "_console_trigger");
         conn.batch_execute(
@@ -233,7 +233,7 @@ mod tests {
     /// back restores the old shape with the same rows.
     #[test]
     fn putting_the_external_id_first_keeps_every_invoice_and_refund() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let mut conn = crate::sqlite_init::open(":memory:").unwrap();
         conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
         let (migrations, rebuild) =
             migrate_up_to(&mut conn, SQLITE_MIGRATIONS, "_invoice_external_id_first");

@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use diesel::{Connection, ConnectionResult, SqliteConnection};
 use libsqlite3_sys as ffi;
 
 /// What [`init`] found.
@@ -43,4 +44,13 @@ pub(crate) fn init() -> Settings {
         }
         Settings::Applied
     })
+}
+
+/// Opens a SQLite connection to `path`, after [`init`]: every SQLite connection of this crate is
+/// opened through here (or by a pool built after it), since a connection opened first would
+/// leave SQLite at its defaults, and `sqlite3_config` must not run while another thread uses
+/// SQLite.
+pub(crate) fn open(path: &str) -> ConnectionResult<SqliteConnection> {
+    init();
+    SqliteConnection::establish(path)
 }

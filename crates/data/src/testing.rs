@@ -162,8 +162,7 @@ pub fn sqlite_integrity_check(path: &Path) -> String {
         #[diesel(sql_type = diesel::sql_types::Text)]
         integrity_check: String,
     }
-    let mut conn =
-        SqliteConnection::establish(&path.to_string_lossy()).expect("open the SQLite file");
+    let mut conn = crate::sqlite_init::open(&path.to_string_lossy()).expect("open the SQLite file");
     let rows: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
         .load(&mut conn)
         .expect("run PRAGMA integrity_check");
@@ -211,4 +210,10 @@ fn unique_name() -> String {
 /// anything else opened SQLite.
 pub fn sqlite_settings_applied() -> bool {
     crate::sqlite_init::init() == crate::sqlite_init::Settings::Applied
+}
+
+/// SQLite's count of the memory it holds: it stays 0 while its memory statistics are off.
+pub fn sqlite_memory_used() -> i64 {
+    // SAFETY: `sqlite3_memory_used` takes no argument and only reads SQLite's own counter.
+    unsafe { libsqlite3_sys::sqlite3_memory_used() }
 }

@@ -432,6 +432,15 @@ async fn a_batch_of_invoices_answers_row_by_row_in_one_transaction(db: TestDatab
             Some(&format!("bulk-{n}")),
         )
     }));
+    // Two due in a leap second (chrono holds one; PostgreSQL stores the next second), with an
+    // external id and without.
+    let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_250_000_000)
+        .unwrap()
+        .and_utc();
+    drafts[0].due_at = Some(leap);
+    drafts[5].due_at = Some(leap);
     let outcomes = db.db.create_invoices(&drafts, t0()).await.unwrap();
     assert_eq!(outcomes.len(), drafts.len());
     let first = created_invoice(outcomes[0].clone());

@@ -1,7 +1,7 @@
 //! SQLite's process-wide settings take effect when a `Database` is the first to open SQLite,
 //! as in every Antaeus process: a test binary of its own, so no other test opens SQLite first.
 
-use antaeus_data::testing::{TestDatabase, sqlite_settings_applied};
+use antaeus_data::testing::{TestDatabase, sqlite_memory_used, sqlite_settings_applied};
 use antaeus_models::{Currency, ExternalId, ProviderRefs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -39,4 +39,6 @@ async fn the_first_database_opened_sets_multi_thread_mode_and_its_connections_wo
     for task in tasks {
         assert!(task.await.unwrap() >= 1);
     }
+    // Pages cached, statements prepared, and no allocation counted: no allocator mutex either.
+    assert_eq!(sqlite_memory_used(), 0, "SQLite keeps memory statistics");
 }

@@ -1,7 +1,5 @@
 use std::sync::Arc;
 
-use chrono::Timelike;
-
 use antaeus_models::{
     ChargeAttempt, DueFilter, IdempotencyKey, Invoice, InvoiceFilter, InvoiceId, PageRequest,
 };
@@ -143,16 +141,23 @@ impl InvoiceService {
             .map(|d| validate(d).and_then(|()| self.chargeable(d)).err().map(Err))
             .collect();
         let drafts: Vec<InvoiceDraft> = drafts.iter().cloned().map(stored_form).collect();
-        let valid: Vec<InvoiceDraft> = drafts
-            .iter()
-            .zip(&results)
-            .filter(|(_, r)| r.is_none())
-            .map(|(d, _)| d.clone())
-            .collect();
+        // Usually every draft is valid, and they go to storage as they are.
+        let some_invalid: Vec<InvoiceDraft>;
+        let valid: &[InvoiceDraft] = if results.iter().all(Option::is_none) {
+            &drafts
+        } else {
+            some_invalid = drafts
+                .iter()
+                .zip(&results)
+                .filter(|(_, r)| r.is_none())
+                .map(|(d, _)| d.clone())
+                .collect();
+            &some_invalid
+        };
         let mut outcomes = if valid.is_empty() {
             Vec::new()
         } else {
-            self.store.create_invoices(&valid, self.clock.now()).await?
+            self.store.create_invoices(valid, self.clock.now()).await?
         }
         .into_iter();
         for (draft, result) in drafts.iter().zip(results.iter_mut()) {
@@ -234,10 +239,7 @@ fn validate(draft: &InvoiceDraft) -> Result<(), ServiceError> {
 /// The draft as storage keeps it: times to the microsecond, so that posting the same draft
 /// again compares equal to what was stored.
 fn stored_form(mut draft: InvoiceDraft) -> InvoiceDraft {
-    draft.due_at = draft.due_at.map(|t| {
-        let micros = t.timestamp_subsec_micros() * 1_000;
-        t.with_nanosecond(micros).unwrap_or(t)
-    });
+    draft.due_at = draft.due_at.map(crate::store::stored_instant);
     draft
 }
 

@@ -3,7 +3,23 @@
 use antaeus_models::{
     Currency, CustomerId, ExternalId, IdempotencyKey, Invoice, Money, ProviderRefs,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+
+/// `instant` as storage keeps it: to the microsecond, and a leap second (`23:59:60`, which
+/// chrono can hold) as the start of the next second, as PostgreSQL keeps it. Stores answer what
+/// they read back, and a draft is compared with a stored invoice in this form.
+pub fn stored_instant(instant: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = instant.nanosecond();
+    let (second, nanos) = match instant.with_nanosecond(0) {
+        Some(start) if nanos >= 1_000_000_000 => {
+            (start + TimeDelta::seconds(1), nanos - 1_000_000_000)
+        }
+        _ => (instant, nanos),
+    };
+    second
+        .with_nanosecond(nanos / 1_000 * 1_000)
+        .unwrap_or(second)
+}
 
 /// A customer to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,4 +192,36 @@ pub enum InvoiceCreation {
         /// The customer's currency.
         customer_currency: Currency,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    #[test]
+    fn an_instant_is_kept_to_the_microsecond_and_a_leap_second_as_the_next_second() {
+        let at = |h, m, s, nanos| {
+            NaiveDate::from_ymd_opt(2016, 12, 31)
+                .unwrap()
+                .and_hms_nano_opt(h, m, s, nanos)
+                .unwrap()
+                .and_utc()
+        };
+        assert_eq!(
+            stored_instant(at(10, 11, 12, 123_456_789)),
+            at(10, 11, 12, 123_456_000)
+        );
+        assert_eq!(
+            stored_instant(at(23, 59, 59, 1_250_000_999)).to_rfc3339(),
+            "2017-01-01T00:00:00.250+00:00"
+        );
+        let stored = at(10, 11, 12, 5_000);
+        assert_eq!(
+            stored_instant(stored),
+            stored,
+            "a stored instant is its own"
+        );
+    }
 }

@@ -23,7 +23,7 @@ pub use billing::{
 pub use console::{ConsoleStore, ProblemCall};
 pub use creation::{
     Creation, CustomerChanges, CustomerRef, CustomerUpdate, CustomerUpsert, InvoiceCreation,
-    InvoiceDraft, KeyedRequest, NewCustomer, Upserted,
+    InvoiceDraft, KeyedRequest, NewCustomer, Upserted, stored_instant,
 };
 pub use customers::CustomerStore;
 pub use error::{BoxError, StoreError};

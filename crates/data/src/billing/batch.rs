@@ -322,7 +322,7 @@ mod tests {
 
     /// SQLite's plan of `sql`, its steps joined by newlines.
     fn plan(sql: &str, binds: usize) -> String {
-        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let mut c = crate::sqlite_init::open(":memory:").unwrap();
         c.run_pending_migrations(crate::migrate::SQLITE_MIGRATIONS)
             .unwrap();
         let query = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).into_boxed();

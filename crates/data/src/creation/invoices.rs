@@ -2,7 +2,7 @@
 //! call: customers are looked up together, invoices with an external id inserted together (the
 //! external id's uniqueness per customer decides what already exists).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use antaeus_core::store::{
     Creation, CustomerRef, InvoiceCreation, InvoiceDraft, KeyedRequest, StoreError,
@@ -69,7 +69,16 @@ macro_rules! create_batch {
             }
         };
         for chunk in with_external.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<NewInvoiceRow> = chunk.iter().map(row).collect();
+            // A (customer, external id) pair the chunk names twice is inserted from its first
+            // draft only (which of two rows a statement inserts is not the engine's promise);
+            // the later drafts find it below, as they would in a later statement.
+            let mut named: HashSet<(i64, &str)> = HashSet::with_capacity(chunk.len());
+            let (firsts, repeats): (Vec<(usize, i64)>, Vec<(usize, i64)>) =
+                chunk.iter().partition(|(i, customer)| {
+                    let external = drafts[*i].external_id.as_ref().map_or("", |e| e.as_str());
+                    named.insert((*customer, external))
+                });
+            let rows: Vec<NewInvoiceRow> = firsts.iter().map(row).collect();
             // One statement for the chunk: the (customer, external id) pairs taken already are
             // skipped, and found below.
             let inserted = InsertNew::insert_new($c, &rows)?;
@@ -79,8 +88,8 @@ macro_rules! create_batch {
                     created.insert((key.customer_id, external), key.id);
                 }
             }
-            let mut existing: Vec<(usize, i64)> = Vec::new();
-            for ((i, customer), row) in chunk.iter().zip(&rows) {
+            let mut existing: Vec<(usize, i64)> = repeats;
+            for ((i, customer), row) in firsts.iter().zip(&rows) {
                 let external = drafts[*i].external_id.as_ref().map(|e| e.as_str());
                 match external.and_then(|e| created.remove(&(*customer, e))) {
                     Some(id) => out[*i] = Some(Outcome::Created(row.stored(id))),
