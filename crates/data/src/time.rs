@@ -9,9 +9,10 @@ pub(crate) fn to_db(instant: DateTime<Utc>) -> NaiveDateTime {
     stored_instant(instant).naive_utc()
 }
 
-/// A stored timestamp as an instant.
+/// A stored timestamp as an instant, in the stored form (a leap second SQLite kept as `:60`
+/// before leap seconds were stored as the next second reads as the next second).
 pub(crate) fn from_db(stored: NaiveDateTime) -> DateTime<Utc> {
-    stored.and_utc()
+    stored_instant(stored.and_utc())
 }
 
 #[cfg(test)]
@@ -25,6 +26,15 @@ mod tests {
             .to_utc();
         let back = from_db(to_db(t));
         assert_eq!(back.to_rfc3339(), "2026-12-01T10:11:12.123456+00:00");
+    }
+
+    #[test]
+    fn a_leap_second_stored_earlier_reads_as_the_next_second() {
+        let kept = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_000_000_000)
+            .unwrap();
+        assert_eq!(from_db(kept).to_rfc3339(), "2017-01-01T00:00:00+00:00");
     }
 
     #[test]

@@ -445,6 +445,7 @@ async fn a_batch_of_invoices_answers_row_by_row_in_one_transaction(db: TestDatab
     assert_eq!(outcomes.len(), drafts.len());
     let first = created_invoice(outcomes[0].clone());
     assert_eq!(first.amount.to_minor(), 200);
+    assert_eq!(first.due_at.to_rfc3339(), "2017-01-01T00:00:00.250+00:00");
     assert_eq!(
         outcomes[1],
         InvoiceCreation::Done(Creation::Existing(existing))

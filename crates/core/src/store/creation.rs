@@ -10,10 +10,11 @@ use chrono::{DateTime, TimeDelta, Timelike, Utc};
 /// they read back, and a draft is compared with a stored invoice in this form.
 pub fn stored_instant(instant: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = instant.nanosecond();
-    let (second, nanos) = match instant.with_nanosecond(0) {
-        Some(start) if nanos >= 1_000_000_000 => {
-            (start + TimeDelta::seconds(1), nanos - 1_000_000_000)
-        }
+    let next_second = instant
+        .with_nanosecond(0)
+        .and_then(|start| start.checked_add_signed(TimeDelta::seconds(1)));
+    let (second, nanos) = match next_second {
+        Some(next) if nanos >= 1_000_000_000 => (next, nanos - 1_000_000_000),
         _ => (instant, nanos),
     };
     second
