@@ -5,10 +5,10 @@ use std::time::Duration;
 use std::sync::{Arc, Mutex};
 
 use antaeus_core::store::StoreError;
-use diesel::{QueryResult, RunQueryDsl};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
+use diesel::{QueryResult, RunQueryDsl};
 
 /// A pool of connections to one database, SQLite or PostgreSQL.
 #[derive(Clone)]
