@@ -49,11 +49,17 @@ struct Failure {
     /// When it failed: readers who arrived before share it.
     ended: DateTime<Utc>,
     /// Which error it was (`StoreError` is not `Clone`).
-    unavailable: bool,
-    /// Whether it was [`StoreError::Corrupt`].
-    corrupt: bool,
+    kind: FailureKind,
     /// What it said, with its causes.
     message: String,
+}
+
+/// The kind of [`StoreError`] a count failed with.
+#[derive(Clone, Copy)]
+enum FailureKind {
+    Unavailable,
+    Corrupt,
+    Failed,
 }
 
 impl Failure {
@@ -66,8 +72,11 @@ impl Failure {
         }
         Self {
             ended,
-            unavailable: matches!(error, StoreError::Unavailable(_)),
-            corrupt: matches!(error, StoreError::Corrupt(_)),
+            kind: match error {
+                StoreError::Unavailable(_) => FailureKind::Unavailable,
+                StoreError::Corrupt(_) => FailureKind::Corrupt,
+                StoreError::Failed(_) => FailureKind::Failed,
+            },
             message,
         }
     }
@@ -75,12 +84,10 @@ impl Failure {
     /// The same error again, for a reader that waited for the count.
     fn again(&self) -> StoreError {
         let message = format!("{} (a count this read waited for)", self.message);
-        if self.corrupt {
-            StoreError::Corrupt(message)
-        } else if self.unavailable {
-            StoreError::Unavailable(message.into())
-        } else {
-            StoreError::Failed(message.into())
+        match self.kind {
+            FailureKind::Corrupt => StoreError::Corrupt(message),
+            FailureKind::Unavailable => StoreError::Unavailable(message.into()),
+            FailureKind::Failed => StoreError::Failed(message.into()),
         }
     }
 }
