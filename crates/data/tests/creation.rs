@@ -24,6 +24,7 @@ on_every_backend!(
     a_keyed_invoice_creation_replays_and_a_refused_one_leaves_the_key_free,
     a_batch_of_invoices_answers_row_by_row_in_one_transaction,
     invoices_without_an_external_id_are_each_answered_with_their_own_row,
+    a_batch_finds_its_customers_by_any_external_id_and_by_id,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -553,4 +554,62 @@ async fn invoices_without_an_external_id_are_each_answered_with_their_own_row(db
             last_unkeyed = invoice.id.get();
         }
     }
+}
+
+/// A batch's customers are found by their keys bound as one JSON array on SQLite: external ids
+/// that JSON escapes or that look like numbers or arrays are found exactly, ids and external
+/// ids together, and a key no customer has is reported, not matched to another customer.
+async fn a_batch_finds_its_customers_by_any_external_id_and_by_id(db: TestDatabase) {
+    let names = [
+        "q\"uote",
+        "back\\slash",
+        "123",
+        "[1]",
+        "a,b",
+        "\\u0041",
+        "null",
+    ];
+    let mut customers = Vec::new();
+    for name in names {
+        customers.push(created_customer(&db, customer(Currency::EUR, Some(name))).await);
+    }
+    let other = created_customer(&db, customer(Currency::SEK, None)).await;
+    let mut drafts: Vec<InvoiceDraft> = names
+        .iter()
+        .enumerate()
+        .map(|(n, name)| {
+            draft(
+                CustomerRef::External(ext(name)),
+                100 + n as i64,
+                Currency::EUR,
+                None,
+            )
+        })
+        .collect();
+    drafts.push(draft(CustomerRef::Id(other.id), 900, Currency::SEK, None));
+    // "A" is what `\u0041` would decode to; 123 the id a number-like key could be taken for.
+    drafts.push(draft(
+        CustomerRef::External(ext("A")),
+        901,
+        Currency::EUR,
+        None,
+    ));
+    drafts.push(draft(
+        CustomerRef::Id(CustomerId::new(123).unwrap()),
+        902,
+        Currency::EUR,
+        None,
+    ));
+    let outcomes = db.db.create_invoices(&drafts, t0()).await.unwrap();
+    for (n, found) in customers.iter().enumerate() {
+        let invoice = created_invoice(outcomes[n].clone());
+        assert_eq!(invoice.customer_id, found.id, "{}", names[n]);
+        assert_eq!(invoice.amount.to_minor(), 100 + n as i64);
+    }
+    assert_eq!(
+        created_invoice(outcomes[names.len()].clone()).customer_id,
+        other.id
+    );
+    assert_eq!(outcomes[names.len() + 1], InvoiceCreation::CustomerNotFound);
+    assert_eq!(outcomes[names.len() + 2], InvoiceCreation::CustomerNotFound);
 }

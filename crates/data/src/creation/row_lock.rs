@@ -6,9 +6,6 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 
-use super::ROWS_PER_STATEMENT;
-use crate::schema::customers;
-
 /// A customer an invoice batch names: its id, currency and external id.
 #[derive(QueryableByName)]
 pub(crate) struct HeldCustomer {
@@ -42,27 +39,21 @@ impl LockCustomers for SqliteConnection {
         ids: &[i64],
         externals: &[&str],
     ) -> QueryResult<Vec<HeldCustomer>> {
-        // Adds to `$rows` the customers whose `$column` is one of `$values`, a statement a chunk.
-        macro_rules! load_by {
-            ($rows:ident, $column:expr, $values:expr) => {
-                for chunk in $values.chunks(ROWS_PER_STATEMENT) {
-                    let found = customers::table
-                        .filter($column.eq_any(chunk))
-                        .select((customers::id, customers::currency, customers::external_id))
-                        .load::<(i64, String, Option<String>)>(self)?;
-                    $rows.extend(found.into_iter().map(|(id, currency, external_id)| {
-                        HeldCustomer {
-                            id,
-                            currency,
-                            external_id,
-                        }
-                    }));
-                }
-            };
-        }
+        // One parameter whatever the batch's size, so that each statement is prepared once per
+        // connection (an `IN` list of a batch's keys was prepared anew for every batch).
         let mut rows = Vec::new();
-        load_by!(rows, customers::id, ids);
-        load_by!(rows, customers::external_id, externals);
+        for (query, keys) in [
+            (SQLITE_HOLD_BY_ID, json_array(ids)?),
+            (SQLITE_HOLD_BY_EXTERNAL, json_array(externals)?),
+        ] {
+            if let Some(keys) = keys {
+                rows.extend(
+                    diesel::sql_query(query)
+                        .bind::<Text, _>(keys)
+                        .load::<HeldCustomer>(self)?,
+                );
+            }
+        }
         Ok(rows)
     }
 
@@ -70,6 +61,26 @@ impl LockCustomers for SqliteConnection {
         Ok(())
     }
 }
+
+/// `keys` as one JSON array, or `None` when there are none.
+fn json_array<T: serde::Serialize>(keys: &[T]) -> QueryResult<Option<String>> {
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(keys)
+        .map(Some)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
+
+/// On SQLite, customers by id: the keys of a JSON array, each looked up through the primary
+/// key (`CROSS JOIN` keeps the array as the outer loop).
+const SQLITE_HOLD_BY_ID: &str = "SELECT c.id, c.currency, c.external_id FROM json_each(?) AS k \
+     CROSS JOIN customers c ON c.id = k.value";
+
+/// On SQLite, customers by external id, as [`SQLITE_HOLD_BY_ID`] through the external id's
+/// unique index.
+const SQLITE_HOLD_BY_EXTERNAL: &str = "SELECT c.id, c.currency, c.external_id \
+     FROM json_each(?) AS k CROSS JOIN customers c ON c.external_id = k.value";
 
 /// Customers by id, each looked up through the primary key and locked `FOR SHARE` in the
 /// array's order. (`WHERE id = ANY($1)` reads the whole table once the array is long: the
