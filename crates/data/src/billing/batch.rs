@@ -195,9 +195,10 @@ const SQLITE_COMPLETE: &str = "WITH data AS MATERIALIZED (SELECT value ->> 0 AS 
          charge_attempts.attempt_number AS attempt_number";
 
 /// A batch's rows as one JSON array of arrays, SQLite's counterpart of PostgreSQL's `unnest`:
-/// one parameter whatever the batch's size, so that each statement's text never changes and
-/// SQLite prepares it once per connection (a `VALUES` list of a thousand rows took longer to
-/// prepare than to run, and every batch size was a statement of its own). Each statement reads
+/// one parameter whatever the batch's size, so that each statement's text is short and never
+/// changes: cheap to prepare (diesel prepares a `sql_query` anew on every use), where a
+/// `VALUES` list of a thousand rows took longer to prepare than to run, and every batch size
+/// was a statement of its own. Each statement reads
 /// the array back with `json_each`, a row's columns by position (`value ->> 0`, …): integers as
 /// integers, text as text, `null` as NULL. The rows are `MATERIALIZED` first: otherwise SQLite
 /// plans the join from the table's side (every CHARGING invoice, say) and reads the whole array

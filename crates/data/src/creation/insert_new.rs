@@ -56,8 +56,8 @@ impl InsertNew for SqliteConnection {
 }
 
 /// The chunk as one array a column, unnested: the statement's text is the same for every
-/// chunk (prepared once per connection), and the server parses eight parameters rather than
-/// eight thousand.
+/// chunk, and the server parses eight parameters rather than eight thousand (diesel does not
+/// cache a `sql_query`, so it is still prepared for each chunk).
 const INSERT_UNNESTED: &str = "INSERT INTO invoices \
      (customer_id, amount_minor, currency, status, external_id, due_at, description, created_at) \
      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
