@@ -22,6 +22,7 @@ mod deployment;
 mod disk_space;
 mod error;
 mod invoices;
+mod json_param;
 mod migrate;
 mod openssl_init;
 mod payments;

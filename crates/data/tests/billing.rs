@@ -40,6 +40,7 @@ on_every_backend!(
     a_void_racing_a_claim_is_either_applied_first_or_refused_never_both,
     a_claim_that_resends_a_key_knows_when_it_was_first_sent_and_the_providers_reference,
     a_customer_without_a_provider_reference_is_claimed_without_an_attempt_when_one_is_needed,
+    intents_keep_their_instant_and_the_references_their_key_was_first_sent_with,
     the_consoles_totals_follow_every_write_that_changes_them,
     an_unsent_attempt_is_removed_and_the_invoice_released,
     runs_are_created_once_per_key_and_finish_with_an_event,
@@ -1456,6 +1457,118 @@ async fn a_customer_without_a_provider_reference_is_claimed_without_an_attempt_w
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Intent rows read back as they were written (SQLite takes a claim's intents as one JSON
+/// array): a claim's instant to the microsecond and each invoice's own key over a batch of
+/// 1,500, a resend's intent with its own instant, and the references a key was first sent
+/// with (one holding a quote), which later calls under the key reuse even after the
+/// customer's have changed.
+async fn intents_keep_their_instant_and_the_references_their_key_was_first_sent_with(
+    db: TestDatabase,
+) {
+    pending_invoices(&db, 1_500).await;
+    db.execute(
+        "UPDATE customers SET provider_customer_ref = 'cus_\"1\"', \
+         provider_payment_method_ref = 'pm_1' WHERE id = 1",
+    )
+    .await
+    .unwrap();
+    let run = new_run(&db, "run-1", t0()).await;
+    let me = instance("worker-a");
+    let at = t0() + TimeDelta::microseconds(123_456);
+    let claimed = claim(&db, &me, &run, at, 2_000).await;
+    assert_eq!(claimed.len(), 1_500);
+    for c in &claimed {
+        let log = db.db.list_attempts(c.invoice.id).await.unwrap();
+        assert_eq!(log.len(), 1, "one intent for invoice {}", c.invoice.id);
+        assert_eq!(log[0].started_at, at);
+        assert_eq!(log[0].attempt_number, 1);
+        assert_eq!(log[0].run_id, Some(run.id));
+        assert_eq!(log[0].instance_id, "worker-a");
+        assert_eq!(log[0].idempotency_key, c.attempt.as_ref().unwrap().key);
+    }
+    let first = claimed
+        .iter()
+        .find(|c| c.invoice.customer_id.get() == 1)
+        .unwrap();
+    assert_eq!(first.customer.customer_ref.as_deref(), Some("cus_\"1\""));
+
+    // A resend under the same key records an intent of its own.
+    let resent_at = at + TimeDelta::milliseconds(1_500);
+    let resend = resend_after(first, &run, AttemptOutcome::NetworkError, resent_at);
+    let report = db.db.record(&me, &[resend]).await.unwrap();
+    assert!(report.fenced_out.is_empty());
+    let log = db.db.list_attempts(first.invoice.id).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        (
+            log[1].attempt_number,
+            log[1].started_at,
+            &log[1].idempotency_key
+        ),
+        (2, resent_at, &first.attempt.as_ref().unwrap().key)
+    );
+
+    // Its outcome unknown, the claim ends; the customer's references change; the next call
+    // under the key sends the ones it was first sent with.
+    let unknown = transition(
+        first.state,
+        None,
+        ChargeEvent::Called(AttemptOutcome::NetworkError),
+        &RetryPolicy::default(),
+        resent_at,
+    );
+    let later = unknown.next_attempt_at.expect("retried later");
+    let entry = JournalEntry::Finish {
+        invoice: first.invoice.id,
+        run: run.id,
+        fence: first.fence() + 1,
+        attempts: first.invoice.attempts + 1,
+        amount: first.invoice.amount,
+        at: resent_at,
+        attempt: AttemptEnd::Completed(AttemptCompletion {
+            number: 2,
+            outcome: AttemptOutcome::NetworkError,
+            message: None,
+            decline_code: None,
+            provider_ref: None,
+            finished_at: resent_at,
+        }),
+        transition: unknown,
+        notification: None,
+    };
+    assert!(
+        db.db
+            .record(&me, &[entry])
+            .await
+            .unwrap()
+            .fenced_out
+            .is_empty()
+    );
+    db.execute(
+        "UPDATE customers SET provider_customer_ref = 'cus_2', \
+         provider_payment_method_ref = 'pm_2' WHERE id = 1",
+    )
+    .await
+    .unwrap();
+    let again = claim(&db, &me, &run, later, 2_000).await;
+    let again = again
+        .iter()
+        .find(|c| c.invoice.id == first.invoice.id)
+        .expect("due again");
+    assert_eq!(
+        again.attempt.as_ref().unwrap().key,
+        first.attempt.as_ref().unwrap().key
+    );
+    assert_eq!(
+        (
+            again.customer.customer_ref.as_deref(),
+            again.customer.payment_method_ref.as_deref()
+        ),
+        (Some("cus_\"1\""), Some("pm_1")),
+        "the key's first references, not the customer's new ones"
     );
 }
 

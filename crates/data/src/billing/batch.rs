@@ -9,6 +9,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::{PgConnection, SqliteConnection};
 
+use crate::db_time::sqlite_text as sqlite_time;
+use crate::json_param::json_array;
+
 /// The new state of one invoice whose claim ends.
 #[derive(Debug, Clone)]
 pub(crate) struct FinishRow {
@@ -194,25 +197,14 @@ const SQLITE_COMPLETE: &str = "WITH data AS MATERIALIZED (SELECT value ->> 0 AS 
          RETURNING charge_attempts.invoice_id AS invoice_id, \
          charge_attempts.attempt_number AS attempt_number";
 
-/// A batch's rows as one JSON array of arrays, SQLite's counterpart of PostgreSQL's `unnest`:
-/// one parameter whatever the batch's size, so that each statement's text is short and never
-/// changes: cheap to prepare (diesel prepares a `sql_query` anew on every use), where a
-/// `VALUES` list of a thousand rows took longer to prepare than to run, and every batch size
-/// was a statement of its own. Each statement reads
-/// the array back with `json_each`, a row's columns by position (`value ->> 0`, …): integers as
+/// A batch's rows as one JSON array of arrays (see [`json_array`]). Each statement reads the
+/// array back with `json_each`, a row's columns by position (`value ->> 0`, …): integers as
 /// integers, text as text, `null` as NULL. The rows are `MATERIALIZED` first: otherwise SQLite
 /// plans the join from the table's side (every CHARGING invoice, say) and reads the whole array
 /// again for each of its rows, quadratic in the batch, where the materialized rows are each
 /// looked up by key.
 fn json_rows<T: serde::Serialize>(rows: impl Iterator<Item = T>) -> QueryResult<String> {
-    let rows: Vec<T> = rows.collect();
-    serde_json::to_string(&rows).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
-}
-
-/// A time as diesel binds it on SQLite (text that sorts and compares as the column's other
-/// values do).
-fn sqlite_time(at: NaiveDateTime) -> String {
-    at.format("%F %T%.f").to_string()
+    json_array(rows)
 }
 
 impl BatchWrites for PgConnection {

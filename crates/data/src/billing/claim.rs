@@ -10,6 +10,7 @@ use antaeus_models::{Currency, InstanceId, Invoice, InvoiceStatus, ProviderRefs,
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
+use super::inserts::InsertAttempts;
 use super::rows::{ClaimRow, NewAttemptRow};
 use crate::error::{pool_unavailable, store_error};
 use crate::pool::Pools;
@@ -342,9 +343,7 @@ macro_rules! write_claims {
                     }
                 })
                 .collect();
-            diesel::insert_into(charge_attempts::table)
-                .values(&intents)
-                .execute($c)?;
+            InsertAttempts::insert_attempts($c, &intents)?;
         }
         if !hold_ids.is_empty() {
             diesel::update(invoices::table.filter(invoices::id.eq_any(&hold_ids)))

@@ -5,6 +5,7 @@ mod backlog;
 mod batch;
 mod claim;
 mod events;
+mod inserts;
 mod instances;
 mod journal;
 mod outbox;

@@ -38,9 +38,11 @@ pub(crate) struct NewAttemptRow {
     pub payment_method_ref: Option<String>,
 }
 
-/// An event for the outbox.
+/// An event for the outbox. `None` is written as NULL (the columns' default), not as
+/// `DEFAULT`: SQLite has no `DEFAULT` in a `VALUES` list, and diesel inserts rows that may hold
+/// one a statement at a time, where a journal batch's events now go in one statement.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub(crate) struct NewOutboxRow {
     pub event_id: String,
     pub event_type: String,

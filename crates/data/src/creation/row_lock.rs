@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::{PgConnection, QueryResult, RunQueryDsl, SqliteConnection};
 
+use crate::json_param::json_array;
+
 /// A customer an invoice batch names: its id, currency and external id.
 #[derive(QueryableByName)]
 pub(crate) struct HeldCustomer {
@@ -44,8 +46,8 @@ impl LockCustomers for SqliteConnection {
         // took a statement of a thousand parameters to parse for every batch.
         let mut rows = Vec::new();
         for (query, keys) in [
-            (SQLITE_HOLD_BY_ID, json_array(ids)?),
-            (SQLITE_HOLD_BY_EXTERNAL, json_array(externals)?),
+            (SQLITE_HOLD_BY_ID, json_keys(ids)?),
+            (SQLITE_HOLD_BY_EXTERNAL, json_keys(externals)?),
         ] {
             if let Some(keys) = keys {
                 rows.extend(
@@ -63,14 +65,12 @@ impl LockCustomers for SqliteConnection {
     }
 }
 
-/// `keys` as one JSON array, or `None` when there are none.
-fn json_array<T: serde::Serialize>(keys: &[T]) -> QueryResult<Option<String>> {
+/// `keys` as one JSON array, or `None` when there are none (nothing to look up).
+fn json_keys<T: serde::Serialize>(keys: &[T]) -> QueryResult<Option<String>> {
     if keys.is_empty() {
         return Ok(None);
     }
-    serde_json::to_string(keys)
-        .map(Some)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+    json_array(keys.iter()).map(Some)
 }
 
 /// On SQLite, customers by id: the keys of a JSON array, each looked up through the primary
