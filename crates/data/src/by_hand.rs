@@ -55,8 +55,11 @@ struct Claimed {
     currency: String,
 }
 
+/// `None` goes in as NULL (the column's default): with diesel's `DEFAULT` for it, SQLite, which
+/// has no `DEFAULT` in a `VALUES` list, would get one statement per row instead of plain
+/// batched SQL (as the engine's outbox rows and, as JSON, its intents go in).
 #[derive(Insertable)]
-#[diesel(table_name = charge_attempts)]
+#[diesel(table_name = charge_attempts, treat_none_as_default_value = false)]
 struct Intent<'a> {
     invoice_id: i64,
     run_id: Option<i64>,
@@ -66,8 +69,9 @@ struct Intent<'a> {
     started_at: NaiveDateTime,
 }
 
+/// `None` goes in as NULL, as for [`Intent`].
 #[derive(Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 struct Event {
     event_id: String,
     event_type: &'static str,
