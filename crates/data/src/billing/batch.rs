@@ -2,14 +2,19 @@
 //! invoice. PostgreSQL passes the batch as arrays to `unnest` (a fixed number of parameters, so
 //! one cached plan), with `id = ANY(ids)` so that the planner probes the primary key instead of
 //! hashing every claimed row its statistics may not know about; SQLite as one JSON array read
-//! back with `json_each` and joined with `UPDATE … FROM` (one parameter too: see [`json_rows`]).
+//! back with `json_each` and joined with `UPDATE … FROM` (one parameter too: see [`json_array`]).
+//! On SQLite a row's columns are read by position (`value ->> 0`, …): integers as integers,
+//! text as text, `null` as NULL. The rows are `MATERIALIZED` first: otherwise SQLite plans the
+//! join from the table's side (every CHARGING invoice, say) and reads the whole array again
+//! for each of its rows, quadratic in the batch, where the materialized rows are each looked
+//! up by key.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::{PgConnection, SqliteConnection};
 
-use crate::db_time::sqlite_text as sqlite_time;
+use crate::db_time::sqlite_text;
 use crate::json_param::json_array;
 
 /// The new state of one invoice whose claim ends.
@@ -90,13 +95,13 @@ impl BatchWrites for SqliteConnection {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let data = json_rows(rows.iter().map(|r| {
+        let data = json_array(rows.iter().map(|r| {
             (
                 r.id,
                 r.fence,
                 r.attempts_after,
                 r.status,
-                r.next_attempt_at.map(sqlite_time),
+                r.next_attempt_at.map(sqlite_text),
                 r.failure_reason,
                 r.key_seq,
                 r.declines,
@@ -118,7 +123,7 @@ impl BatchWrites for SqliteConnection {
             return Ok(Vec::new());
         }
         let found = diesel::sql_query(SQLITE_ADVANCE)
-            .bind::<Text, _>(json_rows(rows.iter())?)
+            .bind::<Text, _>(json_array(rows.iter())?)
             .bind::<Text, _>(owner)
             .load(self)?;
         Ok(ids(found))
@@ -128,7 +133,7 @@ impl BatchWrites for SqliteConnection {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let data = json_rows(rows.iter().map(|r| {
+        let data = json_array(rows.iter().map(|r| {
             (
                 r.invoice_id,
                 r.attempt_number,
@@ -136,7 +141,7 @@ impl BatchWrites for SqliteConnection {
                 r.message.as_deref(),
                 r.decline_code.as_deref(),
                 r.provider_ref.as_deref(),
-                sqlite_time(r.finished_at),
+                sqlite_text(r.finished_at),
             )
         }))?;
         let completed: Vec<AttemptKey> = diesel::sql_query(SQLITE_COMPLETE)
@@ -158,7 +163,7 @@ fn attempt_keys(rows: Vec<AttemptKey>) -> impl Iterator<Item = (i64, i32)> {
     rows.into_iter().map(|r| (r.invoice_id, r.attempt_number))
 }
 
-/// SQLite: ends the claims in the JSON rows (binds: rows, owner; see [`json_rows`]).
+/// SQLite: ends the claims in the JSON rows (binds: rows as [`json_array`], owner).
 fn sqlite_finish_sql() -> String {
     format!(
         "WITH data AS MATERIALIZED (SELECT value ->> 0 AS id, value ->> 1 AS fence, \
@@ -196,16 +201,6 @@ const SQLITE_COMPLETE: &str = "WITH data AS MATERIALIZED (SELECT value ->> 0 AS 
          AND (charge_attempts.outcome IS NULL OR charge_attempts.outcome = 'abandoned') \
          RETURNING charge_attempts.invoice_id AS invoice_id, \
          charge_attempts.attempt_number AS attempt_number";
-
-/// A batch's rows as one JSON array of arrays (see [`json_array`]). Each statement reads the
-/// array back with `json_each`, a row's columns by position (`value ->> 0`, …): integers as
-/// integers, text as text, `null` as NULL. The rows are `MATERIALIZED` first: otherwise SQLite
-/// plans the join from the table's side (every CHARGING invoice, say) and reads the whole array
-/// again for each of its rows, quadratic in the batch, where the materialized rows are each
-/// looked up by key.
-fn json_rows<T: serde::Serialize>(rows: impl Iterator<Item = T>) -> QueryResult<String> {
-    json_array(rows)
-}
 
 impl BatchWrites for PgConnection {
     fn finish_claims(&mut self, owner: &str, rows: &[FinishRow]) -> QueryResult<Vec<i64>> {
