@@ -9,6 +9,32 @@ use antaeus_app::{commands, telemetry};
 use clap::Parser;
 use clap::error::ErrorKind;
 
+/// The allocator: jemalloc rather than glibc's malloc, which kept about half again as much
+/// memory as was live (an arena per thread, each keeping what it freed). See
+/// [`MALLOC_CONF`] for its settings; the README's Benchmark section for the figures.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, read once before the first allocation: two arenas (threads share
+/// them; each has its own cache of small blocks), and memory freed for a second handed back
+/// to the system rather than kept for ten. The environment variable `_RJEM_MALLOC_CONF`
+/// overrides any of them (e.g. `_RJEM_MALLOC_CONF=narenas:8` on a machine with many cores and
+/// memory to spare).
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: MallocConf =
+    MallocConf(c"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr());
+
+/// A C string jemalloc reads, as the `const char *` it expects.
+#[cfg(not(target_env = "msvc"))]
+#[repr(transparent)]
+struct MallocConf(*const std::ffi::c_char);
+
+// SAFETY: it points to a string literal, never written.
+#[cfg(not(target_env = "msvc"))]
+unsafe impl Sync for MallocConf {}
+
 /// The exit status of a command line clap could not read.
 const USAGE_ERROR: u8 = 2;
 
