@@ -1,6 +1,7 @@
 //! The `antaeus` binary allocates with jemalloc, set as its `main.rs` says: a build that fell
 //! back to the system allocator, or lost the settings, would pass every other test and keep
-//! half again as much memory in a long run (README, Benchmark).
+//! 15 to 28% more memory at its peak in a benchmark run (README, "Peak memory and the
+//! allocator").
 
 #![cfg(not(target_env = "msvc"))]
 
