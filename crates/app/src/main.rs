@@ -20,9 +20,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// jemalloc's settings, read once before the first allocation: two arenas (threads share
 /// them; each has its own cache of small blocks), and memory freed for about a second handed
 /// back to the system rather than kept for ten (on the allocator's next activity: there is no
-/// background thread). The environment variable `_RJEM_MALLOC_CONF`
-/// overrides any of them (e.g. `_RJEM_MALLOC_CONF=narenas:8` on a machine with many cores and
-/// memory to spare).
+/// background thread). The environment variable `_RJEM_MALLOC_CONF` overrides any of them
+/// (e.g. `_RJEM_MALLOC_CONF=narenas:8` on a machine with many cores and memory to spare).
 #[cfg(not(target_env = "msvc"))]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 static MALLOC_CONF: MallocConf =

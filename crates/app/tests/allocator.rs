@@ -8,7 +8,7 @@
 use std::process::Command;
 
 #[test]
-fn the_binary_allocates_with_jemalloc_in_two_arenas_handing_back_freed_memory_within_a_second() {
+fn the_binary_allocates_with_jemalloc_in_two_arenas_handing_back_memory_freed_for_a_second() {
     // `stats_print` (added through the variable that may override the settings) makes jemalloc
     // print its options when the process exits; the system allocator prints nothing.
     let output = Command::new(env!("CARGO_BIN_EXE_antaeus"))
