@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line and reports errors.
 
 pub mod bench;
+pub mod c_heap;
 pub mod cli;
 pub mod commands;
 pub mod cron_schedule;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use antaeus_app::cli::Cli;
 use antaeus_app::commands::RowsRejected;
 use antaeus_app::settings::Settings;
-use antaeus_app::{commands, telemetry};
+use antaeus_app::{c_heap, commands, telemetry};
 use clap::Parser;
 use clap::error::ErrorKind;
 
@@ -43,6 +43,8 @@ const USAGE_ERROR: u8 = 2;
 const ROWS_REJECTED: u8 = 3;
 
 fn main() -> ExitCode {
+    // Before any thread starts (see `c_heap`).
+    c_heap::limit_arenas();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err)
