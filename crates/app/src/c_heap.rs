@@ -1,7 +1,7 @@
 //! The C libraries' heap. The binary allocates with jemalloc (see `main.rs`), but the C code it
 //! links (SQLite, libpq and its OpenSSL) calls glibc's `malloc`, which gives each thread that
 //! allocates an arena of its own, up to eight per core. The store's blocking threads each
-//! filled one and kept what was freed in it resident: 4 to 5 MB of an engine run's peak on
+//! filled one and kept what was freed in it resident: 3 to 5 MB of an engine run's peak on
 //! SQLite (see the README's "Peak memory and the allocator").
 
 /// The environment variable with which an operator chooses glibc's arena count instead.
@@ -15,22 +15,44 @@ const ARENA_MAX_TUNABLE: &str = "glibc.malloc.arena_max";
 /// arena's lock.
 pub const ARENAS: i32 = 1;
 
-/// Limits glibc's `malloc` to [`ARENAS`] arenas, unless the operator chose a count through
-/// `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` (glibc reads those itself). Call it first in `main`,
-/// before any thread starts: a thread keeps the arena it first allocated in. Answers whether
-/// it set the limit. Elsewhere than on glibc it does nothing.
+/// Limits glibc's `malloc` to [`ARENAS`] arenas, unless the operator chose a count (see
+/// [`operators_choice`]; glibc reads it itself). Call it first in `main`, before any thread
+/// starts: a thread keeps the arena it first allocated in. Answers whether it set the limit.
+/// Elsewhere than on glibc it does nothing.
 pub fn limit_arenas() -> bool {
-    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    if std::env::var_os(ARENA_MAX_VARIABLE).is_some() || tunables.contains(ARENA_MAX_TUNABLE) {
-        return false;
+    operators_choice().is_none() && set_arena_max(ARENAS)
+}
+
+/// The operator's arena count, as glibc will read it: `MALLOC_ARENA_MAX` holding a count of one
+/// or more, or `GLIBC_TUNABLES` naming `glibc.malloc.arena_max`. A `MALLOC_ARENA_MAX` glibc
+/// would ignore (empty, 0, not a number) is not a choice: the built-in limit applies.
+pub fn operators_choice() -> Option<String> {
+    let variable = std::env::var(ARENA_MAX_VARIABLE).unwrap_or_default();
+    if variable.trim().parse::<u32>().is_ok_and(|n| n > 0) {
+        return Some(format!("{ARENA_MAX_VARIABLE}={variable}"));
     }
-    set_arena_max(ARENAS)
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    tunables
+        .split(':')
+        .find(|t| t.starts_with(ARENA_MAX_TUNABLE))
+        .map(|t| format!("GLIBC_TUNABLES {t}"))
+}
+
+/// The C libraries' heap, for the configuration logged at start-up.
+pub fn describe() -> String {
+    match operators_choice() {
+        Some(choice) => format!("glibc malloc arenas as chosen ({choice})"),
+        None if cfg!(all(target_os = "linux", target_env = "gnu")) => {
+            format!("glibc malloc limited to {ARENAS} arena")
+        }
+        None => "the system's malloc".to_owned(),
+    }
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn set_arena_max(arenas: i32) -> bool {
-    // SAFETY: `mallopt` only records the limit; glibc applies it when a thread next needs an
-    // arena.
+    // SAFETY: `mallopt` takes no pointers and takes the main arena's lock itself, so it is
+    // sound at any time; called before other threads start, the limit applies to all of them.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) == 1 }
 }
 

@@ -105,6 +105,7 @@ impl Application {
         let db = open_database(settings).await?;
         warn_if_autovacuum_off(&db).await;
         log::info!("configuration: {}", settings.describe());
+        log::info!("the C libraries' heap: {}", crate::c_heap::describe());
         seed_if_empty(&db, settings, clock.now()).await?;
 
         let provider = wiring::provider(&settings.provider)?;
