@@ -4,8 +4,10 @@
 //! filled one and kept what was freed in it resident: 3 to 5 MB of an engine run's peak on
 //! SQLite (see the README's "Peak memory and the allocator").
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// The environment variable with which an operator chooses glibc's arena count instead.
-pub const ARENA_MAX_VARIABLE: &str = "MALLOC_ARENA_MAX";
+const ARENA_MAX_VARIABLE: &str = "MALLOC_ARENA_MAX";
 
 /// glibc's tunable for the same, within `GLIBC_TUNABLES`.
 const ARENA_MAX_TUNABLE: &str = "glibc.malloc.arena_max";
@@ -15,12 +17,18 @@ const ARENA_MAX_TUNABLE: &str = "glibc.malloc.arena_max";
 /// arena's lock.
 pub const ARENAS: i32 = 1;
 
+/// Whether [`limit_arenas`] set the limit in this process (a library user's process, or a
+/// test's, never calls it).
+static LIMITED: AtomicBool = AtomicBool::new(false);
+
 /// Limits glibc's `malloc` to [`ARENAS`] arenas, unless the operator chose a count (see
 /// [`operators_choice`]; glibc reads it itself). Call it first in `main`, before any thread
 /// starts: a thread keeps the arena it first allocated in. Answers whether it set the limit.
 /// Elsewhere than on glibc it does nothing.
 pub fn limit_arenas() -> bool {
-    operators_choice().is_none() && set_arena_max(ARENAS)
+    let limited = operators_choice().is_none() && set_arena_max(ARENAS);
+    LIMITED.store(limited, Ordering::Relaxed);
+    limited
 }
 
 /// The operator's arena count, as glibc will read it: `MALLOC_ARENA_MAX` holding a count of one
@@ -38,14 +46,15 @@ pub fn operators_choice() -> Option<String> {
         .map(|t| format!("GLIBC_TUNABLES {t}"))
 }
 
-/// The C libraries' heap, for the configuration logged at start-up.
+/// The C libraries' heap, for the configuration logged at start-up: as [`limit_arenas`] left
+/// it, not as it would have.
 pub fn describe() -> String {
     match operators_choice() {
         Some(choice) => format!("glibc malloc arenas as chosen ({choice})"),
-        None if cfg!(all(target_os = "linux", target_env = "gnu")) => {
+        None if LIMITED.load(Ordering::Relaxed) => {
             format!("glibc malloc limited to {ARENAS} arena")
         }
-        None => "the system's malloc".to_owned(),
+        None => "the system malloc's own arenas".to_owned(),
     }
 }
 
