@@ -220,16 +220,25 @@ fn classify(
 
 /// Charges `claimed` to the end of its claim: PAID, FAILED, or PENDING again. `slot` is the
 /// call slot the driver reserved for the first call (`None`: take one when needed).
-pub(crate) async fn charge(
+///
+/// Not an `async fn`: its future would hold `claimed` twice (as its argument and as its
+/// local), and a run holds up to twice its call slots of these (see `task_size_tests`).
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold `claimed` twice"
+)]
+pub(crate) fn charge(
     ctx: Arc<ChargeContext>,
     claimed: ClaimedInvoice,
     slot: Option<OwnedSemaphorePermit>,
-) {
-    let started = tokio::time::Instant::now();
-    charge_to_the_end(&ctx, &claimed, slot).await;
-    ctx.metrics
-        .invoice_seconds
-        .record(started.elapsed().as_secs_f64());
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let started = tokio::time::Instant::now();
+        charge_to_the_end(&ctx, &claimed, slot).await;
+        ctx.metrics
+            .invoice_seconds
+            .record(started.elapsed().as_secs_f64());
+    }
 }
 
 async fn charge_to_the_end(
@@ -276,8 +285,9 @@ async fn charge_to_the_end(
             slot = ctx.slots.clone().acquire_owned().await.ok();
         }
         // The wait for a turn at the provider (its rate limit) comes before the call's timeout
-        // starts, so that a slow pace never times a call out before it is sent.
-        let permit = if ctx.stopping() || slot.is_none() || !ctx.turn().await {
+        // starts, so that a slow pace never times a call out before it is sent. The wait is
+        // boxed: it would be the task's largest state, held by every task for its whole life.
+        let permit = if ctx.stopping() || slot.is_none() || !Box::pin(ctx.turn()).await {
             Permit::Denied
         } else {
             ctx.breaker.permit()
@@ -414,34 +424,35 @@ struct ClaimStep {
     attempts: u32,
 }
 
-async fn resend(
-    ctx: &ChargeContext,
+/// Records the intent of a resend under the same key (the returned future waits until it is
+/// stored). Not an `async fn`, so that the charging task holds the entry once.
+fn resend<'a>(
+    ctx: &'a ChargeContext,
     claimed: &ClaimedInvoice,
     fence: u32,
     completed: AttemptCompletion,
     key: &IdempotencyKey,
-) -> WriteAck {
-    ctx.writer
-        .write_and_wait(JournalEntry::Resend {
-            invoice: claimed.invoice.id,
-            run: ctx.run,
-            fence,
-            completed,
-            key: key.clone(),
-            started_at: ctx.clock.now(),
-        })
-        .await
+) -> impl Future<Output = WriteAck> + Send + 'a {
+    ctx.writer.write_and_wait(JournalEntry::Resend {
+        invoice: claimed.invoice.id,
+        run: ctx.run,
+        fence,
+        completed,
+        key: key.clone(),
+        started_at: ctx.clock.now(),
+    })
 }
 
 /// Ends the claim at `step` (the attempt count as the claim leaves it): the transition from
-/// the state machine, its event, and the attempt's end.
-async fn finish(
-    ctx: &ChargeContext,
+/// the state machine, its event, and the attempt's end. The entry is built at once and the
+/// returned future only queues it (as [`resend`], not an `async fn`).
+fn finish<'a>(
+    ctx: &'a ChargeContext,
     claimed: &ClaimedInvoice,
     step: ClaimStep,
     attempt: AttemptEnd,
     event: ChargeEvent,
-) {
+) -> impl Future<Output = ()> + Send + 'a {
     let now = ctx.clock.now();
     let transition = transition(
         claimed.state,
@@ -452,19 +463,17 @@ async fn finish(
     );
     let notification =
         transition_event(claimed, step.attempts, &transition, &attempt, ctx.run, now);
-    ctx.writer
-        .write(JournalEntry::Finish {
-            invoice: claimed.invoice.id,
-            run: ctx.run,
-            fence: step.fence,
-            attempts: step.attempts,
-            amount: claimed.invoice.amount,
-            at: now,
-            attempt,
-            transition,
-            notification,
-        })
-        .await;
+    ctx.writer.write(JournalEntry::Finish {
+        invoice: claimed.invoice.id,
+        run: ctx.run,
+        fence: step.fence,
+        attempts: step.attempts,
+        amount: claimed.invoice.amount,
+        at: now,
+        attempt,
+        transition,
+        notification,
+    })
 }
 
 /// The event a transition announces (`None` if it announces none), with the invoice as the

@@ -64,7 +64,7 @@ impl JournalWriter {
         instance: InstanceId,
         config: JournalConfig,
     ) -> (Self, JoinHandle<bool>) {
-        let (tx, rx) = mpsc::channel(config.max_batch * 4);
+        let (tx, rx) = mpsc::channel(queue_bound(&config));
         let failed = Failure::default();
         let task = tokio::spawn(run(store, instance, config, rx, failed.clone()));
         (Self { tx, failed }, task)
@@ -76,27 +76,57 @@ impl JournalWriter {
         self.failed.get()
     }
 
-    /// Queues `entry` without waiting for it to be stored.
-    pub async fn write(&self, entry: JournalEntry) {
-        if self.tx.send(Command::Write(entry, None)).await.is_err() {
-            // The writer is gone: the entry is lost, so the run must stop and let its claims
-            // be taken over.
-            self.failed.set("the journal writer stopped");
+    /// Queues `entry` without waiting for it to be stored (only for room in the queue).
+    ///
+    /// Not an `async fn`, whose future would hold `entry` twice (as its argument and as its
+    /// local): see [`JournalWriter::room`] for why the size counts.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold `entry` twice"
+    )]
+    pub fn write(&self, entry: JournalEntry) -> impl Future<Output = ()> + Send + '_ {
+        async move {
+            match self.room().await {
+                Some(room) => room.send(Command::Write(entry, None)),
+                // The writer is gone: the entry is lost, so the run must stop and let its
+                // claims be taken over.
+                None => self.failed.set("the journal writer stopped"),
+            }
         }
     }
 
-    /// Queues `entry` and waits until it is stored (or refused).
-    pub async fn write_and_wait(&self, entry: JournalEntry) -> WriteAck {
-        let (ack, done) = oneshot::channel();
-        if self
-            .tx
-            .send(Command::Write(entry, Some(ack)))
-            .await
-            .is_err()
-        {
-            return WriteAck::Failed;
+    /// Queues `entry` and waits until it is stored (or refused). Not an `async fn`, as
+    /// [`JournalWriter::write`].
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold `entry` twice"
+    )]
+    pub fn write_and_wait(
+        &self,
+        entry: JournalEntry,
+    ) -> impl Future<Output = WriteAck> + Send + '_ {
+        async move {
+            let Some(room) = self.room().await else {
+                return WriteAck::Failed;
+            };
+            let (ack, done) = oneshot::channel();
+            room.send(Command::Write(entry, Some(ack)));
+            done.await.unwrap_or(WriteAck::Failed)
         }
-        done.await.unwrap_or(WriteAck::Failed)
+    }
+
+    /// Room for one entry in the queue (`None`: the writer is gone).
+    ///
+    /// Every charging task awaits this once or more, and a run holds up to twice its call
+    /// slots of tasks, each as large as its largest state: the wait for room, a few hundred
+    /// bytes, is boxed, so only a task that meets a full queue pays for it. The room comes
+    /// before the entry, which the queue's `send` would hold a second time.
+    async fn room(&self) -> Option<mpsc::Permit<'_, Command>> {
+        match self.tx.try_reserve() {
+            Ok(room) => Some(room),
+            Err(mpsc::error::TrySendError::Full(())) => Box::pin(self.tx.reserve()).await.ok(),
+            Err(mpsc::error::TrySendError::Closed(())) => None,
+        }
     }
 
     /// Waits until everything queued before this call is stored.
@@ -106,6 +136,13 @@ impl JournalWriter {
             let _ = done.await;
         }
     }
+}
+
+/// How many entries may wait for the writer: one batch, gathered while the one before is
+/// written. More only holds more claims' outcomes in memory: the charging tasks that find the
+/// queue full wait (holding their entries), and the run starts no task beyond its bound.
+fn queue_bound(config: &JournalConfig) -> usize {
+    config.max_batch.max(1)
 }
 
 async fn run(

@@ -15,12 +15,16 @@ mod execute;
 mod executor;
 mod heartbeat;
 mod journal_writer;
+#[cfg(test)]
+mod journal_writer_tests;
 mod random;
 mod retry_policy;
 mod run_driver;
 mod service;
 mod settlement;
 mod state_machine;
+#[cfg(test)]
+mod task_size_tests;
 #[cfg(test)]
 mod tests;
 
