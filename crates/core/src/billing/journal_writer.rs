@@ -118,8 +118,8 @@ impl JournalWriter {
     /// Room for one entry in the queue (`None`: the writer is gone).
     ///
     /// Every charging task awaits this once or more, and a run holds up to twice its call
-    /// slots of tasks, each as large as its largest state: the wait for room, a few hundred
-    /// bytes, is boxed, so only a task that meets a full queue pays for it. The room comes
+    /// slots of tasks, each as large as its largest state: the wait for room (128 bytes) is
+    /// boxed, so only a task that meets a full queue pays for it. The room comes
     /// before the entry, which the queue's `send` would hold a second time.
     async fn room(&self) -> Option<mpsc::Permit<'_, Command>> {
         match self.tx.try_reserve() {
