@@ -108,6 +108,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         dead_at -> Nullable<Timestamp>,
         invoice_id -> Nullable<BigInt>,
+        leased_until -> Nullable<Timestamp>,
     }
 }
 

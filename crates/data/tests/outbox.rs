@@ -14,7 +14,9 @@ use antaeus_models::{
     PageLimit, PageRequest,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Timestamp};
 
 on_every_backend!(
     one_bad_event_never_blocks_the_outbox,
@@ -23,6 +25,8 @@ on_every_backend!(
     a_delivery_that_lands_after_the_event_died_counts,
     lanes_taking_at_once_deliver_every_event_exactly_once,
     an_event_stamped_behind_the_last_take_waits_at_most_a_minute,
+    a_lease_is_shown_as_the_next_attempt_and_on_postgres_writes_no_index,
+    an_event_whose_lease_ran_out_is_taken_again_within_a_minute,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -405,5 +409,121 @@ async fn an_event_stamped_behind_the_last_take_waits_at_most_a_minute(db: TestDa
 
     // A minute after the first take, a take walks every due event again.
     assert_eq!(take(t0() + TimeDelta::minutes(1)).await, [id("evt_late")]);
+    assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
+}
+
+#[derive(QueryableByName)]
+struct LeaseColumns {
+    #[diesel(sql_type = Timestamp)]
+    available_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    leased_until: Option<NaiveDateTime>,
+}
+
+#[derive(QueryableByName)]
+struct UpdateCounts {
+    #[diesel(sql_type = BigInt)]
+    updates: i64,
+    #[diesel(sql_type = BigInt)]
+    heap_only: i64,
+}
+
+/// On PostgreSQL, each outbox row's `available_at` and `leased_until`, in `seq` order, and the
+/// server's count of updates of the outbox and of those that were heap-only (HOT), once the
+/// count shows `updates` of them (the server publishes it within seconds).
+async fn postgres_leases(db: &TestDatabase, updates: i64) -> (Vec<LeaseColumns>, UpdateCounts) {
+    let url = db.url_string();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        let rows = diesel::sql_query("SELECT available_at, leased_until FROM outbox ORDER BY seq")
+            .load::<LeaseColumns>(&mut conn)
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            diesel::sql_query("SELECT pg_stat_clear_snapshot()")
+                .execute(&mut conn)
+                .unwrap();
+            let counts = diesel::sql_query(
+                "SELECT n_tup_upd AS updates, n_tup_hot_upd AS heap_only \
+                 FROM pg_stat_user_tables WHERE relname = 'outbox'",
+            )
+            .get_result::<UpdateCounts>(&mut conn)
+            .unwrap();
+            if counts.updates >= updates || std::time::Instant::now() > deadline {
+                return (rows, counts);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap()
+}
+
+async fn a_lease_is_shown_as_the_next_attempt_and_on_postgres_writes_no_index(db: TestDatabase) {
+    let taken = put_and_take(&db, &["evt_1", "evt_2"]).await;
+    assert_eq!(taken.len(), 2);
+    let lease_end = t0() + TimeDelta::minutes(1);
+    let pending = listed(&db, Some(EventStatus::Pending)).await;
+    assert_eq!(ids(&pending), ["evt_1", "evt_2"]);
+    for event in &pending {
+        assert_eq!(event.next_attempt_at, Some(lease_end), "{}", event.id);
+    }
+    if db.db.backend() == antaeus_data::Backend::Postgres {
+        // PostgreSQL keeps the lease apart from `available_at`, which `outbox_due` holds, so
+        // that the take's update adds no index entry: heap-only, in the room the table leaves
+        // on each page (`fillfactor = 50`).
+        let (rows, counts) = postgres_leases(&db, 2).await;
+        for row in &rows {
+            assert_eq!(row.available_at, t0().naive_utc());
+            assert_eq!(row.leased_until, Some(lease_end.naive_utc()));
+        }
+        assert_eq!((counts.updates, counts.heap_only), (2, 2));
+    }
+
+    // A failed delivery ends the lease: due again at its retry, not at the lease's end.
+    let retry = t0() + TimeDelta::seconds(5);
+    db.db
+        .mark_failed(taken[0].seq, "receiver down", retry)
+        .await
+        .unwrap();
+    let pending = listed(&db, Some(EventStatus::Pending)).await;
+    assert_eq!(pending[0].next_attempt_at, Some(retry));
+    let again = db
+        .db
+        .take_due_events(retry, 10, TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, "evt_1");
+}
+
+/// A worker took an event and died; takes by others go on finding newer events. The event is
+/// taken again once its lease has ended, a minute after at most (on PostgreSQL its
+/// `available_at` stays below the floor the takes keep, so the next walk of the whole index
+/// finds it; see `take_floor.rs`).
+async fn an_event_whose_lease_ran_out_is_taken_again_within_a_minute(db: TestDatabase) {
+    let lease = TimeDelta::minutes(1);
+    put_event(&db, "evt_orphan", &payload("evt_orphan")).await;
+    let orphaned = db.db.take_due_events(t0(), 10, lease).await.unwrap();
+    assert_eq!(orphaned.len(), 1);
+
+    let mut taken_again = None;
+    for step in 5..=15 {
+        let now = t0() + TimeDelta::seconds(10 * step);
+        let id = format!("evt_{step}");
+        put_event_due(&db, &id, &payload(&id), now).await;
+        let taken = db.db.take_due_events(now, 10, lease).await.unwrap();
+        let seqs: Vec<i64> = taken.iter().map(|e| e.seq).collect();
+        db.db.mark_delivered(&seqs, now).await.unwrap();
+        let ids: Vec<&str> = taken.iter().map(|e| e.id.as_str()).collect();
+        assert!(ids.contains(&id.as_str()), "{ids:?} at step {step}");
+        if ids.contains(&"evt_orphan") {
+            taken_again = Some(now);
+            break;
+        }
+    }
+    let at = taken_again.expect("the orphaned event is taken again");
+    assert!(at >= t0() + lease, "not before its lease ends: {at}");
+    assert!(at <= t0() + lease + TimeDelta::minutes(1), "{at}");
     assert_eq!(db.db.outbox_backlog().await.unwrap(), 0);
 }

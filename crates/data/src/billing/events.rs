@@ -27,9 +27,17 @@ pub(crate) struct EventRow {
     last_error: Option<String>,
     delivered_at: Option<NaiveDateTime>,
     dead_at: Option<NaiveDateTime>,
+    leased_until: Option<NaiveDateTime>,
 }
 
 impl EventRow {
+    /// When a pending event is next delivered: when it is due, or when the lease of the worker
+    /// delivering it ends (PostgreSQL keeps the lease apart, see `outbox.rs`).
+    fn next_attempt_at(&self) -> NaiveDateTime {
+        self.leased_until
+            .map_or(self.available_at, |until| until.max(self.available_at))
+    }
+
     fn status(&self) -> EventStatus {
         match (self.delivered_at, self.dead_at) {
             (Some(_), _) => EventStatus::Delivered,
@@ -44,6 +52,7 @@ impl TryFrom<EventRow> for EventRecord {
 
     fn try_from(row: EventRow) -> Result<Self, Self::Error> {
         let status = row.status();
+        let next_attempt_at = row.next_attempt_at();
         let parse = || -> Result<EventRecord, String> {
             Ok(EventRecord {
                 seq: EventSeq::new(row.seq).map_err(text)?,
@@ -53,8 +62,7 @@ impl TryFrom<EventRow> for EventRecord {
                 status,
                 failures: count(row.failures)?,
                 last_error: row.last_error,
-                next_attempt_at: (status == EventStatus::Pending)
-                    .then(|| from_db(row.available_at)),
+                next_attempt_at: (status == EventStatus::Pending).then(|| from_db(next_attempt_at)),
                 delivered_at: row.delivered_at.map(from_db),
                 dead_at: row.dead_at.map(from_db),
                 payload: row.payload,
@@ -132,6 +140,7 @@ impl EventStore for Database {
                             outbox::failures.eq(0),
                             outbox::last_error.eq(None::<String>),
                             outbox::available_at.eq(now),
+                            outbox::leased_until.eq(None::<NaiveDateTime>),
                         ))
                         .returning(EventRow::as_returning())
                         .get_result(c)?;

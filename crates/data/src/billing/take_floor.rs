@@ -11,7 +11,9 @@
 //!
 //! No waiting event is passed for good. Every event that became due after the floor was set
 //! lies above it; one below it is an event whose transaction committed more than [`MARGIN`]
-//! after it was stamped, or one a take locked and then rolled back. Each take that comes
+//! after it was stamped, one a take locked and then rolled back, or, on PostgreSQL, one whose
+//! lease ran out without a delivery settled (the worker died: a lease there leaves
+//! `available_at` as it was, see `outbox.rs`). Each take that comes
 //! [`FULL_WALK_EVERY`] after the last full walk (by the caller's clock or the process's
 //! monotonic one) walks the whole index again and finds those, so they wait that long at most.
 //! SQLite removes index entries at once; the floor costs it nothing and saves it little.
