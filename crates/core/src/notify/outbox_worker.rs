@@ -103,9 +103,9 @@ impl OutboxWorker {
     /// One round of up to `take` events, each delivery waiting for one of the `batch` permits
     /// every lane shares. A delivery starts only while at least half of its event's lease is
     /// left: the rest of a round that waited that long (a slow or failing receiver, the other
-    /// lanes ahead of it) stays leased and is taken again once the lease ends, so a delivery
-    /// still under way when another worker takes the event is as unlikely with many lanes as
-    /// with one.
+    /// lanes ahead of it) stays leased and is taken again once the lease has ended (how soon
+    /// after is the store's: within a minute on PostgreSQL), so a delivery still under way
+    /// when another worker takes the event is as unlikely with many lanes as with one.
     async fn deliver_round(&self, take: u32) -> Result<DeliveryReport, StoreError> {
         let lease = TimeDelta::from_std(self.config.lease).unwrap_or(TimeDelta::minutes(1));
         let taken_at = self.clock.now();

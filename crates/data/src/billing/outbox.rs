@@ -43,11 +43,14 @@ macro_rules! unleased {
 /// heap-only (HOT): the new row version goes beside the old one on its page (the table is
 /// filled only half full for that, `fillfactor = 50`) and no index gets an entry for it. Moving
 /// `available_at`, which `outbox_due` holds, wrote a full new row version and an entry in each
-/// of the table's four indexes for every event taken, about a third of the outbox's cost to
-/// the server. SQLite keeps leasing by `available_at`, and `leased_until` stays NULL there: it
-/// has no row versions (the update rewrites the row and moves the one index entry that
-/// changes), and a lease kept apart would leave each take walking past the events in flight,
-/// still in `outbox_due`.
+/// index that holds a waiting event (four of the table's five) for every event taken, about a
+/// third of the outbox's cost to the server. A take then walks past the events in flight, and
+/// the floor (`take_floor.rs`) may pass them: one whose lease runs out unsettled (its worker
+/// gone, a round's leftovers) is taken again by the next walk of the whole index, up to a
+/// minute after its lease ends. SQLite keeps leasing by `available_at`, and `leased_until`
+/// stays NULL there: it has no row versions (the update rewrites the row and moves the one
+/// index entry that changes), and a lease kept apart would leave each take walking past the
+/// events in flight, still in `outbox_due`.
 macro_rules! lease {
     (pg, $until:expr) => {
         outbox::leased_until.eq($until)
@@ -131,7 +134,9 @@ impl OutboxStore for Database {
             })
             .await
             .inspect_err(|_| self.outbox_floor.forget())?;
-        // Rows come in the order they became due: the first is the oldest.
+        // Rows come in the order they became due: the first is the oldest. (On PostgreSQL,
+        // events in flight below it stay leased where they are and fall below the floor: one
+        // whose lease runs out unsettled waits for the next walk of the whole index.)
         self.outbox_floor
             .after_take(start, now_db, rows.first().map(|r| r.4));
         // Each row on its own: one that cannot be read is handed over as such, to be settled as
@@ -192,9 +197,10 @@ impl OutboxStore for Database {
 /// How many events are dead (`dead`), or pending.
 ///
 /// On PostgreSQL the pending ones are counted with a plain scan of the `outbox_due` index, never
-/// a bitmap scan. Every delivered or leased event leaves an entry in that index until vacuum
-/// removes it, and a bitmap scan visits the table for every one of them each time (at a million
-/// events, about a second for a count of a few thousand). A plain scan marks the entries of rows
+/// a bitmap scan. Every delivered event (and every event leased where the lease could not be
+/// a heap-only update) leaves an entry in that index until vacuum removes it, and a bitmap
+/// scan visits the table for every one of them each time (at a million events, about a second
+/// for a count of a few thousand). A plain scan marks the entries of rows
 /// gone for good as dead in the index, so that the next count skips them: each count pays only
 /// for what changed since the last.
 async fn count_events(db: &Database, dead: bool) -> Result<u64, StoreError> {

@@ -11,12 +11,16 @@
 //!
 //! No waiting event is passed for good. Every event that became due after the floor was set
 //! lies above it; one below it is an event whose transaction committed more than [`MARGIN`]
-//! after it was stamped, one a take locked and then rolled back, or, on PostgreSQL, one whose
-//! lease ran out without a delivery settled (the worker died: a lease there leaves
-//! `available_at` as it was, see `outbox.rs`). Each take that comes
+//! after it was stamped, or one a take locked and then rolled back. Each take that comes
 //! [`FULL_WALK_EVERY`] after the last full walk (by the caller's clock or the process's
 //! monotonic one) walks the whole index again and finds those, so they wait that long at most.
 //! SQLite removes index entries at once; the floor costs it nothing and saves it little.
+//!
+//! On PostgreSQL a lease leaves `available_at` as it was (`lease!` in `outbox.rs`), so an
+//! event whose lease runs out unsettled (its worker gone, a round's leftovers) may lie below
+//! the floor too, and waits for the next full walk: up to [`FULL_WALK_EVERY`] after its lease
+//! ends. Keeping the floor below the events in flight instead (a second walk per take, for
+//! the oldest event waiting, leased or not) cost more than the lease saved.
 
 use std::sync::Mutex;
 use std::time::Instant;
